@@ -1,0 +1,241 @@
+/* sv.h - the public interface of libsv, the library under `supervise`.
+ *
+ * A supervisor runs on a libuv loop (its own, or the caller's), spawns worker
+ * processes from an argv (never through a shell), signals them without ever
+ * hitting a recycled pid, stops them through an escalation ladder, and reports
+ * how each one ended, with its resource usage.
+ *
+ * Threading: every function must be called from the thread that runs the
+ * loop. Callbacks run on that thread, from inside uv_run().
+ *
+ * Errors: functions return 0 (or a count) on success and a negative libuv
+ * error code (UV_ENOENT, UV_EINVAL, ...) on failure. */
+#ifndef SUPERVISE_SV_H
+#define SUPERVISE_SV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <uv.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SV_VERSION_STRING "0.1.0"
+
+typedef struct sv_supervisor sv_supervisor; /* opaque */
+typedef struct sv_worker sv_worker;         /* opaque; owned by the supervisor */
+
+/* ---- Signals and durations: the parsing the CLI and callers share. ---- */
+
+/* Returns the signal number for "INT", "SIGINT", "int" or "2"; 0 is accepted
+ * only as a number ("0"). Returns UV_EINVAL for anything else. */
+int sv_signal_parse(const char *s);
+
+/* Returns "SIGINT" for 2, or NULL if `sig` is not a signal we know by name.
+ * The string is static. */
+const char *sv_signal_name(int sig);
+
+/* Parses "250ms", "1.5s", "2m", "1h", "1d" or a bare number of seconds into
+ * milliseconds (rounded up to whole milliseconds). Rejects negatives, empty
+ * strings, unknown units, trailing garbage and overflow with UV_EINVAL.
+ * *out is written only on success. */
+int sv_duration_parse(const char *s, uint64_t *out_ms);
+
+/* ---- Stop ladders. ---- */
+
+#define SV_LADDER_MAX 8
+
+typedef struct sv_stop_step {
+        int signal;        /* e.g. SIGTERM */
+        uint64_t grace_ms; /* wait this long for the tree to end before the next step */
+} sv_stop_step;
+
+/* A ladder is walked step by step until the worker's tree is gone. The last
+ * step's signal should be SIGKILL; if it is not, SIGKILL is sent after the
+ * last grace anyway, so a stop always ends. */
+typedef struct sv_ladder {
+        unsigned count;
+        sv_stop_step steps[SV_LADDER_MAX];
+} sv_ladder;
+
+/* Parses "INT:5s,TERM:5s,KILL". A step without ":DUR" gets `default_grace_ms`.
+ * Returns UV_EINVAL on a bad signal, bad duration or more than SV_LADDER_MAX
+ * steps. *out is written only on success. */
+int sv_ladder_parse(const char *s, uint64_t default_grace_ms, sv_ladder *out);
+
+/* The default ladder: TERM, 5 s, KILL. */
+void sv_ladder_default(sv_ladder *out);
+
+/* ---- Workers. ---- */
+
+typedef enum sv_stdio {
+        SV_STDIO_INHERIT = 0, /* the supervisor's own fd */
+        SV_STDIO_NULL,        /* /dev/null */
+        SV_STDIO_PIPE,        /* a pipe to the supervisor; data goes to on_output */
+        SV_STDIO_COUNT
+} sv_stdio;
+
+typedef enum sv_worker_state {
+        SV_WORKER_RUNNING,  /* pid valid, no stop in progress */
+        SV_WORKER_STOPPING, /* walking the stop ladder; pid valid until reaped */
+        SV_WORKER_EXITED,   /* reaped; pid no longer ours; never signalled again */
+        SV_WORKER_STATE_COUNT
+} sv_worker_state;
+
+/* Why a worker ended. */
+typedef enum sv_cause {
+        SV_CAUSE_EXITED,   /* it exited by itself (any exit code) */
+        SV_CAUSE_SIGNALED, /* a signal we did not send: a crash or someone else's kill */
+        SV_CAUSE_STOPPED,  /* our stop: sv_worker_stop() or a forwarded signal */
+        SV_CAUSE_TIMEOUT,  /* our timeout fired and the stop ladder ended it */
+        SV_CAUSE_COUNT
+} sv_cause;
+
+/* "exited", "signaled", "stopped", "timeout". */
+const char *sv_cause_name(sv_cause c);
+
+/* How a worker's whole tree is contained and killed. */
+typedef enum sv_mechanism {
+        SV_MECH_CGROUP,  /* a cgroup v2 per worker; cgroup.kill */
+        SV_MECH_PROCWALK, /* subreaper + SIGSTOP freeze + /proc walk + process group */
+        SV_MECH_COUNT
+} sv_mechanism;
+
+/* "cgroup", "procwalk". */
+const char *sv_mechanism_name(sv_mechanism m);
+
+typedef struct sv_exit_info {
+        pid_t pid;
+        bool exited;       /* true: normal exit, `code` is the exit status */
+        int code;          /* exit status, or -signal (-9: SIGKILL), Python's convention */
+        int signal;        /* terminating signal, 0 if it exited */
+        bool core_dumped;
+        sv_cause cause;
+        uint64_t wall_us;  /* from spawn to reap */
+        uint64_t user_us;  /* CPU of the worker and the children it waited for */
+        uint64_t sys_us;
+        uint64_t max_rss_kb;
+        int stop_step;        /* ladder step (0-based) whose signal ended it, -1 if none */
+        uint64_t timeout_ms;  /* the timeout that fired, 0 if none */
+        sv_mechanism mechanism;
+        unsigned leaked;      /* descendants still alive when the worker exited */
+} sv_exit_info;
+
+/* Called once, when the worker has been reaped and its tree dealt with.
+ * `w` and `info` are valid only during the call; the worker is freed after it
+ * returns. The callback may spawn new workers or stop others. */
+typedef void (*sv_exit_cb)(sv_worker *w, const sv_exit_info *info, void *userdata);
+
+/* Called with each chunk read from a piped stdout (fd 1) or stderr (fd 2).
+ * `len == 0` means end of file. The buffer is valid only during the call. */
+typedef void (*sv_output_cb)(sv_worker *w, int fd, const char *buf, size_t len, void *userdata);
+
+typedef struct sv_spawn_opts {
+        const char *const *argv; /* required; argv[0] is searched in PATH if it has no '/' */
+        const char *const *env;  /* NULL: inherit ours; copied before sv_spawn returns */
+        const char *cwd;         /* NULL: inherit ours */
+        sv_stdio stdio[3];       /* zero: inherit all three */
+        const sv_ladder *ladder; /* NULL: the supervisor's ladder; copied */
+        uint64_t timeout_ms;     /* 0: none; when it fires, the ladder runs */
+        sv_exit_cb on_exit;      /* may be NULL */
+        sv_output_cb on_output;  /* needed if any stdio is SV_STDIO_PIPE */
+        void *userdata;          /* passed back untouched */
+} sv_spawn_opts;
+
+/* Starts a worker in its own process group. Before exec the child resets its
+ * signal mask and dispositions, sets SIGKILL as its parent-death signal and
+ * closes every fd but its stdio. Returns 0 and stores the worker in *out
+ * (out may be NULL); the worker stays valid until its on_exit callback has
+ * returned. On failure, including a failure of the child before exec
+ * (UV_ENOENT: not found, UV_EACCES: not executable, UV_EMFILE, UV_EAGAIN),
+ * returns the negative error, leaves *out untouched, and on_exit never runs. */
+int sv_spawn(sv_supervisor *sv, const sv_spawn_opts *opts, sv_worker **out);
+
+/* Sends `sig` to the worker's leader only, through a pidfd where the kernel
+ * has one, so it never reaches a recycled pid. Returns UV_ESRCH once the
+ * worker has been reaped. */
+int sv_worker_kill(sv_worker *w, int sig);
+
+/* Sends `sig` to the worker's whole tree: its process group and every
+ * descendant that left it. Returns UV_ESRCH once the worker has been reaped. */
+int sv_worker_kill_tree(sv_worker *w, int sig);
+
+/* Starts the worker's stop ladder (the one given at spawn). Stopping a worker
+ * already stopping does nothing and returns 0; UV_ESRCH after reap. */
+int sv_worker_stop(sv_worker *w);
+
+unsigned sv_worker_id(const sv_worker *w); /* 0, 1, 2... in spawn order */
+pid_t sv_worker_pid(const sv_worker *w);
+pid_t sv_worker_pgid(const sv_worker *w);
+sv_worker_state sv_worker_state_of(const sv_worker *w);
+void *sv_worker_userdata(const sv_worker *w);
+
+/* A descendant of a worker, as read from /proc. */
+typedef struct sv_proc {
+        pid_t pid;
+        pid_t ppid;
+        pid_t pgid;
+        char state;     /* 'R', 'S', 'Z', ... */
+        char comm[16];
+} sv_proc;
+
+/* Lists the worker's live descendants (not the worker itself) into a new
+ * array the caller frees with free(). Returns the count, or a negative error. */
+int sv_worker_descendants(const sv_worker *w, sv_proc **out);
+
+/* ---- The supervisor. ---- */
+
+enum sv_supervisor_flags {
+        /* Never use cgroups, even where writable: the /proc walk fallback. */
+        SV_SUPERVISOR_NO_CGROUP = 1u << 0,
+        /* Don't become a child subreaper (leave orphans to init). */
+        SV_SUPERVISOR_NO_SUBREAPER = 1u << 1,
+};
+
+typedef void (*sv_log_cb)(const char *msg, void *userdata);
+
+typedef struct sv_supervisor_opts {
+        uv_loop_t *loop;       /* NULL: the supervisor owns a loop of its own */
+        sv_ladder ladder;      /* count 0: sv_ladder_default() */
+        unsigned flags;        /* enum sv_supervisor_flags */
+        sv_log_cb log;         /* debug log of every state change; may be NULL */
+        void *log_userdata;
+} sv_supervisor_opts;
+
+/* Creates a supervisor. The supervisor reaps its own workers, and, as child
+ * subreaper, every orphan reparented to this process; it never reaps a child
+ * it did not start or adopt (a uv_spawn child of the same process is safe).
+ * The environment variable SUPERVISE_MECHANISM=procwalk forces the fallback
+ * as SV_SUPERVISOR_NO_CGROUP does. */
+int sv_supervisor_new(const sv_supervisor_opts *opts, sv_supervisor **out);
+
+uv_loop_t *sv_supervisor_loop(sv_supervisor *sv);
+sv_mechanism sv_supervisor_mechanism(const sv_supervisor *sv);
+
+/* Runs the loop until no worker is left (and, for the caller's loop, until
+ * uv_run returns). Returns uv_run's result. */
+int sv_supervisor_run(sv_supervisor *sv);
+
+/* Starts every live worker's stop ladder. Returns how many were started. */
+int sv_supervisor_stop_all(sv_supervisor *sv);
+
+/* Sends `sig` to every live worker's leader; returns how many it reached. */
+int sv_supervisor_kill_all(sv_supervisor *sv, int sig);
+
+/* Calls fn for each live worker, in spawn order. fn must not free workers. */
+void sv_supervisor_foreach(sv_supervisor *sv, void (*fn)(sv_worker *w, void *arg), void *arg);
+
+unsigned sv_supervisor_live(const sv_supervisor *sv);
+
+/* Frees the supervisor. Live workers are SIGKILLed with their trees and
+ * reaped first (this blocks). Closes every handle it opened; if it owns its
+ * loop, closes that too. Accepts NULL. */
+void sv_supervisor_free(sv_supervisor *sv);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
