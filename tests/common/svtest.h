@@ -1,0 +1,87 @@
+/* svtest.h - helpers shared by the cmocka tests: where the workers and the CLI
+ * live, starting programs with piped output, reading their lines with a
+ * deadline, and proving that a test left no process or zombie behind.
+ *
+ * Include after <cmocka.h> (and its prerequisites). Every helper that can
+ * "fail the test" does so with cmocka's fail_msg(), which returns from the
+ * test at once. Timeouts only guard against hangs: every wait here ends on an
+ * event (a line, EOF, an exit) and never sleeps to let something happen. */
+#ifndef SVTEST_H
+#define SVTEST_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* The full path of a worker binary, SV_WORKERS_DIR "/" name. The string lives
+ * in one of a few rotating static buffers, so several calls may appear in one
+ * expression; copy it if you keep it for long. */
+const char *svt_worker(const char *name);
+
+/* The full path of the `supervise` binary (SV_CLI_PATH). */
+const char *svt_cli(void);
+
+/* Makes this process a child subreaper, so every descendant that outlives its
+ * parent is reparented to us, where svt_list_children() and svt_reap_all()
+ * see it. Fails the test if prctl() fails. */
+void svt_become_subreaper(void);
+
+/* Stores the pids of this process's direct children (any state, zombies
+ * included) into out[0..max-1]. Returns how many children there are, which
+ * may exceed `max` (then only `max` are stored), or a negative errno. */
+int svt_list_children(pid_t *out, int max);
+
+/* Fails the test, naming each one (pid, state, comm), if this process has any
+ * child at all, zombies included. For in-process library tests, where the
+ * library must have reaped everything it started. */
+void svt_assert_no_children(void);
+
+/* Waits up to `timeout_ms` until every child of ours (and every orphan
+ * reparented to us meanwhile) has exited, reaping each. At the deadline, each
+ * survivor is SIGKILLed and reaped and the test fails, naming them. */
+void svt_reap_all(int timeout_ms);
+
+/* The non-failing core of svt_reap_all(): returns how many survivors had to
+ * be SIGKILLed at the deadline (0: all ended by themselves), or a negative
+ * errno, and describes them in `why` (may be NULL). Tests of the helper itself
+ * use this. */
+int svt_reap_children(int timeout_ms, char *why, size_t why_len);
+
+/* Starts argv[0] (searched in PATH if it has no '/') with stdin on /dev/null
+ * and the environment of this process plus `envp_extra` ("K=V" strings that
+ * add or replace variables; NULL-terminated, may be NULL). If out_stdout_fd /
+ * out_stderr_fd is non-NULL, that stream goes to a new pipe whose read end
+ * (O_CLOEXEC) is stored there and belongs to the caller; NULL inherits ours.
+ * Signal mask and dispositions are reset for the child. Returns 0 and stores
+ * the pid, or a negative errno (-ENOENT: not found) with nothing to clean up. */
+int svt_spawn(const char *const argv[], const char *const envp_extra[], int *out_stdout_fd,
+              int *out_stderr_fd, pid_t *out_pid);
+
+/* Reads one line from `fd`, without its '\n', waiting at most `timeout_ms` in
+ * total. Reads a byte at a time, so whatever follows the line stays in the
+ * pipe for the next call. Returns a malloc'd string, or NULL on EOF before
+ * any byte, on timeout, or on error. A last line without '\n' is returned. */
+char *svt_read_line(int fd, int timeout_ms);
+
+/* Reads the next line like svt_read_line() and fails the test unless it
+ * starts with `prefix`. Returns the malloc'd line; the caller frees it. */
+char *svt_expect_line_prefix(int fd, const char *prefix, int timeout_ms);
+
+/* Reads until EOF, waiting at most `timeout_ms` in total. Returns a malloc'd
+ * NUL-terminated string, or NULL on timeout or error. */
+char *svt_read_all(int fd, int timeout_ms);
+
+/* Runs argv like svt_spawn() and collects its stdout and stderr (both read
+ * together, so neither pipe can fill and block it) into malloc'd strings the
+ * caller frees; a NULL out pointer leaves that stream inherited. Waits for EOF
+ * on both and for the exit. Returns the raw wait status (WEXITSTATUS etc.),
+ * or -1 if `timeout_ms` passed first, in which case the child has been
+ * SIGKILLed and reaped and the outputs are not stored. Fails the test if
+ * argv[0] cannot be started (use svt_spawn() to test that). */
+int svt_run(const char *const argv[], const char *const envp_extra[], char **out_stdout,
+            char **out_stderr, int timeout_ms);
+
+/* Waits up to `timeout_ms` for child `pid` to exit and reaps it. Returns the
+ * raw wait status, or -1 on timeout (the child is left running) or error. */
+int svt_wait(pid_t pid, int timeout_ms);
+
+#endif
