@@ -198,7 +198,7 @@ static int no_pidfd;
 static void wait_some(const pid_t *pids, int n, int timeout_ms, int *backoff_ms) {
         struct pollfd pfds[MAX_CHILDREN];
         struct timespec ts;
-        int i, nfds = 0, sleep_ms;
+        int i, nfds = 0, sleep_ms, failed = 0;
 
         for (i = 0; i < n && i < MAX_CHILDREN && !no_pidfd; i++) {
                 int fd = sys_pidfd_open(pids[i]);
@@ -206,7 +206,9 @@ static void wait_some(const pid_t *pids, int n, int timeout_ms, int *backoff_ms)
                 if (fd < 0) {
                         if (errno == ENOSYS)
                                 no_pidfd = 1;
-                        continue; /* ESRCH: reaped already; the caller relists */
+                        /* ESRCH: reaped already, and the caller relists. */
+                        failed |= errno != ESRCH;
+                        continue;
                 }
                 pfds[nfds].fd = fd;
                 pfds[nfds].events = POLLIN;
@@ -218,7 +220,9 @@ static void wait_some(const pid_t *pids, int n, int timeout_ms, int *backoff_ms)
                         (void) close(pfds[i].fd);
                 return;
         }
-        if (!no_pidfd)
+        /* Without a pidfd for every child (EMFILE, ENOSYS), poll by sleeping
+         * rather than spin. */
+        if (!no_pidfd && !failed)
                 return;
 
         sleep_ms = *backoff_ms < timeout_ms ? *backoff_ms : timeout_ms;
