@@ -85,6 +85,30 @@ typedef enum sv_worker_state {
         SV_WORKER_STATE_COUNT
 } sv_worker_state;
 
+/* A process of a worker's tree, as read from /proc. */
+typedef struct sv_proc {
+        pid_t pid;
+        pid_t ppid;
+        pid_t pgid;
+        char state;     /* 'R', 'S', 'Z', ... */
+        char comm[16];
+} sv_proc;
+
+/* What to do with descendants still alive when a worker exits by itself. */
+typedef enum sv_leaks {
+        SV_LEAKS_KILL = 0, /* kill them and report them (the default) */
+        SV_LEAKS_REPORT,   /* report them and leave them running */
+        SV_LEAKS_FAIL,     /* kill and report them, and count the worker as failed */
+        SV_LEAKS_IGNORE,   /* neither report nor kill */
+        SV_LEAKS_COUNT
+} sv_leaks;
+
+/* A leaked descendant: its pid and command line. */
+typedef struct sv_leak {
+        pid_t pid;
+        char cmdline[240];
+} sv_leak;
+
 /* Why a worker ended. */
 typedef enum sv_cause {
         SV_CAUSE_EXITED,   /* it exited by itself (any exit code) */
@@ -122,7 +146,10 @@ typedef struct sv_exit_info {
         uint64_t timeout_ms;  /* the timeout that fired, 0 if none */
         sv_mechanism mechanism;
         unsigned leaked;      /* descendants still alive when the worker exited */
+        const sv_leak *leaks; /* the first min(leaked, SV_LEAKS_MAX) of them */
 } sv_exit_info;
+
+#define SV_LEAKS_MAX 32
 
 /* Called once, when the worker has been reaped and its tree dealt with.
  * `w` and `info` are valid only during the call; the worker is freed after it
@@ -140,6 +167,7 @@ typedef struct sv_spawn_opts {
         sv_stdio stdio[3];       /* zero: inherit all three */
         const sv_ladder *ladder; /* NULL: the supervisor's ladder; copied */
         uint64_t timeout_ms;     /* 0: none; when it fires, the ladder runs */
+        sv_leaks leaks;          /* descendants alive at exit; zero: SV_LEAKS_KILL */
         sv_exit_cb on_exit;      /* may be NULL */
         sv_output_cb on_output;  /* needed if any stdio is SV_STDIO_PIPE */
         void *userdata;          /* passed back untouched */
@@ -167,20 +195,17 @@ int sv_worker_kill_tree(sv_worker *w, int sig);
  * already stopping does nothing and returns 0; UV_ESRCH after reap. */
 int sv_worker_stop(sv_worker *w);
 
+/* As sv_worker_stop, but the first step sends `sig` instead of the
+ * ladder's first signal (0: the ladder's own). Used to forward a signal we
+ * received and then escalate if it is not enough. */
+int sv_worker_stop_signal(sv_worker *w, int sig);
+
 unsigned sv_worker_id(const sv_worker *w); /* 0, 1, 2... in spawn order */
 pid_t sv_worker_pid(const sv_worker *w);
 pid_t sv_worker_pgid(const sv_worker *w);
 sv_worker_state sv_worker_state_of(const sv_worker *w);
 void *sv_worker_userdata(const sv_worker *w);
 
-/* A descendant of a worker, as read from /proc. */
-typedef struct sv_proc {
-        pid_t pid;
-        pid_t ppid;
-        pid_t pgid;
-        char state;     /* 'R', 'S', 'Z', ... */
-        char comm[16];
-} sv_proc;
 
 /* Lists the worker's live descendants (not the worker itself) into a new
  * array the caller frees with free(). Returns the count, or a negative error. */

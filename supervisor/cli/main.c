@@ -1,0 +1,602 @@
+/* main.c - `supervise`: argv -> options -> libsv -> exit code.
+ *
+ * A thin client of sv.h: it parses options, spawns the copies, forwards the
+ * signals we receive, prints the report and turns the outcome into an exit
+ * status from the table in usage(). The subcommands (ps, kill, run) live in
+ * their own files and are dispatched from here. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "cli/cli.h"
+#include "supervise/sv.h"
+
+#define EXIT_TIMEDOUT 124
+#define EXIT_FAILURE_OWN 125
+#define EXIT_CANNOT_INVOKE 126
+#define EXIT_ENOENT 127
+
+extern char **environ;
+
+static const char usage_text[] =
+        "Usage: supervise [OPTION]... [--] COMMAND [ARG]...\n"
+        "       supervise ps|kill [FILTER]... [OPTION]...   (see 'supervise ps --help')\n"
+        "       supervise run [OPTION]... --from FILE        (see 'supervise run --help')\n"
+        "Run COMMAND (never through a shell), supervise it and report how it ended.\n"
+        "\n"
+        "  -n, --copies N        run N copies at once (default 1); each gets\n"
+        "                        SUPERVISE_WORKER=<index> and SUPERVISE_RUN=<run id>\n"
+        "  -t, --timeout DUR     stop a copy that runs longer than DUR (250ms, 1.5s,\n"
+        "                        2m, 1h; a bare number is seconds)\n"
+        "  -s, --signal SIG      first signal of the stop ladder (default TERM)\n"
+        "  -k, --kill-after DUR  grace after the first signal before KILL (default 5s)\n"
+        "      --stop LADDER     the whole ladder, e.g. 'INT:5s,TERM:5s,KILL'\n"
+        "      --leaks POLICY    descendants alive when a copy exits: kill (default:\n"
+        "                        kill and report), report, fail, ignore\n"
+        "      --mechanism M     tree containment: auto (default), cgroup, procwalk\n"
+        "      --json FILE       one JSON object per exit, written as it happens\n"
+        "                        ('-' for stdout)\n"
+        "  -q, --quiet           no report on stderr\n"
+        "  -v, --verbose         log every state change on stderr\n"
+        "      --help            show this help and exit\n"
+        "      --version         show the version and exit\n"
+        "\n"
+        "Signals INT, TERM and HUP sent to supervise stop every copy through the\n"
+        "ladder, starting with the received signal; QUIT, USR1 and USR2 are\n"
+        "forwarded to every copy.\n"
+        "\n"
+        "Exit status:\n"
+        "  0      every copy exited 0\n"
+        "  N      the first copy that failed exited with N (1-123)\n"
+        "  124    a copy timed out\n"
+        "  125    supervise itself failed, or a usage error\n"
+        "  126    COMMAND was found but could not be run\n"
+        "  127    COMMAND was not found\n"
+        "  128+N  the first copy that failed was killed by signal N; or supervise\n"
+        "         was stopped by signal N (INT 130, TERM 143, HUP 129)\n";
+
+typedef struct cli_opts {
+        unsigned copies;
+        uint64_t timeout_ms;
+        int first_signal;
+        uint64_t kill_after_ms;
+        bool have_ladder;
+        sv_ladder ladder;
+        sv_leaks leaks;
+        const char *mechanism;
+        const char *json_path;
+        bool quiet, verbose;
+        char **argv;
+} cli_opts;
+
+typedef struct slot {
+        unsigned index;
+        pid_t pid;
+        bool done;
+        sv_exit_info info;
+        char **envp;
+} slot;
+
+typedef struct run {
+        cli_opts *o;
+        sv_supervisor *sv;
+        slot *slots;
+        unsigned expected; /* copies spawned */
+        unsigned done;
+        FILE *json;
+        int stop_signal; /* the signal that stopped us, 0 if none */
+        uv_signal_t sigs[6];
+        int nsigs;
+        char run_id[40];
+} run;
+
+static int usage_error(const char *fmt, const char *arg) {
+        fprintf(stderr, "supervise: ");
+        fprintf(stderr, fmt, arg);
+        fprintf(stderr, "\nTry 'supervise --help' for more information.\n");
+        return EXIT_FAILURE_OWN;
+}
+
+static int parse_uint(const char *s, unsigned *out) {
+        char *end;
+        unsigned long v;
+
+        if (!s || *s < '0' || *s > '9')
+                return -1;
+        errno = 0;
+        v = strtoul(s, &end, 10);
+        if (errno || *end || v == 0 || v > 100000)
+                return -1;
+        *out = (unsigned) v;
+        return 0;
+}
+
+static int parse_leaks(const char *s, sv_leaks *out) {
+        static const char *const names[] = { "kill", "report", "fail", "ignore" };
+        unsigned i;
+
+        for (i = 0; i < SV_LEAKS_COUNT; i++) {
+                if (strcmp(s, names[i]) == 0) {
+                        *out = (sv_leaks) i;
+                        return 0;
+                }
+        }
+        return -1;
+}
+
+/* Returns -1 to go on, or an exit status. */
+static int parse_args(int argc, char **argv, cli_opts *o) {
+        enum { OPT_STOP = 256, OPT_LEAKS, OPT_MECH, OPT_JSON, OPT_HELP, OPT_VERSION };
+        static const struct option longopts[] = {
+                { "copies", required_argument, NULL, 'n' },
+                { "timeout", required_argument, NULL, 't' },
+                { "signal", required_argument, NULL, 's' },
+                { "kill-after", required_argument, NULL, 'k' },
+                { "stop", required_argument, NULL, OPT_STOP },
+                { "leaks", required_argument, NULL, OPT_LEAKS },
+                { "mechanism", required_argument, NULL, OPT_MECH },
+                { "json", required_argument, NULL, OPT_JSON },
+                { "quiet", no_argument, NULL, 'q' },
+                { "verbose", no_argument, NULL, 'v' },
+                { "help", no_argument, NULL, OPT_HELP },
+                { "version", no_argument, NULL, OPT_VERSION },
+                { NULL, 0, NULL, 0 },
+        };
+        int c, r;
+
+        memset(o, 0, sizeof(*o));
+        o->copies = 1;
+        o->first_signal = SIGTERM;
+        o->kill_after_ms = 5000;
+        o->mechanism = "auto";
+        opterr = 0;
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "+n:t:s:k:qv", longopts, NULL)) != -1) {
+                switch (c) {
+                case 'n':
+                        if (parse_uint(optarg, &o->copies) < 0)
+                                return usage_error("invalid number of copies '%s' (want 1-100000)",
+                                                   optarg);
+                        break;
+                case 't':
+                        if (sv_duration_parse(optarg, &o->timeout_ms) < 0)
+                                return usage_error("invalid duration '%s' for --timeout", optarg);
+                        break;
+                case 's':
+                        r = sv_signal_parse(optarg);
+                        if (r <= 0)
+                                return usage_error("unknown signal '%s'", optarg);
+                        o->first_signal = r;
+                        break;
+                case 'k':
+                        if (sv_duration_parse(optarg, &o->kill_after_ms) < 0)
+                                return usage_error("invalid duration '%s' for --kill-after", optarg);
+                        break;
+                case OPT_STOP:
+                        if (sv_ladder_parse(optarg, 5000, &o->ladder) < 0)
+                                return usage_error("invalid stop ladder '%s' (want e.g. "
+                                                   "'INT:5s,TERM:5s,KILL')", optarg);
+                        o->have_ladder = true;
+                        break;
+                case OPT_LEAKS:
+                        if (parse_leaks(optarg, &o->leaks) < 0)
+                                return usage_error("invalid --leaks '%s' (want kill, report, fail "
+                                                   "or ignore)", optarg);
+                        break;
+                case OPT_MECH:
+                        if (strcmp(optarg, "auto") && strcmp(optarg, "cgroup") &&
+                            strcmp(optarg, "procwalk"))
+                                return usage_error("invalid --mechanism '%s' (want auto, cgroup or "
+                                                   "procwalk)", optarg);
+                        o->mechanism = optarg;
+                        break;
+                case OPT_JSON:
+                        o->json_path = optarg;
+                        break;
+                case 'q':
+                        o->quiet = true;
+                        break;
+                case 'v':
+                        o->verbose = true;
+                        break;
+                case OPT_HELP:
+                        fputs(usage_text, stdout);
+                        return 0;
+                case OPT_VERSION:
+                        printf("supervise %s\n", SV_VERSION);
+                        return 0;
+                case ':':
+                        return usage_error("option '%s' needs an argument", argv[optind - 1]);
+                default:
+                        return usage_error("unknown option '%s'", argv[optind - 1]);
+                }
+        }
+        if (optind >= argc)
+                return usage_error("%s", "no command given");
+        if (!o->have_ladder) {
+                o->ladder.count = 2;
+                o->ladder.steps[0].signal = o->first_signal;
+                o->ladder.steps[0].grace_ms = o->kill_after_ms;
+                o->ladder.steps[1].signal = SIGKILL;
+                o->ladder.steps[1].grace_ms = 5000;
+        }
+        o->argv = argv + optind;
+        return -1;
+}
+
+/* ---- Reporting ---- */
+
+static void fmt_ms(char *buf, size_t n, uint64_t us) {
+        if (us >= 10000000u)
+                snprintf(buf, n, "%.1fs", (double) us / 1e6);
+        else
+                snprintf(buf, n, "%.3fs", (double) us / 1e6);
+}
+
+static void describe(const sv_exit_info *e, const cli_opts *o, char *buf, size_t n) {
+        const char *sig = e->signal ? sv_signal_name(e->signal) : NULL;
+        char step[64] = "";
+        int len;
+
+        if (e->stop_step >= 0) {
+                int s = e->stop_step < (int) o->ladder.count ? o->ladder.steps[e->stop_step].signal
+                                                              : SIGKILL;
+                snprintf(step, sizeof(step), ", ended at step %d (%s)", e->stop_step + 1,
+                         sv_signal_name(s) ? sv_signal_name(s) : "?");
+        }
+        if (e->exited)
+                len = snprintf(buf, n, "exited %d", e->code);
+        else
+                len = snprintf(buf, n, "killed by %s (%d)%s", sig ? sig : "signal", e->code,
+                               e->core_dumped ? ", core dumped" : "");
+        if (len < 0 || (size_t) len >= n)
+                return;
+        if (e->cause == SV_CAUSE_TIMEOUT)
+                snprintf(buf + len, n - (size_t) len, ", timed out after %llums%s",
+                         (unsigned long long) e->timeout_ms, step);
+        else if (e->cause == SV_CAUSE_STOPPED)
+                snprintf(buf + len, n - (size_t) len, ", stopped by supervise%s", step);
+}
+
+static void report_line(const run *r, const slot *s) {
+        const sv_exit_info *e = &s->info;
+        char how[200], wall[32], user[32], sys[32];
+        unsigned i;
+
+        describe(e, r->o, how, sizeof(how));
+        fmt_ms(wall, sizeof(wall), e->wall_us);
+        fmt_ms(user, sizeof(user), e->user_us);
+        fmt_ms(sys, sizeof(sys), e->sys_us);
+        fprintf(stderr, "supervise: worker %u pid %d: %s; wall %s, cpu %s user %s sys, max rss %llu KiB\n",
+                s->index, (int) e->pid, how, wall, user, sys, (unsigned long long) e->max_rss_kb);
+        if (e->leaked) {
+                fprintf(stderr, "supervise: worker %u left %u descendant%s running (%s):\n", s->index,
+                        e->leaked, e->leaked == 1 ? "" : "s",
+                        r->o->leaks == SV_LEAKS_REPORT ? "left running" : "killed");
+                for (i = 0; i < e->leaked && i < SV_LEAKS_MAX; i++)
+                        fprintf(stderr, "supervise:   pid %d: %s\n", (int) e->leaks[i].pid,
+                                e->leaks[i].cmdline);
+        }
+}
+
+static void json_line(run *r, const slot *s) {
+        const sv_exit_info *e = &s->info;
+        json_t *o, *leaks;
+        char *text;
+        int st;
+        unsigned i;
+
+        st = e->stop_step;
+        o = json_pack("{s:I, s:I, s:i, s:o, s:b, s:s, s:b, s:f, s:f, s:f, s:I, s:s}",
+                      "worker", (json_int_t) s->index, "pid", (json_int_t) e->pid, "code", e->code,
+                      "signal", e->signal && sv_signal_name(e->signal)
+                                        ? json_string(sv_signal_name(e->signal))
+                                        : json_null(),
+                      "core_dumped", e->core_dumped, "cause", sv_cause_name(e->cause),
+                      "timed_out", e->cause == SV_CAUSE_TIMEOUT,
+                      "wall_ms", (double) e->wall_us / 1000.0, "user_ms", (double) e->user_us / 1000.0,
+                      "sys_ms", (double) e->sys_us / 1000.0, "max_rss_kb", (json_int_t) e->max_rss_kb,
+                      "mechanism", sv_mechanism_name(e->mechanism));
+        if (!o)
+                return;
+        if (st >= 0) {
+                int sig = st < (int) r->o->ladder.count ? r->o->ladder.steps[st].signal : SIGKILL;
+                json_object_set_new(o, "step", json_integer(st + 1));
+                json_object_set_new(o, "step_signal", json_string(sv_signal_name(sig)));
+        } else {
+                json_object_set_new(o, "step", json_null());
+                json_object_set_new(o, "step_signal", json_null());
+        }
+        if (e->cause == SV_CAUSE_TIMEOUT)
+                json_object_set_new(o, "timeout_ms", json_integer((json_int_t) e->timeout_ms));
+        leaks = json_array();
+        for (i = 0; i < e->leaked && i < SV_LEAKS_MAX; i++)
+                json_array_append_new(leaks, json_pack("{s:I, s:s}", "pid", (json_int_t) e->leaks[i].pid,
+                                                       "cmdline", e->leaks[i].cmdline));
+        json_object_set_new(o, "leaked", leaks);
+        text = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(12));
+        json_decref(o);
+        if (!text)
+                return;
+        /* One line, flushed as the worker exits: a reader (or a crash) never
+         * sees half a record. */
+        fprintf(r->json, "%s\n", text);
+        fflush(r->json);
+        free(text);
+}
+
+/* ---- Running the copies ---- */
+
+static void on_exit_cb(sv_worker *w, const sv_exit_info *info, void *userdata) {
+        run *r = userdata;
+        slot *s = &r->slots[sv_worker_id(w)];
+        int i;
+
+        s->info = *info;
+        s->info.leaks = NULL;
+        s->done = true;
+        r->done++;
+        if (!r->o->quiet) {
+                s->info.leaks = info->leaks;
+                report_line(r, s);
+        }
+        if (r->json) {
+                s->info.leaks = info->leaks;
+                json_line(r, s);
+        }
+        s->info.leaks = NULL;
+        if (r->done == r->expected) {
+                for (i = 0; i < r->nsigs; i++)
+                        uv_close((uv_handle_t *) &r->sigs[i], NULL);
+                r->nsigs = 0;
+        }
+}
+
+static void stop_one(sv_worker *w, void *arg) {
+        (void) sv_worker_stop_signal(w, *(int *) arg);
+}
+
+static void forward_one(sv_worker *w, void *arg) {
+        (void) sv_worker_kill(w, *(int *) arg);
+}
+
+static void on_signal(uv_signal_t *h, int signum) {
+        run *r = h->data;
+
+        if (signum == SIGINT || signum == SIGTERM || signum == SIGHUP) {
+                if (!r->stop_signal)
+                        r->stop_signal = signum;
+                sv_supervisor_foreach(r->sv, stop_one, &signum);
+        } else {
+                sv_supervisor_foreach(r->sv, forward_one, &signum);
+        }
+}
+
+static void make_run_id(char *buf, size_t n) {
+        unsigned char rnd[6] = { 0 };
+
+        if (getrandom(rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t) sizeof(rnd))
+                memset(rnd, 0, sizeof(rnd));
+        snprintf(buf, n, "%lx-%d-%02x%02x%02x%02x%02x%02x", (unsigned long) time(NULL), (int) getpid(),
+                 rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
+}
+
+/* Our environment plus SUPERVISE_WORKER and SUPERVISE_RUN. */
+static char **make_env(const run *r, unsigned index) {
+        size_t n = 0, k = 0, i;
+        char **env;
+
+        while (environ[n])
+                n++;
+        env = calloc(n + 3, sizeof(*env));
+        if (!env)
+                return NULL;
+        for (i = 0; i < n; i++) {
+                if (strncmp(environ[i], "SUPERVISE_WORKER=", 17) == 0 ||
+                    strncmp(environ[i], "SUPERVISE_RUN=", 14) == 0)
+                        continue;
+                env[k++] = environ[i];
+        }
+        if (asprintf(&env[k++], "SUPERVISE_WORKER=%u", index) < 0 ||
+            asprintf(&env[k++], "SUPERVISE_RUN=%s", r->run_id) < 0) {
+                free(env);
+                return NULL;
+        }
+        return env;
+}
+
+static void free_env(char **env) {
+        size_t n = 0;
+
+        if (!env)
+                return;
+        while (env[n])
+                n++;
+        /* The two strings we made are the last two. */
+        if (n >= 2) {
+                free(env[n - 1]);
+                free(env[n - 2]);
+        }
+        free(env);
+}
+
+static int spawn_error_status(int err) {
+        if (err == UV_ENOENT || err == UV_ENOTDIR)
+                return EXIT_ENOENT;
+        if (err == UV_EACCES || err == -ENOEXEC || err == UV_EPERM || err == UV_EISDIR)
+                return EXIT_CANNOT_INVOKE;
+        return EXIT_FAILURE_OWN;
+}
+
+static int watch_signals(run *r) {
+        static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+        unsigned i;
+        int e;
+
+        for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+                e = uv_signal_init(sv_supervisor_loop(r->sv), &r->sigs[i]);
+                if (e < 0)
+                        return e;
+                r->sigs[i].data = r;
+                r->nsigs++;
+                e = uv_signal_start(&r->sigs[i], on_signal, sigs[i]);
+                if (e < 0)
+                        return e;
+                uv_unref((uv_handle_t *) &r->sigs[i]);
+        }
+        return 0;
+}
+
+static int final_status(const run *r) {
+        unsigned i;
+
+        if (r->stop_signal)
+                return 128 + r->stop_signal;
+        for (i = 0; i < r->expected; i++) {
+                if (r->slots[i].done && r->slots[i].info.cause == SV_CAUSE_TIMEOUT)
+                        return EXIT_TIMEDOUT;
+        }
+        for (i = 0; i < r->expected; i++) {
+                const sv_exit_info *e = &r->slots[i].info;
+                if (!r->slots[i].done)
+                        continue;
+                if (!e->exited)
+                        return 128 + e->signal;
+                if (e->code != 0)
+                        return e->code;
+                if (e->leaked && r->o->leaks == SV_LEAKS_FAIL)
+                        return 1;
+        }
+        return 0;
+}
+
+static void log_cb(const char *msg, void *ud) {
+        (void) ud;
+        fprintf(stderr, "supervise: %s\n", msg);
+}
+
+static int run_copies(cli_opts *o) {
+        sv_supervisor_opts so;
+        sv_spawn_opts sp;
+        run r;
+        unsigned i;
+        int e, status = EXIT_FAILURE_OWN;
+
+        memset(&r, 0, sizeof(r));
+        r.o = o;
+        make_run_id(r.run_id, sizeof(r.run_id));
+        if (o->json_path) {
+                r.json = strcmp(o->json_path, "-") == 0 ? stdout : fopen(o->json_path, "we");
+                if (!r.json) {
+                        fprintf(stderr, "supervise: cannot open '%s': %s\n", o->json_path,
+                                strerror(errno));
+                        return EXIT_FAILURE_OWN;
+                }
+        }
+        r.slots = calloc(o->copies, sizeof(*r.slots));
+        if (!r.slots) {
+                fprintf(stderr, "supervise: out of memory\n");
+                goto out_json;
+        }
+
+        memset(&so, 0, sizeof(so));
+        so.ladder = o->ladder;
+        if (strcmp(o->mechanism, "procwalk") == 0)
+                so.flags |= SV_SUPERVISOR_NO_CGROUP;
+        if (o->verbose)
+                so.log = log_cb;
+        e = sv_supervisor_new(&so, &r.sv);
+        if (e < 0) {
+                fprintf(stderr, "supervise: cannot start: %s\n", uv_strerror(e));
+                goto out_slots;
+        }
+        if (strcmp(o->mechanism, "cgroup") == 0 && sv_supervisor_mechanism(r.sv) != SV_MECH_CGROUP) {
+                fprintf(stderr, "supervise: --mechanism cgroup: no writable cgroup v2 hierarchy "
+                                "with cgroup.kill here\n");
+                goto out_sv;
+        }
+        e = watch_signals(&r);
+        if (e < 0) {
+                fprintf(stderr, "supervise: cannot watch signals: %s\n", uv_strerror(e));
+                goto out_sv;
+        }
+
+        memset(&sp, 0, sizeof(sp));
+        sp.argv = (const char *const *) o->argv;
+        sp.stdio[0] = SV_STDIO_NULL;
+        sp.timeout_ms = o->timeout_ms;
+        sp.leaks = o->leaks;
+        sp.on_exit = on_exit_cb;
+        sp.userdata = &r;
+        for (i = 0; i < o->copies; i++) {
+                sv_worker *w;
+                r.slots[i].index = i;
+                r.slots[i].envp = make_env(&r, i);
+                if (!r.slots[i].envp) {
+                        e = UV_ENOMEM;
+                        break;
+                }
+                sp.env = (const char *const *) r.slots[i].envp;
+                e = sv_spawn(r.sv, &sp, &w);
+                if (e < 0)
+                        break;
+                r.slots[i].pid = sv_worker_pid(w);
+                r.expected++;
+        }
+        if (e < 0) {
+                /* Nothing is abandoned: the copies already running are
+                 * stopped through the ladder and reported. */
+                fprintf(stderr, "supervise: cannot run '%s': %s\n", o->argv[0], uv_strerror(e));
+                status = spawn_error_status(e);
+                sv_supervisor_stop_all(r.sv);
+                if (r.done == r.expected) {
+                        int k;
+                        for (k = 0; k < r.nsigs; k++)
+                                uv_close((uv_handle_t *) &r.sigs[k], NULL);
+                        r.nsigs = 0;
+                }
+                sv_supervisor_run(r.sv);
+                goto out_sv;
+        }
+        sv_supervisor_run(r.sv);
+        status = final_status(&r);
+
+out_sv:
+        for (i = 0; (int) i < r.nsigs; i++)
+                uv_close((uv_handle_t *) &r.sigs[i], NULL);
+        sv_supervisor_free(r.sv);
+        for (i = 0; i < o->copies; i++)
+                free_env(r.slots[i].envp);
+out_slots:
+        free(r.slots);
+out_json:
+        if (r.json && r.json != stdout)
+                fclose(r.json);
+        return status;
+}
+
+int main(int argc, char **argv) {
+        cli_opts o;
+        int r;
+
+        if (argc > 1) {
+                if (strcmp(argv[1], "ps") == 0)
+                        return sv_cli_ps(argc - 1, argv + 1);
+                if (strcmp(argv[1], "kill") == 0)
+                        return sv_cli_kill(argc - 1, argv + 1);
+                if (strcmp(argv[1], "run") == 0)
+                        return sv_cli_run(argc - 1, argv + 1);
+        }
+        r = parse_args(argc, argv, &o);
+        if (r >= 0)
+                return r;
+        return run_copies(&o);
+}

@@ -1,0 +1,99 @@
+/* internal.h - sv__ declarations shared inside the library. */
+#ifndef SV_INTERNAL_H
+#define SV_INTERNAL_H
+
+#include "platform/platform.h"
+#include "supervise/sv.h"
+
+#define SV_CG_PATH_MAX 512
+
+typedef enum sv__event {
+        SV_EV_STOP,          /* sv_worker_stop() or a forwarded signal */
+        SV_EV_TIMEOUT,       /* the worker's deadline passed */
+        SV_EV_GRACE_EXPIRED, /* the current ladder step's grace ran out */
+        SV_EV_REAPED,        /* the leader's exit status is in w->reaped */
+        SV_EV_TREE_EMPTY,    /* no process of the tree is left */
+        SV_EV_COUNT
+} sv__event;
+
+struct sv_worker {
+        sv_supervisor *sv;
+        sv_worker *prev, *next; /* live list, spawn order */
+        unsigned id;
+        sv_worker_state state;
+        pid_t pid;
+        int pidfd; /* -1 without pidfds; closed at reap */
+
+        sv_ladder ladder;
+        uint64_t timeout_ms;
+        sv_leaks leaks;
+        sv_exit_cb on_exit;
+        sv_output_cb on_output;
+        void *userdata;
+
+        uint64_t start_us;
+        int step;       /* ladder step in progress, -1 if none */
+        int last_step;  /* the step whose signal was sent last */
+        bool stop_by_us;
+        bool timed_out;
+        bool reaped_ok;
+        bool tree_done;
+        bool finished; /* on_exit has run */
+        sv__reaped reaped;
+        uint64_t end_us;
+        unsigned leaked;
+        sv_leak *leak_list;
+
+        char marker[64]; /* SUPERVISE_TREE=<supervisor pid>.<id> */
+        char cg[SV_CG_PATH_MAX]; /* empty without a cgroup */
+
+        uv_timer_t timer;     /* timeout, ladder grace, tree polling */
+        uv_poll_t pidpoll;    /* pidfd readable: the leader exited */
+        uv_fs_event_t cgev;   /* cgroup.events changed */
+        uv_pipe_t pipe[2];    /* stdout, stderr */
+        bool pipe_open[2];
+        bool pidpoll_active, cgev_active;
+        int handles; /* open libuv handles; freed when it reaches 0 */
+};
+
+struct sv_supervisor {
+        uv_loop_t *loop;
+        uv_loop_t own_loop;
+        bool owns_loop;
+        sv_ladder ladder;
+        unsigned flags;
+        sv_log_cb log;
+        void *log_userdata;
+
+        sv_mechanism mech;
+        char cgroot[SV_CG_PATH_MAX];
+        bool pidfds;
+        int devnull;
+
+        sv_worker *head, *tail; /* live workers (not yet finished) */
+        unsigned live;
+        unsigned next_id;
+        unsigned closing; /* handles of finished workers still closing */
+
+        uv_signal_t sigchld;
+        uv_check_t check;
+        uv_timer_t sweep_timer;
+        uint64_t sigchld_seen; /* SIGCHLD callbacks */
+        uint64_t reaps;        /* children we reaped (workers and orphans) */
+        uint64_t orphans;      /* adopted orphans reaped */
+        char readbuf[65536];
+};
+
+void sv__log(sv_supervisor *sv, const char *fmt, ...);
+
+/* worker.c */
+void sv__worker_step(sv_worker *w, sv__event ev);
+void sv__worker_reaped(sv_worker *w, const sv__reaped *r);
+void sv__worker_close(sv_worker *w);
+sv_worker *sv__worker_by_pid(sv_supervisor *sv, pid_t pid);
+
+/* reap.c */
+void sv__reap_init(sv_supervisor *sv);
+void sv__reap_sweep(sv_supervisor *sv);
+
+#endif

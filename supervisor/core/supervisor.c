@@ -1,0 +1,165 @@
+/* supervisor.c - the sv_supervisor: its loop, its mechanism, and the
+ * operations on all workers at once. Owns the loop when the caller gave
+ * none, the SIGCHLD watcher, the /dev/null fd and the cgroup directory all
+ * worker cgroups live under. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/internal.h"
+
+int sv_supervisor_new(const sv_supervisor_opts *opts, sv_supervisor **out) {
+        sv_supervisor_opts defaults;
+        sv_supervisor *sv;
+        int r;
+
+        if (!opts) {
+                memset(&defaults, 0, sizeof(defaults));
+                opts = &defaults;
+        }
+        sv__plat_init_process();
+
+        sv = calloc(1, sizeof(*sv));
+        if (!sv)
+                return UV_ENOMEM;
+        sv->flags = opts->flags;
+        sv->log = opts->log;
+        sv->log_userdata = opts->log_userdata;
+        if (opts->ladder.count)
+                sv->ladder = opts->ladder;
+        else
+                sv_ladder_default(&sv->ladder);
+
+        if (opts->loop) {
+                sv->loop = opts->loop;
+        } else {
+                r = uv_loop_init(&sv->own_loop);
+                if (r < 0)
+                        goto fail_free;
+                sv->loop = &sv->own_loop;
+                sv->owns_loop = true;
+        }
+
+        sv->devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (sv->devnull < 0) {
+                r = -errno;
+                goto fail_loop;
+        }
+
+        sv->pidfds = sv__plat_have_pidfd();
+        sv->mech = SV_MECH_PROCWALK;
+        if (!(sv->flags & SV_SUPERVISOR_NO_CGROUP) &&
+            sv__cg_setup(sv->cgroot, sizeof(sv->cgroot)) == 0)
+                sv->mech = SV_MECH_CGROUP;
+        /* The /proc fallback needs escapees reparented to us to find them;
+         * the cgroup path wants it so their zombies are ours to reap. */
+        if (!(sv->flags & SV_SUPERVISOR_NO_SUBREAPER))
+                (void) sv__plat_set_subreaper();
+
+        sv__reap_init(sv);
+        sv__log(sv, "supervisor: mechanism %s, pidfds %s", sv_mechanism_name(sv->mech),
+                sv->pidfds ? "yes" : "no");
+        *out = sv;
+        return 0;
+
+fail_loop:
+        if (sv->owns_loop)
+                (void) uv_loop_close(&sv->own_loop);
+fail_free:
+        free(sv);
+        return r;
+}
+
+uv_loop_t *sv_supervisor_loop(sv_supervisor *sv) {
+        return sv->loop;
+}
+
+sv_mechanism sv_supervisor_mechanism(const sv_supervisor *sv) {
+        return sv->mech;
+}
+
+unsigned sv_supervisor_live(const sv_supervisor *sv) {
+        return sv->live;
+}
+
+int sv_supervisor_run(sv_supervisor *sv) {
+        return uv_run(sv->loop, UV_RUN_DEFAULT);
+}
+
+int sv_supervisor_stop_all(sv_supervisor *sv) {
+        sv_worker *w, *next;
+        int n = 0;
+
+        /* sv_worker_stop may finish a worker at once and unlink it. */
+        for (w = sv->head; w; w = next) {
+                next = w->next;
+                if (w->state == SV_WORKER_RUNNING) {
+                        sv__worker_step(w, SV_EV_STOP);
+                        n++;
+                }
+        }
+        return n;
+}
+
+int sv_supervisor_kill_all(sv_supervisor *sv, int sig) {
+        sv_worker *w;
+        int n = 0;
+
+        for (w = sv->head; w; w = w->next) {
+                if (sv_worker_kill(w, sig) == 0)
+                        n++;
+        }
+        return n;
+}
+
+void sv_supervisor_foreach(sv_supervisor *sv, void (*fn)(sv_worker *w, void *arg), void *arg) {
+        sv_worker *w, *next;
+
+        for (w = sv->head; w; w = next) {
+                next = w->next;
+                fn(w, arg);
+        }
+}
+
+static void on_own_closed(uv_handle_t *h) {
+        sv_supervisor *sv = h->data;
+
+        sv->closing--;
+}
+
+void sv_supervisor_free(sv_supervisor *sv) {
+        sv_worker *w;
+
+        if (!sv)
+                return;
+        /* Nothing may outlive us: kill every tree and wait for the reaps. */
+        for (w = sv->head; w; w = w->next) {
+                if (w->state != SV_WORKER_EXITED) {
+                        w->stop_by_us = true;
+                        (void) sv_worker_kill_tree(w, SIGKILL);
+                }
+        }
+        while (sv->live > 0 || sv->closing > 0) {
+                if (uv_run(sv->loop, UV_RUN_ONCE) == 0 && sv->live == 0 && sv->closing == 0)
+                        break;
+        }
+        sv__reap_sweep(sv);
+
+        sv->closing = 3;
+        uv_close((uv_handle_t *) &sv->sigchld, on_own_closed);
+        uv_close((uv_handle_t *) &sv->check, on_own_closed);
+        uv_close((uv_handle_t *) &sv->sweep_timer, on_own_closed);
+        /* Close callbacks run in the loop's next iteration, which does not
+         * block on them. */
+        while (sv->closing > 0)
+                (void) uv_run(sv->loop, UV_RUN_NOWAIT);
+        if (sv->owns_loop)
+                (void) uv_loop_close(sv->loop);
+        if (sv->mech == SV_MECH_CGROUP)
+                (void) sv__cg_remove(sv->cgroot);
+        close(sv->devnull);
+        free(sv);
+}

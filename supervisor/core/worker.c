@@ -1,0 +1,751 @@
+/* worker.c - lifecycle of one supervised process and its tree.
+ *
+ * Owns each sv_worker: its state, its libuv handles (timer, pidfd poll,
+ * cgroup watch, output pipes) and its cgroup. One function, worker_step(),
+ * assigns w->state; libuv callbacks only say what happened. A worker is freed
+ * only from the close callback of its last handle. Never blocks, never calls
+ * waitpid(-1). */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/internal.h"
+
+/* How often the /proc fallback looks whether a dying tree is gone. The
+ * cgroup path needs no polling: cgroup.events tells. */
+#define TREE_POLL_MS 5
+
+static const char *const state_names[] = { "running", "stopping", "exited" };
+_Static_assert(sizeof(state_names) / sizeof(state_names[0]) == SV_WORKER_STATE_COUNT,
+               "state_names must match sv_worker_state");
+
+static const char *const event_names[] = { "stop", "timeout", "grace-expired", "reaped",
+                                           "tree-empty" };
+_Static_assert(sizeof(event_names) / sizeof(event_names[0]) == SV_EV_COUNT,
+               "event_names must match sv__event");
+
+extern char **environ;
+
+void sv__log(sv_supervisor *sv, const char *fmt, ...) {
+        char buf[512];
+        va_list ap;
+
+        if (!sv->log)
+                return;
+        va_start(ap, fmt);
+        vsnprintf(buf, sizeof(buf), fmt, ap);
+        va_end(ap);
+        sv->log(buf, sv->log_userdata);
+}
+
+static void set_state(sv_worker *w, sv_worker_state s, const char *why) {
+        if (w->state != s)
+                sv__log(w->sv, "worker %u pid %d: %s -> %s (%s)", w->id, (int) w->pid,
+                        state_names[w->state], state_names[s], why);
+        w->state = s;
+}
+
+sv_worker *sv__worker_by_pid(sv_supervisor *sv, pid_t pid) {
+        sv_worker *w;
+
+        for (w = sv->head; w; w = w->next) {
+                if (w->state != SV_WORKER_EXITED && w->pid == pid)
+                        return w;
+        }
+        return NULL;
+}
+
+/* ---- Signalling the tree ---- */
+
+static void signal_tree_procwalk(sv_worker *w, int sig) {
+        sv_proc *procs = NULL;
+        int n, i;
+
+        /* Freeze first, so nothing forks between the walk and the kill; walk
+         * again until a pass finds nobody new. */
+        if (sig == SIGKILL) {
+                int before = -1;
+                for (;;) {
+                        n = sv__proc_tree(w->state == SV_WORKER_EXITED ? 0 : w->pid, w->pid,
+                                          w->marker, &procs);
+                        if (n <= 0 || n == before) {
+                                break;
+                        }
+                        for (i = 0; i < n; i++)
+                                (void) kill(procs[i].pid, SIGSTOP);
+                        before = n;
+                        free(procs);
+                        procs = NULL;
+                }
+                for (i = 0; i < n; i++)
+                        (void) kill(procs[i].pid, SIGKILL);
+                free(procs);
+                return;
+        }
+        n = sv__proc_tree(w->state == SV_WORKER_EXITED ? 0 : w->pid, w->pid, w->marker, &procs);
+        for (i = 0; i < n; i++) {
+                (void) kill(procs[i].pid, sig);
+                if (sig != SIGCONT)
+                        (void) kill(procs[i].pid, SIGCONT);
+        }
+        free(procs);
+}
+
+/* Signals every process of the tree, the leader through its pidfd. A
+ * stopped process is sent SIGCONT too, so it can act on a polite signal. */
+static int signal_tree(sv_worker *w, int sig) {
+        int r = 0;
+
+        if (w->state != SV_WORKER_EXITED) {
+                r = sv__plat_kill(w->pid, w->pidfd, sig);
+                if (sig != SIGKILL && sig != SIGCONT)
+                        (void) sv__plat_kill(w->pid, w->pidfd, SIGCONT);
+        }
+        if (w->cg[0]) {
+                if (sig == SIGKILL)
+                        (void) sv__cg_kill(w->cg);
+                else
+                        (void) sv__cg_signal(w->cg, sig);
+                if (sig != SIGKILL && sig != SIGCONT)
+                        (void) sv__cg_signal(w->cg, SIGCONT);
+        } else {
+                signal_tree_procwalk(w, sig);
+        }
+        return r;
+}
+
+/* 1 if any process of the tree but the reaped leader is left. */
+static int tree_alive(sv_worker *w) {
+        sv_proc *procs;
+        int n;
+
+        if (w->cg[0])
+                return sv__cg_populated(w->cg) == 1;
+        n = sv__proc_tree(0, w->pid, w->marker, &procs);
+        free(procs);
+        return n > 0;
+}
+
+static void collect_leaks(sv_worker *w) {
+        pid_t *pids = NULL;
+        sv_proc *procs = NULL;
+        int n, i;
+
+        if (w->cg[0]) {
+                n = sv__cg_pids(w->cg, &pids);
+        } else {
+                n = sv__proc_tree(0, w->pid, w->marker, &procs);
+                if (n > 0) {
+                        pids = malloc((size_t) n * sizeof(*pids));
+                        for (i = 0; pids && i < n; i++)
+                                pids[i] = procs[i].pid;
+                }
+                free(procs);
+        }
+        if (n <= 0 || !pids) {
+                free(pids);
+                return;
+        }
+        w->leaked = (unsigned) n;
+        w->leak_list = calloc((size_t) (n < SV_LEAKS_MAX ? n : SV_LEAKS_MAX), sizeof(sv_leak));
+        for (i = 0; w->leak_list && i < n && i < SV_LEAKS_MAX; i++) {
+                w->leak_list[i].pid = pids[i];
+                if (sv__proc_cmdline(pids[i], w->leak_list[i].cmdline,
+                                     sizeof(w->leak_list[i].cmdline)) <= 0)
+                        strcpy(w->leak_list[i].cmdline, "?");
+        }
+        free(pids);
+}
+
+/* ---- Actions ---- */
+
+static void arm(sv_worker *w, uint64_t ms);
+
+static void send_step(sv_worker *w) {
+        int sig = SIGKILL;
+        uint64_t grace = 1000;
+
+        if ((unsigned) w->step < w->ladder.count) {
+                sig = w->ladder.steps[w->step].signal;
+                grace = w->ladder.steps[w->step].grace_ms;
+        }
+        w->last_step = w->step;
+        sv__log(w->sv, "worker %u pid %d: ladder step %d: %s, grace %llums", w->id, (int) w->pid,
+                w->step, sv_signal_name(sig) ? sv_signal_name(sig) : "?",
+                (unsigned long long) grace);
+        (void) signal_tree(w, sig);
+        arm(w, grace);
+}
+
+static void begin_stop(sv_worker *w) {
+        set_state(w, SV_WORKER_STOPPING, w->timed_out ? "timeout" : "stop");
+        w->step = 0;
+        send_step(w);
+}
+
+static void escalate(sv_worker *w) {
+        /* Past the last step there is only SIGKILL, repeated until the tree
+         * is gone: a stop always ends. */
+        if ((unsigned) w->step < w->ladder.count)
+                w->step++;
+        send_step(w);
+}
+
+static void close_pipes_if_tree_gone(sv_worker *w);
+static void finish(sv_worker *w);
+
+/* The leader is reaped. Decide what its surviving tree means. */
+static void on_leader_gone(sv_worker *w) {
+        set_state(w, SV_WORKER_EXITED, "reaped");
+        if (!tree_alive(w)) {
+                w->tree_done = true;
+                finish(w);
+                return;
+        }
+        if (w->step < 0 && w->leaks != SV_LEAKS_IGNORE)
+                collect_leaks(w);
+        if (w->step >= 0 || w->leaks == SV_LEAKS_KILL || w->leaks == SV_LEAKS_FAIL) {
+                /* Whatever the ladder says, the tree of an exited leader is
+                 * killed outright: there is no one left to be polite to. */
+                (void) signal_tree(w, SIGKILL);
+                arm(w, TREE_POLL_MS);
+                return;
+        }
+        w->tree_done = true;
+        finish(w);
+}
+
+/* The single place that assigns w->state. */
+void sv__worker_step(sv_worker *w, sv__event ev) {
+        sv__log(w->sv, "worker %u pid %d: event %s in %s", w->id, (int) w->pid, event_names[ev],
+                state_names[w->state]);
+        switch (w->state) {
+        case SV_WORKER_RUNNING:
+                switch (ev) {
+                case SV_EV_STOP:
+                        w->stop_by_us = true;
+                        begin_stop(w);
+                        return;
+                case SV_EV_TIMEOUT:
+                        w->timed_out = true;
+                        begin_stop(w);
+                        return;
+                case SV_EV_REAPED:
+                        on_leader_gone(w);
+                        return;
+                default:
+                        break;
+                }
+                break;
+        case SV_WORKER_STOPPING:
+                switch (ev) {
+                case SV_EV_STOP:
+                case SV_EV_TIMEOUT:
+                        return; /* already on the ladder */
+                case SV_EV_GRACE_EXPIRED:
+                        escalate(w);
+                        return;
+                case SV_EV_REAPED:
+                        on_leader_gone(w);
+                        return;
+                default:
+                        break;
+                }
+                break;
+        case SV_WORKER_EXITED:
+                switch (ev) {
+                case SV_EV_STOP:
+                case SV_EV_TIMEOUT:
+                        return;
+                case SV_EV_GRACE_EXPIRED:
+                        /* Polling a dying tree: kill again what is left. */
+                        if (tree_alive(w)) {
+                                (void) signal_tree(w, SIGKILL);
+                                arm(w, TREE_POLL_MS);
+                                return;
+                        }
+                        /* fall through */
+                case SV_EV_TREE_EMPTY:
+                        if (!w->tree_done && !tree_alive(w)) {
+                                w->tree_done = true;
+                                finish(w);
+                        }
+                        return;
+                default:
+                        break;
+                }
+                break;
+        default:
+                break;
+        }
+        sv__log(w->sv, "worker %u: can't happen: event %s in state %s", w->id, event_names[ev],
+                state_names[w->state]);
+}
+
+/* ---- Finishing ---- */
+
+static void on_handle_closed(uv_handle_t *h) {
+        sv_worker *w = h->data;
+
+        if (--w->handles == 0) {
+                w->sv->closing--;
+                free(w->leak_list);
+                free(w);
+        }
+}
+
+static void close_handle(uv_handle_t *h) {
+        if (!uv_is_closing(h))
+                uv_close(h, on_handle_closed);
+}
+
+static void close_pipes_if_tree_gone(sv_worker *w) {
+        int i;
+
+        for (i = 0; i < 2; i++) {
+                if (w->pipe_open[i]) {
+                        w->pipe_open[i] = false;
+                        close_handle((uv_handle_t *) &w->pipe[i]);
+                }
+        }
+}
+
+static void fill_info(sv_worker *w, sv_exit_info *info) {
+        const sv__reaped *r = &w->reaped;
+
+        memset(info, 0, sizeof(*info));
+        info->pid = w->pid;
+        info->exited = r->exited;
+        info->code = r->exited ? r->code : -r->code;
+        info->signal = r->exited ? 0 : r->code;
+        info->core_dumped = r->core_dumped;
+        if (w->timed_out)
+                info->cause = SV_CAUSE_TIMEOUT;
+        else if (w->stop_by_us)
+                info->cause = SV_CAUSE_STOPPED;
+        else if (!r->exited)
+                info->cause = SV_CAUSE_SIGNALED;
+        else
+                info->cause = SV_CAUSE_EXITED;
+        info->wall_us = w->end_us - w->start_us;
+        info->user_us = r->user_us;
+        info->sys_us = r->sys_us;
+        info->max_rss_kb = r->max_rss_kb;
+        info->stop_step = w->last_step;
+        info->timeout_ms = w->timed_out ? w->timeout_ms : 0;
+        info->mechanism = w->cg[0] ? SV_MECH_CGROUP : SV_MECH_PROCWALK;
+        info->leaked = w->leaked;
+        info->leaks = w->leak_list;
+}
+
+static bool pipes_open(const sv_worker *w) {
+        return w->pipe_open[0] || w->pipe_open[1];
+}
+
+/* Runs on_exit once the leader is reaped, the tree is gone, and (if the
+ * tree is gone) the output pipes have reached EOF, so the callback sees all
+ * of the output before the exit. */
+static void finish(sv_worker *w) {
+        sv_supervisor *sv = w->sv;
+        sv_exit_info info;
+
+        if (w->finished || !w->reaped_ok || !w->tree_done)
+                return;
+        if (pipes_open(w) && !tree_alive(w))
+                return; /* the last EOF calls us again */
+        w->finished = true;
+        uv_timer_stop(&w->timer);
+        if (w->cg[0]) {
+                if (w->cgev_active) {
+                        w->cgev_active = false;
+                        close_handle((uv_handle_t *) &w->cgev);
+                }
+                if (sv__cg_remove(w->cg) < 0)
+                        sv__log(sv, "worker %u: cannot remove cgroup '%s'", w->id, w->cg);
+        }
+        /* Adopted descendants we just killed are our zombies now. */
+        if (w->leaked || w->step >= 0)
+                sv__reap_sweep(sv);
+
+        if (w->prev)
+                w->prev->next = w->next;
+        else
+                sv->head = w->next;
+        if (w->next)
+                w->next->prev = w->prev;
+        else
+                sv->tail = w->prev;
+        sv->live--;
+        sv->closing++;
+
+        fill_info(w, &info);
+        if (w->on_exit)
+                w->on_exit(w, &info, w->userdata);
+        sv__worker_close(w);
+}
+
+void sv__worker_close(sv_worker *w) {
+        close_pipes_if_tree_gone(w);
+        if (w->pidpoll_active) {
+                w->pidpoll_active = false;
+                close_handle((uv_handle_t *) &w->pidpoll);
+        }
+        if (w->cgev_active) {
+                w->cgev_active = false;
+                close_handle((uv_handle_t *) &w->cgev);
+        }
+        close_handle((uv_handle_t *) &w->timer);
+}
+
+void sv__worker_reaped(sv_worker *w, const sv__reaped *r) {
+        w->reaped = *r;
+        w->reaped_ok = true;
+        w->end_us = sv__plat_now_us();
+        w->sv->reaps++;
+        uv_timer_stop(&w->timer);
+        if (w->pidpoll_active)
+                uv_poll_stop(&w->pidpoll);
+        if (w->pidfd >= 0) {
+                close(w->pidfd);
+                w->pidfd = -1;
+        }
+        sv__worker_step(w, SV_EV_REAPED);
+}
+
+/* ---- libuv callbacks: no policy here ---- */
+
+static void on_timer(uv_timer_t *t) {
+        sv_worker *w = t->data;
+
+        if (w->state == SV_WORKER_RUNNING)
+                sv__worker_step(w, SV_EV_TIMEOUT);
+        else
+                sv__worker_step(w, SV_EV_GRACE_EXPIRED);
+}
+
+static void arm(sv_worker *w, uint64_t ms) {
+        uv_timer_start(&w->timer, on_timer, ms, 0);
+}
+
+static void on_pidfd(uv_poll_t *p, int status, int events) {
+        sv_worker *w = p->data;
+        sv__reaped r;
+        int n;
+
+        (void) events;
+        if (status < 0 || w->reaped_ok)
+                return;
+        n = sv__plat_reap_pidfd(w->pidfd, &r);
+        if (n == 1)
+                sv__worker_reaped(w, &r);
+}
+
+static void on_cg_event(uv_fs_event_t *h, const char *file, int events, int status) {
+        sv_worker *w = h->data;
+
+        (void) file;
+        (void) events;
+        if (status == 0 && w->state == SV_WORKER_EXITED && !w->tree_done)
+                sv__worker_step(w, SV_EV_TREE_EMPTY);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+        sv_worker *w = h->data;
+
+        (void) suggested;
+        *buf = uv_buf_init(w->sv->readbuf, sizeof(w->sv->readbuf));
+}
+
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
+        sv_worker *w = s->data;
+        int i = (uv_pipe_t *) s == &w->pipe[0] ? 0 : 1;
+
+        if (n > 0) {
+                if (w->on_output)
+                        w->on_output(w, i + 1, buf->base, (size_t) n, w->userdata);
+                return;
+        }
+        if (n == 0)
+                return;
+        /* EOF or error: the stream is done. */
+        if (w->on_output)
+                w->on_output(w, i + 1, buf->base, 0, w->userdata);
+        w->pipe_open[i] = false;
+        close_handle((uv_handle_t *) &w->pipe[i]);
+        finish(w);
+}
+
+/* ---- Spawning: prepare, launch, publish ---- */
+
+typedef struct spawn_prep {
+        const char **envp;
+        const char *path;
+        int pipes[2][2];
+        int cg_fd;
+} spawn_prep;
+
+static void prep_release(spawn_prep *p) {
+        int i, j;
+
+        free(p->envp);
+        for (i = 0; i < 2; i++)
+                for (j = 0; j < 2; j++)
+                        if (p->pipes[i][j] >= 0)
+                                close(p->pipes[i][j]);
+        if (p->cg_fd >= 0)
+                close(p->cg_fd);
+}
+
+/* Copies the environment (ours or the caller's) and appends the marker the
+ * /proc fallback follows through setsid and double forks. */
+static int prep_env(sv_worker *w, const sv_spawn_opts *o, spawn_prep *p) {
+        const char *const *src = o->env ? o->env : (const char *const *) environ;
+        size_t n = 0, i, k = 0;
+
+        while (src[n])
+                n++;
+        p->envp = malloc((n + 2) * sizeof(*p->envp));
+        if (!p->envp)
+                return UV_ENOMEM;
+        for (i = 0; i < n; i++) {
+                if (strncmp(src[i], "SUPERVISE_TREE=", 15) == 0)
+                        continue;
+                if (strncmp(src[i], "PATH=", 5) == 0)
+                        p->path = src[i] + 5;
+                p->envp[k++] = src[i];
+        }
+        p->envp[k++] = w->marker;
+        p->envp[k] = NULL;
+        return 0;
+}
+
+static int prep_stdio(sv_worker *w, const sv_spawn_opts *o, spawn_prep *p, sv__spawn_req *req) {
+        int i;
+
+        for (i = 0; i < 3; i++) {
+                req->stdio_fd[i] = -1;
+                switch (o->stdio[i]) {
+                case SV_STDIO_INHERIT:
+                        break;
+                case SV_STDIO_NULL:
+                        req->stdio_fd[i] = w->sv->devnull;
+                        break;
+                case SV_STDIO_PIPE:
+                        if (i == 0)
+                                return UV_EINVAL; /* we never write to workers */
+                        if (pipe2(p->pipes[i - 1], O_CLOEXEC) < 0)
+                                return -errno;
+                        req->stdio_fd[i] = p->pipes[i - 1][1];
+                        break;
+                default:
+                        return UV_EINVAL;
+                }
+        }
+        return 0;
+}
+
+static int publish_pipes(sv_worker *w, spawn_prep *p) {
+        uv_loop_t *loop = w->sv->loop;
+        int i, r;
+
+        for (i = 0; i < 2; i++) {
+                if (p->pipes[i][0] < 0)
+                        continue;
+                close(p->pipes[i][1]);
+                p->pipes[i][1] = -1;
+                r = uv_pipe_init(loop, &w->pipe[i], 0);
+                if (r < 0)
+                        return r;
+                w->pipe[i].data = w;
+                w->handles++;
+                w->pipe_open[i] = true;
+                r = uv_pipe_open(&w->pipe[i], p->pipes[i][0]);
+                if (r < 0)
+                        return r;
+                p->pipes[i][0] = -1;
+                r = uv_read_start((uv_stream_t *) &w->pipe[i], on_alloc, on_read);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int publish(sv_worker *w, spawn_prep *p, const sv__spawn_res *res) {
+        sv_supervisor *sv = w->sv;
+        char dir[SV_CG_PATH_MAX + 16];
+        int r;
+
+        w->pid = res->pid;
+        w->pidfd = res->pidfd;
+        w->start_us = sv__plat_now_us();
+
+        if (sv->tail) {
+                sv->tail->next = w;
+                w->prev = sv->tail;
+        } else {
+                sv->head = w;
+        }
+        sv->tail = w;
+        sv->live++;
+
+        if (w->pidfd >= 0) {
+                r = uv_poll_init(sv->loop, &w->pidpoll, w->pidfd);
+                if (r == 0) {
+                        w->pidpoll.data = w;
+                        w->handles++;
+                        w->pidpoll_active = true;
+                        r = uv_poll_start(&w->pidpoll, UV_READABLE, on_pidfd);
+                }
+                if (r < 0)
+                        sv__log(sv, "worker %u: cannot poll pidfd: %s", w->id, uv_strerror(r));
+        }
+        if (w->cg[0]) {
+                r = uv_fs_event_init(sv->loop, &w->cgev);
+                if (r == 0) {
+                        w->cgev.data = w;
+                        w->handles++;
+                        w->cgev_active = true;
+                        snprintf(dir, sizeof(dir), "%s/cgroup.events", w->cg);
+                        r = uv_fs_event_start(&w->cgev, on_cg_event, dir, 0);
+                }
+                if (r < 0)
+                        sv__log(sv, "worker %u: cannot watch cgroup.events", w->id);
+        }
+        r = publish_pipes(w, p);
+        if (r < 0)
+                sv__log(sv, "worker %u: cannot read its output: %s", w->id, uv_strerror(r));
+        if (w->timeout_ms)
+                arm(w, w->timeout_ms);
+        sv__log(sv, "worker %u pid %d: spawned '%s'", w->id, (int) w->pid, "");
+        return 0;
+}
+
+int sv_spawn(sv_supervisor *sv, const sv_spawn_opts *o, sv_worker **out) {
+        sv__spawn_req req;
+        sv__spawn_res res;
+        spawn_prep p;
+        sv_worker *w;
+        int r;
+
+        if (!sv || !o || !o->argv || !o->argv[0] || !o->argv[0][0])
+                return UV_EINVAL;
+        w = calloc(1, sizeof(*w));
+        if (!w)
+                return UV_ENOMEM;
+        w->sv = sv;
+        w->id = sv->next_id++;
+        w->pidfd = -1;
+        w->step = -1;
+        w->last_step = -1;
+        w->ladder = o->ladder ? *o->ladder : sv->ladder;
+        w->timeout_ms = o->timeout_ms;
+        w->leaks = o->leaks;
+        w->on_exit = o->on_exit;
+        w->on_output = o->on_output;
+        w->userdata = o->userdata;
+        snprintf(w->marker, sizeof(w->marker), "SUPERVISE_TREE=%d.%u", (int) getpid(), w->id);
+
+        memset(&p, 0, sizeof(p));
+        memset(&req, 0, sizeof(req));
+        p.pipes[0][0] = p.pipes[0][1] = p.pipes[1][0] = p.pipes[1][1] = -1;
+        p.cg_fd = -1;
+        r = prep_env(w, o, &p);
+        if (r < 0)
+                goto fail;
+        r = prep_stdio(w, o, &p, &req);
+        if (r < 0)
+                goto fail;
+        if (sv->mech == SV_MECH_CGROUP) {
+                r = sv__cg_create(sv->cgroot, w->id, w->cg, sizeof(w->cg), &p.cg_fd);
+                if (r < 0)
+                        goto fail;
+        }
+        req.argv = o->argv;
+        req.envp = p.envp;
+        req.path = p.path;
+        req.cwd = o->cwd;
+        req.cgroup_procs_fd = p.cg_fd;
+
+        r = sv__plat_spawn(&req, &res);
+        if (r < 0)
+                goto fail_cg;
+
+        /* From here the worker exists; failures below only cost features. */
+        r = uv_timer_init(sv->loop, &w->timer);
+        if (r < 0)
+                abort(); /* uv_timer_init cannot fail on Unix */
+        w->timer.data = w;
+        w->handles++;
+        set_state(w, SV_WORKER_RUNNING, "spawned");
+        publish(w, &p, &res);
+        prep_release(&p);
+        if (out)
+                *out = w;
+        return 0;
+
+fail_cg:
+        if (w->cg[0])
+                (void) sv__cg_remove(w->cg);
+fail:
+        prep_release(&p);
+        free(w);
+        /* Keep ids dense: a failed spawn never became a worker. */
+        sv->next_id--;
+        return r;
+}
+
+/* ---- Public worker API ---- */
+
+int sv_worker_kill(sv_worker *w, int sig) {
+        if (w->state == SV_WORKER_EXITED)
+                return UV_ESRCH;
+        return sv__plat_kill(w->pid, w->pidfd, sig);
+}
+
+int sv_worker_kill_tree(sv_worker *w, int sig) {
+        if (w->state == SV_WORKER_EXITED)
+                return UV_ESRCH;
+        return signal_tree(w, sig);
+}
+
+int sv_worker_stop(sv_worker *w) {
+        return sv_worker_stop_signal(w, 0);
+}
+
+int sv_worker_stop_signal(sv_worker *w, int sig) {
+        if (w->state == SV_WORKER_EXITED)
+                return UV_ESRCH;
+        if (sig > 0 && w->state == SV_WORKER_RUNNING && w->ladder.count > 0)
+                w->ladder.steps[0].signal = sig;
+        sv__worker_step(w, SV_EV_STOP);
+        return 0;
+}
+
+unsigned sv_worker_id(const sv_worker *w) {
+        return w->id;
+}
+
+pid_t sv_worker_pid(const sv_worker *w) {
+        return w->pid;
+}
+
+pid_t sv_worker_pgid(const sv_worker *w) {
+        return w->pid; /* every worker leads its own group */
+}
+
+sv_worker_state sv_worker_state_of(const sv_worker *w) {
+        return w->state;
+}
+
+void *sv_worker_userdata(const sv_worker *w) {
+        return w->userdata;
+}
+
+int sv_worker_descendants(const sv_worker *w, sv_proc **out) {
+        return sv__proc_tree(w->state == SV_WORKER_EXITED ? 0 : w->pid, w->pid, w->marker, out);
+}

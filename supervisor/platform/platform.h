@@ -1,0 +1,110 @@
+/* platform.h - what core/ needs from the operating system, and nothing more.
+ * core/ never calls kill(), waitpid() or clone() itself: it goes through
+ * these sv__plat_* functions, which platform/unix (and one day platform/win)
+ * implement. */
+#ifndef SV_PLATFORM_H
+#define SV_PLATFORM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "supervise/sv.h"
+
+/* Everything the child needs between clone and exec, prepared by the parent
+ * so that the child allocates nothing. */
+typedef struct sv__spawn_req {
+        const char *const *argv;
+        const char *const *envp;  /* never NULL: the parent resolves "inherit" */
+        const char *path;         /* PATH to search if argv[0] has no '/' */
+        const char *cwd;          /* may be NULL */
+        int stdio_fd[3];          /* fd to dup2 onto 0..2, or -1 to inherit */
+        int cgroup_procs_fd;      /* <cg>/cgroup.procs to join, or -1 */
+} sv__spawn_req;
+
+typedef struct sv__spawn_res {
+        pid_t pid;
+        int pidfd; /* -1 when the kernel gave none */
+} sv__spawn_res;
+
+/* Process-wide preparation, done once: make fds 0..2 valid, ignore SIGPIPE,
+ * raise RLIMIT_NOFILE, remember which signals we inherited as ignored. */
+void sv__plat_init_process(void);
+
+/* Creates the child with clone(CLONE_VM|CLONE_VFORK), so its cost does not
+ * grow with our memory. Returns 0 when the child has exec'd, or the negative
+ * error of whatever failed in the child before exec (the child is reaped). */
+int sv__plat_spawn(const sv__spawn_req *req, sv__spawn_res *out);
+
+/* Signals one process through its pidfd if it has one, else by pid. The
+ * caller guarantees the pid is still ours (not yet reaped). */
+int sv__plat_kill(pid_t pid, int pidfd, int sig);
+
+/* The exit of one child, reaped with its resource usage. */
+typedef struct sv__reaped {
+        pid_t pid;
+        bool exited;
+        int code;   /* exit status, or the signal */
+        bool core_dumped;
+        uint64_t user_us, sys_us, max_rss_kb;
+} sv__reaped;
+
+/* Reaps the child behind `pidfd` if it has exited. Returns 1 and fills *out,
+ * 0 if it is still running, or a negative error. */
+int sv__plat_reap_pidfd(int pidfd, sv__reaped *out);
+
+/* Reaps a specific pid (pidfd == -1), same returns. */
+int sv__plat_reap_pid(pid_t pid, sv__reaped *out);
+
+/* Reaps any child: 1 with *out, 0 if none is waitable, UV_ECHILD if we have
+ * no children. Only for the fallback without pidfds. */
+int sv__plat_reap_any(sv__reaped *out);
+
+/* Peeks at a waitable child without reaping it: returns its pid, 0 if none. */
+pid_t sv__plat_peek_waitable(void);
+
+/* True if this kernel gives pidfds (and we were not told to avoid them). */
+bool sv__plat_have_pidfd(void);
+
+/* Makes this process a child subreaper. */
+int sv__plat_set_subreaper(void);
+
+uint64_t sv__plat_now_us(void);
+
+/* ---- Trees ---- */
+
+/* The cgroup v2 directory all our workers' cgroups go under, created for this
+ * supervisor ("<our cgroup>/supervise.<pid>"). Returns 0 and writes the path,
+ * or a negative error when there is no writable cgroup2 (the fallback). */
+int sv__cg_setup(char *out, size_t n);
+
+/* Creates "<parent>/w<id>" and opens its cgroup.procs for the child to join.
+ * Writes the path to out. */
+int sv__cg_create(const char *parent, unsigned id, char *out, size_t n, int *out_procs_fd);
+
+/* Writes "1" to cgroup.kill. */
+int sv__cg_kill(const char *cg);
+
+/* Sends sig to every process in the cgroup. Returns how many it reached. */
+int sv__cg_signal(const char *cg, int sig);
+
+/* 1 if the cgroup still has processes, 0 if empty, negative on error. */
+int sv__cg_populated(const char *cg);
+
+/* Lists the pids in the cgroup into a malloc'd array; returns the count. */
+int sv__cg_pids(const char *cg, pid_t **out);
+
+/* Removes an empty cgroup directory. */
+int sv__cg_remove(const char *cg);
+
+/* Lists the descendants of `root` (by parent links, including processes
+ * that left its group), plus processes adopted by us whose environment
+ * carries `marker` ("NAME=value"), plus members of process group `pgid`.
+ * Returns the count and a malloc'd array, or a negative error. */
+int sv__proc_tree(pid_t root, pid_t pgid, const char *marker, sv_proc **out);
+
+/* Reads /proc/<pid>/cmdline into buf with spaces between arguments. */
+int sv__proc_cmdline(pid_t pid, char *buf, size_t n);
+
+#endif

@@ -1,0 +1,376 @@
+/* spawn.c - creating, signalling and reaping child processes on Linux.
+ *
+ * We do not use uv_spawn: libuv 1.44 forks (cost grows with our memory),
+ * reaps with one waitpid per live child on every SIGCHLD, and throws the
+ * rusage away. Instead the child is made with clone(CLONE_VM|CLONE_VFORK):
+ * it borrows our address space until it execs, like posix_spawn does, so the
+ * cost stays flat, and we are suspended until then, so an exec error is known
+ * when sv__plat_spawn returns. CLONE_PIDFD hands us a pidfd race-free.
+ *
+ * The child function runs on a private stack in our memory. It must call
+ * only async-signal-safe functions and never allocate: everything it needs
+ * was prepared by the parent in an sv__spawn_req. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/sched.h>
+
+#include "platform/platform.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+#define CHILD_STACK_SIZE (64 * 1024)
+#define PATH_BUF_MAX 4096
+
+/* Shared between parent and child: with CLONE_VM the child writes `err`
+ * into our memory. Under valgrind, which turns CLONE_VM|CLONE_VFORK into a
+ * plain fork, the write is lost; `ran` tells us so, and from then on the
+ * errno travels through a CLOEXEC pipe instead. */
+typedef struct child_args {
+        const sv__spawn_req *req;
+        sigset_t mask;     /* the mask to exec with (empty) */
+        pid_t parent;
+        int errpipe;       /* -1 in shared-memory mode */
+        volatile int ran;
+        volatile int err;
+} child_args;
+
+static sigset_t ignored_at_start; /* signals our own parent left ignored */
+static int have_pidfd = -1;       /* -1: not probed yet */
+static int errno_via_pipe = -1;   /* -1: not probed yet */
+static char *child_stack;
+
+void sv__plat_init_process(void) {
+        static bool done;
+        struct sigaction sa;
+        struct rlimit rl;
+        int fd;
+        int sig;
+
+        if (done)
+                return;
+        done = true;
+
+        /* A closed fd 0..2 would be reused by our first pipe and then be
+         * clobbered by a child's dup2. */
+        do {
+                fd = open("/dev/null", O_RDWR);
+        } while (fd >= 0 && fd <= 2);
+        if (fd > 2)
+                close(fd);
+
+        sigemptyset(&ignored_at_start);
+        for (sig = 1; sig < NSIG; sig++) {
+                if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
+                        sigaddset(&ignored_at_start, sig);
+        }
+        sigaddset(&ignored_at_start, SIGPIPE);
+
+        /* A write to a dead worker's pipe must give EPIPE, not kill us. */
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = SIG_IGN;
+        (void) sigaction(SIGPIPE, &sa, NULL);
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+                rl.rlim_cur = rl.rlim_max;
+                (void) setrlimit(RLIMIT_NOFILE, &rl);
+        }
+}
+
+bool sv__plat_have_pidfd(void) {
+        const char *no;
+
+        if (have_pidfd < 0) {
+                no = getenv("SUPERVISE_NO_PIDFD");
+                have_pidfd = !(no && *no && strcmp(no, "0") != 0);
+        }
+        return have_pidfd > 0;
+}
+
+static void child_fail(child_args *a, int err) {
+        a->err = err;
+        if (a->errpipe >= 0)
+                (void) !write(a->errpipe, &err, sizeof(err));
+        _exit(127);
+}
+
+/* execvpe without malloc: search `path` into a stack buffer. EACCES from one
+ * directory is remembered but the search goes on, as the shell does. */
+static int child_exec(const sv__spawn_req *req) {
+        const char *file = req->argv[0];
+        char buf[PATH_BUF_MAX];
+        const char *p, *end;
+        size_t flen, dlen;
+        int saw_eacces = 0;
+
+        if (strchr(file, '/')) {
+                execve(file, (char *const *) req->argv, (char *const *) req->envp);
+                return errno;
+        }
+        flen = strlen(file);
+        p = req->path ? req->path : "/usr/local/bin:/usr/bin:/bin";
+        for (;;) {
+                end = strchr(p, ':');
+                if (!end)
+                        end = p + strlen(p);
+                dlen = (size_t) (end - p);
+                if (dlen + 1 + flen + 1 <= sizeof(buf)) {
+                        if (dlen == 0) {
+                                buf[0] = '.';
+                                dlen = 1;
+                        } else {
+                                memcpy(buf, p, dlen);
+                        }
+                        buf[dlen] = '/';
+                        memcpy(buf + dlen + 1, file, flen + 1);
+                        execve(buf, (char *const *) req->argv, (char *const *) req->envp);
+                        if (errno == EACCES)
+                                saw_eacces = 1;
+                        else if (errno != ENOENT && errno != ENOTDIR && errno != ELOOP &&
+                                 errno != ENAMETOOLONG)
+                                return errno;
+                }
+                if (*end == '\0')
+                        break;
+                p = end + 1;
+        }
+        return saw_eacces ? EACCES : ENOENT;
+}
+
+static int child_main(void *arg) {
+        child_args *a = arg;
+        const sv__spawn_req *req = a->req;
+        struct sigaction dfl;
+        int sig, i;
+
+        a->ran = 1;
+
+        /* Caught signals are reset by execve itself; ignored ones are not.
+         * Every signal is blocked until exec, so our handlers never run here. */
+        memset(&dfl, 0, sizeof(dfl));
+        dfl.sa_handler = SIG_DFL;
+        for (sig = 1; sig < NSIG; sig++) {
+                if (sigismember(&ignored_at_start, sig))
+                        (void) sigaction(sig, &dfl, NULL);
+        }
+
+        if (setpgid(0, 0) < 0)
+                child_fail(a, errno);
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+                child_fail(a, errno);
+        /* The parent may have died before prctl: then nobody will ever send
+         * the death signal, so don't start at all. */
+        if (getppid() != a->parent)
+                child_fail(a, ESRCH);
+        if (req->cgroup_procs_fd >= 0 && write(req->cgroup_procs_fd, "0", 1) < 0)
+                child_fail(a, errno);
+
+        for (i = 0; i < 3; i++) {
+                if (req->stdio_fd[i] >= 0 && dup2(req->stdio_fd[i], i) < 0)
+                        child_fail(a, errno);
+        }
+        if (req->cwd && chdir(req->cwd) < 0)
+                child_fail(a, errno);
+
+        /* Mark, don't close: the error pipe must live until exec. */
+        if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+                for (i = 3; i < 65536; i++) {
+                        if (i != a->errpipe)
+                                (void) close(i);
+                }
+        }
+        sigprocmask(SIG_SETMASK, &a->mask, NULL);
+        child_fail(a, child_exec(req));
+        return 127;
+}
+
+static int read_errpipe(int fd) {
+        int err = 0;
+        ssize_t n;
+
+        do {
+                n = read(fd, &err, sizeof(err));
+        } while (n < 0 && errno == EINTR);
+        return n == (ssize_t) sizeof(err) ? err : 0;
+}
+
+int sv__plat_spawn(const sv__spawn_req *req, sv__spawn_res *out) {
+        child_args a;
+        sigset_t all, old;
+        int pipefd[2] = { -1, -1 };
+        int pidfd = -1;
+        int flags;
+        pid_t pid;
+        int err;
+
+        if (!child_stack) {
+                child_stack = mmap(NULL, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
+                                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+                if (child_stack == MAP_FAILED) {
+                        child_stack = NULL;
+                        return UV_ENOMEM;
+                }
+        }
+
+        memset(&a, 0, sizeof(a));
+        a.req = req;
+        a.parent = getpid();
+        a.errpipe = -1;
+        sigemptyset(&a.mask);
+        if (errno_via_pipe != 0) {
+                if (pipe2(pipefd, O_CLOEXEC) < 0)
+                        return -errno;
+                a.errpipe = pipefd[1];
+        }
+
+        flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
+        if (sv__plat_have_pidfd())
+                flags |= CLONE_PIDFD;
+
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        pid = clone(child_main, child_stack + CHILD_STACK_SIZE, flags, &a, &pidfd);
+        err = pid < 0 ? errno : 0;
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+
+        if (pid < 0) {
+                if (err == EINVAL && (flags & CLONE_PIDFD)) {
+                        /* A kernel older than 5.2: no pidfds at all. */
+                        have_pidfd = 0;
+                        if (pipefd[0] >= 0) {
+                                close(pipefd[0]);
+                                close(pipefd[1]);
+                        }
+                        return sv__plat_spawn(req, out);
+                }
+                if (pipefd[0] >= 0) {
+                        close(pipefd[0]);
+                        close(pipefd[1]);
+                }
+                return -err;
+        }
+
+        if (pipefd[0] >= 0) {
+                close(pipefd[1]);
+                err = read_errpipe(pipefd[0]);
+                close(pipefd[0]);
+        } else {
+                err = a.err;
+        }
+        if (errno_via_pipe < 0)
+                errno_via_pipe = !a.ran;
+
+        if (err) {
+                if (pidfd >= 0)
+                        close(pidfd);
+                /* The child has _exit()ed or is about to: reap it now so the
+                 * failure leaves no zombie. */
+                while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                        ;
+                return -err;
+        }
+        out->pid = pid;
+        out->pidfd = pidfd;
+        return 0;
+}
+
+int sv__plat_kill(pid_t pid, int pidfd, int sig) {
+        static int no_pidfd_send;
+
+        if (pid <= 1)
+                return UV_EINVAL;
+        if (pidfd >= 0 && !no_pidfd_send) {
+                if (syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) == 0)
+                        return 0;
+                if (errno != ENOSYS)
+                        return -errno;
+                /* valgrind 3.19 lacks the syscall. kill() is still safe: the
+                 * pid is ours until we reap it. */
+                no_pidfd_send = 1;
+        }
+        if (kill(pid, sig) < 0)
+                return -errno;
+        return 0;
+}
+
+static uint64_t tv_us(const struct timeval *tv) {
+        return (uint64_t) tv->tv_sec * 1000000u + (uint64_t) tv->tv_usec;
+}
+
+static void fill_reaped(const siginfo_t *si, const struct rusage *ru, sv__reaped *out) {
+        out->pid = si->si_pid;
+        out->exited = si->si_code == CLD_EXITED;
+        out->code = si->si_status;
+        out->core_dumped = si->si_code == CLD_DUMPED;
+        out->user_us = tv_us(&ru->ru_utime);
+        out->sys_us = tv_us(&ru->ru_stime);
+        out->max_rss_kb = (uint64_t) ru->ru_maxrss;
+}
+
+/* glibc's waitid has no rusage argument; the system call does. */
+static int reap(int idtype, int id, sv__reaped *out) {
+        siginfo_t si;
+        struct rusage ru;
+        long r;
+
+        memset(&si, 0, sizeof(si));
+        memset(&ru, 0, sizeof(ru));
+        do {
+                r = syscall(SYS_waitid, idtype, id, &si, WEXITED | WNOHANG, &ru);
+        } while (r < 0 && errno == EINTR);
+        if (r < 0)
+                return -errno;
+        if (si.si_pid == 0)
+                return 0;
+        fill_reaped(&si, &ru, out);
+        return 1;
+}
+
+int sv__plat_reap_pidfd(int pidfd, sv__reaped *out) {
+        return reap(P_PIDFD, pidfd, out);
+}
+
+int sv__plat_reap_pid(pid_t pid, sv__reaped *out) {
+        return reap(P_PID, pid, out);
+}
+
+int sv__plat_reap_any(sv__reaped *out) {
+        return reap(P_ALL, 0, out);
+}
+
+pid_t sv__plat_peek_waitable(void) {
+        siginfo_t si;
+
+        memset(&si, 0, sizeof(si));
+        if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0)
+                return 0;
+        return si.si_pid;
+}
+
+int sv__plat_set_subreaper(void) {
+        if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+                return -errno;
+        return 0;
+}
+
+uint64_t sv__plat_now_us(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+}

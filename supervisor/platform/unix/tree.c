@@ -1,0 +1,357 @@
+/* tree.c - finding and ending a worker's whole process tree.
+ *
+ * Two mechanisms. With a writable cgroup v2 hierarchy each worker joins its
+ * own cgroup before exec; nothing it starts can leave it, cgroup.kill ends
+ * them all at once and cgroup.events says when the tree is empty. Without
+ * one, we walk /proc: parent links from the worker, members of its process
+ * group, and processes reparented to us (we are a subreaper) whose
+ * environment carries the worker's marker, which setsid and double forks
+ * do not shed. Nothing here blocks for long; nothing here reaps. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "platform/platform.h"
+
+static int read_file(const char *path, char *buf, size_t n) {
+        ssize_t got;
+        size_t len = 0;
+        int fd;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        while (len + 1 < n) {
+                got = read(fd, buf + len, n - 1 - len);
+                if (got < 0 && errno == EINTR)
+                        continue;
+                if (got <= 0)
+                        break;
+                len += (size_t) got;
+        }
+        close(fd);
+        buf[len] = '\0';
+        return (int) len;
+}
+
+static int write_file(const char *path, const char *s) {
+        int fd, r = 0;
+
+        fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        if (write(fd, s, strlen(s)) < 0)
+                r = -errno;
+        close(fd);
+        return r;
+}
+
+/* The cgroup2 mount point, from /proc/self/mountinfo (field 5 is the mount
+ * point; the filesystem type follows the " - " separator). */
+static int cg2_mount(char *out, size_t n) {
+        char line[4096];
+        FILE *f;
+        int r = UV_ENOENT;
+
+        f = fopen("/proc/self/mountinfo", "re");
+        if (!f)
+                return -errno;
+        while (fgets(line, sizeof(line), f)) {
+                char *sep = strstr(line, " - ");
+                char *tok, *save = NULL;
+                int field = 0;
+
+                if (!sep || strncmp(sep + 3, "cgroup2 ", 8) != 0)
+                        continue;
+                for (tok = strtok_r(line, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+                        if (++field == 5)
+                                break;
+                }
+                if (tok && strlen(tok) < n) {
+                        strcpy(out, tok);
+                        r = 0;
+                }
+                break;
+        }
+        fclose(f);
+        return r;
+}
+
+int sv__cg_setup(char *out, size_t n) {
+        char mnt[1024], self[2048], path[4096], probe[4200];
+        const char *force;
+        char *rel, *nl;
+        int r;
+
+        force = getenv("SUPERVISE_MECHANISM");
+        if (force && strcmp(force, "procwalk") == 0)
+                return UV_ENOTSUP;
+        r = cg2_mount(mnt, sizeof(mnt));
+        if (r < 0)
+                return r;
+        r = read_file("/proc/self/cgroup", self, sizeof(self));
+        if (r < 0)
+                return r;
+        rel = strstr(self, "0::");
+        if (!rel)
+                return UV_ENOENT;
+        rel += 3;
+        nl = strchr(rel, '\n');
+        if (nl)
+                *nl = '\0';
+        if (strcmp(rel, "/") == 0)
+                rel = "";
+        r = snprintf(path, sizeof(path), "%s%s/supervise.%d", mnt, rel, (int) getpid());
+        if (r < 0 || (size_t) r >= sizeof(path) || (size_t) r >= n)
+                return UV_ENAMETOOLONG;
+        if (mkdir(path, 0755) < 0 && errno != EEXIST)
+                return -errno;
+        /* cgroup.kill arrived in 5.14; without it there is no atomic tree kill. */
+        snprintf(probe, sizeof(probe), "%s/cgroup.kill", path);
+        if (access(probe, W_OK) < 0) {
+                r = -errno;
+                (void) rmdir(path);
+                return r;
+        }
+        strcpy(out, path);
+        return 0;
+}
+
+int sv__cg_create(const char *parent, unsigned id, char *out, size_t n, int *out_procs_fd) {
+        char procs[4200];
+        int fd, r;
+
+        r = snprintf(out, n, "%s/w%u", parent, id);
+        if (r < 0 || (size_t) r >= n)
+                return UV_ENAMETOOLONG;
+        if (mkdir(out, 0755) < 0 && errno != EEXIST)
+                return -errno;
+        snprintf(procs, sizeof(procs), "%s/cgroup.procs", out);
+        fd = open(procs, O_WRONLY | O_CLOEXEC);
+        if (fd < 0) {
+                r = -errno;
+                (void) rmdir(out);
+                return r;
+        }
+        *out_procs_fd = fd;
+        return 0;
+}
+
+int sv__cg_kill(const char *cg) {
+        char path[4200];
+
+        snprintf(path, sizeof(path), "%s/cgroup.kill", cg);
+        return write_file(path, "1");
+}
+
+int sv__cg_pids(const char *cg, pid_t **out) {
+        char path[4200], line[32];
+        pid_t *v = NULL, *nv;
+        size_t cap = 0, cnt = 0;
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
+        f = fopen(path, "re");
+        if (!f)
+                return -errno;
+        while (fgets(line, sizeof(line), f)) {
+                if (cnt == cap) {
+                        cap = cap ? cap * 2 : 16;
+                        nv = realloc(v, cap * sizeof(*v));
+                        if (!nv) {
+                                free(v);
+                                fclose(f);
+                                return UV_ENOMEM;
+                        }
+                        v = nv;
+                }
+                v[cnt++] = (pid_t) atoi(line);
+        }
+        fclose(f);
+        *out = v;
+        return (int) cnt;
+}
+
+int sv__cg_signal(const char *cg, int sig) {
+        pid_t *pids;
+        int n, i, hit = 0;
+
+        n = sv__cg_pids(cg, &pids);
+        if (n < 0)
+                return n;
+        /* A pid read from cgroup.procs is in our cgroup at that moment; the
+         * window before kill() is the same one killpg has. */
+        for (i = 0; i < n; i++) {
+                if (pids[i] > 1 && kill(pids[i], sig) == 0)
+                        hit++;
+        }
+        free(pids);
+        return hit;
+}
+
+int sv__cg_populated(const char *cg) {
+        char path[4200], buf[256];
+        char *p;
+        int r;
+
+        snprintf(path, sizeof(path), "%s/cgroup.events", cg);
+        r = read_file(path, buf, sizeof(buf));
+        if (r < 0)
+                return r;
+        p = strstr(buf, "populated ");
+        if (!p)
+                return UV_EINVAL;
+        return p[10] == '1';
+}
+
+int sv__cg_remove(const char *cg) {
+        if (rmdir(cg) < 0)
+                return -errno;
+        return 0;
+}
+
+/* Parses /proc/<pid>/stat. comm may hold spaces and parentheses, so the
+ * fields after it are found from the last ')'. */
+static int read_stat(pid_t pid, sv_proc *p) {
+        char path[64], buf[1024];
+        char *l, *r;
+        int n;
+
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
+        n = read_file(path, buf, sizeof(buf));
+        if (n <= 0)
+                return n < 0 ? n : UV_EINVAL;
+        l = strchr(buf, '(');
+        r = strrchr(buf, ')');
+        if (!l || !r || r < l)
+                return UV_EINVAL;
+        memset(p, 0, sizeof(*p));
+        p->pid = pid;
+        n = (int) (r - l - 1);
+        if (n > (int) sizeof(p->comm) - 1)
+                n = (int) sizeof(p->comm) - 1;
+        memcpy(p->comm, l + 1, (size_t) n);
+        if (sscanf(r + 2, "%c %d %d", &p->state, &p->ppid, &p->pgid) != 3)
+                return UV_EINVAL;
+        return 0;
+}
+
+static bool environ_has(pid_t pid, const char *marker) {
+        char path[64];
+        static char buf[65536];
+        size_t mlen = strlen(marker);
+        int n, i;
+
+        snprintf(path, sizeof(path), "/proc/%d/environ", (int) pid);
+        n = read_file(path, buf, sizeof(buf));
+        if (n <= 0)
+                return false;
+        for (i = 0; i < n; i += (int) strlen(buf + i) + 1) {
+                if (strncmp(buf + i, marker, mlen) == 0 && buf[i + (int) mlen] == '\0')
+                        return true;
+        }
+        return false;
+}
+
+int sv__proc_tree(pid_t root, pid_t pgid, const char *marker, sv_proc **out) {
+        sv_proc *all = NULL, *nv;
+        size_t cap = 0, cnt = 0, i, j;
+        bool *in;
+        pid_t self = getpid();
+        struct dirent *de;
+        DIR *d;
+        int found;
+        bool grew;
+
+        d = opendir("/proc");
+        if (!d)
+                return -errno;
+        while ((de = readdir(d))) {
+                pid_t pid;
+                if (de->d_name[0] < '1' || de->d_name[0] > '9')
+                        continue;
+                pid = (pid_t) atoi(de->d_name);
+                if (cnt == cap) {
+                        cap = cap ? cap * 2 : 256;
+                        nv = realloc(all, cap * sizeof(*all));
+                        if (!nv) {
+                                free(all);
+                                closedir(d);
+                                return UV_ENOMEM;
+                        }
+                        all = nv;
+                }
+                /* A process that vanished since readdir is simply skipped. */
+                if (read_stat(pid, &all[cnt]) == 0)
+                        cnt++;
+        }
+        closedir(d);
+
+        in = calloc(cnt ? cnt : 1, sizeof(*in));
+        if (!in) {
+                free(all);
+                return UV_ENOMEM;
+        }
+        for (i = 0; i < cnt; i++) {
+                if (all[i].pid == self || all[i].pid == root || all[i].state == 'Z')
+                        continue;
+                if (pgid > 1 && all[i].pgid == pgid)
+                        in[i] = true;
+                else if (root > 1 && all[i].ppid == root)
+                        in[i] = true;
+                else if (marker && all[i].ppid == self && environ_has(all[i].pid, marker))
+                        in[i] = true;
+        }
+        /* Close over parent links until nothing new joins. */
+        do {
+                grew = false;
+                for (i = 0; i < cnt; i++) {
+                        if (in[i] || all[i].pid == self || all[i].pid == root ||
+                            all[i].state == 'Z')
+                                continue;
+                        for (j = 0; j < cnt; j++) {
+                                if (in[j] && all[j].pid == all[i].ppid) {
+                                        in[i] = grew = true;
+                                        break;
+                                }
+                        }
+                }
+        } while (grew);
+
+        found = 0;
+        for (i = 0; i < cnt; i++) {
+                if (in[i])
+                        all[found++] = all[i];
+        }
+        free(in);
+        if (found == 0) {
+                free(all);
+                all = NULL;
+        }
+        *out = all;
+        return found;
+}
+
+int sv__proc_cmdline(pid_t pid, char *buf, size_t n) {
+        char path[64];
+        int len, i;
+
+        snprintf(path, sizeof(path), "/proc/%d/cmdline", (int) pid);
+        len = read_file(path, buf, n);
+        if (len < 0)
+                return len;
+        while (len > 0 && buf[len - 1] == '\0')
+                len--;
+        for (i = 0; i < len; i++) {
+                if (buf[i] == '\0')
+                        buf[i] = ' ';
+        }
+        buf[len] = '\0';
+        return len;
+}
