@@ -1,0 +1,359 @@
+/* sv_run.h - the pieces of test-harness mode (`supervise run`) that do not
+ * need a running supervisor: job lists (from a job file or from ctest),
+ * per-job output capture, and the run report (events, JUnit, TAP, summary)
+ * rendered from one event model.
+ *
+ * Nothing here starts a worker, touches the loop, calls exit() or prints,
+ * except to a FILE* or fd the caller passes in. Every function may be called
+ * from any one thread at a time; none keeps global state.
+ *
+ * Errors: negative libuv codes (UV_EINVAL, UV_ENOMEM, UV_EIO, -errno from
+ * open/read/write). Functions that take `err, errlen` also write a one-line,
+ * NUL-terminated message there on failure ("jobs.txt:7: unclosed single
+ * quote"); `err` may be NULL. Output parameters are written only on success. */
+#ifndef SUPERVISE_SV_RUN_H
+#define SUPERVISE_SV_RUN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <supervise/sv.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ==== Jobs ============================================================== */
+
+enum sv_job_flags {
+        SV_JOB_NAMED = 1u << 0,       /* the name came from `name=` (job file) */
+        SV_JOB_DISABLED = 1u << 1,    /* ctest DISABLED: report it skipped, never run it */
+        SV_JOB_WILL_FAIL = 1u << 2,   /* ctest WILL_FAIL: exit code 0 fails, non-zero passes */
+        SV_JOB_UNAVAILABLE = 1u << 3, /* ctest listed no command (executable not found):
+                                       * argv is empty; report an error, don't spawn */
+};
+
+/* One command to run. Every string and array is owned by the sv_joblist that
+ * holds the job and freed by sv_joblist_release(). */
+typedef struct sv_job {
+        char *name;          /* never NULL, never empty */
+        char **argv;         /* NULL-terminated; argv[0] != NULL unless SV_JOB_UNAVAILABLE */
+        char **env;          /* NULL, or NULL-terminated "K=V" entries to add to or
+                              * override the inherited environment */
+        char *cwd;           /* NULL: the supervisor's working directory */
+        uint64_t timeout_ms; /* 0: none given; use the run's --timeout */
+        int skip_code;       /* exit code that means "skipped" (ctest SKIP_RETURN_CODE); -1: none */
+        unsigned flags;      /* enum sv_job_flags */
+        unsigned line;       /* 1-based line of the job file where it starts; 0 for ctest */
+} sv_job;
+
+typedef struct sv_joblist {
+        sv_job *jobs;
+        size_t count;
+        size_t cap; /* private */
+} sv_joblist;
+
+#define SV_JOBLIST_INIT { 0 }
+
+void sv_joblist_init(sv_joblist *l);
+/* Frees every job and the array; `l` is left empty and reusable. Accepts NULL. */
+void sv_joblist_release(sv_joblist *l);
+
+/* Frees a NULL-terminated array of strings and the strings. Accepts NULL. */
+void sv_argv_free(char **argv);
+
+/* ---- Job files ----
+ *
+ * One command per logical line, split into words the way a POSIX shell
+ * splits them, and NOTHING else: no expansion of any kind ($VAR, `cmd`, *, ~
+ * stay literal), no redirection, never a shell.
+ *
+ *   - Words are separated by spaces and tabs.
+ *   - '...' is literal; it cannot contain '.
+ *   - "..." is literal except that backslash escapes \" \\ \$ \` and removes
+ *     a backslash-newline; before any other character it is kept literally.
+ *   - Outside quotes a backslash makes the next character literal, and a
+ *     backslash-newline joins the next line (a continuation).
+ *   - A quote must close on its own logical line (a raw newline inside quotes
+ *     is "unclosed single/double quote" at the line the quote opened).
+ *   - A word that starts with an unquoted '#' begins a comment to the end of
+ *     the line (`a#b` is one word). Blank and comment-only lines are skipped.
+ *   - An unquoted shell operator character (| & ; < > ( )) is an error, since
+ *     it would mean something else to a shell: quote it, or write
+ *     `sh -c '...'` explicitly.
+ *   - "\r\n" ends a line like "\n"; a NUL byte is an error.
+ *
+ * Names. If the first word, as written, starts with the unquoted characters
+ * `name=`, the rest of that word (after quote removal) is the job's name and
+ * the command starts at the second word:
+ *     name=unit-fast ./t --fast
+ *     name='db tests' ./t --db
+ * The name must be non-empty, contain no control characters, be followed by a
+ * command, and be unique among `name=` names in the file. To run a program
+ * literally called `name=x`, quote it: 'name=x'. Since we never run a shell,
+ * there are no `VAR=value cmd` environment assignments to collide with; a
+ * first word such as FOO=1 is simply argv[0].
+ * Without `name=`, the name is the command as written: the source text from
+ * the first word to the end of the last one, with backslash-newlines removed.
+ * Such names need not be unique (running one command twice is legitimate), so
+ * consumers that need a key (log file names) should use the job's index. */
+
+/* Parses `len` bytes of `text`. `fname` names the source in messages
+ * ("jobs.txt:7: ..."; NULL: "<jobs>"). On success appends the jobs to `out`
+ * and returns how many it appended (possibly 0). On failure returns UV_EINVAL
+ * (syntax) or UV_ENOMEM, writes the message, and leaves `out` as it was. */
+int sv_jobfile_parse_mem(const char *text, size_t len, const char *fname,
+                         sv_joblist *out, char *err, size_t errlen);
+
+/* Reads `f` to EOF and parses it as above. Read errors return -errno (UV_EIO
+ * if unknown). The caller owns `f` and closes it. */
+int sv_jobfile_parse(FILE *f, const char *fname, sv_joblist *out, char *err, size_t errlen);
+
+/* Opens `path` ("-": stdin, named "<stdin>" in messages), parses it and
+ * closes it (never stdin). A missing or unreadable file returns -errno with
+ * "cannot open 'jobs.txt': No such file or directory". */
+int sv_jobfile_load(const char *path, sv_joblist *out, char *err, size_t errlen);
+
+/* Splits one command string with the job-file rules above (no `name=`
+ * handling, no comments spanning lines), for options such as --on-timeout
+ * 'gdb -p {pid}'. On success stores a new NULL-terminated argv (free it with
+ * sv_argv_free) in *out_argv and returns the word count, which is >= 1; an
+ * empty command is UV_EINVAL. */
+int sv_words_split(const char *s, char ***out_argv, char *err, size_t errlen);
+
+/* ---- ctest ---- */
+
+/* Turns the JSON printed by `ctest --show-only=json-v1` into jobs, appended to
+ * `out` in ctest's order: name, argv (the "command" array), cwd
+ * (WORKING_DIRECTORY), env (ENVIRONMENT), timeout (TIMEOUT seconds -> ms,
+ * rounded up), flags (DISABLED, WILL_FAIL; no "command": SV_JOB_UNAVAILABLE)
+ * and skip_code (SKIP_RETURN_CODE). Other properties are ignored.
+ * Returns the number of jobs appended, or UV_EINVAL (bad JSON, wrong shape)
+ * or UV_ENOMEM with a message; `out` is unchanged on failure. */
+int sv_ctest_parse(const char *json, size_t len, sv_joblist *out, char *err, size_t errlen);
+
+/* Runs `ctest --show-only=json-v1 --test-dir BUILD_DIR` without a shell
+ * (posix_spawnp; `ctest` NULL means "ctest" from PATH), stdin /dev/null, and
+ * returns its stdout in a new NUL-terminated buffer the caller frees, with
+ * its length. Blocks until ctest exits (at most 60 s, then it is killed);
+ * waits only for that pid, so it is safe next to a libuv loop, but call it
+ * before starting jobs. Fails with ctest's exit status and the end of its
+ * stderr in the message: UV_ENOENT (ctest not found), UV_EINVAL (non-zero
+ * exit), UV_ETIMEDOUT, or the error of the failing call. */
+int sv_ctest_list(const char *ctest, const char *build_dir, char **out_json, size_t *out_len,
+                  char *err, size_t errlen);
+
+/* sv_ctest_list() then sv_ctest_parse(). Returns the number of jobs appended. */
+int sv_ctest_load(const char *ctest, const char *build_dir, sv_joblist *out, char *err,
+                  size_t errlen);
+
+/* ==== Output capture ====================================================
+ *
+ * One sv_outbuf per job takes the chunks read from its stdout and stderr
+ * pipes. It cuts each stream into complete lines separately (a partial line
+ * is held until its newline or that stream's EOF, so a stdout line is never
+ * mixed with a stderr line), hands each line to an optional callback (for
+ * --tag), and keeps the lines, in arrival order, for the grouped print at the
+ * end: everything up to `keep_bytes`, after that the most recent
+ * `keep_bytes`, counting what it dropped.
+ *
+ * A line longer than SV_OUTBUF_LINE_MAX without a newline is cut there and
+ * delivered in pieces (flag SV_OUTBUF_LINE_CUT), so memory stays bounded. A
+ * last line without a newline is delivered at EOF with SV_OUTBUF_LINE_NO_EOL.
+ * Stored lines always end in '\n' (one is added for cut and unterminated
+ * lines), so the grouped print never leaves the terminal mid-line. */
+
+#define SV_OUTBUF_LINE_MAX (64u * 1024u)
+#define SV_OUTBUF_KEEP_DEFAULT (8u * 1024u * 1024u)
+#define SV_OUTBUF_KEEP_MIN (64u * 1024u)
+#define SV_OUTBUF_TAIL_LINES 50u
+
+enum sv_outbuf_line_flags {
+        SV_OUTBUF_LINE_CUT = 1u << 0,    /* more of this line follows in the next call */
+        SV_OUTBUF_LINE_NO_EOL = 1u << 1, /* the stream ended without a final newline */
+};
+
+/* `line` excludes the '\n', is not NUL-terminated, and is valid only during
+ * the call. `fd` is 1 or 2. */
+typedef void (*sv_outbuf_line_cb)(int fd, const char *line, size_t len, unsigned flags,
+                                  void *arg);
+
+typedef struct sv_outbuf_opts {
+        size_t keep_bytes;         /* 0: SV_OUTBUF_KEEP_DEFAULT; raised to SV_OUTBUF_KEEP_MIN */
+        sv_outbuf_line_cb on_line; /* may be NULL */
+        void *arg;
+} sv_outbuf_opts;
+
+typedef struct sv_outbuf sv_outbuf; /* opaque */
+
+/* `opts` may be NULL (defaults). Returns 0 or UV_ENOMEM. */
+int sv_outbuf_new(const sv_outbuf_opts *opts, sv_outbuf **out);
+void sv_outbuf_free(sv_outbuf *b); /* accepts NULL */
+
+/* Feeds a chunk read from fd 1 or 2; len 0 means EOF on that fd (its partial
+ * line, if any, is delivered). Calls on_line for each completed line before
+ * returning. Returns 0, UV_EINVAL (fd not 1 or 2), or UV_ENOMEM (the chunk
+ * is then counted as dropped). */
+int sv_outbuf_feed(sv_outbuf *b, int fd, const char *buf, size_t len);
+
+/* Delivers both streams' partial lines as at EOF (for a job whose pipes were
+ * never read to the end). Idempotent. */
+void sv_outbuf_finish(sv_outbuf *b);
+
+/* The kept output as one buffer (NUL-terminated, owned by `b`, valid until the
+ * next feed/finish/free). If bytes were dropped, the text starts at the first
+ * whole line after the cut and *out_dropped counts every byte not returned. */
+const char *sv_outbuf_text(sv_outbuf *b, size_t *out_len, uint64_t *out_dropped);
+
+/* The last `nlines` kept lines (0: SV_OUTBUF_TAIL_LINES), at most 64 KiB (the
+ * start is cut), as a new NUL-terminated string the caller frees; NULL on
+ * ENOMEM. Returns "" if nothing was kept. */
+char *sv_outbuf_tail(sv_outbuf *b, unsigned nlines);
+
+uint64_t sv_outbuf_total_bytes(const sv_outbuf *b); /* all bytes fed */
+uint64_t sv_outbuf_total_lines(const sv_outbuf *b); /* all lines delivered */
+
+/* ==== The run report ====================================================
+ *
+ * A run is a stream of events. sv_report_add() applies each event to an
+ * in-memory record per job and, if an events fd is set, appends it to the
+ * events file as one JSON object per line. JUnit, TAP and the summary are
+ * rendered only from those records, so every report says the same thing and
+ * could be rebuilt from the events file. */
+
+typedef enum sv_run_event_type {
+        SV_RUN_EV_START,  /* the run began: unix_ms, count = parallel jobs */
+        SV_RUN_EV_SPAWN,  /* an attempt started: job, attempt, pid */
+        SV_RUN_EV_SIGNAL, /* we sent `signal` to the job's tree: reason ("timeout", "idle",
+                           * "interrupt", ...) */
+        SV_RUN_EV_STEP,   /* the stop ladder reached `step` (signal, grace_ms, reason) */
+        SV_RUN_EV_DIAG,   /* hang diagnostics for the attempt: reason = kind ("snapshot",
+                           * "on-timeout"), text = the diagnostics */
+        SV_RUN_EV_LEAK,   /* count descendants outlived the attempt's leader */
+        SV_RUN_EV_EXIT,   /* the attempt ended: exit, verdict, text = output tail;
+                           * verdict SV_VERDICT_ERROR: never started, error = why */
+        SV_RUN_EV_RETRY,  /* the job will be run again as attempt + 1 */
+        SV_RUN_EV_SKIP,   /* the job will not run: reason ("disabled", "interrupted") */
+        SV_RUN_EV_END,    /* the run ended */
+        SV_RUN_EV_COUNT
+} sv_run_event_type;
+
+/* How an attempt ended, judged by sv_verdict_of(). */
+typedef enum sv_verdict {
+        SV_VERDICT_PASS,
+        SV_VERDICT_FAIL,    /* exited with a failing code */
+        SV_VERDICT_TIMEOUT, /* our timeout fired (cause SV_CAUSE_TIMEOUT) */
+        SV_VERDICT_CRASH,   /* killed by a signal we did not send */
+        SV_VERDICT_STOPPED, /* we stopped it for another reason (interrupt) */
+        SV_VERDICT_SKIP,    /* exited with the job's skip_code, or never run on purpose */
+        SV_VERDICT_ERROR,   /* could not be started */
+        SV_VERDICT_NOTRUN,  /* no attempt finished (the run was cut short) */
+        SV_VERDICT_COUNT
+} sv_verdict;
+
+/* "pass", "fail", "timeout", "crash", "stopped", "skip", "error", "notrun". */
+const char *sv_verdict_name(sv_verdict v);
+const char *sv_run_event_name(sv_run_event_type t); /* "start", "spawn", ... */
+
+/* Judges an exit record against the job's expectations (`job` may be NULL):
+ * cause TIMEOUT -> TIMEOUT, STOPPED -> STOPPED, SIGNALED -> CRASH (WILL_FAIL
+ * does not excuse a crash); an exit with skip_code -> SKIP; otherwise code 0
+ * passes, inverted by SV_JOB_WILL_FAIL. */
+sv_verdict sv_verdict_of(const sv_job *job, const sv_exit_info *e);
+
+/* "SIGKILL" for 9, "SIGRTMIN+2", or "SIG<n>" for unknown numbers; writes into
+ * buf (at least 16 bytes) and returns it. */
+const char *sv_run_signame(int sig, char buf[16]);
+
+/* One event. Zero every field (SV_RUN_EVENT_INIT), then set those the type
+ * uses; pointers are borrowed for the duration of sv_report_add() only. */
+typedef struct sv_run_event {
+        sv_run_event_type type;
+        uint64_t t_ms;            /* monotonic ms since the run started */
+        size_t job;               /* index in the job list given to sv_report_new */
+        unsigned attempt;         /* 1-based; 0 is taken as 1 */
+        pid_t pid;                /* SPAWN, SIGNAL, STEP, EXIT */
+        int signal;               /* SIGNAL, STEP */
+        int step;                 /* STEP: 0-based ladder step */
+        uint64_t grace_ms;        /* STEP */
+        const char *reason;       /* SIGNAL, STEP, DIAG, RETRY, SKIP; may be NULL */
+        const char *text;         /* DIAG: diagnostics; EXIT: output tail; may be NULL */
+        const sv_exit_info *exit; /* EXIT, unless verdict is SV_VERDICT_ERROR */
+        sv_verdict verdict;       /* EXIT */
+        int error;                /* EXIT with SV_VERDICT_ERROR: negative error code */
+        unsigned count;           /* START: parallel jobs; LEAK: processes left */
+        uint64_t unix_ms;         /* START: wall-clock time, ms since the epoch */
+} sv_run_event;
+
+#define SV_RUN_EVENT_INIT { 0 }
+
+typedef struct sv_report sv_report; /* opaque */
+
+/* Creates a report for `jobs` (names, argv and flags are copied; the list may
+ * be released afterwards). Every job starts as SV_VERDICT_NOTRUN. Returns 0
+ * or UV_ENOMEM. */
+int sv_report_new(const sv_joblist *jobs, sv_report **out);
+void sv_report_free(sv_report *r); /* accepts NULL; never closes the events fd */
+
+/* Sets the fd that events are appended to (-1: none). The caller opens it
+ * (e.g. O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC, before any job starts, so a bad
+ * path fails early), keeps it open while the report lives, and closes it. */
+void sv_report_set_events_fd(sv_report *r, int fd);
+
+/* Applies `ev` to the job's record and appends it to the events fd as one
+ * JSON line written with a single write(2) (retried only on EINTR or a short
+ * write), so a supervisor killed at any moment leaves a file of complete
+ * lines. Event order rules: attempts of one job are sequential; an EXIT
+ * closes the attempt; a RETRY means another SPAWN follows.
+ * Returns 0; UV_EINVAL for a job index out of range (nothing written); or
+ * the write error (-errno), in which case the record was still updated and
+ * later events keep being tried. */
+int sv_report_add(sv_report *r, const sv_run_event *ev);
+
+typedef struct sv_report_counts {
+        unsigned total;     /* jobs */
+        unsigned passed;    /* including flaky ones */
+        unsigned failed;
+        unsigned timed_out;
+        unsigned crashed;
+        unsigned stopped;
+        unsigned skipped;
+        unsigned errors;    /* could not start */
+        unsigned not_run;
+        unsigned flaky;     /* passed after at least one failed attempt */
+        uint64_t wall_ms;   /* END's t_ms, or the latest event's */
+} sv_report_counts;
+
+void sv_report_get_counts(const sv_report *r, sv_report_counts *out);
+
+/* The final verdict of job `i` (its last finished attempt). */
+sv_verdict sv_report_verdict(const sv_report *r, size_t i);
+
+/* JUnit XML (surefire flavour): <testsuites><testsuite name=suite> with one
+ * <testcase> per job; time = all attempts' wall time; <failure> for fail,
+ * timeout, crash and stopped (type = verdict, message with the exit code or
+ * the signal as name and -N, body with the command, exit details and
+ * diagnostics), <error> when it could not start, <skipped/> for skip and
+ * not-run; a flaky job passes with <property name="flaky" value="true"/> and
+ * one <flakyFailure> per failed attempt; <system-out> has the output tail.
+ * Text is escaped for XML 1.0: invalid UTF-8 becomes U+FFFD and characters
+ * XML 1.0 forbids become visible "\xNN". `suite` NULL: "supervise".
+ * Returns 0 or UV_EIO if writing to `f` failed. */
+int sv_report_write_junit(const sv_report *r, FILE *f, const char *suite);
+
+/* TAP version 13: "1..N", then "ok N - name" / "not ok N - name" (skips as
+ * "ok N - name # SKIP reason"), each failure and each flaky pass followed by
+ * a YAML block (---/...) with verdict, code, signal, timed_out, wall_ms,
+ * attempts, and output/diagnostics. Returns 0 or UV_EIO. */
+int sv_report_write_tap(const sv_report *r, FILE *f);
+
+/* The end-of-run summary for humans: counts (passed, failed, timed out,
+ * crashed with signal names, flaky, skipped), one line per job that did not
+ * pass cleanly, the 5 slowest jobs, and the total time. Returns 0 or UV_EIO. */
+int sv_report_write_summary(const sv_report *r, FILE *f);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
