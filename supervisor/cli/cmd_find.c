@@ -255,7 +255,10 @@ static int parse_one(find_opts *o, int c, const char *arg) {
                 o->f.flags |= SV_FIND_FULL;
                 return 0;
         case 'p':
-                return parse_pids(o, arg);
+                r = parse_pids(o, arg);
+                if (r)
+                        return r;
+                break;
         case 'P':
                 if (!parse_long(arg, INT_MIN, INT_MAX, &v))
                         return usage_error(o, "invalid parent pid '%s'", arg);
@@ -343,8 +346,6 @@ static int check_combination(find_opts *o) {
                 o->f.flags |= SV_FIND_TREE;
         if (o->is_kill && o->tree && !o->f.parent)
                 return usage_error(o, "--tree needs --parent (a dry run always shows a tree)%s", "");
-        if (!o->is_kill && o->tree && o->count)
-                return usage_error(o, "--tree and --count exclude each other%s", "");
         if (o->is_kill && !o->any_filter)
                 return usage_error(o, "refusing to signal every process: give at least one filter%s", "");
         if (o->f.older_than_ms && o->f.younger_than_ms && o->f.older_than_ms >= o->f.younger_than_ms)

@@ -234,8 +234,12 @@ static int load_cmdline(sv_find_table *t, sv_find_proc *p) {
         n = sv__find_read_file(t->proc_fd, path, &buf);
         if (n == UV_ENOMEM)
                 return UV_ENOMEM;
-        if (n <= 0)
+        if (n < 0)
                 return 0;
+        if (n == 0) {
+                free(buf); /* a zombie's or a kernel thread's: empty */
+                return 0;
+        }
         if (buf[n - 1] != '\0')
                 n++; /* a rewritten title without a final NUL: count ours */
         p->cmdline = buf;
