@@ -158,9 +158,11 @@ int sv_ctest_load(const char *ctest, const char *build_dir, sv_joblist *out, cha
  * end: everything up to `keep_bytes`, after that the most recent
  * `keep_bytes`, counting what it dropped.
  *
- * A line longer than SV_OUTBUF_LINE_MAX without a newline is cut there and
- * delivered in pieces (flag SV_OUTBUF_LINE_CUT), so memory stays bounded. A
- * last line without a newline is delivered at EOF with SV_OUTBUF_LINE_NO_EOL.
+ * At most SV_OUTBUF_LINE_MAX bytes of a line are held while it waits for its
+ * newline: a longer unfinished line is delivered in pieces of that size
+ * (flag SV_OUTBUF_LINE_CUT), so memory stays bounded; a long line that
+ * arrives whole in one chunk is delivered whole. A last line without a
+ * newline is delivered at EOF with SV_OUTBUF_LINE_NO_EOL.
  * Stored lines always end in '\n' (one is added for cut and unterminated
  * lines), so the grouped print never leaves the terminal mid-line. */
 

@@ -357,7 +357,7 @@ static int check_duplicates(lexer *lx, const sv_joblist *l, size_t from) {
 int sv_jobfile_parse_mem(const char *text, size_t len, const char *fname, sv_joblist *out,
                          char *err, size_t errlen) {
         lexer lx = { text, len, 0, 1, fname ? fname : "<jobs>", err, errlen };
-        size_t from = out->count;
+        size_t from = out->count, old_cap = out->cap;
         words w;
         int r;
 
@@ -378,7 +378,7 @@ int sv_jobfile_parse_mem(const char *text, size_t len, const char *fname, sv_job
         if (r < 0) {
                 if (r == UV_ENOMEM)
                         sv__err(err, errlen, "%s: out of memory", lx.fname);
-                sv__joblist_truncate(out, from);
+                sv__joblist_rollback(out, from, old_cap);
                 return r;
         }
         return (int) (out->count - from);

@@ -10,7 +10,8 @@
 
 #include <supervise/sv_run.h>
 
-/* A growable byte buffer. After the first allocation failure it stays
+/* A growable byte buffer, kept NUL-terminated once it has memory (p may be
+ * NULL while empty). After the first allocation failure it stays
  * failed (`oom`), so a caller can append many pieces and check once. */
 typedef struct sv__buf {
         char *p;
@@ -32,6 +33,8 @@ int sv__buf_add_utf8(sv__buf *b, const char *s, size_t n);
 /* Returns the NUL-terminated contents (never NULL unless out of memory) and
  * leaves `b` empty; the caller frees the string. */
 char *sv__buf_steal(sv__buf *b);
+/* Empties `b` but keeps its memory. */
+void sv__buf_reset(sv__buf *b);
 void sv__buf_release(sv__buf *b);
 
 /* Length of the well-formed UTF-8 sequence at s[0..n), or 0 if s[0] does not
@@ -50,5 +53,9 @@ size_t sv__strv_len(char *const *v);
 sv_job *sv__joblist_push(sv_joblist *l);
 /* Frees jobs [from, count) and sets count = from. */
 void sv__joblist_truncate(sv_joblist *l, size_t from);
+/* Undoes a failed append: truncates to `from` and, if the list had no array
+ * before (old_cap == 0), frees the one we allocated, so that a caller who
+ * never saw a job has nothing to release. */
+void sv__joblist_rollback(sv_joblist *l, size_t from, size_t old_cap);
 
 #endif

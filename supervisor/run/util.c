@@ -44,6 +44,7 @@ int sv__buf_add(sv__buf *b, const void *data, size_t n) {
                 return r;
         memcpy(b->p + b->len, data, n);
         b->len += n;
+        b->p[b->len] = '\0';
         return 0;
 }
 
@@ -139,6 +140,12 @@ char *sv__buf_steal(sv__buf *b) {
         return p;
 }
 
+void sv__buf_reset(sv__buf *b) {
+        b->len = 0;
+        if (b->p)
+                b->p[0] = '\0';
+}
+
 void sv__buf_release(sv__buf *b) {
         free(b->p);
         b->p = NULL;
@@ -217,6 +224,14 @@ void sv__joblist_truncate(sv_joblist *l, size_t from) {
                 job_release(&l->jobs[i]);
         if (from < l->count)
                 l->count = from;
+}
+
+void sv__joblist_rollback(sv_joblist *l, size_t from, size_t old_cap) {
+        sv__joblist_truncate(l, from);
+        if (old_cap == 0 && l->count == 0) {
+                free(l->jobs);
+                sv_joblist_init(l);
+        }
 }
 
 void sv_joblist_release(sv_joblist *l) {
