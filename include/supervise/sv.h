@@ -218,6 +218,8 @@ enum sv_supervisor_flags {
         SV_SUPERVISOR_NO_CGROUP = 1u << 0,
         /* Don't become a child subreaper (leave orphans to init). */
         SV_SUPERVISOR_NO_SUBREAPER = 1u << 1,
+        /* Don't fork the guardian that kills our trees if we are SIGKILLed. */
+        SV_SUPERVISOR_NO_GUARDIAN = 1u << 2,
 };
 
 typedef void (*sv_log_cb)(const char *msg, void *userdata);

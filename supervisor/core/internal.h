@@ -35,6 +35,7 @@ struct sv_worker {
         int step;       /* ladder step in progress, -1 if none */
         int last_step;  /* the step whose signal was sent last */
         bool stop_by_us;
+        uint64_t sent_sigs; /* bit n: we sent signal n to the tree */
         bool timed_out;
         bool reaped_ok;
         bool tree_done;
@@ -69,9 +70,11 @@ struct sv_supervisor {
         char cgroot[SV_CG_PATH_MAX];
         bool pidfds;
         int devnull;
+        sv__guardian guardian;
 
         sv_worker *head, *tail; /* live workers (not yet finished) */
         unsigned live;
+        unsigned unreaped; /* workers whose leader we have not reaped yet */
         unsigned next_id;
         unsigned closing; /* handles of finished workers still closing */
 

@@ -26,6 +26,17 @@ int sv_supervisor_new(const sv_supervisor_opts *opts, sv_supervisor **out) {
         if (!sv)
                 return UV_ENOMEM;
         sv->flags = opts->flags;
+        sv->mech = SV_MECH_PROCWALK;
+        if (!(sv->flags & SV_SUPERVISOR_NO_CGROUP) &&
+            sv__cg_setup(sv->cgroot, sizeof(sv->cgroot)) == 0)
+                sv->mech = SV_MECH_CGROUP;
+        /* Fork the guardian first, while we hold the fewest fds and no
+         * thread of libuv's. */
+        if (!(sv->flags & SV_SUPERVISOR_NO_GUARDIAN)) {
+                r = sv__guardian_start(sv->cgroot, &sv->guardian);
+                if (r < 0)
+                        goto fail_cg;
+        }
         sv->log = opts->log;
         sv->log_userdata = opts->log_userdata;
         if (opts->ladder.count)
@@ -50,10 +61,6 @@ int sv_supervisor_new(const sv_supervisor_opts *opts, sv_supervisor **out) {
         }
 
         sv->pidfds = sv__plat_have_pidfd();
-        sv->mech = SV_MECH_PROCWALK;
-        if (!(sv->flags & SV_SUPERVISOR_NO_CGROUP) &&
-            sv__cg_setup(sv->cgroot, sizeof(sv->cgroot)) == 0)
-                sv->mech = SV_MECH_CGROUP;
         /* The /proc fallback needs escapees reparented to us to find them;
          * the cgroup path wants it so their zombies are ours to reap. */
         if (!(sv->flags & SV_SUPERVISOR_NO_SUBREAPER))
@@ -69,6 +76,10 @@ fail_loop:
         if (sv->owns_loop)
                 (void) uv_loop_close(&sv->own_loop);
 fail_free:
+        sv__guardian_stop(&sv->guardian);
+fail_cg:
+        if (sv->mech == SV_MECH_CGROUP)
+                (void) sv__cg_remove(sv->cgroot);
         free(sv);
         return r;
 }
@@ -143,7 +154,8 @@ void sv_supervisor_free(sv_supervisor *sv) {
                 }
         }
         while (sv->live > 0 || sv->closing > 0) {
-                if (uv_run(sv->loop, UV_RUN_ONCE) == 0 && sv->live == 0 && sv->closing == 0)
+                /* Nothing left to wait on would be our bug; don't spin. */
+                if (uv_run(sv->loop, UV_RUN_ONCE) == 0 && sv->closing == 0 && sv->unreaped == 0)
                         break;
         }
         sv__reap_sweep(sv);
@@ -160,6 +172,7 @@ void sv_supervisor_free(sv_supervisor *sv) {
                 (void) uv_loop_close(sv->loop);
         if (sv->mech == SV_MECH_CGROUP)
                 (void) sv__cg_remove(sv->cgroot);
+        sv__guardian_stop(&sv->guardian);
         close(sv->devnull);
         free(sv);
 }

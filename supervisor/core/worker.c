@@ -328,6 +328,9 @@ static void fill_info(sv_worker *w, sv_exit_info *info) {
                 info->cause = SV_CAUSE_TIMEOUT;
         else if (w->stop_by_us)
                 info->cause = SV_CAUSE_STOPPED;
+        else if (!r->exited && r->code > 0 && r->code < 64 &&
+                 (w->sent_sigs & (UINT64_C(1) << r->code)))
+                info->cause = SV_CAUSE_STOPPED; /* our sv_worker_kill() */
         else if (!r->exited)
                 info->cause = SV_CAUSE_SIGNALED;
         else
@@ -407,6 +410,8 @@ void sv__worker_reaped(sv_worker *w, const sv__reaped *r) {
         w->reaped_ok = true;
         w->end_us = sv__plat_now_us();
         w->sv->reaps++;
+        if (--w->sv->unreaped == 0 && !w->sv->pidfds)
+                uv_unref((uv_handle_t *) &w->sv->sigchld);
         uv_timer_stop(&w->timer);
         if (w->pidpoll_active)
                 uv_poll_stop(&w->pidpoll);
@@ -592,6 +597,10 @@ static int publish(sv_worker *w, spawn_prep *p, const sv__spawn_res *res) {
         }
         sv->tail = w;
         sv->live++;
+        /* Without pidfds only the SIGCHLD watcher can tell us of an exit:
+         * it must keep the loop alive while a leader is unreaped. */
+        if (sv->unreaped++ == 0 && !sv->pidfds)
+                uv_ref((uv_handle_t *) &sv->sigchld);
 
         if (w->pidfd >= 0) {
                 r = uv_poll_init(sv->loop, &w->pidpoll, w->pidfd);
@@ -619,8 +628,12 @@ static int publish(sv_worker *w, spawn_prep *p, const sv__spawn_res *res) {
         r = publish_pipes(w, p);
         if (r < 0)
                 sv__log(sv, "worker %u: cannot read its output: %s", w->id, uv_strerror(r));
-        if (w->timeout_ms)
+        if (w->timeout_ms) {
+                /* The loop's clock may be stale if we were called outside a
+                 * callback; the deadline counts from now. */
+                uv_update_time(sv->loop);
                 arm(w, w->timeout_ms);
+        }
         sv__log(sv, "worker %u pid %d: spawned '%s'", w->id, (int) w->pid, "");
         return 0;
 }
@@ -670,6 +683,7 @@ int sv_spawn(sv_supervisor *sv, const sv_spawn_opts *o, sv_worker **out) {
         req.path = p.path;
         req.cwd = o->cwd;
         req.cgroup_procs_fd = p.cg_fd;
+        req.want_pidfd = sv->pidfds;
 
         r = sv__plat_spawn(&req, &res);
         if (r < 0)
@@ -701,15 +715,22 @@ fail:
 
 /* ---- Public worker API ---- */
 
+static void note_sent(sv_worker *w, int sig) {
+        if (sig > 0 && sig < 64)
+                w->sent_sigs |= UINT64_C(1) << sig;
+}
+
 int sv_worker_kill(sv_worker *w, int sig) {
         if (w->state == SV_WORKER_EXITED)
                 return UV_ESRCH;
+        note_sent(w, sig);
         return sv__plat_kill(w->pid, w->pidfd, sig);
 }
 
 int sv_worker_kill_tree(sv_worker *w, int sig) {
         if (w->state == SV_WORKER_EXITED)
                 return UV_ESRCH;
+        note_sent(w, sig);
         return signal_tree(w, sig);
 }
 

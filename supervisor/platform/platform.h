@@ -21,6 +21,7 @@ typedef struct sv__spawn_req {
         const char *cwd;          /* may be NULL */
         int stdio_fd[3];          /* fd to dup2 onto 0..2, or -1 to inherit */
         int cgroup_procs_fd;      /* <cg>/cgroup.procs to join, or -1 */
+        bool want_pidfd;
 } sv__spawn_req;
 
 typedef struct sv__spawn_res {
@@ -103,6 +104,21 @@ int sv__cg_remove(const char *cg);
  * carries `marker` ("NAME=value"), plus members of process group `pgid`.
  * Returns the count and a malloc'd array, or a negative error. */
 int sv__proc_tree(pid_t root, pid_t pgid, const char *marker, sv_proc **out);
+
+/* ---- The guardian: ends our trees if we die without cleaning up ---- */
+
+#define SV_GUARD_PATH_MAX 512
+
+typedef struct sv__guardian {
+        pid_t pid; /* 0: none */
+        int fd;    /* write end of its pipe */
+} sv__guardian;
+
+/* Forks the guardian. `cgroot` is our cgroup directory, or "" without one. */
+int sv__guardian_start(const char *cgroot, sv__guardian *out);
+
+/* Tells the guardian we cleaned up ourselves, and reaps it. */
+void sv__guardian_stop(sv__guardian *g);
 
 /* Reads /proc/<pid>/cmdline into buf with spaces between arguments. */
 int sv__proc_cmdline(pid_t pid, char *buf, size_t n);

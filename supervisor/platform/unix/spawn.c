@@ -51,7 +51,7 @@ typedef struct child_args {
 } child_args;
 
 static sigset_t ignored_at_start; /* signals our own parent left ignored */
-static int have_pidfd = -1;       /* -1: not probed yet */
+static bool kernel_lacks_pidfd;   /* CLONE_PIDFD gave EINVAL once */
 static int errno_via_pipe = -1;   /* -1: not probed yet */
 static char *child_stack;
 
@@ -93,13 +93,11 @@ void sv__plat_init_process(void) {
 }
 
 bool sv__plat_have_pidfd(void) {
-        const char *no;
+        const char *no = getenv("SUPERVISE_NO_PIDFD");
 
-        if (have_pidfd < 0) {
-                no = getenv("SUPERVISE_NO_PIDFD");
-                have_pidfd = !(no && *no && strcmp(no, "0") != 0);
-        }
-        return have_pidfd > 0;
+        if (no && *no && strcmp(no, "0") != 0)
+                return false;
+        return !kernel_lacks_pidfd;
 }
 
 static void child_fail(child_args *a, int err) {
@@ -239,7 +237,7 @@ int sv__plat_spawn(const sv__spawn_req *req, sv__spawn_res *out) {
         }
 
         flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
-        if (sv__plat_have_pidfd())
+        if (req->want_pidfd && !kernel_lacks_pidfd)
                 flags |= CLONE_PIDFD;
 
         sigfillset(&all);
@@ -251,7 +249,7 @@ int sv__plat_spawn(const sv__spawn_req *req, sv__spawn_res *out) {
         if (pid < 0) {
                 if (err == EINVAL && (flags & CLONE_PIDFD)) {
                         /* A kernel older than 5.2: no pidfds at all. */
-                        have_pidfd = 0;
+                        kernel_lacks_pidfd = true;
                         if (pipefd[0] >= 0) {
                                 close(pipefd[0]);
                                 close(pipefd[1]);

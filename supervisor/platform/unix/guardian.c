@@ -1,0 +1,198 @@
+/* guardian.c - the process that ends our trees if we are SIGKILLed.
+ *
+ * A parent-death signal reaches only direct children, and a cgroup kills
+ * nothing by itself: someone alive must act when the supervisor dies. The
+ * guardian is forked at startup, while we are small and single-purpose. It
+ * holds the read end of a pipe whose write end only we hold (CLOEXEC, and
+ * workers close every fd above 2), so EOF means we are gone. If we said
+ * "done" first, it just exits; otherwise it kills every worker cgroup
+ * (cgroup.kill on our parent cgroup) or, in the /proc fallback, every
+ * process whose environment carries our SUPERVISE_TREE=<pid>. marker, then
+ * removes our cgroups and exits. It never uses libuv: it was forked, and
+ * must leave with _exit. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "platform/platform.h"
+
+static void nap_ms(long ms) {
+        struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
+}
+
+/* Processes carrying "SUPERVISE_TREE=<owner>." in their environment. */
+static int kill_marked(pid_t owner, int sig) {
+        char prefix[48], path[64];
+        static char env[65536];
+        struct dirent *de;
+        DIR *d;
+        int hits = 0;
+        size_t plen;
+
+        plen = (size_t) snprintf(prefix, sizeof(prefix), "SUPERVISE_TREE=%d.", (int) owner);
+        d = opendir("/proc");
+        if (!d)
+                return 0;
+        while ((de = readdir(d))) {
+                pid_t pid;
+                ssize_t n, i;
+                int fd;
+
+                if (de->d_name[0] < '1' || de->d_name[0] > '9')
+                        continue;
+                pid = (pid_t) atoi(de->d_name);
+                if (pid <= 1 || pid == getpid())
+                        continue;
+                snprintf(path, sizeof(path), "/proc/%d/environ", (int) pid);
+                fd = open(path, O_RDONLY | O_CLOEXEC);
+                if (fd < 0)
+                        continue;
+                n = read(fd, env, sizeof(env) - 1);
+                close(fd);
+                if (n <= 0)
+                        continue;
+                env[n] = '\0';
+                for (i = 0; i < n; i += (ssize_t) strlen(env + i) + 1) {
+                        if (strncmp(env + i, prefix, plen) == 0) {
+                                if (kill(pid, sig) == 0)
+                                        hits++;
+                                break;
+                        }
+                }
+        }
+        closedir(d);
+        return hits;
+}
+
+static void remove_cgroups(const char *root) {
+        char path[SV_GUARD_PATH_MAX + 64];
+        struct dirent *de;
+        DIR *d;
+
+        d = opendir(root);
+        if (!d)
+                return;
+        while ((de = readdir(d))) {
+                if (de->d_name[0] != 'w')
+                        continue;
+                snprintf(path, sizeof(path), "%s/%s", root, de->d_name);
+                (void) rmdir(path);
+        }
+        closedir(d);
+        (void) rmdir(root);
+}
+
+static void guard(int fd, pid_t owner, const char *cgroot) {
+        char c = 0;
+        ssize_t n;
+        int round;
+
+        do {
+                n = read(fd, &c, 1);
+        } while (n < 0 && errno == EINTR);
+        if (n == 1 && c == 'd')
+                _exit(0);
+
+        /* The supervisor died without saying goodbye. */
+        if (cgroot[0]) {
+                for (round = 0; round < 400; round++) {
+                        if (sv__cg_kill(cgroot) < 0 || sv__cg_populated(cgroot) == 0)
+                                break;
+                        nap_ms(5);
+                }
+                remove_cgroups(cgroot);
+        }
+        /* Also the fallback's way, which finds what a cgroup cannot hold
+         * (there is none) and costs nothing when the cgroup got them all.
+         * Freeze first so nothing forks between two scans. */
+        for (round = 0; round < 100; round++) {
+                if (kill_marked(owner, SIGSTOP) == 0)
+                        break;
+        }
+        for (round = 0; round < 100; round++) {
+                if (kill_marked(owner, SIGKILL) == 0)
+                        break;
+                nap_ms(2);
+        }
+        _exit(0);
+}
+
+int sv__guardian_start(const char *cgroot, sv__guardian *out) {
+        int p[2];
+        pid_t owner = getpid();
+        pid_t pid;
+        sigset_t all, old;
+
+        if (strlen(cgroot) >= SV_GUARD_PATH_MAX)
+                return UV_ENAMETOOLONG;
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return -errno;
+        sigfillset(&all);
+        sigprocmask(SIG_SETMASK, &all, &old);
+        pid = fork();
+        if (pid == 0) {
+                struct sigaction sa;
+                int sig;
+
+                /* Own group, so a terminal's ^C does not reach us; deaf to
+                 * everything but SIGKILL until our work is done. */
+                (void) setpgid(0, 0);
+                (void) prctl(PR_SET_NAME, "sv-guardian");
+                memset(&sa, 0, sizeof(sa));
+                sa.sa_handler = SIG_IGN;
+                for (sig = 1; sig < 32; sig++) {
+                        if (sig != SIGKILL && sig != SIGSTOP && sig != SIGCHLD)
+                                (void) sigaction(sig, &sa, NULL);
+                }
+                sigprocmask(SIG_SETMASK, &old, NULL);
+                /* Hold nothing of our parent's: not its sockets, not the
+                 * pipe a reader waits on for EOF. */
+                if (dup2(p[0], 3) < 0)
+                        _exit(1);
+                (void) syscall(SYS_close_range, 4U, ~0U, 0);
+                sig = open("/dev/null", O_RDWR | O_CLOEXEC);
+                if (sig >= 0) {
+                        (void) dup2(sig, 0);
+                        (void) dup2(sig, 1);
+                        (void) dup2(sig, 2);
+                        if (sig > 2)
+                                close(sig);
+                }
+                guard(3, owner, cgroot);
+        }
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        close(p[0]);
+        if (pid < 0) {
+                close(p[1]);
+                return -errno;
+        }
+        out->pid = pid;
+        out->fd = p[1];
+        return 0;
+}
+
+void sv__guardian_stop(sv__guardian *g) {
+        int st;
+
+        if (g->pid <= 0)
+                return;
+        (void) !write(g->fd, "d", 1);
+        close(g->fd);
+        while (waitpid(g->pid, &st, 0) < 0 && errno == EINTR)
+                ;
+        g->pid = 0;
+        g->fd = -1;
+}
