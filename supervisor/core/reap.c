@@ -41,6 +41,10 @@ void sv__reap_sweep(sv_supervisor *sv) {
                 }
                 return;
         }
+        /* Not a subreaper: nothing is adopted, and any other child of ours
+         * belongs to the program embedding us (uv_spawn), not to us. */
+        if (sv->flags & SV_SUPERVISOR_NO_SUBREAPER)
+                return;
         while ((pid = sv__plat_peek_waitable()) > 0) {
                 w = sv__worker_by_pid(sv, pid);
                 if (!w) {

@@ -1,0 +1,19 @@
+#!/bin/sh
+# deps.sh - installs the Debian 12 packages supervise needs to build, test and
+# benchmark, if any is missing. Needs root (or sudo) only when something is.
+set -eu
+
+pkgs="gcc make cmake pkg-config libuv1-dev libcmocka-dev libjansson-dev valgrind python3 perl procps strace parallel"
+missing=""
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+echo "deps.sh: installing:$missing" >&2
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+# shellcheck disable=SC2086
+$sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
