@@ -1,0 +1,18 @@
+/* sv-sigstop - prints "ready <pid>", then stops itself with SIGSTOP; once
+ * continued (SIGCONT) it pauses until killed. Takes no arguments (exit 2). */
+#include <signal.h>
+#include <stdio.h>
+#include <unistd.h>
+
+int main(int argc, char **argv) {
+        (void) argv;
+        if (argc != 1) {
+                fprintf(stderr, "usage: sv-sigstop\n");
+                return 2;
+        }
+        printf("ready %d\n", (int) getpid());
+        fflush(stdout);
+        raise(SIGSTOP);
+        for (;;)
+                pause();
+}

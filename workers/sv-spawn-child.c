@@ -1,0 +1,107 @@
+/* sv-spawn-child [MS] - forks one child in our process group that sleeps MS
+ * milliseconds (default or "forever": until killed) with stdio on /dev/null,
+ * prints "ready <childpid>", waits for it and exits with its exit status, or
+ * 128+n if a signal n killed it. Bad argument: one line on stderr, exit 2. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static int parse_ms(const char *s, long long *out) {
+        char *end;
+        long long v;
+
+        if (strcmp(s, "forever") == 0) {
+                *out = -1;
+                return 0;
+        }
+        errno = 0;
+        v = strtoll(s, &end, 10);
+        if (errno || end == s || *end || v < 0)
+                return -1;
+        *out = v;
+        return 0;
+}
+
+static void sleep_ms(long long ms) {
+        struct timespec until;
+
+        if (ms < 0)
+                for (;;)
+                        pause();
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += ms / 1000;
+        until.tv_nsec += (ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+        }
+        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == EINTR)
+                ;
+}
+
+/* A long-lived descendant must not hold the pipe our reader waits on for EOF. */
+static void stdio_to_null(void) {
+        int fd = open("/dev/null", O_RDWR);
+
+        if (fd < 0)
+                _exit(1);
+        dup2(fd, 0);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        if (fd > 2)
+                close(fd);
+}
+
+int main(int argc, char **argv) {
+        long long ms = -1;
+        pid_t child;
+        int status, fds[2];
+        char byte;
+        ssize_t r;
+
+        if (argc > 2 || (argc == 2 && parse_ms(argv[1], &ms) < 0)) {
+                fprintf(stderr, "usage: sv-spawn-child [MS|forever]\n");
+                return 2;
+        }
+        if (pipe(fds) < 0) {
+                perror("sv-spawn-child: pipe");
+                return 1;
+        }
+        fflush(NULL);
+        child = fork();
+        if (child < 0) {
+                perror("sv-spawn-child: fork");
+                return 1;
+        }
+        if (child == 0) {
+                close(fds[0]);
+                stdio_to_null();
+                /* "ready" must mean the child no longer holds our stdout. */
+                if (write(fds[1], "k", 1) != 1)
+                        _exit(1);
+                close(fds[1]);
+                sleep_ms(ms);
+                _exit(0);
+        }
+        close(fds[1]);
+        while ((r = read(fds[0], &byte, 1)) < 0 && errno == EINTR)
+                ;
+        close(fds[0]);
+        if (r != 1)
+                fprintf(stderr, "sv-spawn-child: child did not start\n");
+        else
+                printf("ready %d\n", (int) child);
+        fflush(stdout);
+
+        while (waitpid(child, &status, 0) < 0)
+                if (errno != EINTR)
+                        return 1;
+        if (WIFSIGNALED(status))
+                return 128 + WTERMSIG(status);
+        return WEXITSTATUS(status);
+}
