@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <poll.h>
@@ -627,6 +628,74 @@ static void test_json_kill_report_lists_each_outcome(void **state) {
                 assert_killed_by(fx, k[i], SIGTERM);
 }
 
+/* Waits until `pid` runs under `name`: for a second exec (setpriv's) that
+ * no pipe of ours can observe. Polls /proc with a short backoff. */
+static void wait_comm(pid_t pid, const char *name) {
+        char path[64], comm[64];
+        int i;
+
+        (void) snprintf(path, sizeof(path), "/proc/%d/comm", (int) pid);
+        for (i = 0; i < 1000; i++) {
+                FILE *f = fopen(path, "re");
+                bool same = false;
+
+                assert_non_null(f);
+                if (fgets(comm, sizeof(comm), f)) {
+                        comm[strcspn(comm, "\n")] = '\0';
+                        same = strcmp(comm, name) == 0;
+                }
+                (void) fclose(f);
+                if (same)
+                        return;
+                sleep_ms(i < 10 ? 1 : 10);
+        }
+        fail_msg("pid %d never became '%s'", (int) pid, name);
+}
+
+/* An unprivileged supervise cannot signal our (root's) child: reported,
+ * counted, exit 4, and the other match is still signalled. */
+static void test_permission_denied_is_reported_as_partial_failure(void **state) {
+        fixture *fx = *state;
+        char name[32], pids[40], *out, *err;
+        const char *path, *argv[12];
+        pid_t mine, theirs;
+        int status;
+
+        if (geteuid() != 0 || access("/usr/bin/setpriv", X_OK) != 0)
+                skip();
+        unique(name, sizeof(name), "perm");
+        path = link_worker(fx, name, "sv-sleep");
+        mine = start_sleep(fx, path);
+        {
+                /* The second copy runs as nobody, so nobody may signal it. */
+                const char *nobody[] = { "/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                         path, "forever", NULL };
+
+                theirs = start(fx, nobody, NULL);
+        }
+        wait_comm(theirs, name); /* setpriv has dropped to nobody and exec'd */
+        (void) snprintf(pids, sizeof(pids), "%d,%d", (int) mine, (int) theirs);
+        argv[0] = "/usr/bin/setpriv";
+        argv[1] = "--reuid=65534";
+        argv[2] = "--regid=65534";
+        argv[3] = "--clear-groups";
+        argv[4] = svt_cli();
+        argv[5] = "kill";
+        argv[6] = "--pid";
+        argv[7] = pids;
+        argv[8] = NULL;
+        status = svt_run(argv, NULL, &out, &err, TIMEOUT_MS);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 4);
+        assert_non_null(strstr(err, "cannot signal"));
+        assert_non_null(strstr(out, "sent SIGTERM"));
+        free(out);
+        free(err);
+        assert_killed_by(fx, theirs, SIGTERM);
+        assert_alive(mine);
+        finish(fx, mine);
+}
+
 /* ---- Safety and usage. ---- */
 
 static void test_never_matches_itself_or_its_ancestors(void **state) {
@@ -750,6 +819,7 @@ int main(void) {
                 T(test_kill_after_escalates_a_term_ignorer_to_kill),
                 T(test_wait_timeout_reports_a_survivor_as_partial_failure),
                 T(test_json_kill_report_lists_each_outcome),
+                T(test_permission_denied_is_reported_as_partial_failure),
                 T(test_never_matches_itself_or_its_ancestors),
                 T(test_refuses_pid_zero_one_and_negative_with_one_line),
                 T(test_usage_errors_are_one_line_and_exit_2),
