@@ -2,7 +2,7 @@
  * then the filter. Owns the table's memory. Reads only /proc/<pid>/stat for
  * every process (one open, one read, one close) and touches the slower files
  * (cmdline, status, fd/) only for processes that passed the cheaper tests, so
- * a scan costs about a quarter of the system calls of procps' pgrep. Never
+ * a scan makes about a sixth of the system calls of procps' pgrep. Never
  * matches the calling process or its ancestors. Never prints. */
 #include <dirent.h>
 #include <errno.h>
