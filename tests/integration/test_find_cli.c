@@ -59,13 +59,14 @@ static int teardown(void **state) {
         for (i = 0; i < fx->nkids; i++)
                 if (fx->kids[i] > 0)
                         (void) kill(fx->kids[i], SIGKILL);
-        svt_reap_all(TIMEOUT_MS);
+        /* Files first: svt_reap_all() does not return if it fails. */
         for (i = 0; i < fx->nlinks; i++) {
                 (void) unlink(fx->links[i]);
                 free(fx->links[i]);
         }
         (void) rmdir(fx->dir);
         free(fx);
+        svt_reap_all(TIMEOUT_MS);
         return 0;
 }
 

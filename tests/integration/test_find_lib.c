@@ -65,10 +65,11 @@ static int teardown(void **state) {
         for (i = 0; i < fx->nkids; i++)
                 if (fx->kids[i] > 0)
                         (void) kill(fx->kids[i], SIGKILL);
-        svt_reap_all(TIMEOUT_MS);
+        /* Files first: svt_reap_all() does not return if it fails. */
         (void) unlink(fx->link);
         (void) rmdir(fx->dir);
         free(fx);
+        svt_reap_all(TIMEOUT_MS);
         return 0;
 }
 
