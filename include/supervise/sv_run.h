@@ -134,7 +134,7 @@ int sv_words_split(const char *s, char ***out_argv, char *err, size_t errlen);
 int sv_ctest_parse(const char *json, size_t len, sv_joblist *out, char *err, size_t errlen);
 
 /* Runs `ctest --show-only=json-v1 --test-dir BUILD_DIR` without a shell
- * (posix_spawnp; `ctest` NULL means "ctest" from PATH), stdin /dev/null, and
+ * (posix_spawn; `ctest` NULL means "ctest", searched in PATH like execvp), stdin /dev/null, and
  * returns its stdout in a new NUL-terminated buffer the caller frees, with
  * its length. Blocks until ctest exits (at most 60 s, then it is killed);
  * waits only for that pid, so it is safe next to a libuv loop, but call it

@@ -127,7 +127,8 @@ static void xml_escape(FILE *f, const char *s, size_t n, bool attr) {
                         i++;
                         continue;
                 }
-                if (k == 3 && u[i] == 0xef && u[i + 1] == 0xbf && (u[i + 2] == 0xbe || u[i + 2] == 0xbf)) {
+                if (k == 3 && u[i] == 0xef && u[i + 1] == 0xbf &&
+                    (u[i + 2] == 0xbe || u[i + 2] == 0xbf)) {
                         (void) fprintf(f, "\\u%s", u[i + 2] == 0xbe ? "FFFE" : "FFFF");
                 } else if (k > 1) {
                         (void) fwrite(s + i, 1, k, f);
@@ -211,7 +212,8 @@ static void junit_case(FILE *f, const sv__jobrec *jr, const char *suite) {
                 (void) fprintf(f, "      <properties>\n");
                 if (flaky)
                         (void) fprintf(f, "        <property name=\"flaky\" value=\"true\"/>\n");
-                (void) fprintf(f, "        <property name=\"attempts\" value=\"%zu\"/>\n", jr->natt);
+                (void) fprintf(f, "        <property name=\"attempts\" value=\"%zu\"/>\n",
+                               jr->natt);
                 (void) fprintf(f, "      </properties>\n");
         }
         if (v == SV_VERDICT_SKIP || v == SV_VERDICT_NOTRUN) {
@@ -231,7 +233,8 @@ static void junit_case(FILE *f, const sv__jobrec *jr, const char *suite) {
         for (i = 0; i < jr->natt; i++) {
                 const sv__attempt *a = &jr->att[i];
 
-                if (a == last || !a->finished || !(failed(a->verdict) || a->verdict == SV_VERDICT_ERROR))
+                if (a == last || !a->finished ||
+                    !(failed(a->verdict) || a->verdict == SV_VERDICT_ERROR))
                         continue;
                 junit_failure(f, flaky ? "flakyFailure" : "rerunFailure", jr, a, true);
         }
@@ -261,7 +264,8 @@ int sv_report_write_junit(const sv_report *r, FILE *f, const char *suite) {
         (void) fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", f);
         (void) fputs("<testsuites name=\"", f);
         xml_s(f, suite, true);
-        (void) fprintf(f, "\" tests=\"%u\" failures=\"%u\" errors=\"%u\" skipped=\"%u\" time=\"%s\">\n",
+        (void) fprintf(f,
+                       "\" tests=\"%u\" failures=\"%u\" errors=\"%u\" skipped=\"%u\" time=\"%s\">\n",
                        c.total, c.failed + c.timed_out + c.crashed + c.stopped, c.errors,
                        c.skipped + c.not_run, secs);
         (void) fputs("  <testsuite name=\"", f);
@@ -345,9 +349,11 @@ static void tap_yaml(FILE *f, const sv__jobrec *jr, const sv__attempt *a, bool f
         sv__buf_release(&b);
         if (a->has_exit) {
                 (void) fprintf(f, "  code: %d\n", e->code);
-                (void) fprintf(f, "  signal: %s\n", e->signal ? sv_run_signame(e->signal, sig) : "~");
+                (void) fprintf(f, "  signal: %s\n",
+                               e->signal ? sv_run_signame(e->signal, sig) : "~");
                 (void) fprintf(f, "  core_dumped: %s\n", e->core_dumped ? "true" : "false");
-                (void) fprintf(f, "  timed_out: %s\n", e->cause == SV_CAUSE_TIMEOUT ? "true" : "false");
+                (void) fprintf(f, "  timed_out: %s\n",
+                               e->cause == SV_CAUSE_TIMEOUT ? "true" : "false");
                 (void) fprintf(f, "  wall_ms: %llu\n", (unsigned long long) (e->wall_us / 1000));
         }
         (void) fprintf(f, "  attempts: %zu\n", jr->natt);
@@ -382,12 +388,13 @@ int sv_report_write_tap(const sv_report *r, FILE *f) {
                 sv_verdict v = sv__job_verdict(jr);
                 bool flaky = sv__job_flaky(jr);
 
-                (void) fprintf(f, "%s %zu - ", v == SV_VERDICT_PASS || v == SV_VERDICT_SKIP ? "ok" : "not ok",
-                               i + 1);
+                (void) fprintf(f, "%s %zu - ",
+                               v == SV_VERDICT_PASS || v == SV_VERDICT_SKIP ? "ok" : "not ok", i + 1);
                 name_out(f, jr->name, true);
                 if (v == SV_VERDICT_SKIP) {
                         (void) fputs(" # SKIP ", f);
-                        name_out(f, jr->skipped && jr->skip_reason ? jr->skip_reason : "skipped", true);
+                        name_out(f, jr->skipped && jr->skip_reason ? jr->skip_reason : "skipped",
+                                 true);
                 }
                 (void) fputc('\n', f);
                 if (a && (flaky || (v != SV_VERDICT_PASS && v != SV_VERDICT_SKIP)))
