@@ -2,14 +2,15 @@
  *
  * A parent-death signal reaches only direct children, and a cgroup kills
  * nothing by itself: someone alive must act when the supervisor dies. The
- * guardian is forked at startup, while we are small and single-purpose. It
+ * guardian is started at startup, while we hold few fds: a fork that at
+ * once re-executes our own binary, which recognises SV__GUARDIAN before
+ * main. It
  * holds the read end of a pipe whose write end only we hold (CLOEXEC, and
  * workers close every fd above 2), so EOF means we are gone. If we said
  * "done" first, it just exits; otherwise it kills every worker cgroup
  * (cgroup.kill on our parent cgroup) or, in the /proc fallback, every
  * process whose environment carries our SUPERVISE_TREE=<pid>. marker, then
- * removes our cgroups and exits. It never uses libuv: it was forked, and
- * must leave with _exit. */
+ * removes our cgroups and exits. It never uses libuv and leaves with _exit. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -78,7 +79,7 @@ static int kill_marked(pid_t owner, int sig) {
 }
 
 static void remove_cgroups(const char *root) {
-        char path[SV_GUARD_PATH_MAX + 64];
+        char path[SV_GUARD_PATH_MAX + 320];
         struct dirent *de;
         DIR *d;
 
@@ -105,6 +106,8 @@ static void guard(int fd, pid_t owner, const char *cgroot) {
         } while (n < 0 && errno == EINTR);
         if (n == 1 && c == 'd')
                 _exit(0);
+        if (n < 0)
+                _exit(3); /* no pipe: we never knew the supervisor; touch nothing */
 
         /* The supervisor died without saying goodbye. */
         if (cgroot[0]) {
@@ -130,48 +133,81 @@ static void guard(int fd, pid_t owner, const char *cgroot) {
         _exit(0);
 }
 
+/* The guardian's entry point: an image of whatever program links libsv,
+ * re-executed with SV__GUARDIAN set. It runs before main, so that program's
+ * main never runs in the guardian. Exec'ing gives the guardian a clean
+ * image (no libuv, no copy of our heap) and keeps valgrind, which would
+ * otherwise carry on inside a forked child, out of it. */
+__attribute__((constructor)) static void guardian_entry(void) {
+        const char *env = getenv("SV__GUARDIAN");
+        static char cgroot[SV_GUARD_PATH_MAX];
+        struct sigaction sa;
+        const char *colon;
+        pid_t owner;
+        int sig, fd;
+
+        if (!env)
+                return;
+        owner = (pid_t) atoi(env);
+        colon = strchr(env, ':');
+        if (owner <= 1 || !colon || strlen(colon + 1) >= sizeof(cgroot))
+                _exit(2);
+        strcpy(cgroot, colon + 1);
+
+        /* Deaf to everything but SIGKILL until our work is done. */
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = SIG_IGN;
+        for (sig = 1; sig < 32; sig++) {
+                if (sig != SIGKILL && sig != SIGSTOP && sig != SIGCHLD)
+                        (void) sigaction(sig, &sa, NULL);
+        }
+        /* Hold nothing of our parent's: not its sockets, not a pipe some
+         * reader waits on for EOF. */
+        (void) syscall(SYS_close_range, 4U, ~0U, 0);
+        fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (fd >= 0) {
+                (void) dup2(fd, 0);
+                (void) dup2(fd, 1);
+                (void) dup2(fd, 2);
+                if (fd > 2)
+                        close(fd);
+        }
+        (void) prctl(PR_SET_NAME, "sv-guardian");
+        guard(3, owner, cgroot);
+}
+
 int sv__guardian_start(const char *cgroot, sv__guardian *out) {
-        int p[2];
-        pid_t owner = getpid();
-        pid_t pid;
+        char exe[4096], envbuf[SV_GUARD_PATH_MAX + 64];
+        char *argv[] = { "sv-guardian", NULL };
+        char *envp[] = { envbuf, NULL };
         sigset_t all, old;
+        ssize_t n;
+        int p[2];
+        pid_t pid;
 
         if (strlen(cgroot) >= SV_GUARD_PATH_MAX)
                 return UV_ENAMETOOLONG;
+        n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+        if (n <= 0)
+                return n < 0 ? -errno : UV_ENOENT;
+        exe[n] = '\0';
+        snprintf(envbuf, sizeof(envbuf), "SV__GUARDIAN=%d:%s", (int) getpid(), cgroot);
         if (pipe2(p, O_CLOEXEC) < 0)
                 return -errno;
+
         sigfillset(&all);
         sigprocmask(SIG_SETMASK, &all, &old);
         pid = fork();
         if (pid == 0) {
-                struct sigaction sa;
-                int sig;
-
-                /* Own group, so a terminal's ^C does not reach us; deaf to
-                 * everything but SIGKILL until our work is done. */
+                /* Own group, so a terminal's ^C does not reach it. Only
+                 * async-signal-safe calls until exec. */
                 (void) setpgid(0, 0);
-                (void) prctl(PR_SET_NAME, "sv-guardian");
-                memset(&sa, 0, sizeof(sa));
-                sa.sa_handler = SIG_IGN;
-                for (sig = 1; sig < 32; sig++) {
-                        if (sig != SIGKILL && sig != SIGSTOP && sig != SIGCHLD)
-                                (void) sigaction(sig, &sa, NULL);
-                }
+                /* dup2 onto itself would keep O_CLOEXEC: clear it by hand. */
+                if (p[0] == 3 ? fcntl(3, F_SETFD, 0) < 0 : dup2(p[0], 3) < 0)
+                        _exit(127);
                 sigprocmask(SIG_SETMASK, &old, NULL);
-                /* Hold nothing of our parent's: not its sockets, not the
-                 * pipe a reader waits on for EOF. */
-                if (dup2(p[0], 3) < 0)
-                        _exit(1);
-                (void) syscall(SYS_close_range, 4U, ~0U, 0);
-                sig = open("/dev/null", O_RDWR | O_CLOEXEC);
-                if (sig >= 0) {
-                        (void) dup2(sig, 0);
-                        (void) dup2(sig, 1);
-                        (void) dup2(sig, 2);
-                        if (sig > 2)
-                                close(sig);
-                }
-                guard(3, owner, cgroot);
+                execve(exe, argv, envp);
+                _exit(127);
         }
         sigprocmask(SIG_SETMASK, &old, NULL);
         close(p[0]);
