@@ -307,6 +307,47 @@ static void test_words_split_splits_one_command(void **state) {
         assert_null(argv);
 }
 
+/* Random lines over the characters that matter to the lexer: every input
+ * either parses into jobs with a non-empty argv[0] and name, or fails with
+ * UV_EINVAL and a "file:line: " message; never anything else (ASan and
+ * valgrind watch the memory). */
+static void test_jobfile_random_input_parses_or_fails_cleanly(void **state) {
+        static const char alphabet[] = "ab  \t'\"\\#\n\r|=name";
+        sv_joblist l = SV_JOBLIST_INIT;
+        unsigned seed = 12345, iter, ok = 0, bad = 0;
+        char text[64], err[256];
+        size_t i, n, k;
+        int r;
+
+        (void) state;
+        for (iter = 0; iter < 20000; iter++) {
+                n = (size_t) (rand_r(&seed) % (sizeof(text) - 1));
+                for (i = 0; i < n; i++)
+                        text[i] = alphabet[rand_r(&seed) % (sizeof(alphabet) - 1)];
+                text[n] = '\0';
+                err[0] = '\0';
+                r = sv_jobfile_parse_mem(text, n, "f", &l, err, sizeof(err));
+                if (r >= 0) {
+                        assert_int_equal((size_t) r, l.count);
+                        for (k = 0; k < l.count; k++) {
+                                assert_true(l.jobs[k].argv[0] && l.jobs[k].argv[0][0]);
+                                assert_true(l.jobs[k].name[0]);
+                                assert_true(l.jobs[k].line >= 1);
+                        }
+                        ok++;
+                } else {
+                        if (r != UV_EINVAL || strncmp(err, "f:", 2) != 0)
+                                fail_msg("'%s': %d '%s'", text, r, err);
+                        assert_int_equal(l.count, 0);
+                        bad++;
+                }
+                sv_joblist_release(&l);
+        }
+        /* Both paths were exercised. */
+        assert_true(ok > 1000);
+        assert_true(bad > 1000);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_jobfile_words_split_like_sh_without_expansion),
@@ -321,6 +362,7 @@ int main(void) {
                 cmocka_unit_test(test_jobfile_load_reads_a_file_and_reports_missing_ones),
                 cmocka_unit_test(test_jobfile_parse_reads_a_stream),
                 cmocka_unit_test(test_words_split_splits_one_command),
+                cmocka_unit_test(test_jobfile_random_input_parses_or_fails_cleanly),
         };
 
         return cmocka_run_group_tests_name("run_jobfile", tests, NULL, NULL);

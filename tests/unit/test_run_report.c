@@ -436,6 +436,81 @@ static void test_report_events_write_error_is_returned_but_record_kept(void **st
         sv_report_free(NULL);
 }
 
+/* A supervisor SIGKILLed while it writes events leaves a file whose every
+ * newline-terminated line is a whole JSON object. The child writes events
+ * with large output tails forever; we kill it once it is under way. */
+static void test_report_events_survive_sigkill_of_the_writer(void **state) {
+        const char *path = path_of("killed.jsonl");
+        char *text, *line, *save, *big;
+        sv_joblist jobs = SV_JOBLIST_INIT;
+        unsigned lines = 0;
+        size_t len;
+        pid_t pid;
+        int p[2], fd, st;
+        char c;
+
+        (void) state;
+        assert_int_equal(sv_jobfile_parse_mem("a\n", 2, "j", &jobs, NULL, 0), 1);
+        assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        assert_true(fd >= 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                sv_run_event ev = SV_RUN_EVENT_INIT;
+                sv_exit_info e = exited(1, 1);
+                sv_report *r;
+                unsigned i;
+
+                big = malloc(60000);
+                if (!big || sv_report_new(&jobs, &r) < 0)
+                        _exit(2);
+                memset(big, 'o', 59999);
+                big[59999] = '\0';
+                sv_report_set_events_fd(r, fd);
+                ev.type = SV_RUN_EV_EXIT;
+                ev.exit = &e;
+                ev.verdict = SV_VERDICT_FAIL;
+                ev.text = big;
+                for (i = 0;; i++) {
+                        ev.t_ms = i;
+                        ev.attempt = i % 5 + 1;
+                        if (sv_report_add(r, &ev) < 0)
+                                _exit(3);
+                        if (i == 20 && write(p[1], "r", 1) != 1)
+                                _exit(4);
+                }
+        }
+        (void) close(p[1]);
+        assert_int_equal(read(p[0], &c, 1), 1);
+        assert_int_equal(kill(pid, SIGKILL), 0);
+        st = svt_wait(pid, 10000);
+        assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+        (void) close(p[0]);
+        (void) close(fd);
+        sv_joblist_release(&jobs);
+
+        text = slurp(path);
+        len = strlen(text);
+        /* Bytes after the last newline can only be a line cut by the kill. */
+        while (len > 0 && text[len - 1] != '\n')
+                len--;
+        text[len] = '\0';
+        for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                json_error_t je;
+                json_t *o = json_loads(line, 0, &je);
+
+                if (!o)
+                        fail_msg("line %u is not JSON: %s", lines + 1, je.text);
+                assert_int_equal(strlen(json_string_value(json_object_get(o, "output_tail"))), 59999);
+                json_decref(o);
+                lines++;
+        }
+        assert_true(lines >= 21);
+        free(text);
+        svt_assert_no_children();
+}
+
 /* ---- JUnit ---- */
 
 static const char junit_check_py[] =
@@ -624,6 +699,7 @@ int main(void) {
                 cmocka_unit_test(test_signame_names_signals_and_falls_back_to_numbers),
                 cmocka_unit_test(test_report_events_file_is_one_json_object_per_line),
                 cmocka_unit_test(test_report_events_write_error_is_returned_but_record_kept),
+                cmocka_unit_test(test_report_events_survive_sigkill_of_the_writer),
                 cmocka_unit_test(test_report_junit_parses_with_python_xml),
                 cmocka_unit_test(test_report_junit_timeout_names_the_signal_and_diagnostics),
                 cmocka_unit_test(test_report_tap_satisfies_prove),
