@@ -306,7 +306,9 @@ void sv_report_set_events_fd(sv_report *r, int fd);
 /* Applies `ev` to the job's record and appends it to the events fd as one
  * JSON line written with a single write(2) (retried only on EINTR or a short
  * write), so a supervisor killed at any moment leaves a file of complete
- * lines. Event order rules: attempts of one job are sequential; an EXIT
+ * lines. The one exception: Linux may cut a write of several pages when
+ * SIGKILL lands during it; the cut line then has no final '\n', so readers
+ * should ignore an unterminated last line. Event order rules: attempts of one job are sequential; an EXIT
  * closes the attempt; a RETRY means another SPAWN follows.
  * Returns 0; UV_EINVAL for a job index out of range (nothing written); or
  * the write error (-errno), in which case the record was still updated and
