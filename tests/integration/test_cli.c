@@ -27,14 +27,34 @@
 #define T_MS 10000
 #define MAX_ARGS 24
 
-/* What a failed test may leave behind, for teardown to clean up. */
+#define MAX_KEPT 64
+
+/* What a test holds, for teardown to release even when an assertion has
+ * left the test half-way (so a failure is not also reported as a leak). */
 typedef struct fixture {
         pid_t pid; /* a supervise we started and have not reaped yet */
         int out, err;
         char json_path[64];
+        void *mem[MAX_KEPT];
+        int nmem;
+        json_t *json[MAX_KEPT];
+        int njson;
 } fixture;
 
 static fixture fx;
+
+/* Hands `p` (malloc'd, may be NULL) to teardown; returns it. */
+static void *keep(void *p) {
+        assert_true(fx.nmem < MAX_KEPT);
+        fx.mem[fx.nmem++] = p;
+        return p;
+}
+
+static json_t *keep_json(json_t *o) {
+        assert_true(fx.njson < MAX_KEPT);
+        fx.json[fx.njson++] = o;
+        return o;
+}
 
 static int setup(void **state) {
         (void) state;
@@ -45,8 +65,13 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
         char why[1024];
+        int i;
 
         (void) state;
+        for (i = 0; i < fx.nmem; i++)
+                free(fx.mem[i]);
+        for (i = 0; i < fx.njson; i++)
+                json_decref(fx.json[i]);
         /* Our own unreaped child: the pid cannot have been recycled. */
         if (fx.pid > 0) {
                 (void) kill(fx.pid, SIGKILL);
@@ -85,6 +110,10 @@ static int cli_run(const char *const args[], const char *const env[], char **out
         cli_argv(argv, args);
         st = svt_run(argv, env, out, err, T_MS);
         assert_int_not_equal(st, -1);
+        if (out)
+                keep(*out);
+        if (err)
+                keep(*err);
         return st;
 }
 
@@ -100,8 +129,8 @@ static void cli_start(const char *const args[]) {
 static int cli_finish(char **out, char **err) {
         int st;
 
-        *out = svt_read_all(fx.out, T_MS);
-        *err = svt_read_all(fx.err, T_MS);
+        *out = keep(svt_read_all(fx.out, T_MS));
+        *err = keep(svt_read_all(fx.err, T_MS));
         assert_non_null(*out);
         assert_non_null(*err);
         st = svt_wait(fx.pid, T_MS);
@@ -137,7 +166,7 @@ static char *slurp(const char *path) {
         n = ftell(f);
         assert_true(n >= 0);
         rewind(f);
-        buf = calloc(1, (size_t) n + 1);
+        buf = keep(calloc(1, (size_t) n + 1));
         assert_non_null(buf);
         assert_int_equal(fread(buf, 1, (size_t) n, f), (size_t) n);
         (void) fclose(f);
@@ -158,10 +187,9 @@ static json_t *record_parse(const char *line) {
         o = json_loads(line, 0, &jerr);
         if (!o)
                 fail_msg("not JSON (%s): %s", jerr.text, line);
-        if (!json_is_object(o)) {
-                json_decref(o);
+        keep_json(o);
+        if (!json_is_object(o))
                 fail_msg("not a JSON object: %s", line);
-        }
         for (i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
                 if (!json_is_integer(json_object_get(o, ints[i])))
                         fail_msg("\"%s\" missing or not an integer: %s", ints[i], line);
@@ -223,17 +251,9 @@ static int records_parse(char *text, const char *skip_prefix, json_t **recs, int
         return n;
 }
 
-static void records_free(json_t **recs, int n) {
-        int i;
-
-        for (i = 0; i < n; i++)
-                json_decref(recs[i]);
-}
-
 /* Reads lines from supervise's stdout until one that is a record. */
 static json_t *next_record(int fd, const char *skip_prefix) {
         char *line;
-        json_t *o;
 
         for (;;) {
                 line = svt_read_line(fd, T_MS);
@@ -243,9 +263,8 @@ static json_t *next_record(int fd, const char *skip_prefix) {
                         free(line);
                         continue;
                 }
-                o = record_parse(line);
-                free(line);
-                return o;
+                keep(line);
+                return record_parse(line);
         }
 }
 
@@ -278,8 +297,6 @@ static void test_every_copy_exiting_zero_exits_0(void **state) {
         assert_exit_status(cli_run(args, NULL, &out, &err), 0);
         assert_string_equal(out, "");
         assert_string_equal(err, "");
-        free(out);
-        free(err);
         svt_reap_all(T_MS);
 }
 
@@ -318,8 +335,6 @@ static void expect_usage_error(const char *const args[], const char *needle) {
                 fail_msg("first stderr line does not mention '%s': %s", needle, err);
         if (nl[1] && strncmp(nl + 1, "Try 'supervise --help'", 22) != 0)
                 fail_msg("more than one line of complaint: %s", nl + 1);
-        free(out);
-        free(err);
         svt_reap_all(T_MS);
 }
 
@@ -405,9 +420,7 @@ static void test_not_executable_exits_126(void **state) {
         assert_exit_status(cli_run(args, NULL, NULL, &err), 126);
         if (!strstr(err, "'/etc/passwd'"))
                 fail_msg("stderr does not name the command: %s", err);
-        free(err);
         assert_exit_status(cli_run(args2, NULL, NULL, &err), 126);
-        free(err);
         svt_reap_all(T_MS);
 }
 
@@ -420,11 +433,9 @@ static void test_not_found_exits_127(void **state) {
         assert_exit_status(cli_run(args, NULL, NULL, &err), 127);
         if (!strstr(err, "'/nonexistent/sv-no-such-program'"))
                 fail_msg("stderr does not name the command: %s", err);
-        free(err);
         assert_exit_status(cli_run(args2, NULL, NULL, &err), 127);
         /* Said once, not once per copy. */
         assert_int_equal(count_lines(err, "supervise: "), 1);
-        free(err);
         svt_reap_all(T_MS);
 }
 
@@ -452,7 +463,6 @@ static void test_first_failing_copy_decides_status(void **state) {
         (void) state;
         /* sv-demo: copy 3 exits 3, the others 0. */
         assert_exit_status(cli_run(args, NULL, &out, NULL), 3);
-        free(out);
         svt_reap_all(T_MS);
 }
 
@@ -471,8 +481,6 @@ static void test_help_exits_0_and_shows_exit_table(void **state) {
         for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
                 if (!strstr(out, rows[i]))
                         fail_msg("--help does not mention '%s'", rows[i]);
-        free(out);
-        free(err);
         svt_reap_all(T_MS);
 }
 
@@ -487,8 +495,6 @@ static void test_version_exits_0(void **state) {
         assert_true(out[10] >= '0' && out[10] <= '9');
         assert_non_null(strchr(out, '\n'));
         assert_null(strchr(out, '\n')[1] ? "two lines" : NULL);
-        free(out);
-        free(err);
         svt_reap_all(T_MS);
 }
 
@@ -530,7 +536,6 @@ static void test_copies_get_distinct_index_and_one_run_id(void **state) {
         assert_true(run[0] != '\0');
         assert_string_not_equal(run, "outer");
         assert_int_equal(leaders, 4);
-        free(out);
         svt_reap_all(T_MS);
 }
 
@@ -566,8 +571,6 @@ static void test_json_file_has_one_valid_record_per_copy(void **state) {
         assert_int_not_equal(rec_int(recs[0], "pid"), rec_int(recs[1], "pid"));
         assert_int_not_equal(rec_int(recs[1], "pid"), rec_int(recs[2], "pid"));
         assert_int_not_equal(rec_int(recs[0], "pid"), rec_int(recs[2], "pid"));
-        records_free(recs, n);
-        free(text);
         svt_reap_all(T_MS);
 }
 
@@ -584,8 +587,6 @@ static void test_json_sigkilled_copy_has_code_minus_9(void **state) {
         assert_int_equal(rec_int(recs[0], "code"), -9);
         assert_string_equal(rec_str(recs[0], "signal"), "SIGKILL");
         assert_string_equal(rec_str(recs[0], "cause"), "signaled");
-        records_free(recs, n);
-        free(out);
         svt_reap_all(T_MS);
 }
 
@@ -608,8 +609,6 @@ static void test_json_ladder_kill_has_code_minus_9_and_step(void **state) {
         assert_int_equal(rec_int(recs[0], "step"), 2);
         assert_string_equal(rec_str(recs[0], "step_signal"), "SIGKILL");
         assert_true(json_number_value(json_object_get(recs[0], "wall_ms")) >= 200.0);
-        records_free(recs, n);
-        free(out);
         svt_reap_all(T_MS);
 }
 
@@ -633,7 +632,6 @@ static void test_json_record_is_written_when_copy_exits(void **state) {
         assert_int_equal(rec_int(rec, "pid"), a);
         assert_int_equal(rec_int(rec, "code"), -9);
         assert_string_equal(rec_str(rec, "cause"), "signaled");
-        json_decref(rec);
         assert_int_equal(kill(b, 0), 0);
 
         assert_int_equal(kill(fx.pid, SIGTERM), 0);
@@ -642,11 +640,8 @@ static void test_json_record_is_written_when_copy_exits(void **state) {
         assert_int_equal(rec_int(rec, "code"), -9);
         assert_string_equal(rec_str(rec, "cause"), "stopped");
         assert_int_equal(rec_int(rec, "step"), 2);
-        json_decref(rec);
         assert_exit_status(cli_finish(&out, &err), 128 + SIGTERM);
         assert_string_equal(out, "");
-        free(out);
-        free(err);
         svt_reap_all(T_MS);
 }
 
@@ -658,7 +653,6 @@ static void test_json_to_unwritable_file_exits_125(void **state) {
         (void) state;
         assert_exit_status(cli_run(args, NULL, NULL, &err), 125);
         assert_non_null(strstr(err, "/nonexistent-dir/x.json"));
-        free(err);
         svt_reap_all(T_MS);
 }
 
@@ -696,9 +690,6 @@ static void test_report_has_one_line_per_copy(void **state) {
         for (i = 0; i < n; i++)
                 expect_report_line(err, rec_int(recs[i], "worker"), rec_int(recs[i], "pid"),
                                    "exited 3");
-        records_free(recs, n);
-        free(out);
-        free(err);
         svt_reap_all(T_MS);
 }
 
@@ -714,9 +705,6 @@ static void test_report_names_the_killing_signal(void **state) {
         assert_int_equal(n, 1);
         assert_int_equal(count_lines(err, "supervise: worker "), 1);
         expect_report_line(err, 0, rec_int(recs[0], "pid"), "killed by SIGSEGV (-11)");
-        records_free(recs, n);
-        free(out);
-        free(err);
         svt_reap_all(T_MS);
 }
 
@@ -727,7 +715,6 @@ static void test_quiet_prints_no_report(void **state) {
         (void) state;
         assert_exit_status(cli_run(args, NULL, NULL, &err), 139);
         assert_string_equal(err, "");
-        free(err);
         svt_reap_all(T_MS);
 }
 
@@ -757,15 +744,14 @@ static int signal_two_copies(int sig, const char *code_sig, const char *cause, l
                     (step ? rec_int(rec, "step") != step : !json_is_null(json_object_get(rec, "step"))) ||
                     strcmp(rec_str(rec, "step_signal"), step_signal) != 0) {
                         char *s = json_dumps(rec, JSON_COMPACT);
+                        keep(s);
                         fail_msg("after %s to supervise, want code %d signal %s cause %s step %lld "
                                  "step_signal %s; got %s",
                                  code_sig, -sig, code_sig, cause, step, step_signal, s);
                 }
-                json_decref(rec);
         }
         st = cli_finish(&out, err_out);
         assert_string_equal(out, "");
-        free(out);
         return st;
 }
 
@@ -778,7 +764,6 @@ static void test_usr1_is_forwarded_to_every_copy(void **state) {
         assert_exit_status(signal_two_copies(SIGUSR1, "SIGUSR1", "stopped", 0, "null", &err),
                            128 + SIGUSR1);
         assert_int_equal(count_lines(err, "supervise: worker "), 2);
-        free(err);
         svt_reap_all(T_MS);
 }
 
@@ -788,7 +773,6 @@ static void test_usr2_is_forwarded_to_every_copy(void **state) {
         (void) state;
         assert_exit_status(signal_two_copies(SIGUSR2, "SIGUSR2", "stopped", 0, "null", &err),
                            128 + SIGUSR2);
-        free(err);
         svt_reap_all(T_MS);
 }
 
@@ -798,7 +782,6 @@ static void test_quit_is_forwarded_to_every_copy(void **state) {
         (void) state;
         assert_exit_status(signal_two_copies(SIGQUIT, "SIGQUIT", "stopped", 0, "null", &err),
                            128 + SIGQUIT);
-        free(err);
         svt_reap_all(T_MS);
 }
 
@@ -811,7 +794,6 @@ static void test_sigterm_stops_every_copy_exits_143(void **state) {
         (void) state;
         assert_exit_status(signal_two_copies(SIGTERM, "SIGTERM", "stopped", 1, "SIGTERM", &err),
                            128 + SIGTERM);
-        free(err);
         svt_reap_all(T_MS);
 }
 
@@ -823,7 +805,6 @@ static void test_sigint_stops_every_copy_exits_130(void **state) {
                            128 + SIGINT);
         if (!strstr(err, "step 1 (SIGINT)"))
                 fail_msg("report does not name SIGINT as the step that ended the copies:\n%s", err);
-        free(err);
         svt_reap_all(T_MS);
 }
 
@@ -833,7 +814,6 @@ static void test_sighup_stops_every_copy_exits_129(void **state) {
         (void) state;
         assert_exit_status(signal_two_copies(SIGHUP, "SIGHUP", "stopped", 1, "SIGHUP", &err),
                            128 + SIGHUP);
-        free(err);
         svt_reap_all(T_MS);
 }
 
