@@ -39,6 +39,7 @@ struct sv_worker {
         bool timed_out;
         bool reaped_ok;
         bool tree_done;
+        bool tree_empty; /* verified: no process of the tree is left */
         bool finished; /* on_exit has run */
         sv__reaped reaped;
         uint64_t end_us;
@@ -46,7 +47,7 @@ struct sv_worker {
         sv_leak *leak_list;
 
         char marker[64]; /* SUPERVISE_TREE=<supervisor pid>.<id> */
-        char cg[SV_CG_PATH_MAX]; /* empty without a cgroup */
+        sv__cg *cg;      /* NULL without a cgroup; from the supervisor's pool */
 
         uv_timer_t timer;     /* timeout, ladder grace, tree polling */
         uv_poll_t pidpoll;    /* pidfd readable: the leader exited */
@@ -68,6 +69,8 @@ struct sv_supervisor {
 
         sv_mechanism mech;
         char cgroot[SV_CG_PATH_MAX];
+        sv__cg **cg_free;  /* empty cgroups ready for the next worker */
+        unsigned cg_nfree, cg_made;
         bool pidfds;
         int devnull;
         sv__guardian guardian;
@@ -94,6 +97,10 @@ void sv__worker_step(sv_worker *w, sv__event ev);
 void sv__worker_reaped(sv_worker *w, const sv__reaped *r);
 void sv__worker_close(sv_worker *w);
 sv_worker *sv__worker_by_pid(sv_supervisor *sv, pid_t pid);
+
+/* supervisor.c */
+int sv__cg_get(sv_supervisor *sv, sv__cg **out);
+void sv__cg_put(sv_supervisor *sv, sv__cg *cg);
 
 /* reap.c */
 void sv__reap_init(sv_supervisor *sv);

@@ -79,9 +79,47 @@ fail_free:
         sv__guardian_stop(&sv->guardian);
 fail_cg:
         if (sv->mech == SV_MECH_CGROUP)
-                (void) sv__cg_remove(sv->cgroot);
+                (void) sv__cg_remove_root(sv->cgroot);
         free(sv);
         return r;
+}
+
+/* Workers take an empty cgroup from the pool, or a new one; making and
+ * removing a cgroup per spawn would cost two directory operations each. */
+int sv__cg_get(sv_supervisor *sv, sv__cg **out) {
+        sv__cg *cg;
+        int r;
+
+        if (sv->cg_nfree > 0) {
+                *out = sv->cg_free[--sv->cg_nfree];
+                return 0;
+        }
+        cg = malloc(sizeof(*cg));
+        if (!cg)
+                return UV_ENOMEM;
+        r = sv__cg_create(sv->cgroot, sv->cg_made, cg);
+        if (r < 0) {
+                free(cg);
+                return r;
+        }
+        sv->cg_made++;
+        *out = cg;
+        return 0;
+}
+
+void sv__cg_put(sv_supervisor *sv, sv__cg *cg) {
+        sv__cg **v;
+
+        if (sv->cg_nfree % 16 == 0) {
+                v = realloc(sv->cg_free, (sv->cg_nfree + 16) * sizeof(*v));
+                if (!v) {
+                        (void) sv__cg_destroy(cg);
+                        free(cg);
+                        return;
+                }
+                sv->cg_free = v;
+        }
+        sv->cg_free[sv->cg_nfree++] = cg;
 }
 
 uv_loop_t *sv_supervisor_loop(sv_supervisor *sv) {
@@ -170,8 +208,14 @@ void sv_supervisor_free(sv_supervisor *sv) {
                 (void) uv_run(sv->loop, UV_RUN_NOWAIT);
         if (sv->owns_loop)
                 (void) uv_loop_close(sv->loop);
+        while (sv->cg_nfree > 0) {
+                sv__cg *cg = sv->cg_free[--sv->cg_nfree];
+                (void) sv__cg_destroy(cg);
+                free(cg);
+        }
+        free(sv->cg_free);
         if (sv->mech == SV_MECH_CGROUP)
-                (void) sv__cg_remove(sv->cgroot);
+                (void) sv__cg_remove_root(sv->cgroot);
         sv__guardian_stop(&sv->guardian);
         close(sv->devnull);
         free(sv);

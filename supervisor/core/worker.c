@@ -106,7 +106,7 @@ static int signal_tree(sv_worker *w, int sig) {
                 if (sig != SIGKILL && sig != SIGCONT)
                         (void) sv__plat_kill(w->pid, w->pidfd, SIGCONT);
         }
-        if (w->cg[0]) {
+        if (w->cg) {
                 if (sig == SIGKILL)
                         (void) sv__cg_kill(w->cg);
                 else
@@ -119,16 +119,25 @@ static int signal_tree(sv_worker *w, int sig) {
         return r;
 }
 
-/* 1 if any process of the tree but the reaped leader is left. */
+/* 1 if any process of the tree but the reaped leader is left. Called at
+ * every exit, so it must be cheap: one pread with a cgroup; without one, a
+ * group probe and a look at our own children, never a scan of /proc. */
 static int tree_alive(sv_worker *w) {
-        sv_proc *procs;
-        int n;
+        sv_supervisor *sv = w->sv;
+        pid_t known[64];
+        size_t n = 0;
+        sv_worker *o;
 
-        if (w->cg[0])
+        if (w->cg)
                 return sv__cg_populated(w->cg) == 1;
-        n = sv__proc_tree(0, w->pid, w->marker, &procs);
-        free(procs);
-        return n > 0;
+        known[n++] = sv->guardian.pid;
+        for (o = sv->head; o && n < sizeof(known) / sizeof(known[0]); o = o->next) {
+                if (o->state != SV_WORKER_EXITED)
+                        known[n++] = o->pid;
+        }
+        /* Past 64 live workers some are judged by their marker, which
+         * never matches another worker's tree: only slower, not wrong. */
+        return sv__proc_tree_maybe_alive(w->pid, w->marker, known, n) == 1;
 }
 
 static void collect_leaks(sv_worker *w) {
@@ -136,7 +145,7 @@ static void collect_leaks(sv_worker *w) {
         sv_proc *procs = NULL;
         int n, i;
 
-        if (w->cg[0]) {
+        if (w->cg) {
                 n = sv__cg_pids(w->cg, &pids);
         } else {
                 n = sv__proc_tree(0, w->pid, w->marker, &procs);
@@ -198,15 +207,38 @@ static void escalate(sv_worker *w) {
 
 static void close_pipes_if_tree_gone(sv_worker *w);
 static void finish(sv_worker *w);
+static void on_cg_event(uv_fs_event_t *h, const char *file, int events, int status);
+
+/* Only a tree that outlives its leader needs cgroup.events watched; most
+ * never do, and pay nothing for it. */
+static void watch_cgroup(sv_worker *w) {
+        char file[SV_CG_MAX + 32];
+        int r;
+
+        if (w->cgev_active)
+                return;
+        r = uv_fs_event_init(w->sv->loop, &w->cgev);
+        if (r < 0)
+                return;
+        w->cgev.data = w;
+        w->handles++;
+        w->cgev_active = true;
+        snprintf(file, sizeof(file), "%s/cgroup.events", w->cg->path);
+        r = uv_fs_event_start(&w->cgev, on_cg_event, file, 0);
+        if (r < 0)
+                sv__log(w->sv, "worker %u: cannot watch '%s': %s", w->id, file, uv_strerror(r));
+}
 
 /* The leader is reaped. Decide what its surviving tree means. */
 static void on_leader_gone(sv_worker *w) {
         set_state(w, SV_WORKER_EXITED, "reaped");
         if (!tree_alive(w)) {
-                w->tree_done = true;
+                w->tree_done = w->tree_empty = true;
                 finish(w);
                 return;
         }
+        if (w->cg)
+                watch_cgroup(w);
         if (w->step < 0 && w->leaks != SV_LEAKS_IGNORE)
                 collect_leaks(w);
         if (w->step >= 0 || w->leaks == SV_LEAKS_KILL || w->leaks == SV_LEAKS_FAIL) {
@@ -272,7 +304,7 @@ void sv__worker_step(sv_worker *w, sv__event ev) {
                         /* fall through */
                 case SV_EV_TREE_EMPTY:
                         if (!w->tree_done && !tree_alive(w)) {
-                                w->tree_done = true;
+                                w->tree_done = w->tree_empty = true;
                                 finish(w);
                         }
                         return;
@@ -341,7 +373,7 @@ static void fill_info(sv_worker *w, sv_exit_info *info) {
         info->max_rss_kb = r->max_rss_kb;
         info->stop_step = w->last_step;
         info->timeout_ms = w->timed_out ? w->timeout_ms : 0;
-        info->mechanism = w->cg[0] ? SV_MECH_CGROUP : SV_MECH_PROCWALK;
+        info->mechanism = w->cg ? SV_MECH_CGROUP : SV_MECH_PROCWALK;
         info->leaked = w->leaked;
         info->leaks = w->leak_list;
 }
@@ -359,17 +391,20 @@ static void finish(sv_worker *w) {
 
         if (w->finished || !w->reaped_ok || !w->tree_done)
                 return;
-        if (pipes_open(w) && !tree_alive(w))
+        if (pipes_open(w) && w->tree_empty)
                 return; /* the last EOF calls us again */
         w->finished = true;
         uv_timer_stop(&w->timer);
-        if (w->cg[0]) {
-                if (w->cgev_active) {
-                        w->cgev_active = false;
-                        close_handle((uv_handle_t *) &w->cgev);
-                }
-                if (sv__cg_remove(w->cg) < 0)
-                        sv__log(sv, "worker %u: cannot remove cgroup '%s'", w->id, w->cg);
+        if (w->cgev_active) {
+                w->cgev_active = false;
+                close_handle((uv_handle_t *) &w->cgev);
+        }
+        if (w->cg) {
+                /* Empty or not (leaks left running), it is no longer ours to
+                 * reuse unless empty. */
+                if (w->tree_empty)
+                        sv__cg_put(sv, w->cg);
+                w->cg = NULL;
         }
         /* Adopted descendants we just killed are our zombies now. */
         if (w->leaked || w->step >= 0)
@@ -491,7 +526,6 @@ typedef struct spawn_prep {
         const char **envp;
         const char *path;
         int pipes[2][2];
-        int cg_fd;
 } spawn_prep;
 
 static void prep_release(spawn_prep *p) {
@@ -502,8 +536,6 @@ static void prep_release(spawn_prep *p) {
                 for (j = 0; j < 2; j++)
                         if (p->pipes[i][j] >= 0)
                                 close(p->pipes[i][j]);
-        if (p->cg_fd >= 0)
-                close(p->cg_fd);
 }
 
 /* Copies the environment (ours or the caller's) and appends the marker the
@@ -582,7 +614,6 @@ static int publish_pipes(sv_worker *w, spawn_prep *p) {
 
 static int publish(sv_worker *w, spawn_prep *p, const sv__spawn_res *res) {
         sv_supervisor *sv = w->sv;
-        char dir[SV_CG_PATH_MAX + 16];
         int r;
 
         w->pid = res->pid;
@@ -612,18 +643,6 @@ static int publish(sv_worker *w, spawn_prep *p, const sv__spawn_res *res) {
                 }
                 if (r < 0)
                         sv__log(sv, "worker %u: cannot poll pidfd: %s", w->id, uv_strerror(r));
-        }
-        if (w->cg[0]) {
-                r = uv_fs_event_init(sv->loop, &w->cgev);
-                if (r == 0) {
-                        w->cgev.data = w;
-                        w->handles++;
-                        w->cgev_active = true;
-                        snprintf(dir, sizeof(dir), "%s/cgroup.events", w->cg);
-                        r = uv_fs_event_start(&w->cgev, on_cg_event, dir, 0);
-                }
-                if (r < 0)
-                        sv__log(sv, "worker %u: cannot watch cgroup.events", w->id);
         }
         r = publish_pipes(w, p);
         if (r < 0)
@@ -666,7 +685,6 @@ int sv_spawn(sv_supervisor *sv, const sv_spawn_opts *o, sv_worker **out) {
         memset(&p, 0, sizeof(p));
         memset(&req, 0, sizeof(req));
         p.pipes[0][0] = p.pipes[0][1] = p.pipes[1][0] = p.pipes[1][1] = -1;
-        p.cg_fd = -1;
         r = prep_env(w, o, &p);
         if (r < 0)
                 goto fail;
@@ -674,7 +692,7 @@ int sv_spawn(sv_supervisor *sv, const sv_spawn_opts *o, sv_worker **out) {
         if (r < 0)
                 goto fail;
         if (sv->mech == SV_MECH_CGROUP) {
-                r = sv__cg_create(sv->cgroot, w->id, w->cg, sizeof(w->cg), &p.cg_fd);
+                r = sv__cg_get(sv, &w->cg);
                 if (r < 0)
                         goto fail;
         }
@@ -682,7 +700,7 @@ int sv_spawn(sv_supervisor *sv, const sv_spawn_opts *o, sv_worker **out) {
         req.envp = p.envp;
         req.path = p.path;
         req.cwd = o->cwd;
-        req.cgroup_procs_fd = p.cg_fd;
+        req.cgroup_procs_fd = w->cg ? w->cg->procs_fd : -1;
         req.want_pidfd = sv->pidfds;
 
         r = sv__plat_spawn(&req, &res);
@@ -703,8 +721,8 @@ int sv_spawn(sv_supervisor *sv, const sv_spawn_opts *o, sv_worker **out) {
         return 0;
 
 fail_cg:
-        if (w->cg[0])
-                (void) sv__cg_remove(w->cg);
+        if (w->cg)
+                sv__cg_put(sv, w->cg);
 fail:
         prep_release(&p);
         free(w);

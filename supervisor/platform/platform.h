@@ -12,6 +12,8 @@
 
 #include "supervise/sv.h"
 
+#define SV_CG_MAX 512
+
 /* Everything the child needs between clone and exec, prepared by the parent
  * so that the child allocates nothing. */
 typedef struct sv__spawn_req {
@@ -80,24 +82,40 @@ uint64_t sv__plat_now_us(void);
  * or a negative error when there is no writable cgroup2 (the fallback). */
 int sv__cg_setup(char *out, size_t n);
 
-/* Creates "<parent>/w<id>" and opens its cgroup.procs for the child to join.
- * Writes the path to out. */
-int sv__cg_create(const char *parent, unsigned id, char *out, size_t n, int *out_procs_fd);
+/* One worker cgroup, kept open: a worker joins it through procs_fd before
+ * exec, and populated() is one pread on events_fd. Empty cgroups are reused
+ * for later workers rather than removed and made again. */
+typedef struct sv__cg {
+        int procs_fd;
+        int events_fd;
+        char path[SV_CG_MAX];
+} sv__cg;
+
+/* Creates "<parent>/w<n>" and opens its files. */
+int sv__cg_create(const char *parent, unsigned n, sv__cg *out);
 
 /* Writes "1" to cgroup.kill. */
-int sv__cg_kill(const char *cg);
+int sv__cg_kill(const sv__cg *cg);
 
 /* Sends sig to every process in the cgroup. Returns how many it reached. */
-int sv__cg_signal(const char *cg, int sig);
+int sv__cg_signal(const sv__cg *cg, int sig);
 
 /* 1 if the cgroup still has processes, 0 if empty, negative on error. */
-int sv__cg_populated(const char *cg);
+int sv__cg_populated(const sv__cg *cg);
 
 /* Lists the pids in the cgroup into a malloc'd array; returns the count. */
-int sv__cg_pids(const char *cg, pid_t **out);
+int sv__cg_pids(const sv__cg *cg, pid_t **out);
 
-/* Removes an empty cgroup directory. */
-int sv__cg_remove(const char *cg);
+/* Closes the files and removes the (empty) directory. */
+int sv__cg_destroy(sv__cg *cg);
+
+/* Removes a directory made by sv__cg_setup. */
+int sv__cg_remove_root(const char *root);
+
+/* 1 if some process other than the dead leader is left in the tree the
+ * /proc fallback follows: a member of group `pgid`, or a child of ours that
+ * is not in `known` and carries `marker`. Cheap: no scan of /proc. */
+int sv__proc_tree_maybe_alive(pid_t pgid, const char *marker, const pid_t *known, size_t nknown);
 
 /* Lists the descendants of `root` (by parent links, including processes
  * that left its group), plus processes adopted by us whose environment

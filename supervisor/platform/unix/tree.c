@@ -123,40 +123,67 @@ int sv__cg_setup(char *out, size_t n) {
         return 0;
 }
 
-int sv__cg_create(const char *parent, unsigned id, char *out, size_t n, int *out_procs_fd) {
-        char procs[4200];
-        int fd, r;
+static bool environ_has(pid_t pid, const char *marker) {
+        char path[64];
+        static char buf[65536];
+        size_t mlen = strlen(marker);
+        int n, i;
 
-        r = snprintf(out, n, "%s/w%u", parent, id);
-        if (r < 0 || (size_t) r >= n)
-                return UV_ENAMETOOLONG;
-        if (mkdir(out, 0755) < 0 && errno != EEXIST)
-                return -errno;
-        snprintf(procs, sizeof(procs), "%s/cgroup.procs", out);
-        fd = open(procs, O_WRONLY | O_CLOEXEC);
-        if (fd < 0) {
-                r = -errno;
-                (void) rmdir(out);
-                return r;
+        snprintf(path, sizeof(path), "/proc/%d/environ", (int) pid);
+        n = read_file(path, buf, sizeof(buf));
+        if (n <= 0)
+                return false;
+        for (i = 0; i < n; i += (int) strlen(buf + i) + 1) {
+                if (strncmp(buf + i, marker, mlen) == 0 && buf[i + (int) mlen] == '\0')
+                        return true;
         }
-        *out_procs_fd = fd;
-        return 0;
+        return false;
 }
 
-int sv__cg_kill(const char *cg) {
-        char path[4200];
+int sv__cg_create(const char *parent, unsigned n, sv__cg *out) {
+        char file[SV_CG_MAX + 32];
+        int r;
 
-        snprintf(path, sizeof(path), "%s/cgroup.kill", cg);
+        r = snprintf(out->path, sizeof(out->path), "%s/w%u", parent, n);
+        if (r < 0 || (size_t) r >= sizeof(out->path))
+                return UV_ENAMETOOLONG;
+        if (mkdir(out->path, 0755) < 0 && errno != EEXIST)
+                return -errno;
+        snprintf(file, sizeof(file), "%s/cgroup.procs", out->path);
+        out->procs_fd = open(file, O_WRONLY | O_CLOEXEC);
+        if (out->procs_fd < 0)
+                goto fail;
+        snprintf(file, sizeof(file), "%s/cgroup.events", out->path);
+        out->events_fd = open(file, O_RDONLY | O_CLOEXEC);
+        if (out->events_fd < 0)
+                goto fail_procs;
+        return 0;
+
+fail_procs:
+        r = -errno;
+        close(out->procs_fd);
+        (void) rmdir(out->path);
+        return r;
+fail:
+        r = -errno;
+        (void) rmdir(out->path);
+        return r;
+}
+
+int sv__cg_kill(const sv__cg *cg) {
+        char path[SV_CG_MAX + 32];
+
+        snprintf(path, sizeof(path), "%s/cgroup.kill", cg->path);
         return write_file(path, "1");
 }
 
-int sv__cg_pids(const char *cg, pid_t **out) {
-        char path[4200], line[32];
+int sv__cg_pids(const sv__cg *cg, pid_t **out) {
+        char path[SV_CG_MAX + 32], line[32];
         pid_t *v = NULL, *nv;
         size_t cap = 0, cnt = 0;
         FILE *f;
 
-        snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
+        snprintf(path, sizeof(path), "%s/cgroup.procs", cg->path);
         f = fopen(path, "re");
         if (!f)
                 return -errno;
@@ -178,8 +205,8 @@ int sv__cg_pids(const char *cg, pid_t **out) {
         return (int) cnt;
 }
 
-int sv__cg_signal(const char *cg, int sig) {
-        pid_t *pids;
+int sv__cg_signal(const sv__cg *cg, int sig) {
+        pid_t *pids = NULL;
         int n, i, hit = 0;
 
         n = sv__cg_pids(cg, &pids);
@@ -195,24 +222,64 @@ int sv__cg_signal(const char *cg, int sig) {
         return hit;
 }
 
-int sv__cg_populated(const char *cg) {
-        char path[4200], buf[256];
+int sv__cg_populated(const sv__cg *cg) {
+        char buf[256];
+        ssize_t n;
         char *p;
-        int r;
 
-        snprintf(path, sizeof(path), "%s/cgroup.events", cg);
-        r = read_file(path, buf, sizeof(buf));
-        if (r < 0)
-                return r;
+        n = pread(cg->events_fd, buf, sizeof(buf) - 1, 0);
+        if (n < 0)
+                return -errno;
+        buf[n] = '\0';
         p = strstr(buf, "populated ");
         if (!p)
                 return UV_EINVAL;
         return p[10] == '1';
 }
 
-int sv__cg_remove(const char *cg) {
-        if (rmdir(cg) < 0)
+int sv__cg_destroy(sv__cg *cg) {
+        close(cg->procs_fd);
+        close(cg->events_fd);
+        if (rmdir(cg->path) < 0)
                 return -errno;
+        return 0;
+}
+
+int sv__cg_remove_root(const char *root) {
+        if (rmdir(root) < 0)
+                return -errno;
+        return 0;
+}
+
+int sv__proc_tree_maybe_alive(pid_t pgid, const char *marker, const pid_t *known, size_t nknown) {
+        char path[64], buf[8192];
+        char *p, *end;
+        size_t i;
+        int n;
+
+        if (pgid > 1 && kill(-pgid, 0) == 0)
+                return 1;
+        /* Escapees whose parent died were reparented to us. The children
+         * file is exact for children that are not exiting right now; one
+         * that is exiting is not a leak anyway. */
+        snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int) getpid());
+        n = read_file(path, buf, sizeof(buf));
+        if (n < 0)
+                return 1; /* can't tell: assume alive, the full walk decides */
+        for (p = buf; *p; p = end) {
+                pid_t pid = (pid_t) strtol(p, &end, 10);
+                bool ours = false;
+                if (end == p)
+                        break;
+                for (i = 0; i < nknown; i++) {
+                        if (known[i] == pid) {
+                                ours = true;
+                                break;
+                        }
+                }
+                if (!ours && environ_has(pid, marker))
+                        return 1;
+        }
         return 0;
 }
 
@@ -240,23 +307,6 @@ static int read_stat(pid_t pid, sv_proc *p) {
         if (sscanf(r + 2, "%c %d %d", &p->state, &p->ppid, &p->pgid) != 3)
                 return UV_EINVAL;
         return 0;
-}
-
-static bool environ_has(pid_t pid, const char *marker) {
-        char path[64];
-        static char buf[65536];
-        size_t mlen = strlen(marker);
-        int n, i;
-
-        snprintf(path, sizeof(path), "/proc/%d/environ", (int) pid);
-        n = read_file(path, buf, sizeof(buf));
-        if (n <= 0)
-                return false;
-        for (i = 0; i < n; i += (int) strlen(buf + i) + 1) {
-                if (strncmp(buf + i, marker, mlen) == 0 && buf[i + (int) mlen] == '\0')
-                        return true;
-        }
-        return false;
 }
 
 int sv__proc_tree(pid_t root, pid_t pgid, const char *marker, sv_proc **out) {
