@@ -656,6 +656,136 @@ static void test_json_to_unwritable_file_exits_125(void **state) {
         svt_reap_all(T_MS);
 }
 
+/* ---- Ladders and leak policies ---- */
+
+static void test_stop_ladder_walks_every_step(void **state) {
+        const char *args[] = { "-q", "--json", "-", "-t", "100ms", "--stop", "INT:100ms,TERM:100ms,KILL",
+                               "--", svt_worker("sv-ignore-term"), NULL };
+        json_t *recs[2];
+        char *out;
+
+        (void) state;
+        /* sv-ignore-term shrugs off INT and TERM: only step 3 ends it. */
+        assert_exit_status(cli_run(args, NULL, &out, NULL), 124);
+        assert_int_equal(records_parse(out, "ready ", recs, 2), 1);
+        assert_int_equal(rec_int(recs[0], "code"), -9);
+        assert_int_equal(rec_int(recs[0], "step"), 3);
+        assert_string_equal(rec_str(recs[0], "step_signal"), "SIGKILL");
+        assert_true(json_number_value(json_object_get(recs[0], "wall_ms")) >= 300.0);
+        svt_reap_all(T_MS);
+}
+
+static void test_signal_option_sets_first_step(void **state) {
+        const char *args[] = { "-q", "--json", "-", "-t", "100ms", "-s", "INT", "--",
+                               svt_worker("sv-idle-then-print"), "600000", NULL };
+        json_t *recs[2];
+        char *out;
+
+        (void) state;
+        assert_exit_status(cli_run(args, NULL, &out, NULL), 124);
+        assert_int_equal(records_parse(out, "start", recs, 2), 1);
+        assert_int_equal(rec_int(recs[0], "code"), -SIGINT);
+        assert_string_equal(rec_str(recs[0], "cause"), "timeout");
+        assert_int_equal(rec_int(recs[0], "step"), 1);
+        assert_string_equal(rec_str(recs[0], "step_signal"), "SIGINT");
+        svt_reap_all(T_MS);
+}
+
+/* Runs sv-setsid-escapee, which exits 0 and leaves its setsid child behind,
+ * under --leaks `policy`. Returns the escapee's pid (from its ready line),
+ * after supervise has ended with `status`; the record goes to *rec. */
+static pid_t run_leaker(const char *policy, int status, json_t **rec, char **err) {
+        const char *args[] = { "--leaks", policy, "--json", "-", "--",
+                               svt_worker("sv-setsid-escapee"), "forever", "exit", NULL };
+        char *out;
+        pid_t esc;
+
+        cli_start(args);
+        esc = ready_pid(fx.out);
+        *rec = next_record(fx.out, NULL);
+        assert_exit_status(cli_finish(&out, err), status);
+        assert_string_equal(out, "");
+        assert_int_equal(rec_int(*rec, "code"), 0);
+        assert_string_equal(rec_str(*rec, "cause"), "exited");
+        return esc;
+}
+
+/* A descendant left running is ours now (supervise was its subreaper, and
+ * we are supervise's): end it, as the test that asked for it. */
+static void end_orphan(pid_t pid) {
+        pid_t kids[64];
+        int n, i;
+        bool ours = false;
+
+        n = svt_list_children(kids, 64);
+        for (i = 0; i < n && i < 64; i++)
+                ours |= kids[i] == pid;
+        if (!ours)
+                fail_msg("pid %d left running is not our child", (int) pid);
+        assert_int_equal(kill(pid, SIGKILL), 0);
+        assert_true(WIFSIGNALED(svt_wait(pid, T_MS)));
+}
+
+static void expect_leaked_pid(json_t *rec, pid_t pid) {
+        json_t *leaked = json_object_get(rec, "leaked");
+
+        assert_int_equal(json_array_size(leaked), 1);
+        assert_int_equal(json_integer_value(json_object_get(json_array_get(leaked, 0), "pid")), pid);
+        assert_non_null(strstr(json_string_value(json_object_get(json_array_get(leaked, 0), "cmdline")),
+                               "sv-setsid-escapee"));
+}
+
+static void test_leaks_kill_kills_and_reports(void **state) {
+        json_t *rec;
+        char *err;
+        pid_t esc;
+
+        (void) state;
+        esc = run_leaker("kill", 0, &rec, &err);
+        expect_leaked_pid(rec, esc);
+        assert_non_null(strstr(err, "left 1 descendant running (killed)"));
+        svt_reap_all(T_MS);
+        assert_int_equal(kill(esc, 0), -1);
+}
+
+static void test_leaks_fail_kills_reports_and_exits_1(void **state) {
+        json_t *rec;
+        char *err;
+        pid_t esc;
+
+        (void) state;
+        esc = run_leaker("fail", 1, &rec, &err);
+        expect_leaked_pid(rec, esc);
+        svt_reap_all(T_MS);
+        assert_int_equal(kill(esc, 0), -1);
+}
+
+static void test_leaks_report_reports_and_leaves_running(void **state) {
+        json_t *rec;
+        char *err;
+        pid_t esc;
+
+        (void) state;
+        esc = run_leaker("report", 0, &rec, &err);
+        expect_leaked_pid(rec, esc);
+        assert_non_null(strstr(err, "(left running)"));
+        end_orphan(esc);
+        svt_reap_all(T_MS);
+}
+
+static void test_leaks_ignore_neither_reports_nor_kills(void **state) {
+        json_t *rec;
+        char *err;
+        pid_t esc;
+
+        (void) state;
+        esc = run_leaker("ignore", 0, &rec, &err);
+        assert_int_equal(json_array_size(json_object_get(rec, "leaked")), 0);
+        assert_null(strstr(err, "descendant"));
+        end_orphan(esc);
+        svt_reap_all(T_MS);
+}
+
 /* ---- The stderr report ---- */
 
 /* Finds the report line of copy `index` and checks its pid and how it ended. */
@@ -856,6 +986,12 @@ int main(void) {
                 T(test_json_ladder_kill_has_code_minus_9_and_step),
                 T(test_json_record_is_written_when_copy_exits),
                 T(test_json_to_unwritable_file_exits_125),
+                T(test_stop_ladder_walks_every_step),
+                T(test_signal_option_sets_first_step),
+                T(test_leaks_kill_kills_and_reports),
+                T(test_leaks_fail_kills_reports_and_exits_1),
+                T(test_leaks_report_reports_and_leaves_running),
+                T(test_leaks_ignore_neither_reports_nor_kills),
                 T(test_report_has_one_line_per_copy),
                 T(test_report_names_the_killing_signal),
                 T(test_quiet_prints_no_report),
