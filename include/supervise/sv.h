@@ -144,6 +144,7 @@ typedef struct sv_exit_info {
         uint64_t max_rss_kb;
         int stop_step;        /* ladder step (0-based) whose signal ended it, -1 if none */
         uint64_t timeout_ms;  /* the timeout that fired, 0 if none */
+        bool idle;            /* the timeout that fired was the idle timeout */
         sv_mechanism mechanism;
         unsigned leaked;      /* descendants still alive when the worker exited */
         const sv_leak *leaks; /* the first min(leaked, SV_LEAKS_MAX) of them */
@@ -167,6 +168,9 @@ typedef struct sv_spawn_opts {
         sv_stdio stdio[3];       /* zero: inherit all three */
         const sv_ladder *ladder; /* NULL: the supervisor's ladder; copied */
         uint64_t timeout_ms;     /* 0: none; when it fires, the ladder runs */
+        uint64_t idle_timeout_ms; /* 0: none; no output on a piped stdout or
+                                   * stderr for this long counts as hung, and
+                                   * the ladder runs (cause SV_CAUSE_TIMEOUT) */
         sv_leaks leaks;          /* descendants alive at exit; zero: SV_LEAKS_KILL */
         sv_exit_cb on_exit;      /* may be NULL */
         sv_output_cb on_output;  /* needed if any stdio is SV_STDIO_PIPE */

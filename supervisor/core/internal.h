@@ -26,6 +26,7 @@ struct sv_worker {
 
         sv_ladder ladder;
         uint64_t timeout_ms;
+        uint64_t idle_timeout_ms;
         sv_leaks leaks;
         sv_exit_cb on_exit;
         sv_output_cb on_output;
@@ -37,6 +38,7 @@ struct sv_worker {
         bool stop_by_us;
         uint64_t sent_sigs; /* bit n: we sent signal n to the tree */
         bool timed_out;
+        bool idle_timed_out;
         bool reaped_ok;
         bool tree_done;
         bool tree_empty; /* verified: no process of the tree is left */
@@ -50,6 +52,8 @@ struct sv_worker {
         sv__cg *cg;      /* NULL without a cgroup; from the supervisor's pool */
 
         uv_timer_t timer;     /* timeout, ladder grace, tree polling */
+        uv_timer_t idle;      /* idle timeout, restarted by output */
+        bool idle_active;
         uv_poll_t pidpoll;    /* pidfd readable: the leader exited */
         uv_fs_event_t cgev;   /* cgroup.events changed */
         uv_pipe_t pipe[2];    /* stdout, stderr */

@@ -173,6 +173,38 @@ void sv_supervisor_foreach(sv_supervisor *sv, void (*fn)(sv_worker *w, void *arg
         }
 }
 
+/* Descendants we killed become our zombies only once they have finished
+ * dying, which may be after their worker's tree looked empty and the loop
+ * ran out of work. As subreaper every child but the guardian is ours: wait
+ * (bounded) until each has exited, and reap it. */
+static void reap_dying_orphans(sv_supervisor *sv) {
+        sv__reaped r;
+        pid_t *kids;
+        int n, i, left, round;
+
+        if (sv->flags & SV_SUPERVISOR_NO_SUBREAPER)
+                return;
+        for (round = 0; round < 2000; round++) {
+                n = sv__proc_children(&kids);
+                if (n < 0)
+                        return;
+                left = 0;
+                for (i = 0; i < n; i++) {
+                        if (kids[i] == sv->guardian.pid)
+                                continue;
+                        if (sv__plat_reap_pid(kids[i], &r) == 1)
+                                sv->orphans++;
+                        else
+                                left++;
+                }
+                free(kids);
+                if (left == 0)
+                        return;
+                sv__plat_nap_us(1000);
+        }
+        sv__log(sv, "supervisor: %d children still alive at exit", left);
+}
+
 static void on_own_closed(uv_handle_t *h) {
         sv_supervisor *sv = h->data;
 
@@ -197,6 +229,7 @@ void sv_supervisor_free(sv_supervisor *sv) {
                         break;
         }
         sv__reap_sweep(sv);
+        reap_dying_orphans(sv);
 
         sv->closing = 3;
         uv_close((uv_handle_t *) &sv->sigchld, on_own_closed);

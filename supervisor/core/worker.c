@@ -119,25 +119,47 @@ static int signal_tree(sv_worker *w, int sig) {
         return r;
 }
 
-/* 1 if any process of the tree but the reaped leader is left. Called at
- * every exit, so it must be cheap: one pread with a cgroup; without one, a
- * group probe and a look at our own children, never a scan of /proc. */
-static int tree_alive(sv_worker *w) {
+/* Looks at our own children that are not live workers (nor the guardian):
+ * orphans adopted as subreaper. Zombies among them are reaped on the spot.
+ * Returns 1 if one of them is still alive and carries `w`'s marker, or is
+ * dying (its environment already unreadable): the tree is not over until
+ * such a process has been reaped. */
+static int adopted_pending(sv_worker *w) {
         sv_supervisor *sv = w->sv;
-        pid_t known[64];
-        size_t n = 0;
-        sv_worker *o;
+        pid_t *kids = NULL;
+        sv__reaped r;
+        int n, i, pending = 0;
 
-        if (w->cg)
-                return sv__cg_populated(w->cg) == 1;
-        known[n++] = sv->guardian.pid;
-        for (o = sv->head; o && n < sizeof(known) / sizeof(known[0]); o = o->next) {
-                if (o->state != SV_WORKER_EXITED)
-                        known[n++] = o->pid;
+        if (sv->flags & SV_SUPERVISOR_NO_SUBREAPER)
+                return 0;
+        n = sv__proc_children(&kids);
+        for (i = 0; i < n && !pending; i++) {
+                if (kids[i] == sv->guardian.pid || sv__worker_by_pid(sv, kids[i]))
+                        continue;
+                if (sv__plat_reap_pid(kids[i], &r) == 1) {
+                        sv->reaps++;
+                        sv->orphans++;
+                        continue;
+                }
+                if (sv__proc_has_marker(kids[i], w->marker) != 0)
+                        pending = 1;
         }
-        /* Past 64 live workers some are judged by their marker, which
-         * never matches another worker's tree: only slower, not wrong. */
-        return sv__proc_tree_maybe_alive(w->pid, w->marker, known, n) == 1;
+        free(kids);
+        return pending;
+}
+
+/* 1 if any process of the tree but the reaped leader is left, or has died
+ * but is not yet reaped. Called at every exit, so it must be cheap: one
+ * pread with a cgroup; without one, a group probe; then a look at our own
+ * children. Never a scan of /proc. */
+static int tree_alive(sv_worker *w) {
+        if (w->cg) {
+                if (sv__cg_populated(w->cg) == 1)
+                        return 1;
+        } else if (sv__proc_group_alive(w->pid)) {
+                return 1;
+        }
+        return adopted_pending(w);
 }
 
 static void collect_leaks(sv_worker *w) {
@@ -372,7 +394,8 @@ static void fill_info(sv_worker *w, sv_exit_info *info) {
         info->sys_us = r->sys_us;
         info->max_rss_kb = r->max_rss_kb;
         info->stop_step = w->last_step;
-        info->timeout_ms = w->timed_out ? w->timeout_ms : 0;
+        info->timeout_ms = w->idle_timed_out ? w->idle_timeout_ms : w->timed_out ? w->timeout_ms : 0;
+        info->idle = w->idle_timed_out;
         info->mechanism = w->cg ? SV_MECH_CGROUP : SV_MECH_PROCWALK;
         info->leaked = w->leaked;
         info->leaks = w->leak_list;
@@ -395,6 +418,10 @@ static void finish(sv_worker *w) {
                 return; /* the last EOF calls us again */
         w->finished = true;
         uv_timer_stop(&w->timer);
+        if (w->idle_active) {
+                w->idle_active = false;
+                close_handle((uv_handle_t *) &w->idle);
+        }
         if (w->cgev_active) {
                 w->cgev_active = false;
                 close_handle((uv_handle_t *) &w->cgev);
@@ -468,6 +495,16 @@ static void on_timer(uv_timer_t *t) {
                 sv__worker_step(w, SV_EV_GRACE_EXPIRED);
 }
 
+static void on_idle(uv_timer_t *t) {
+        sv_worker *w = t->data;
+
+        uv_timer_stop(t);
+        if (w->state != SV_WORKER_RUNNING)
+                return;
+        w->idle_timed_out = true;
+        sv__worker_step(w, SV_EV_TIMEOUT);
+}
+
 static void arm(sv_worker *w, uint64_t ms) {
         uv_timer_start(&w->timer, on_timer, ms, 0);
 }
@@ -506,6 +543,8 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
         int i = (uv_pipe_t *) s == &w->pipe[0] ? 0 : 1;
 
         if (n > 0) {
+                if (w->idle_active && w->state == SV_WORKER_RUNNING)
+                        uv_timer_again(&w->idle);
                 if (w->on_output)
                         w->on_output(w, i + 1, buf->base, (size_t) n, w->userdata);
                 return;
@@ -647,6 +686,14 @@ static int publish(sv_worker *w, spawn_prep *p, const sv__spawn_res *res) {
         r = publish_pipes(w, p);
         if (r < 0)
                 sv__log(sv, "worker %u: cannot read its output: %s", w->id, uv_strerror(r));
+        if (w->idle_timeout_ms && (w->pipe_open[0] || w->pipe_open[1]) &&
+            uv_timer_init(sv->loop, &w->idle) == 0) {
+                w->idle.data = w;
+                w->handles++;
+                w->idle_active = true;
+                uv_update_time(sv->loop);
+                uv_timer_start(&w->idle, on_idle, w->idle_timeout_ms, w->idle_timeout_ms);
+        }
         if (w->timeout_ms) {
                 /* The loop's clock may be stale if we were called outside a
                  * callback; the deadline counts from now. */
@@ -676,6 +723,7 @@ int sv_spawn(sv_supervisor *sv, const sv_spawn_opts *o, sv_worker **out) {
         w->last_step = -1;
         w->ladder = o->ladder ? *o->ladder : sv->ladder;
         w->timeout_ms = o->timeout_ms;
+        w->idle_timeout_ms = o->idle_timeout_ms;
         w->leaks = o->leaks;
         w->on_exit = o->on_exit;
         w->on_output = o->on_output;

@@ -75,6 +75,9 @@ int sv__plat_set_subreaper(void);
 
 uint64_t sv__plat_now_us(void);
 
+/* Sleeps; only for bounded waits outside the loop (sv_supervisor_free). */
+void sv__plat_nap_us(unsigned us);
+
 /* ---- Trees ---- */
 
 /* The cgroup v2 directory all our workers' cgroups go under, created for this
@@ -112,10 +115,12 @@ int sv__cg_destroy(sv__cg *cg);
 /* Removes a directory made by sv__cg_setup. */
 int sv__cg_remove_root(const char *root);
 
-/* 1 if some process other than the dead leader is left in the tree the
- * /proc fallback follows: a member of group `pgid`, or a child of ours that
- * is not in `known` and carries `marker`. Cheap: no scan of /proc. */
-int sv__proc_tree_maybe_alive(pid_t pgid, const char *marker, const pid_t *known, size_t nknown);
+/* 1 if /proc/<pid>/environ holds `marker` ("NAME=value"), 0 if not, -1 if
+ * it cannot be read (the process is exiting, or gone). */
+int sv__proc_has_marker(pid_t pid, const char *marker);
+
+/* 1 if any process is left in process group `pgid`. */
+int sv__proc_group_alive(pid_t pgid);
 
 /* Lists the descendants of `root` (by parent links, including processes
  * that left its group), plus processes adopted by us whose environment
@@ -137,6 +142,10 @@ int sv__guardian_start(const char *cgroot, sv__guardian *out);
 
 /* Tells the guardian we cleaned up ourselves, and reaps it. */
 void sv__guardian_stop(sv__guardian *g);
+
+/* Lists this process's children (any state) into a malloc'd array;
+ * returns the count or a negative error. */
+int sv__proc_children(pid_t **out);
 
 /* Reads /proc/<pid>/cmdline into buf with spaces between arguments. */
 int sv__proc_cmdline(pid_t pid, char *buf, size_t n);

@@ -234,6 +234,28 @@ static void test_timeout_reports_timed_out_at_first_step(void **state) {
         assert_true(c->info.wall_us >= 100000);
 }
 
+static void test_idle_timeout_stops_silent_worker(void **state) {
+        ctx *c = *state;
+        const char *argv[] = { svt_worker("sv-idle-then-print"), "600000", NULL };
+        sv_spawn_opts o;
+
+        memset(&o, 0, sizeof(o));
+        o.argv = argv;
+        o.stdio[1] = SV_STDIO_PIPE;
+        o.on_exit = on_exit_cb;
+        o.on_output = on_output;
+        o.userdata = c;
+        o.idle_timeout_ms = 150;
+        assert_int_equal(sv_spawn(c->sv, &o, NULL), 0);
+        sv_supervisor_run(c->sv);
+        assert_int_equal(c->exits, 1);
+        assert_string_equal(c->out, "start\n");
+        assert_int_equal(c->info.cause, SV_CAUSE_TIMEOUT);
+        assert_true(c->info.idle);
+        assert_int_equal(c->info.timeout_ms, 150);
+        assert_int_equal(c->info.code, -SIGTERM);
+}
+
 static void test_child_starts_with_clean_signal_state(void **state) {
         ctx *c = *state;
         const char *argv[] = { svt_worker("sv-sigmask"), NULL };
@@ -362,6 +384,7 @@ int main(void) {
                 T(test_bad_cwd_returns_enoent),
                 T(test_stop_ignored_term_escalates_to_kill),
                 T(test_timeout_reports_timed_out_at_first_step),
+                T(test_idle_timeout_stops_silent_worker),
                 T(test_child_starts_with_clean_signal_state),
                 T(test_child_has_only_stdio_fds_and_own_group),
                 T(test_output_arrives_whole_before_exit),

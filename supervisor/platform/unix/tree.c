@@ -124,20 +124,7 @@ int sv__cg_setup(char *out, size_t n) {
 }
 
 static bool environ_has(pid_t pid, const char *marker) {
-        char path[64];
-        static char buf[65536];
-        size_t mlen = strlen(marker);
-        int n, i;
-
-        snprintf(path, sizeof(path), "/proc/%d/environ", (int) pid);
-        n = read_file(path, buf, sizeof(buf));
-        if (n <= 0)
-                return false;
-        for (i = 0; i < n; i += (int) strlen(buf + i) + 1) {
-                if (strncmp(buf + i, marker, mlen) == 0 && buf[i + (int) mlen] == '\0')
-                        return true;
-        }
-        return false;
+        return sv__proc_has_marker(pid, marker) == 1;
 }
 
 int sv__cg_create(const char *parent, unsigned n, sv__cg *out) {
@@ -251,36 +238,25 @@ int sv__cg_remove_root(const char *root) {
         return 0;
 }
 
-int sv__proc_tree_maybe_alive(pid_t pgid, const char *marker, const pid_t *known, size_t nknown) {
-        char path[64], buf[8192];
-        char *p, *end;
-        size_t i;
-        int n;
+int sv__proc_has_marker(pid_t pid, const char *marker) {
+        char path[64];
+        static char buf[65536];
+        size_t mlen = strlen(marker);
+        int n, i;
 
-        if (pgid > 1 && kill(-pgid, 0) == 0)
-                return 1;
-        /* Escapees whose parent died were reparented to us. The children
-         * file is exact for children that are not exiting right now; one
-         * that is exiting is not a leak anyway. */
-        snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int) getpid());
+        snprintf(path, sizeof(path), "/proc/%d/environ", (int) pid);
         n = read_file(path, buf, sizeof(buf));
-        if (n < 0)
-                return 1; /* can't tell: assume alive, the full walk decides */
-        for (p = buf; *p; p = end) {
-                pid_t pid = (pid_t) strtol(p, &end, 10);
-                bool ours = false;
-                if (end == p)
-                        break;
-                for (i = 0; i < nknown; i++) {
-                        if (known[i] == pid) {
-                                ours = true;
-                                break;
-                        }
-                }
-                if (!ours && environ_has(pid, marker))
+        if (n <= 0)
+                return -1; /* exiting (its memory is gone) or gone */
+        for (i = 0; i < n; i += (int) strlen(buf + i) + 1) {
+                if (strncmp(buf + i, marker, mlen) == 0 && buf[i + (int) mlen] == '\0')
                         return 1;
         }
         return 0;
+}
+
+int sv__proc_group_alive(pid_t pgid) {
+        return pgid > 1 && kill(-pgid, 0) == 0;
 }
 
 /* Parses /proc/<pid>/stat. comm may hold spaces and parentheses, so the
@@ -404,4 +380,27 @@ int sv__proc_cmdline(pid_t pid, char *buf, size_t n) {
         }
         buf[len] = '\0';
         return len;
+}
+
+int sv__proc_children(pid_t **out) {
+        char path[64], buf[16384];
+        pid_t *v;
+        char *p, *end;
+        int n, cnt = 0;
+
+        snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int) getpid());
+        n = read_file(path, buf, sizeof(buf));
+        if (n < 0)
+                return n;
+        v = malloc(((size_t) n / 2 + 1) * sizeof(*v));
+        if (!v)
+                return UV_ENOMEM;
+        for (p = buf;; p = end) {
+                pid_t pid = (pid_t) strtol(p, &end, 10);
+                if (end == p)
+                        break;
+                v[cnt++] = pid;
+        }
+        *out = v;
+        return cnt;
 }
