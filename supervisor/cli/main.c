@@ -39,6 +39,10 @@ static const char usage_text[] =
         "  -s, --signal SIG      first signal of the stop ladder (default TERM)\n"
         "  -k, --kill-after DUR  grace after the first signal before KILL (default 5s)\n"
         "      --stop LADDER     the whole ladder, e.g. 'INT:5s,TERM:5s,KILL'\n"
+        "      --idle-timeout DUR  stop a copy whose stdout and stderr stay silent for\n"
+        "                        DUR (its output then passes through supervise)\n"
+        "      --warn-after DUR  print a 'still running' line with each copy's process\n"
+        "                        tree once the run has lasted DUR\n"
         "      --leaks POLICY    descendants alive when a copy exits: kill (default:\n"
         "                        kill and report), report, fail, ignore\n"
         "      --mechanism M     tree containment: auto (default), cgroup, procwalk\n"
@@ -66,6 +70,8 @@ static const char usage_text[] =
 typedef struct cli_opts {
         unsigned copies;
         uint64_t timeout_ms;
+        uint64_t idle_timeout_ms;
+        uint64_t warn_after_ms;
         int first_signal;
         uint64_t kill_after_ms;
         bool have_ladder;
@@ -94,6 +100,8 @@ typedef struct run {
         FILE *json;
         int stop_signal; /* the signal that stopped us, 0 if none */
         uv_signal_t sigs[6];
+        uv_timer_t warn;
+        bool warn_active;
         int nsigs;
         char run_id[40];
 } run;
@@ -134,13 +142,16 @@ static int parse_leaks(const char *s, sv_leaks *out) {
 
 /* Returns -1 to go on, or an exit status. */
 static int parse_args(int argc, char **argv, cli_opts *o) {
-        enum { OPT_STOP = 256, OPT_LEAKS, OPT_MECH, OPT_JSON, OPT_HELP, OPT_VERSION };
+        enum { OPT_STOP = 256, OPT_LEAKS, OPT_MECH, OPT_JSON, OPT_HELP, OPT_VERSION, OPT_IDLE,
+               OPT_WARN };
         static const struct option longopts[] = {
                 { "copies", required_argument, NULL, 'n' },
                 { "timeout", required_argument, NULL, 't' },
                 { "signal", required_argument, NULL, 's' },
                 { "kill-after", required_argument, NULL, 'k' },
                 { "stop", required_argument, NULL, OPT_STOP },
+                { "idle-timeout", required_argument, NULL, OPT_IDLE },
+                { "warn-after", required_argument, NULL, OPT_WARN },
                 { "leaks", required_argument, NULL, OPT_LEAKS },
                 { "mechanism", required_argument, NULL, OPT_MECH },
                 { "json", required_argument, NULL, OPT_JSON },
@@ -179,6 +190,14 @@ static int parse_args(int argc, char **argv, cli_opts *o) {
                 case 'k':
                         if (sv_duration_parse(optarg, &o->kill_after_ms) < 0)
                                 return usage_error("invalid duration '%s' for --kill-after", optarg);
+                        break;
+                case OPT_IDLE:
+                        if (sv_duration_parse(optarg, &o->idle_timeout_ms) < 0 || !o->idle_timeout_ms)
+                                return usage_error("invalid duration '%s' for --idle-timeout", optarg);
+                        break;
+                case OPT_WARN:
+                        if (sv_duration_parse(optarg, &o->warn_after_ms) < 0 || !o->warn_after_ms)
+                                return usage_error("invalid duration '%s' for --warn-after", optarg);
                         break;
                 case OPT_STOP:
                         if (sv_ladder_parse(optarg, 5000, &o->ladder) < 0)
@@ -260,8 +279,8 @@ static void describe(const sv_exit_info *e, const cli_opts *o, char *buf, size_t
         if (len < 0 || (size_t) len >= n)
                 return;
         if (e->cause == SV_CAUSE_TIMEOUT)
-                snprintf(buf + len, n - (size_t) len, ", timed out after %llums%s",
-                         (unsigned long long) e->timeout_ms, step);
+                snprintf(buf + len, n - (size_t) len, ", timed out after %llums%s%s",
+                         (unsigned long long) e->timeout_ms, e->idle ? " without output" : "", step);
         else if (e->cause == SV_CAUSE_STOPPED)
                 snprintf(buf + len, n - (size_t) len, ", stopped by supervise%s", step);
 }
@@ -315,8 +334,10 @@ static void json_line(run *r, const slot *s) {
                 json_object_set_new(o, "step", json_null());
                 json_object_set_new(o, "step_signal", json_null());
         }
-        if (e->cause == SV_CAUSE_TIMEOUT)
+        if (e->cause == SV_CAUSE_TIMEOUT) {
                 json_object_set_new(o, "timeout_ms", json_integer((json_int_t) e->timeout_ms));
+                json_object_set_new(o, "idle", json_boolean(e->idle));
+        }
         leaks = json_array();
         for (i = 0; i < e->leaked && i < SV_LEAKS_MAX; i++)
                 json_array_append_new(leaks, json_pack("{s:I, s:s}", "pid", (json_int_t) e->leaks[i].pid,
@@ -335,10 +356,61 @@ static void json_line(run *r, const slot *s) {
 
 /* ---- Running the copies ---- */
 
+/* The signal watchers and the warn timer keep nothing alive by themselves
+ * but must be closed before the supervisor is freed. */
+static void close_run_handles(run *r) {
+        int i;
+
+        for (i = 0; i < r->nsigs; i++)
+                uv_close((uv_handle_t *) &r->sigs[i], NULL);
+        r->nsigs = 0;
+        if (r->warn_active) {
+                r->warn_active = false;
+                uv_close((uv_handle_t *) &r->warn, NULL);
+        }
+}
+
+/* Copies a worker's piped output through to ours (used with --idle-timeout,
+ * where we must see the output to know it is there). */
+static void on_output_cb(sv_worker *w, int fd, const char *buf, size_t len, void *userdata) {
+        ssize_t n;
+
+        (void) w;
+        (void) userdata;
+        while (len > 0) {
+                n = write(fd, buf, len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return; /* our reader is gone; the copy runs on */
+                buf += n;
+                len -= (size_t) n;
+        }
+}
+
+static void print_tree(sv_worker *w, void *arg) {
+        run *r = arg;
+        sv_proc *procs = NULL;
+        int n, i;
+
+        fprintf(stderr, "supervise: still running after %llums: worker %u pid %d\n",
+                (unsigned long long) r->o->warn_after_ms, sv_worker_id(w), (int) sv_worker_pid(w));
+        n = sv_worker_descendants(w, &procs);
+        for (i = 0; i < n; i++)
+                fprintf(stderr, "supervise:   pid %d ppid %d %c %s\n", (int) procs[i].pid,
+                        (int) procs[i].ppid, procs[i].state, procs[i].comm);
+        free(procs);
+}
+
+static void on_warn(uv_timer_t *t) {
+        run *r = t->data;
+
+        sv_supervisor_foreach(r->sv, print_tree, r);
+}
+
 static void on_exit_cb(sv_worker *w, const sv_exit_info *info, void *userdata) {
         run *r = userdata;
         slot *s = &r->slots[sv_worker_id(w)];
-        int i;
 
         s->info = *info;
         s->info.leaks = NULL;
@@ -353,11 +425,8 @@ static void on_exit_cb(sv_worker *w, const sv_exit_info *info, void *userdata) {
                 json_line(r, s);
         }
         s->info.leaks = NULL;
-        if (r->done == r->expected) {
-                for (i = 0; i < r->nsigs; i++)
-                        uv_close((uv_handle_t *) &r->sigs[i], NULL);
-                r->nsigs = 0;
-        }
+        if (r->done == r->expected)
+                close_run_handles(r);
 }
 
 static void stop_one(sv_worker *w, void *arg) {
@@ -533,6 +602,19 @@ static int run_copies(cli_opts *o) {
         sp.argv = (const char *const *) o->argv;
         sp.stdio[0] = SV_STDIO_NULL;
         sp.timeout_ms = o->timeout_ms;
+        if (o->idle_timeout_ms) {
+                sp.idle_timeout_ms = o->idle_timeout_ms;
+                sp.stdio[1] = SV_STDIO_PIPE;
+                sp.stdio[2] = SV_STDIO_PIPE;
+                sp.on_output = on_output_cb;
+        }
+        if (o->warn_after_ms) {
+                uv_timer_init(sv_supervisor_loop(r.sv), &r.warn);
+                r.warn.data = &r;
+                r.warn_active = true;
+                uv_timer_start(&r.warn, on_warn, o->warn_after_ms, 0);
+                uv_unref((uv_handle_t *) &r.warn);
+        }
         sp.leaks = o->leaks;
         sp.on_exit = on_exit_cb;
         sp.userdata = &r;
@@ -557,12 +639,8 @@ static int run_copies(cli_opts *o) {
                 fprintf(stderr, "supervise: cannot run '%s': %s\n", o->argv[0], uv_strerror(e));
                 status = spawn_error_status(e);
                 sv_supervisor_stop_all(r.sv);
-                if (r.done == r.expected) {
-                        int k;
-                        for (k = 0; k < r.nsigs; k++)
-                                uv_close((uv_handle_t *) &r.sigs[k], NULL);
-                        r.nsigs = 0;
-                }
+                if (r.done == r.expected)
+                        close_run_handles(&r);
                 sv_supervisor_run(r.sv);
                 goto out_sv;
         }
@@ -570,8 +648,7 @@ static int run_copies(cli_opts *o) {
         status = final_status(&r);
 
 out_sv:
-        for (i = 0; (int) i < r.nsigs; i++)
-                uv_close((uv_handle_t *) &r.sigs[i], NULL);
+        close_run_handles(&r);
         sv_supervisor_free(r.sv);
         for (i = 0; i < o->copies; i++)
                 free_env(r.slots[i].envp);
