@@ -62,6 +62,11 @@ struct sv_worker {
         int handles; /* open libuv handles; freed when it reaches 0 */
 };
 
+typedef struct sv__pidmap {
+        sv_worker **slots;
+        size_t cap, count;
+} sv__pidmap;
+
 struct sv_supervisor {
         uv_loop_t *loop;
         uv_loop_t own_loop;
@@ -82,6 +87,7 @@ struct sv_supervisor {
         sv_worker *head, *tail; /* live workers (not yet finished) */
         unsigned live;
         unsigned unreaped; /* workers whose leader we have not reaped yet */
+        sv__pidmap bypid;  /* exactly those unreaped workers */
         unsigned next_id;
         unsigned closing; /* handles of finished workers still closing */
 
@@ -105,6 +111,12 @@ sv_worker *sv__worker_by_pid(sv_supervisor *sv, pid_t pid);
 /* supervisor.c */
 int sv__cg_get(sv_supervisor *sv, sv__cg **out);
 void sv__cg_put(sv_supervisor *sv, sv__cg *cg);
+
+/* pidmap.c */
+int sv__pidmap_put(sv__pidmap *m, sv_worker *w);
+sv_worker *sv__pidmap_get(const sv__pidmap *m, pid_t pid);
+void sv__pidmap_del(sv__pidmap *m, pid_t pid);
+void sv__pidmap_release(sv__pidmap *m);
 
 /* reap.c */
 void sv__reap_init(sv_supervisor *sv);

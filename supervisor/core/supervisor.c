@@ -247,6 +247,7 @@ void sv_supervisor_free(sv_supervisor *sv) {
                 free(cg);
         }
         free(sv->cg_free);
+        sv__pidmap_release(&sv->bypid);
         if (sv->mech == SV_MECH_CGROUP)
                 (void) sv__cg_remove_root(sv->cgroot);
         sv__guardian_stop(&sv->guardian);
