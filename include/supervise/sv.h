@@ -143,6 +143,8 @@ typedef struct sv_exit_info {
         uint64_t sys_us;
         uint64_t max_rss_kb;
         int stop_step;        /* ladder step (0-based) whose signal ended it, -1 if none */
+        int step_signal;      /* the signal that step sent (a received signal we
+                               * forwarded replaces the ladder's first), 0 if none */
         uint64_t timeout_ms;  /* the timeout that fired, 0 if none */
         bool idle;            /* the timeout that fired was the idle timeout */
         sv_mechanism mechanism;

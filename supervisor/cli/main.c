@@ -170,7 +170,7 @@ static int parse_args(int argc, char **argv, cli_opts *o) {
         o->mechanism = "auto";
         opterr = 0;
         optind = 1;
-        while ((c = getopt_long(argc, argv, "+n:t:s:k:qv", longopts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "+:n:t:s:k:qv", longopts, NULL)) != -1) {
                 switch (c) {
                 case 'n':
                         if (parse_uint(optarg, &o->copies) < 0)
@@ -265,12 +265,10 @@ static void describe(const sv_exit_info *e, const cli_opts *o, char *buf, size_t
         char step[64] = "";
         int len;
 
-        if (e->stop_step >= 0) {
-                int s = e->stop_step < (int) o->ladder.count ? o->ladder.steps[e->stop_step].signal
-                                                              : SIGKILL;
+        (void) o;
+        if (e->stop_step >= 0)
                 snprintf(step, sizeof(step), ", ended at step %d (%s)", e->stop_step + 1,
-                         sv_signal_name(s) ? sv_signal_name(s) : "?");
-        }
+                         sv_signal_name(e->step_signal) ? sv_signal_name(e->step_signal) : "?");
         if (e->exited)
                 len = snprintf(buf, n, "exited %d", e->code);
         else
@@ -327,9 +325,9 @@ static void json_line(run *r, const slot *s) {
         if (!o)
                 return;
         if (st >= 0) {
-                int sig = st < (int) r->o->ladder.count ? r->o->ladder.steps[st].signal : SIGKILL;
+                const char *name = sv_signal_name(e->step_signal);
                 json_object_set_new(o, "step", json_integer(st + 1));
-                json_object_set_new(o, "step_signal", json_string(sv_signal_name(sig)));
+                json_object_set_new(o, "step_signal", name ? json_string(name) : json_null());
         } else {
                 json_object_set_new(o, "step", json_null());
                 json_object_set_new(o, "step_signal", json_null());

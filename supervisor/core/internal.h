@@ -35,6 +35,7 @@ struct sv_worker {
         uint64_t start_us;
         int step;       /* ladder step in progress, -1 if none */
         int last_step;  /* the step whose signal was sent last */
+        int last_signal; /* and that signal */
         bool stop_by_us;
         uint64_t sent_sigs; /* bit n: we sent signal n to the tree */
         bool timed_out;

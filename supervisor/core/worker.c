@@ -206,6 +206,7 @@ static void send_step(sv_worker *w) {
                 grace = w->ladder.steps[w->step].grace_ms;
         }
         w->last_step = w->step;
+        w->last_signal = sig;
         sv__log(w->sv, "worker %u pid %d: ladder step %d: %s, grace %llums", w->id, (int) w->pid,
                 w->step, sv_signal_name(sig) ? sv_signal_name(sig) : "?",
                 (unsigned long long) grace);
@@ -396,7 +397,8 @@ static void fill_info(sv_worker *w, sv_exit_info *info) {
         info->stop_step = w->last_step;
         info->timeout_ms = w->idle_timed_out ? w->idle_timeout_ms : w->timed_out ? w->timeout_ms : 0;
         info->idle = w->idle_timed_out;
-        info->mechanism = w->cg ? SV_MECH_CGROUP : SV_MECH_PROCWALK;
+        info->mechanism = w->sv->mech;
+        info->step_signal = w->last_step >= 0 ? w->last_signal : 0;
         info->leaked = w->leaked;
         info->leaks = w->leak_list;
 }
