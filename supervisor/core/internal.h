@@ -81,6 +81,8 @@ struct sv_supervisor {
         char cgroot[SV_CG_PATH_MAX];
         sv__cg **cg_free;  /* empty cgroups ready for the next worker */
         unsigned cg_nfree, cg_made;
+        sv__cg **cg_busy;  /* cgroups of leaks we left running (--leaks report) */
+        unsigned cg_nbusy;
         bool pidfds;
         int devnull;
         sv__guardian guardian;
@@ -112,6 +114,7 @@ sv_worker *sv__worker_by_pid(sv_supervisor *sv, pid_t pid);
 /* supervisor.c */
 int sv__cg_get(sv_supervisor *sv, sv__cg **out);
 void sv__cg_put(sv_supervisor *sv, sv__cg *cg);
+void sv__cg_retire(sv_supervisor *sv, sv__cg *cg);
 
 /* pidmap.c */
 int sv__pidmap_put(sv__pidmap *m, sv_worker *w);

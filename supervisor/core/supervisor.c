@@ -122,6 +122,21 @@ void sv__cg_put(sv_supervisor *sv, sv__cg *cg) {
         sv->cg_free[sv->cg_nfree++] = cg;
 }
 
+/* A cgroup whose leaked processes we were told to leave running can't be
+ * reused or removed yet; it is closed at free(), and removed if empty. */
+void sv__cg_retire(sv_supervisor *sv, sv__cg *cg) {
+        sv__cg **v;
+
+        v = realloc(sv->cg_busy, (sv->cg_nbusy + 1) * sizeof(*v));
+        if (!v) {
+                (void) sv__cg_destroy(cg);
+                free(cg);
+                return;
+        }
+        sv->cg_busy = v;
+        sv->cg_busy[sv->cg_nbusy++] = cg;
+}
+
 uv_loop_t *sv_supervisor_loop(sv_supervisor *sv) {
         return sv->loop;
 }
@@ -247,6 +262,13 @@ void sv_supervisor_free(sv_supervisor *sv) {
                 free(cg);
         }
         free(sv->cg_free);
+        while (sv->cg_nbusy > 0) {
+                sv__cg *cg = sv->cg_busy[--sv->cg_nbusy];
+                if (sv__cg_destroy(cg) < 0)
+                        sv__log(sv, "supervisor: leaving '%s': leaked processes live on", cg->path);
+                free(cg);
+        }
+        free(sv->cg_busy);
         sv__pidmap_release(&sv->bypid);
         if (sv->mech == SV_MECH_CGROUP)
                 (void) sv__cg_remove_root(sv->cgroot);

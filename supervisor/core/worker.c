@@ -433,6 +433,8 @@ static void finish(sv_worker *w) {
                  * reuse unless empty. */
                 if (w->tree_empty)
                         sv__cg_put(sv, w->cg);
+                else
+                        sv__cg_retire(sv, w->cg);
                 w->cg = NULL;
         }
         /* Adopted descendants we just killed are our zombies now. */

@@ -155,9 +155,16 @@ static void guard(int fd, pid_t owner, const char *cgroot) {
         /* Also the fallback's way, which finds what a cgroup cannot hold
          * (there is none) and costs nothing when the cgroup got them all.
          * Freeze first so nothing forks between two scans. */
-        for (round = 0; round < 100; round++) {
-                if (kill_marked(owner, SIGSTOP) == 0)
-                        break;
+        {
+                int before = -1, now;
+                /* Stopped processes still match: freezing is done when a
+                 * pass finds no one new. */
+                for (round = 0; round < 100; round++) {
+                        now = kill_marked(owner, SIGSTOP);
+                        if (now == 0 || now == before)
+                                break;
+                        before = now;
+                }
         }
         for (round = 0; round < 100; round++) {
                 if (kill_marked(owner, SIGKILL) == 0)
