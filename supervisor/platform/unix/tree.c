@@ -83,6 +83,40 @@ static int cg2_mount(char *out, size_t n) {
         return r;
 }
 
+/* A supervisor killed together with its guardian (an OOM kill, a kill of
+ * the whole session) leaves its empty cgroups behind. Remove those of dead
+ * supervisors; one still populated is left alone. */
+static void remove_stale(const char *parent) {
+        char path[4400], sub[4700];
+        struct dirent *de, *se;
+        DIR *d, *sd;
+        pid_t pid;
+
+        d = opendir(parent);
+        if (!d)
+                return;
+        while ((de = readdir(d))) {
+                if (strncmp(de->d_name, "supervise.", 10) != 0)
+                        continue;
+                pid = (pid_t) atoi(de->d_name + 10);
+                if (pid <= 1 || kill(pid, 0) == 0 || errno != ESRCH)
+                        continue;
+                snprintf(path, sizeof(path), "%s/%s", parent, de->d_name);
+                sd = opendir(path);
+                if (!sd)
+                        continue;
+                while ((se = readdir(sd))) {
+                        if (se->d_name[0] != 'w')
+                                continue;
+                        snprintf(sub, sizeof(sub), "%s/%s", path, se->d_name);
+                        (void) rmdir(sub);
+                }
+                closedir(sd);
+                (void) rmdir(path);
+        }
+        closedir(d);
+}
+
 int sv__cg_setup(char *out, size_t n) {
         char mnt[1024], self[2048], path[4096], probe[4200];
         const char *force;
@@ -107,6 +141,10 @@ int sv__cg_setup(char *out, size_t n) {
                 *nl = '\0';
         if (strcmp(rel, "/") == 0)
                 rel = "";
+        r = snprintf(path, sizeof(path), "%s%s", mnt, rel);
+        if (r < 0 || (size_t) r >= sizeof(path))
+                return UV_ENAMETOOLONG;
+        remove_stale(path);
         r = snprintf(path, sizeof(path), "%s%s/supervise.%d", mnt, rel, (int) getpid());
         if (r < 0 || (size_t) r >= sizeof(path) || (size_t) r >= n)
                 return UV_ENAMETOOLONG;
