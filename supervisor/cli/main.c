@@ -277,15 +277,17 @@ static void describe(const sv_exit_info *e, const cli_opts *o, char *buf, size_t
         if (len < 0 || (size_t) len >= n)
                 return;
         if (e->cause == SV_CAUSE_TIMEOUT)
-                snprintf(buf + len, n - (size_t) len, ", timed out after %llums%s%s",
-                         (unsigned long long) e->timeout_ms, e->idle ? " without output" : "", step);
+                snprintf(buf + len, n - (size_t) len, ", timed out after %llums%s%s, tree stopped via %s",
+                         (unsigned long long) e->timeout_ms, e->idle ? " without output" : "", step,
+                         sv_mechanism_name(e->mechanism));
         else if (e->cause == SV_CAUSE_STOPPED)
-                snprintf(buf + len, n - (size_t) len, ", stopped by supervise%s", step);
+                snprintf(buf + len, n - (size_t) len, ", stopped by supervise%s, tree stopped via %s", step,
+                         sv_mechanism_name(e->mechanism));
 }
 
 static void report_line(const run *r, const slot *s) {
         const sv_exit_info *e = &s->info;
-        char how[200], wall[32], user[32], sys[32];
+        char how[256], wall[32], user[32], sys[32];
         unsigned i;
 
         describe(e, r->o, how, sizeof(how));
