@@ -50,6 +50,19 @@ typedef struct child_args {
         volatile int err;
 } child_args;
 
+/* The child runs on a stack the sanitizers never saw; their bookkeeping at
+ * a noreturn call (_exit) would take it for a corrupt one. It calls only
+ * system calls and string functions on memory we prepared, so leave it
+ * uninstrumented. */
+#if defined(__has_attribute)
+#if __has_attribute(no_sanitize)
+#define CHILD_CODE __attribute__((no_sanitize("address", "undefined")))
+#endif
+#endif
+#ifndef CHILD_CODE
+#define CHILD_CODE
+#endif
+
 static sigset_t ignored_at_start; /* signals our own parent left ignored */
 static bool kernel_lacks_pidfd;   /* CLONE_PIDFD gave EINVAL once */
 static int errno_via_pipe = -1;   /* -1: not probed yet */
@@ -100,7 +113,7 @@ bool sv__plat_have_pidfd(void) {
         return !kernel_lacks_pidfd;
 }
 
-static void child_fail(child_args *a, int err) {
+CHILD_CODE static void child_fail(child_args *a, int err) {
         a->err = err;
         if (a->errpipe >= 0)
                 (void) !write(a->errpipe, &err, sizeof(err));
@@ -109,7 +122,7 @@ static void child_fail(child_args *a, int err) {
 
 /* execvpe without malloc: search `path` into a stack buffer. EACCES from one
  * directory is remembered but the search goes on, as the shell does. */
-static int child_exec(const sv__spawn_req *req) {
+CHILD_CODE static int child_exec(const sv__spawn_req *req) {
         const char *file = req->argv[0];
         char buf[PATH_BUF_MAX];
         const char *p, *end;
@@ -150,7 +163,7 @@ static int child_exec(const sv__spawn_req *req) {
         return saw_eacces ? EACCES : ENOENT;
 }
 
-static int child_main(void *arg) {
+CHILD_CODE static int child_main(void *arg) {
         child_args *a = arg;
         const sv__spawn_req *req = a->req;
         struct sigaction dfl;
