@@ -1,7 +1,7 @@
 /* treekill_bench - how long a whole-tree kill takes, from the decision to
  * kill until the tree is gone, for our library and for raw killpg.
  *
- *   treekill_bench [-r ROUNDS] [-m cgroup|procwalk|killpg] [-k stop|tree] [--] TREE-CMD ARGS...
+ *   treekill_bench [-v] [-r ROUNDS] [-m cgroup|procwalk|killpg] [-k stop|tree] [--] TREE-CMD ARGS...
  *
  * TREE-CMD must print "ready <pid>..." on stdout once its whole tree runs
  * (workers/sv-tree N, bench/escapee_tree N).
@@ -141,6 +141,13 @@ static int count_alive(const tree *t) {
 }
 
 /* ---- Our library ---- */
+
+/* -v: the library's debug log, stamped with ms since start, on stderr. */
+static void lib_log(const char *msg, void *userdata) {
+        const uint64_t *start = userdata;
+
+        fprintf(stderr, "[%8.3f ms] %s\n", (double) (bench_now_us() - *start) / 1000.0, msg);
+}
 
 static void lib_output(sv_worker *w, int fd, const char *buf, size_t len, void *userdata) {
         round *rd = userdata;
@@ -292,6 +299,8 @@ static int killpg_round(const char *const *argv, round *rd) {
 
 int main(int argc, char **argv) {
         const char *mech = "cgroup", *how = "stop";
+        uint64_t start = bench_now_us();
+        int verbose = 0;
         sv_supervisor *sv = NULL;
         sv_supervisor_opts so;
         unsigned long rounds = 15, i;
@@ -303,6 +312,10 @@ int main(int argc, char **argv) {
                 if (strcmp(argv[a], "--") == 0) {
                         a++;
                         break;
+                }
+                if (strcmp(argv[a], "-v") == 0) {
+                        verbose = 1;
+                        continue;
                 }
                 if (a + 1 >= argc)
                         break;
@@ -318,7 +331,7 @@ int main(int argc, char **argv) {
         if (a >= argc || argv[a][0] == '-' ||
             (strcmp(mech, "cgroup") && strcmp(mech, "procwalk") && strcmp(mech, "killpg")) ||
             (strcmp(how, "stop") && strcmp(how, "tree"))) {
-                fprintf(stderr, "usage: treekill_bench [-r ROUNDS] [-m cgroup|procwalk|killpg] "
+                fprintf(stderr, "usage: treekill_bench [-v] [-r ROUNDS] [-m cgroup|procwalk|killpg] "
                                 "[-k stop|tree] [--] TREE-CMD ARGS...\n");
                 return 2;
         }
@@ -335,6 +348,10 @@ int main(int argc, char **argv) {
                 memset(&so, 0, sizeof(so));
                 if (strcmp(mech, "procwalk") == 0)
                         so.flags |= SV_SUPERVISOR_NO_CGROUP;
+                if (verbose) {
+                        so.log = lib_log;
+                        so.log_userdata = &start;
+                }
                 r = sv_supervisor_new(&so, &sv);
                 if (r < 0) {
                         fprintf(stderr, "treekill_bench: cannot create supervisor: %s\n",
