@@ -556,7 +556,8 @@ static char *snapshot(run *r, job *j) {
                 fputs(stext, m);
         free(stext);
         tail = sv_outbuf_tail(j->out, SV_OUTBUF_TAIL_LINES);
-        fprintf(m, "last %u output lines:\n%s", SV_OUTBUF_TAIL_LINES, tail ? tail : "");
+        fprintf(m, "last %u output lines:\n%s", SV_OUTBUF_TAIL_LINES,
+                tail && *tail ? tail : "(no output)\n");
         if (tail && *tail && tail[strlen(tail) - 1] != '\n')
                 fputc('\n', m);
         free(tail);
@@ -916,8 +917,10 @@ static void job_error(run *r, job *j, int err) {
         ev.error = err;
         event(r, &ev);
         r->done++;
-        snprintf(how, sizeof(how), "cannot run '%s': %s",
-                 j->def->argv && j->def->argv[0] ? j->def->argv[0] : "(no command)", uv_strerror(err));
+        if (j->def->flags & SV_JOB_UNAVAILABLE)
+                snprintf(how, sizeof(how), "not found (ctest lists no command for it)");
+        else
+                snprintf(how, sizeof(how), "cannot run '%s': %s", j->def->argv[0], uv_strerror(err));
         log_printf(j, "--- supervise: %s ---\n", how);
         job_done(r, j, SV_VERDICT_ERROR);
         status_line(r, j, SV_VERDICT_ERROR, 0, how, NULL);
@@ -1061,6 +1064,26 @@ static void print_attempt(run *r, job *j, const sv_exit_info *e, sv_verdict v, b
 
 static void fill(run *r);
 
+/* Which descendants outlived the leader, as a diagnostic: the leak event
+ * itself carries only the count. */
+static void leak_diag(run *r, job *j, const sv_exit_info *e) {
+        char *text = NULL;
+        size_t len = 0, i, n;
+        FILE *m;
+
+        m = open_memstream(&text, &len);
+        if (!m)
+                return;
+        fprintf(m, "%u process%s outlived the job's leader (%s):\n", e->leaked,
+                e->leaked == 1 ? "" : "es", r->o->leaks == SV_LEAKS_REPORT ? "left running" : "killed");
+        n = e->leaked < SV_LEAKS_MAX ? e->leaked : SV_LEAKS_MAX;
+        for (i = 0; j->leaks && i < n; i++)
+                fprintf(m, "    pid %d: %s\n", (int) j->leaks[i].pid, j->leaks[i].cmdline);
+        if (fclose(m) == 0)
+                diag_add(r, j, "leaks", text);
+        free(text);
+}
+
 static void finish_attempt(run *r, job *j) {
         sv_run_event ev = SV_RUN_EVENT_INIT;
         sv_exit_info e = j->exit;
@@ -1082,6 +1105,7 @@ static void finish_attempt(run *r, job *j) {
                 v = SV_VERDICT_FAIL;
         sv_outbuf_finish(j->out);
         if (e.leaked && r->o->leaks != SV_LEAKS_IGNORE) {
+                leak_diag(r, j, &e);
                 ev.type = SV_RUN_EV_LEAK;
                 ev.job = j->index;
                 ev.attempt = j->attempt;
@@ -1451,7 +1475,8 @@ static int prepare(run *r, const run_opts *o) {
                 goto oom;
         sv_report_set_events_fd(r->rep, r->events_fd);
         r->jobs = calloc(r->list.count ? r->list.count : 1, sizeof(*r->jobs));
-        r->nslots = o->jobs;
+        /* More slots than jobs would only be timers that never run. */
+        r->nslots = r->list.count && r->list.count < o->jobs ? (unsigned) r->list.count : o->jobs;
         r->slots = calloc(r->nslots, sizeof(*r->slots));
         r->free_slots = calloc(r->nslots, sizeof(*r->free_slots));
         if (!r->jobs || !r->slots || !r->free_slots)

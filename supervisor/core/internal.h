@@ -78,6 +78,8 @@ struct sv_supervisor {
         void *log_userdata;
 
         sv_mechanism mech;
+        char marker_prefix[40]; /* "SUPERVISE_TREE=<our pid>." */
+        size_t marker_len;
         char cgroot[SV_CG_PATH_MAX];
         sv__cg **cg_free;  /* empty cgroups ready for the next worker */
         unsigned cg_nfree, cg_made;
@@ -96,6 +98,8 @@ struct sv_supervisor {
 
         uv_signal_t sigchld;
         uv_check_t check;
+        uv_idle_t idle;       /* a non-blocking poll before a deferred sweep */
+        bool sweep_deferred;
         uv_timer_t sweep_timer;
         uint64_t sigchld_seen; /* SIGCHLD callbacks */
         uint64_t reaps;        /* children we reaped (workers and orphans) */

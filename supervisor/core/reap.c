@@ -66,15 +66,36 @@ static void on_sigchld(uv_signal_t *h, int signum) {
                 sv__reap_sweep(sv);
 }
 
+/* A SIGCHLD that no pidfd reap accounts for may be an orphan's. But the
+ * kernel may raise SIGCHLD before the pidfd turns readable, so the pidfd's
+ * reap can come one loop iteration after the signal: wait one iteration
+ * (an idle handle makes its poll phase non-blocking) before deciding, or
+ * nearly every exit would cost a useless peek. */
+static void on_idle_noop(uv_idle_t *h) {
+        (void) h;
+}
+
 static void on_check(uv_check_t *h) {
         sv_supervisor *sv = h->data;
 
-        /* A SIGCHLD that no pidfd reap accounts for: an orphan (or a child
-         * that stopped or continued, for which the peek finds nothing). */
-        if (sv->sigchld_seen > sv->reaps) {
+        if (sv->reaps >= sv->sigchld_seen) {
+                /* Explained, or SIGCHLDs coalesced: resynchronise. */
                 sv->sigchld_seen = sv->reaps;
-                sv__reap_sweep(sv);
+                if (sv->sweep_deferred) {
+                        sv->sweep_deferred = false;
+                        uv_idle_stop(&sv->idle);
+                }
+                return;
         }
+        if (!sv->sweep_deferred) {
+                sv->sweep_deferred = true;
+                uv_idle_start(&sv->idle, on_idle_noop);
+                return;
+        }
+        sv->sweep_deferred = false;
+        uv_idle_stop(&sv->idle);
+        sv__reap_sweep(sv);
+        sv->sigchld_seen = sv->reaps;
 }
 
 /* Coalesced SIGCHLDs can hide an orphan's exit behind a worker's; a slow
@@ -92,6 +113,9 @@ void sv__reap_init(sv_supervisor *sv) {
         sv->sigchld.data = sv;
         uv_signal_start(&sv->sigchld, on_sigchld, SIGCHLD);
         uv_unref((uv_handle_t *) &sv->sigchld);
+        uv_idle_init(sv->loop, &sv->idle);
+        sv->idle.data = sv;
+        uv_unref((uv_handle_t *) &sv->idle);
         uv_check_init(sv->loop, &sv->check);
         sv->check.data = sv;
         uv_check_start(&sv->check, on_check);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -26,6 +27,8 @@ int sv_supervisor_new(const sv_supervisor_opts *opts, sv_supervisor **out) {
         if (!sv)
                 return UV_ENOMEM;
         sv->flags = opts->flags;
+        sv->marker_len = (size_t) snprintf(sv->marker_prefix, sizeof(sv->marker_prefix),
+                                           "SUPERVISE_TREE=%d.", (int) getpid());
         sv->mech = SV_MECH_PROCWALK;
         if (!(sv->flags & SV_SUPERVISOR_NO_CGROUP) &&
             sv__cg_setup(sv->cgroot, sizeof(sv->cgroot)) == 0)
@@ -246,7 +249,8 @@ void sv_supervisor_free(sv_supervisor *sv) {
         sv__reap_sweep(sv);
         reap_dying_orphans(sv);
 
-        sv->closing = 3;
+        sv->closing = 4;
+        uv_close((uv_handle_t *) &sv->idle, on_own_closed);
         uv_close((uv_handle_t *) &sv->sigchld, on_own_closed);
         uv_close((uv_handle_t *) &sv->check, on_own_closed);
         uv_close((uv_handle_t *) &sv->sweep_timer, on_own_closed);

@@ -127,7 +127,9 @@ static int adopted_pending(sv_worker *w) {
         if (sv->flags & SV_SUPERVISOR_NO_SUBREAPER)
                 return 0;
         n = sv__proc_children(&kids);
-        for (i = 0; i < n && !pending; i++) {
+        /* Reap every zombie here, not only up to the first pending child:
+         * an unreaped zombie still counts as a member of its group. */
+        for (i = 0; i < n; i++) {
                 if (kids[i] == sv->guardian.pid || sv__worker_by_pid(sv, kids[i]))
                         continue;
                 if (sv__plat_reap_pid(kids[i], &r) == 1) {
@@ -156,10 +158,13 @@ static int tree_alive(sv_worker *w) {
                  * keeps the plain exit at one pread. */
                 if (w->step < 0 && !w->leaked)
                         return 0;
-        } else if (sv__proc_group_alive(w->pid)) {
-                return 1;
+                return adopted_pending(w);
         }
-        return adopted_pending(w);
+        /* Reap adopted zombies first: they would keep the group probe
+         * answering yes. */
+        if (adopted_pending(w))
+                return 1;
+        return sv__proc_group_alive(w->pid);
 }
 
 static void collect_leaks(sv_worker *w) {
@@ -583,26 +588,50 @@ static void prep_release(spawn_prep *p) {
 }
 
 /* Copies the environment (ours or the caller's) and appends the marker the
- * /proc fallback follows through setsid and double forks. */
+ * /proc fallback and the guardian follow through setsid and double forks.
+ * An inherited SUPERVISE_TREE (we run under another supervise) stays: the
+ * outer one owns this tree too, and markers are matched anywhere in the
+ * environment. This runs for every spawn, so it only copies pointers. */
 static int prep_env(sv_worker *w, const sv_spawn_opts *o, spawn_prep *p) {
         const char *const *src = o->env ? o->env : (const char *const *) environ;
-        size_t n = 0, i, k = 0;
+        size_t n = 0, i;
 
         while (src[n])
                 n++;
         p->envp = malloc((n + 2) * sizeof(*p->envp));
         if (!p->envp)
                 return UV_ENOMEM;
-        for (i = 0; i < n; i++) {
-                if (strncmp(src[i], "SUPERVISE_TREE=", 15) == 0)
-                        continue;
-                if (strncmp(src[i], "PATH=", 5) == 0)
-                        p->path = src[i] + 5;
-                p->envp[k++] = src[i];
+        memcpy(p->envp, src, n * sizeof(*p->envp));
+        p->envp[n] = w->marker;
+        p->envp[n + 1] = NULL;
+        /* The child searches the PATH of its own environment, as execvp. */
+        if (!strchr(o->argv[0], '/')) {
+                for (i = 0; i < n; i++) {
+                        if (strncmp(src[i], "PATH=", 5) == 0) {
+                                p->path = src[i] + 5;
+                                break;
+                        }
+                }
         }
-        p->envp[k++] = w->marker;
-        p->envp[k] = NULL;
         return 0;
+}
+
+/* "SUPERVISE_TREE=<our pid>.<id>" without snprintf, which costs more than
+ * the rest of the spawn's bookkeeping. */
+static void make_marker(sv_worker *w) {
+        const sv_supervisor *sv = w->sv;
+        char digits[16];
+        unsigned id = w->id;
+        size_t n = 0, k = sv->marker_len;
+
+        memcpy(w->marker, sv->marker_prefix, k);
+        do {
+                digits[n++] = (char) ('0' + id % 10);
+                id /= 10;
+        } while (id);
+        while (n)
+                w->marker[k++] = digits[--n];
+        w->marker[k] = '\0';
 }
 
 static int prep_stdio(sv_worker *w, const sv_spawn_opts *o, spawn_prep *p, sv__spawn_req *req) {
@@ -735,7 +764,7 @@ int sv_spawn(sv_supervisor *sv, const sv_spawn_opts *o, sv_worker **out) {
         w->on_exit = o->on_exit;
         w->on_output = o->on_output;
         w->userdata = o->userdata;
-        snprintf(w->marker, sizeof(w->marker), "SUPERVISE_TREE=%d.%u", (int) getpid(), w->id);
+        make_marker(w);
 
         memset(&p, 0, sizeof(p));
         memset(&req, 0, sizeof(req));
