@@ -15,14 +15,18 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
+#include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "svtest.h"
@@ -42,6 +46,8 @@ typedef struct fixture {
 } fixture;
 
 static fixture fx;
+
+extern char **environ;
 
 static void *keep(void *p) {
         assert_true(fx.nmem < MAX_KEPT);
@@ -827,6 +833,145 @@ static void test_run_ctest_runs_a_cmake_projects_tests_with_their_properties(voi
         svt_reap_all(T_MS);
 }
 
+
+/* ---- Leaks ---- */
+
+static void test_run_leaked_descendant_is_killed_reported_and_fails_with_leaks_fail(void **state) {
+        const char *jobs = tpath("jobs.txt"), *evf = tpath("events.jsonl");
+        const char *args[] = { "-q", "--leaks", "fail", "--from", jobs, "--events", evf, NULL };
+        char *text = NULL, *out, *err;
+        json_t *d;
+        events e;
+
+        (void) state;
+        assert_true(asprintf(&text, "name=esc %s forever exit\n", svt_worker("sv-setsid-escapee")) > 0);
+        write_file(jobs, keep(text));
+        assert_exit_status(run_cli(args, &out, &err), 1, &err);
+        events_load(evf, &e);
+        assert_int_equal(ev_int(ev_get(&e, "leak", "esc"), "count"), 1);
+        d = ev_get(&e, "diag", "esc");
+        assert_string_equal(ev_str(d, "kind"), "leaks");
+        assert_contains(ev_str(d, "text"), "1 process outlived the job's leader (killed)");
+        assert_contains(ev_str(d, "text"), "sv-setsid-escapee forever exit");
+        assert_string_equal(ev_str(ev_get(&e, "exit", "esc"), "verdict"), "fail");
+        svt_reap_all(T_MS);
+}
+
+/* ---- Progress on a terminal ---- */
+
+/* Starts supervise run with stderr on a new pseudo-terminal (raw mode, so
+ * the bytes arrive as written) and stdout on a pipe. */
+static int spawn_on_pty(const char *const args[], int *out_master, int *out_stdout) {
+        const char *argv[MAX_ARGS];
+        posix_spawn_file_actions_t fa;
+        struct termios tio;
+        int master, slave, p[2];
+        pid_t pid;
+
+        cli_argv(argv, args);
+        master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+        assert_true(master >= 0);
+        assert_int_equal(grantpt(master), 0);
+        assert_int_equal(unlockpt(master), 0);
+        slave = open(ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
+        assert_true(slave >= 0);
+        assert_int_equal(tcgetattr(slave, &tio), 0);
+        cfmakeraw(&tio);
+        assert_int_equal(tcsetattr(slave, TCSANOW, &tio), 0);
+        assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+        assert_int_equal(posix_spawn_file_actions_init(&fa), 0);
+        assert_int_equal(posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0), 0);
+        assert_int_equal(posix_spawn_file_actions_adddup2(&fa, p[1], 1), 0);
+        assert_int_equal(posix_spawn_file_actions_adddup2(&fa, slave, 2), 0);
+        assert_int_equal(posix_spawn(&pid, argv[0], &fa, NULL, (char *const *) argv, environ), 0);
+        (void) posix_spawn_file_actions_destroy(&fa);
+        (void) close(slave);
+        (void) close(p[1]);
+        fx.pid = pid;
+        *out_master = master;
+        *out_stdout = p[0];
+        return 0;
+}
+
+/* Reads the terminal until every writer is gone (EIO on the master). */
+static char *read_pty(int master) {
+        size_t len = 0, cap = 1 << 16;
+        char *buf = malloc(cap);
+        struct pollfd pfd = { .fd = master, .events = POLLIN };
+        ssize_t n;
+
+        assert_non_null(buf);
+        keep(buf);
+        for (;;) {
+                if (poll(&pfd, 1, T_MS) <= 0)
+                        fail_msg("no output on the terminal within %d ms", T_MS);
+                if (len + 4096 > cap) {
+                        char *nb = realloc(buf, cap * 2);
+
+                        assert_non_null(nb);
+                        fx.mem[fx.nmem - 1] = nb;
+                        buf = nb;
+                        cap *= 2;
+                }
+                n = read(master, buf + len, cap - len - 1);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        break;
+                len += (size_t) n;
+        }
+        buf[len] = '\0';
+        return buf;
+}
+
+/* The status line is redrawn in place, and erased before any other line:
+ * split at each erase, every piece is either one progress line (no
+ * newline) or whole lines without a trace of the progress text. */
+static void test_run_progress_line_on_a_terminal_never_garbles_output(void **state) {
+        const char *jobs = tpath("jobs.txt");
+        const char *args[] = { "-j", "2", "--from", jobs, NULL };
+        char *text = NULL, *tty, *out, *piece, *next;
+        int master, outfd, st, progress = 0, status_lines = 0;
+
+        (void) state;
+        assert_true(asprintf(&text, "%s 400\n%s 400\n%s 3\n%s 400\n", svt_worker("sv-sleep"),
+                             svt_worker("sv-sleep"), svt_worker("sv-flood"), svt_worker("sv-sleep")) > 0);
+        write_file(jobs, keep(text));
+        assert_int_equal(spawn_on_pty(args, &master, &outfd), 0);
+        fx.out = outfd;
+        tty = read_pty(master);
+        (void) close(master);
+        out = keep(svt_read_all(outfd, T_MS));
+        st = svt_wait(fx.pid, T_MS);
+        fx.pid = 0;
+        assert_exit_status(st, 0, &tty);
+        assert_non_null(out);
+        assert_contains(out, "line 3 ");
+
+        for (piece = tty; piece; piece = next) {
+                next = strstr(piece, "\r\033[K");
+                if (next) {
+                        *next = '\0';
+                        next += 4;
+                }
+                if (!*piece)
+                        continue;
+                if (strstr(piece, " running ") && strstr(piece, " elapsed, ETA ")) {
+                        if (strchr(piece, '\n') || piece[0] != '[')
+                                fail_msg("progress text mixed with a line: '%s'", piece);
+                        progress++;
+                } else {
+                        if (piece[strlen(piece) - 1] != '\n')
+                                fail_msg("a line was left unfinished: '%s'", piece);
+                        if (strstr(piece, "] PASS "))
+                                status_lines++;
+                }
+        }
+        assert_true(progress >= 4);
+        assert_int_equal(status_lines, 4);
+        svt_reap_all(T_MS);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void) {
@@ -844,6 +989,8 @@ int main(void) {
                 T(test_run_events_file_stays_valid_after_sigkill),
                 T(test_run_sigint_stops_jobs_writes_reports_and_exits_130),
                 T(test_run_ctest_runs_a_cmake_projects_tests_with_their_properties),
+                T(test_run_leaked_descendant_is_killed_reported_and_fails_with_leaks_fail),
+                T(test_run_progress_line_on_a_terminal_never_garbles_output),
         };
 
         svt_become_subreaper();
