@@ -55,11 +55,10 @@ struct sv_worker {
         uv_timer_t timer;     /* timeout, ladder grace, tree polling */
         uv_timer_t idle;      /* idle timeout, restarted by output */
         bool idle_active;
-        uv_poll_t pidpoll;    /* pidfd readable: the leader exited */
         uv_fs_event_t cgev;   /* cgroup.events changed */
         uv_pipe_t pipe[2];    /* stdout, stderr */
         bool pipe_open[2];
-        bool pidpoll_active, cgev_active;
+        bool timer_active, cgev_active;
         int handles; /* open libuv handles; freed when it reaches 0 */
 };
 
@@ -96,12 +95,10 @@ struct sv_supervisor {
         unsigned next_id;
         unsigned closing; /* handles of finished workers still closing */
 
-        uv_signal_t sigchld;
-        uv_check_t check;
-        uv_idle_t idle;       /* a non-blocking poll before a deferred sweep */
-        bool sweep_deferred;
+        int epfd;             /* our epoll set of worker pidfds, or -1 */
+        uv_poll_t epwatch;    /* libuv's watch on epfd (with pidfds) */
+        uv_signal_t sigchld;  /* the fallback's reaper (without pidfds) */
         uv_timer_t sweep_timer;
-        uint64_t sigchld_seen; /* SIGCHLD callbacks */
         uint64_t reaps;        /* children we reaped (workers and orphans) */
         uint64_t orphans;      /* adopted orphans reaped */
         char readbuf[65536];
@@ -127,7 +124,10 @@ void sv__pidmap_del(sv__pidmap *m, pid_t pid);
 void sv__pidmap_release(sv__pidmap *m);
 
 /* reap.c */
-void sv__reap_init(sv_supervisor *sv);
+int sv__reap_init(sv_supervisor *sv);
+int sv__reap_watch(sv_supervisor *sv, sv_worker *w);
+uv_handle_t *sv__reap_handle(sv_supervisor *sv);
+void sv__reap_close(sv_supervisor *sv, uv_close_cb cb);
 void sv__reap_sweep(sv_supervisor *sv);
 
 #endif

@@ -1,18 +1,30 @@
 /* reap.c - collecting exit statuses: our workers' and adopted orphans'.
  *
- * With pidfds (the normal case) each worker's pidfd is polled and reaped on
- * its own with waitid(P_PIDFD): one wait call per exit, however many workers
- * are alive, and never a child someone else in this process spawned.
- * Orphans reparented to us as subreaper have no pidfd; SIGCHLD tells us one
- * may be waiting. We count SIGCHLDs and reaps, and only when SIGCHLDs
- * outnumber reaps, after this loop iteration's pidfd callbacks have run (a
- * uv_check), do we sweep with waitid(WNOWAIT) peeks. A worker found by a
- * peek is reaped through the worker path, so nothing is stolen.
+ * With pidfds (the normal case) every worker's pidfd goes into an epoll set
+ * of our own, and libuv watches that one fd. When it is readable we ask it
+ * which pidfds are, and reap each of those children alone with
+ * waitid(P_PIDFD): one wait call per exit however many workers are alive,
+ * no libuv handle per worker, no SIGCHLD handling at all, and never a child
+ * someone else in this process spawned.
+ *
+ * Orphans reparented to us as subreaper have no pidfd. A tree we stop or
+ * find leaking is watched until its adopted members are reaped (worker.c,
+ * adopted_pending); others are swept by a slow timer and at free(), so an
+ * adopted zombie lingers at most a second. A sweep peeks with
+ * waitid(WNOWAIT); a worker found that way is reaped through the worker
+ * path, so nothing is stolen.
  *
  * Without pidfds (kernel < 5.2, or SUPERVISE_NO_PIDFD=1) SIGCHLD drives a
- * wait4(-1)-style loop that dispatches by pid. That fallback reaps every
- * child of the process, so an embedding program must not uv_spawn then. */
+ * waitid(P_ALL) loop that dispatches by pid. That fallback reaps every child
+ * of the process, so an embedding program must not uv_spawn then. */
+#include <errno.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
 #include "core/internal.h"
+
+#define EP_BATCH 64
 
 static void reap_one_orphan(sv_supervisor *sv, pid_t pid) {
         sv__reaped r;
@@ -46,6 +58,9 @@ void sv__reap_sweep(sv_supervisor *sv) {
         if (sv->flags & SV_SUPERVISOR_NO_SUBREAPER)
                 return;
         while ((pid = sv__plat_peek_waitable()) > 0) {
+                if (pid == sv->guardian.pid)
+                        sv__log(sv, "supervisor: the guardian died; a SIGKILL of ours would now "
+                                    "orphan our trees");
                 w = sv__worker_by_pid(sv, pid);
                 if (!w) {
                         reap_one_orphan(sv, pid);
@@ -57,67 +72,85 @@ void sv__reap_sweep(sv_supervisor *sv) {
         }
 }
 
+static void on_epoll(uv_poll_t *h, int status, int events) {
+        sv_supervisor *sv = h->data;
+        struct epoll_event ev[EP_BATCH];
+        sv__reaped r;
+        sv_worker *w;
+        int n, i;
+
+        (void) events;
+        if (status < 0)
+                return;
+        do {
+                n = epoll_wait(sv->epfd, ev, EP_BATCH, 0);
+        } while (n < 0 && errno == EINTR);
+        /* Each worker appears at most once per batch, and a reap closes its
+         * pidfd, which takes it out of the set; it is freed only after its
+         * exit callback, never inside this loop before its own event. */
+        for (i = 0; i < n; i++) {
+                w = ev[i].data.ptr;
+                if (w->reaped_ok || w->pidfd < 0)
+                        continue;
+                if (sv__plat_reap_pidfd(w->pidfd, &r) == 1)
+                        sv__worker_reaped(w, &r);
+        }
+}
+
 static void on_sigchld(uv_signal_t *h, int signum) {
-        sv_supervisor *sv = h->data;
-
         (void) signum;
-        sv->sigchld_seen++;
-        if (!sv->pidfds)
-                sv__reap_sweep(sv);
+        sv__reap_sweep(h->data);
 }
 
-/* A SIGCHLD that no pidfd reap accounts for may be an orphan's. But the
- * kernel may raise SIGCHLD before the pidfd turns readable, so the pidfd's
- * reap can come one loop iteration after the signal: wait one iteration
- * (an idle handle makes its poll phase non-blocking) before deciding, or
- * nearly every exit would cost a useless peek. */
-static void on_idle_noop(uv_idle_t *h) {
-        (void) h;
-}
-
-static void on_check(uv_check_t *h) {
-        sv_supervisor *sv = h->data;
-
-        if (sv->reaps >= sv->sigchld_seen) {
-                /* Explained, or SIGCHLDs coalesced: resynchronise. */
-                sv->sigchld_seen = sv->reaps;
-                if (sv->sweep_deferred) {
-                        sv->sweep_deferred = false;
-                        uv_idle_stop(&sv->idle);
-                }
-                return;
-        }
-        if (!sv->sweep_deferred) {
-                sv->sweep_deferred = true;
-                uv_idle_start(&sv->idle, on_idle_noop);
-                return;
-        }
-        sv->sweep_deferred = false;
-        uv_idle_stop(&sv->idle);
-        sv__reap_sweep(sv);
-        sv->sigchld_seen = sv->reaps;
-}
-
-/* Coalesced SIGCHLDs can hide an orphan's exit behind a worker's; a slow
- * sweep bounds how long such a zombie lingers. */
 static void on_sweep_timer(uv_timer_t *t) {
         sv__reap_sweep(t->data);
 }
 
-void sv__reap_init(sv_supervisor *sv) {
+int sv__reap_watch(sv_supervisor *sv, sv_worker *w) {
+        struct epoll_event ev;
+
+        ev.events = EPOLLIN;
+        ev.data.ptr = w;
+        if (epoll_ctl(sv->epfd, EPOLL_CTL_ADD, w->pidfd, &ev) < 0)
+                return -errno;
+        return 0;
+}
+
+/* The handle that must keep the loop alive while a leader is unreaped. */
+uv_handle_t *sv__reap_handle(sv_supervisor *sv) {
+        return sv->pidfds ? (uv_handle_t *) &sv->epwatch : (uv_handle_t *) &sv->sigchld;
+}
+
+int sv__reap_init(sv_supervisor *sv) {
+        int r;
+
+        sv->epfd = -1;
+        if (sv->pidfds) {
+                sv->epfd = epoll_create1(EPOLL_CLOEXEC);
+                if (sv->epfd < 0)
+                        return -errno;
+                r = uv_poll_init(sv->loop, &sv->epwatch, sv->epfd);
+                if (r < 0) {
+                        close(sv->epfd);
+                        return r;
+                }
+                sv->epwatch.data = sv;
+                uv_poll_start(&sv->epwatch, UV_READABLE, on_epoll);
+        } else {
+                uv_signal_init(sv->loop, &sv->sigchld);
+                sv->sigchld.data = sv;
+                uv_signal_start(&sv->sigchld, on_sigchld, SIGCHLD);
+        }
+        uv_unref(sv__reap_handle(sv));
         uv_timer_init(sv->loop, &sv->sweep_timer);
         sv->sweep_timer.data = sv;
         uv_timer_start(&sv->sweep_timer, on_sweep_timer, 1000, 1000);
         uv_unref((uv_handle_t *) &sv->sweep_timer);
-        uv_signal_init(sv->loop, &sv->sigchld);
-        sv->sigchld.data = sv;
-        uv_signal_start(&sv->sigchld, on_sigchld, SIGCHLD);
-        uv_unref((uv_handle_t *) &sv->sigchld);
-        uv_idle_init(sv->loop, &sv->idle);
-        sv->idle.data = sv;
-        uv_unref((uv_handle_t *) &sv->idle);
-        uv_check_init(sv->loop, &sv->check);
-        sv->check.data = sv;
-        uv_check_start(&sv->check, on_check);
-        uv_unref((uv_handle_t *) &sv->check);
+        return 0;
+}
+
+/* Closes the two handles; cb runs for each. */
+void sv__reap_close(sv_supervisor *sv, uv_close_cb cb) {
+        uv_close(sv__reap_handle(sv), cb);
+        uv_close((uv_handle_t *) &sv->sweep_timer, cb);
 }

@@ -69,12 +69,16 @@ int sv_supervisor_new(const sv_supervisor_opts *opts, sv_supervisor **out) {
         if (!(sv->flags & SV_SUPERVISOR_NO_SUBREAPER))
                 (void) sv__plat_set_subreaper();
 
-        sv__reap_init(sv);
+        r = sv__reap_init(sv);
+        if (r < 0)
+                goto fail_devnull;
         sv__log(sv, "supervisor: mechanism %s, pidfds %s", sv_mechanism_name(sv->mech),
                 sv->pidfds ? "yes" : "no");
         *out = sv;
         return 0;
 
+fail_devnull:
+        close(sv->devnull);
 fail_loop:
         if (sv->owns_loop)
                 (void) uv_loop_close(&sv->own_loop);
@@ -249,17 +253,16 @@ void sv_supervisor_free(sv_supervisor *sv) {
         sv__reap_sweep(sv);
         reap_dying_orphans(sv);
 
-        sv->closing = 4;
-        uv_close((uv_handle_t *) &sv->idle, on_own_closed);
-        uv_close((uv_handle_t *) &sv->sigchld, on_own_closed);
-        uv_close((uv_handle_t *) &sv->check, on_own_closed);
-        uv_close((uv_handle_t *) &sv->sweep_timer, on_own_closed);
+        sv->closing = 2;
+        sv__reap_close(sv, on_own_closed);
         /* Close callbacks run in the loop's next iteration, which does not
          * block on them. */
         while (sv->closing > 0)
                 (void) uv_run(sv->loop, UV_RUN_NOWAIT);
         if (sv->owns_loop)
                 (void) uv_loop_close(sv->loop);
+        if (sv->epfd >= 0)
+                close(sv->epfd);
         while (sv->cg_nfree > 0) {
                 sv__cg *cg = sv->cg_free[--sv->cg_nfree];
                 (void) sv__cg_destroy(cg);

@@ -1,7 +1,7 @@
 /* worker.c - lifecycle of one supervised process and its tree.
  *
- * Owns each sv_worker: its state, its libuv handles (timer, pidfd poll,
- * cgroup watch, output pipes) and its cgroup. One function, worker_step(),
+ * Owns each sv_worker: its state, its libuv handles (a timer, a cgroup
+ * watch and output pipes, each made only when needed) and its cgroup. One function, worker_step(),
  * assigns w->state; libuv callbacks only say what happened. A worker is freed
  * only from the close callback of its last handle. Never blocks, never calls
  * waitpid(-1). */
@@ -349,14 +349,19 @@ void sv__worker_step(sv_worker *w, sv__event ev) {
 
 /* ---- Finishing ---- */
 
+static void free_worker(sv_worker *w) {
+        w->sv->closing--;
+        free(w->leak_list);
+        free(w);
+}
+
+/* A pipe may close at EOF long before the exit: only a finished worker
+ * with no handle left is freed. */
 static void on_handle_closed(uv_handle_t *h) {
         sv_worker *w = h->data;
 
-        if (--w->handles == 0) {
-                w->sv->closing--;
-                free(w->leak_list);
-                free(w);
-        }
+        if (--w->handles == 0 && w->finished)
+                free_worker(w);
 }
 
 static void close_handle(uv_handle_t *h) {
@@ -424,7 +429,8 @@ static void finish(sv_worker *w) {
         if (pipes_open(w) && w->tree_empty)
                 return; /* the last EOF calls us again */
         w->finished = true;
-        uv_timer_stop(&w->timer);
+        if (w->timer_active)
+                uv_timer_stop(&w->timer);
         if (w->idle_active) {
                 w->idle_active = false;
                 close_handle((uv_handle_t *) &w->idle);
@@ -463,17 +469,20 @@ static void finish(sv_worker *w) {
         sv__worker_close(w);
 }
 
+/* Closes what is left of the worker's handles; it is freed by the last
+ * close callback, or here if it never had one. */
 void sv__worker_close(sv_worker *w) {
         close_pipes_if_tree_gone(w);
-        if (w->pidpoll_active) {
-                w->pidpoll_active = false;
-                close_handle((uv_handle_t *) &w->pidpoll);
-        }
         if (w->cgev_active) {
                 w->cgev_active = false;
                 close_handle((uv_handle_t *) &w->cgev);
         }
-        close_handle((uv_handle_t *) &w->timer);
+        if (w->timer_active) {
+                w->timer_active = false;
+                close_handle((uv_handle_t *) &w->timer);
+        }
+        if (w->handles == 0)
+                free_worker(w);
 }
 
 void sv__worker_reaped(sv_worker *w, const sv__reaped *r) {
@@ -481,12 +490,12 @@ void sv__worker_reaped(sv_worker *w, const sv__reaped *r) {
         w->reaped_ok = true;
         w->end_us = sv__plat_now_us();
         w->sv->reaps++;
-        if (--w->sv->unreaped == 0 && !w->sv->pidfds)
-                uv_unref((uv_handle_t *) &w->sv->sigchld);
+        if (--w->sv->unreaped == 0)
+                uv_unref(sv__reap_handle(w->sv));
         sv__pidmap_del(&w->sv->bypid, w->pid);
-        uv_timer_stop(&w->timer);
-        if (w->pidpoll_active)
-                uv_poll_stop(&w->pidpoll);
+        if (w->timer_active)
+                uv_timer_stop(&w->timer);
+        /* Closing the pidfd also takes it out of the epoll set. */
         if (w->pidfd >= 0) {
                 close(w->pidfd);
                 w->pidfd = -1;
@@ -515,21 +524,19 @@ static void on_idle(uv_timer_t *t) {
         sv__worker_step(w, SV_EV_TIMEOUT);
 }
 
+/* The timer is made on first use: most workers never need one, and a
+ * handle per worker costs more than the rest of the spawn's bookkeeping. */
 static void arm(sv_worker *w, uint64_t ms) {
+        if (!w->timer_active) {
+                (void) uv_timer_init(w->sv->loop, &w->timer);
+                w->timer.data = w;
+                w->handles++;
+                w->timer_active = true;
+        }
+        /* Deadlines count from now, not from when this loop iteration
+         * began: a grace period must never come out short. */
+        uv_update_time(w->sv->loop);
         uv_timer_start(&w->timer, on_timer, ms, 0);
-}
-
-static void on_pidfd(uv_poll_t *p, int status, int events) {
-        sv_worker *w = p->data;
-        sv__reaped r;
-        int n;
-
-        (void) events;
-        if (status < 0 || w->reaped_ok)
-                return;
-        n = sv__plat_reap_pidfd(w->pidfd, &r);
-        if (n == 1)
-                sv__worker_reaped(w, &r);
 }
 
 static void on_cg_event(uv_fs_event_t *h, const char *file, int events, int status) {
@@ -703,21 +710,15 @@ static int publish(sv_worker *w, spawn_prep *p, const sv__spawn_res *res) {
         sv->live++;
         /* Without pidfds only the SIGCHLD watcher can tell us of an exit:
          * it must keep the loop alive while a leader is unreaped. */
-        if (sv->unreaped++ == 0 && !sv->pidfds)
-                uv_ref((uv_handle_t *) &sv->sigchld);
+        if (sv->unreaped++ == 0)
+                uv_ref(sv__reap_handle(sv));
         if (sv__pidmap_put(&sv->bypid, w) < 0)
                 sv__log(sv, "worker %u: out of memory for the pid map", w->id);
 
         if (w->pidfd >= 0) {
-                r = uv_poll_init(sv->loop, &w->pidpoll, w->pidfd);
-                if (r == 0) {
-                        w->pidpoll.data = w;
-                        w->handles++;
-                        w->pidpoll_active = true;
-                        r = uv_poll_start(&w->pidpoll, UV_READABLE, on_pidfd);
-                }
+                r = sv__reap_watch(sv, w);
                 if (r < 0)
-                        sv__log(sv, "worker %u: cannot poll pidfd: %s", w->id, uv_strerror(r));
+                        sv__log(sv, "worker %u: cannot watch its pidfd: %s", w->id, uv_strerror(r));
         }
         r = publish_pipes(w, p);
         if (r < 0)
@@ -792,11 +793,6 @@ int sv_spawn(sv_supervisor *sv, const sv_spawn_opts *o, sv_worker **out) {
                 goto fail_cg;
 
         /* From here the worker exists; failures below only cost features. */
-        r = uv_timer_init(sv->loop, &w->timer);
-        if (r < 0)
-                abort(); /* uv_timer_init cannot fail on Unix */
-        w->timer.data = w;
-        w->handles++;
         set_state(w, SV_WORKER_RUNNING, "spawned");
         publish(w, &p, &res);
         prep_release(&p);
