@@ -442,10 +442,17 @@ static void finish(sv_worker *w) {
         if (w->cg) {
                 /* Empty or not (leaks left running), it is no longer ours to
                  * reuse unless empty. */
-                if (w->tree_empty)
-                        sv__cg_put(sv, w->cg);
-                else
+                if (!w->tree_empty) {
                         sv__cg_retire(sv, w->cg);
+                } else if (w->cg->killed) {
+                        /* A new process born into a cgroup soon after its
+                         * cgroup.kill was killed too (seen on 6.18): such
+                         * a cgroup is removed, never reused. */
+                        (void) sv__cg_destroy(w->cg);
+                        free(w->cg);
+                } else {
+                        sv__cg_put(sv, w->cg);
+                }
                 w->cg = NULL;
         }
         /* Adopted descendants we just killed are our zombies now. */
@@ -786,6 +793,7 @@ int sv_spawn(sv_supervisor *sv, const sv_spawn_opts *o, sv_worker **out) {
         req.path = p.path;
         req.cwd = o->cwd;
         req.cgroup_procs_fd = w->cg ? w->cg->procs_fd : -1;
+        req.cgroup_dir_fd = w->cg ? w->cg->dir_fd : -1;
         req.want_pidfd = sv->pidfds;
 
         r = sv__plat_spawn(&req, &res);

@@ -23,6 +23,7 @@ typedef struct sv__spawn_req {
         const char *cwd;          /* may be NULL */
         int stdio_fd[3];          /* fd to dup2 onto 0..2, or -1 to inherit */
         int cgroup_procs_fd;      /* <cg>/cgroup.procs to join, or -1 */
+        int cgroup_dir_fd;        /* <cg> itself, for clone3(CLONE_INTO_CGROUP), or -1 */
         bool want_pidfd;
 } sv__spawn_req;
 
@@ -89,6 +90,8 @@ int sv__cg_setup(char *out, size_t n);
  * exec, and populated() is one pread on events_fd. Empty cgroups are reused
  * for later workers rather than removed and made again. */
 typedef struct sv__cg {
+        bool killed; /* cgroup.kill was written: never reuse it */
+        int dir_fd;
         int procs_fd;
         int events_fd;
         char path[SV_CG_MAX];
@@ -98,7 +101,7 @@ typedef struct sv__cg {
 int sv__cg_create(const char *parent, unsigned n, sv__cg *out);
 
 /* Writes "1" to cgroup.kill. */
-int sv__cg_kill(const sv__cg *cg);
+int sv__cg_kill(sv__cg *cg);
 
 /* Sends sig to every process in the cgroup. Returns how many it reached. */
 int sv__cg_signal(const sv__cg *cg, int sig);

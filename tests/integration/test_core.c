@@ -348,6 +348,45 @@ static void test_leaked_escapee_is_killed_and_reported(void **state) {
         assert_int_equal(kill(c->ready_pids[0], 0), -1);
 }
 
+static void respawn_exit0(sv_worker *w, const sv_exit_info *info, void *ud) {
+        ctx *c = ud;
+        const char *argv[] = { svt_worker("sv-exit"), "0", NULL };
+        sv_spawn_opts o;
+
+        on_exit_cb(w, info, ud);
+        if (c->exits > 1)
+                return;
+        memset(&o, 0, sizeof(o));
+        o.argv = argv;
+        o.on_exit = respawn_exit0;
+        o.userdata = c;
+        assert_int_equal(sv_spawn(c->sv, &o, NULL), 0);
+}
+
+/* A cgroup that got cgroup.kill once must not take in the next worker: on
+ * 6.18 a process born into it right after was SIGKILLed too. */
+static void test_worker_after_a_killed_tree_is_not_killed(void **state) {
+        ctx *c = *state;
+        const char *argv[] = { svt_worker("sv-tree"), "6", NULL };
+        sv_ladder l;
+        sv_spawn_opts o;
+
+        assert_int_equal(sv_ladder_parse("KILL:2s", 0, &l), 0);
+        memset(&o, 0, sizeof(o));
+        o.argv = argv;
+        o.stdio[1] = SV_STDIO_PIPE;
+        o.on_exit = respawn_exit0;
+        o.on_output = on_output;
+        o.userdata = c;
+        o.ladder = &l;
+        c->on_ready = 1;
+        assert_int_equal(sv_spawn(c->sv, &o, NULL), 0);
+        sv_supervisor_run(c->sv);
+        assert_int_equal(c->exits, 2);
+        assert_int_equal(c->info.code, 0);
+        assert_int_equal(c->info.cause, SV_CAUSE_EXITED);
+}
+
 static int group_setup(void **state) {
         (void) state;
         svt_become_subreaper();
@@ -393,6 +432,7 @@ int main(void) {
                 T(test_stop_kills_setsid_escapee),
                 T(test_stop_kills_double_forked_daemon),
                 T(test_leaked_escapee_is_killed_and_reported),
+                T(test_worker_after_a_killed_tree_is_not_killed),
         };
         int failed = 0;
 

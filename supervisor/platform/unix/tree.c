@@ -174,10 +174,14 @@ int sv__cg_create(const char *parent, unsigned n, sv__cg *out) {
                 return UV_ENAMETOOLONG;
         if (mkdir(out->path, 0755) < 0 && errno != EEXIST)
                 return -errno;
+        out->killed = false;
+        out->dir_fd = open(out->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (out->dir_fd < 0)
+                goto fail;
         snprintf(file, sizeof(file), "%s/cgroup.procs", out->path);
         out->procs_fd = open(file, O_WRONLY | O_CLOEXEC);
         if (out->procs_fd < 0)
-                goto fail;
+                goto fail_dir;
         snprintf(file, sizeof(file), "%s/cgroup.events", out->path);
         out->events_fd = open(file, O_RDONLY | O_CLOEXEC);
         if (out->events_fd < 0)
@@ -187,6 +191,12 @@ int sv__cg_create(const char *parent, unsigned n, sv__cg *out) {
 fail_procs:
         r = -errno;
         close(out->procs_fd);
+        close(out->dir_fd);
+        (void) rmdir(out->path);
+        return r;
+fail_dir:
+        r = -errno;
+        close(out->dir_fd);
         (void) rmdir(out->path);
         return r;
 fail:
@@ -195,9 +205,10 @@ fail:
         return r;
 }
 
-int sv__cg_kill(const sv__cg *cg) {
+int sv__cg_kill(sv__cg *cg) {
         char path[SV_CG_MAX + 32];
 
+        cg->killed = true;
         snprintf(path, sizeof(path), "%s/cgroup.kill", cg->path);
         return write_file(path, "1");
 }
@@ -263,6 +274,7 @@ int sv__cg_populated(const sv__cg *cg) {
 }
 
 int sv__cg_destroy(sv__cg *cg) {
+        close(cg->dir_fd);
         close(cg->procs_fd);
         close(cg->events_fd);
         if (rmdir(cg->path) < 0)
