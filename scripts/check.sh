@@ -13,7 +13,12 @@ echo "== tests"
 ctest --test-dir build -LE valgrind --output-on-failure -j "$jobs"
 echo "== tests under valgrind memcheck"
 ctest --test-dir build -L valgrind --output-on-failure -j "$jobs"
-echo "== ASan/UBSan build and tests"
+echo "== ASan/UBSan build, its tests run by supervise run --ctest"
 scripts/build.sh build-asan -DSV_SANITIZE=ON
-ctest --test-dir build-asan -LE valgrind --output-on-failure -j "$jobs"
+# Our own harness runs the sanitizer pass: each test with its ctest command,
+# cwd, environment and TIMEOUT, tree-killed if it hangs, with JUnit and an
+# events log for CI to keep. Its exit status is the verdict.
+build/supervisor/supervise run --ctest build-asan -j "$jobs" \
+	--junit build-asan/junit.xml --events build-asan/events.jsonl --logs build-asan/test-logs \
+	> build-asan/test-output.txt || { cat build-asan/test-output.txt; exit 1; }
 echo "== all checks passed"
