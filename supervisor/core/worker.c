@@ -71,21 +71,21 @@ static void signal_tree_procwalk(sv_worker *w, int sig) {
                                 break;
                         }
                         for (i = 0; i < n; i++)
-                                (void) kill(procs[i].pid, SIGSTOP);
+                                (void) sv__plat_kill(procs[i].pid, -1, SIGSTOP);
                         before = n;
                         free(procs);
                         procs = NULL;
                 }
                 for (i = 0; i < n; i++)
-                        (void) kill(procs[i].pid, SIGKILL);
+                        (void) sv__plat_kill(procs[i].pid, -1, SIGKILL);
                 free(procs);
                 return;
         }
         n = sv__proc_tree(w->state == SV_WORKER_EXITED ? 0 : w->pid, w->pid, w->marker, &procs);
         for (i = 0; i < n; i++) {
-                (void) kill(procs[i].pid, sig);
+                (void) sv__plat_kill(procs[i].pid, -1, sig);
                 if (sig != SIGCONT)
-                        (void) kill(procs[i].pid, SIGCONT);
+                        (void) sv__plat_kill(procs[i].pid, -1, SIGCONT);
         }
         free(procs);
 }

@@ -1,0 +1,177 @@
+/* platform_fake.c - a platform layer with no processes in it, linked in
+ * place of platform/unix for the state machine's unit tests. Spawning
+ * hands out made-up pids, every signal is recorded instead of sent, the
+ * clock moves only when a test moves it, and what the /proc and cgroup
+ * probes answer is set by the test. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "platform_fake.h"
+
+sv_fake sv_fake_state;
+
+void sv_fake_reset(void) {
+        memset(&sv_fake_state, 0, sizeof(sv_fake_state));
+        sv_fake_state.now_us = 1000000;
+        sv_fake_state.next_pid = 40000;
+}
+
+void sv__plat_init_process(void) {
+}
+
+int sv__plat_spawn(const sv__spawn_req *req, sv__spawn_res *out) {
+        if (sv_fake_state.spawn_error)
+                return sv_fake_state.spawn_error;
+        if (!req->argv || !req->argv[0])
+                return UV_EINVAL;
+        out->pid = sv_fake_state.next_pid++;
+        out->pidfd = -1;
+        return 0;
+}
+
+int sv__plat_kill(pid_t pid, int pidfd, int sig) {
+        (void) pidfd;
+        if (sv_fake_state.nsent < SV_FAKE_MAX_SENT) {
+                sv_fake_state.sent[sv_fake_state.nsent].pid = pid;
+                sv_fake_state.sent[sv_fake_state.nsent].sig = sig;
+        }
+        sv_fake_state.nsent++;
+        return 0;
+}
+
+int sv__plat_reap_pidfd(int pidfd, sv__reaped *out) {
+        (void) pidfd;
+        (void) out;
+        return 0;
+}
+
+int sv__plat_reap_pid(pid_t pid, sv__reaped *out) {
+        (void) pid;
+        (void) out;
+        return 0;
+}
+
+int sv__plat_reap_any(sv__reaped *out) {
+        (void) out;
+        return 0;
+}
+
+pid_t sv__plat_peek_waitable(void) {
+        return 0;
+}
+
+bool sv__plat_have_pidfd(void) {
+        return false;
+}
+
+int sv__plat_set_subreaper(void) {
+        return 0;
+}
+
+uint64_t sv__plat_now_us(void) {
+        return sv_fake_state.now_us;
+}
+
+void sv__plat_nap_us(unsigned us) {
+        sv_fake_state.now_us += us;
+}
+
+int sv__cg_setup(char *out, size_t n) {
+        (void) out;
+        (void) n;
+        return UV_ENOTSUP; /* the state machine is the same on both mechanisms */
+}
+
+int sv__cg_create(const char *parent, unsigned n, sv__cg *out) {
+        (void) parent;
+        (void) n;
+        (void) out;
+        return UV_ENOTSUP;
+}
+
+int sv__cg_kill(sv__cg *cg) {
+        (void) cg;
+        return 0;
+}
+
+int sv__cg_signal(const sv__cg *cg, int sig) {
+        (void) cg;
+        (void) sig;
+        return 0;
+}
+
+int sv__cg_populated(const sv__cg *cg) {
+        (void) cg;
+        return 0;
+}
+
+int sv__cg_pids(const sv__cg *cg, pid_t **out) {
+        (void) cg;
+        *out = NULL;
+        return 0;
+}
+
+int sv__cg_destroy(sv__cg *cg) {
+        (void) cg;
+        return 0;
+}
+
+int sv__cg_remove_root(const char *root) {
+        (void) root;
+        return 0;
+}
+
+int sv__proc_has_marker(pid_t pid, const char *marker) {
+        (void) pid;
+        (void) marker;
+        return 0;
+}
+
+int sv__proc_group_alive(pid_t pgid) {
+        (void) pgid;
+        return sv_fake_state.tree_alive;
+}
+
+int sv__proc_tree(pid_t root, pid_t pgid, const char *marker, sv_proc **out) {
+        int i, n = sv_fake_state.tree_alive ? sv_fake_state.tree_size : 0;
+
+        (void) root;
+        (void) marker;
+        *out = NULL;
+        if (n == 0)
+                return 0;
+        *out = calloc((size_t) n, sizeof(**out));
+        if (!*out)
+                return UV_ENOMEM;
+        for (i = 0; i < n; i++) {
+                (*out)[i].pid = 50000 + i;
+                (*out)[i].pgid = pgid;
+                (*out)[i].state = 'S';
+                strcpy((*out)[i].comm, "fake-child");
+        }
+        return n;
+}
+
+int sv__proc_cmdline(pid_t pid, char *buf, size_t n) {
+        (void) pid;
+        strncpy(buf, "fake-child --forever", n - 1);
+        buf[n - 1] = '\0';
+        return (int) strlen(buf);
+}
+
+int sv__proc_children(pid_t **out) {
+        *out = NULL;
+        return 0;
+}
+
+int sv__guardian_start(const char *cgroot, sv__guardian *out) {
+        (void) cgroot;
+        out->pid = 0;
+        out->fd = -1;
+        return 0;
+}
+
+void sv__guardian_stop(sv__guardian *g) {
+        (void) g;
+}

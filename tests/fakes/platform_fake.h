@@ -1,0 +1,26 @@
+/* platform_fake.h - what the fake platform records and what a test sets. */
+#ifndef SV_PLATFORM_FAKE_H
+#define SV_PLATFORM_FAKE_H
+
+#include "platform/platform.h"
+
+#define SV_FAKE_MAX_SENT 64
+
+typedef struct sv_fake {
+        uint64_t now_us;           /* the clock sv__plat_now_us() reads */
+        pid_t next_pid;            /* the pid the next spawn gets */
+        int spawn_error;           /* nonzero: sv__plat_spawn fails with it */
+        int tree_alive;            /* descendants exist (group probe, /proc walk) */
+        int tree_size;             /* how many the walk finds when alive */
+        struct {
+                pid_t pid;
+                int sig;
+        } sent[SV_FAKE_MAX_SENT];  /* every signal sent to a leader, in order */
+        int nsent;
+} sv_fake;
+
+extern sv_fake sv_fake_state;
+
+void sv_fake_reset(void);
+
+#endif

@@ -1,0 +1,272 @@
+/* test_fsm_worker.c - the worker state machine, alone: linked against the
+ * fake platform (tests/fakes), so no process is started, every signal is
+ * recorded, the clock is ours, and events are fed to sv__worker_step()
+ * and sv__worker_reaped() directly, the way the libuv callbacks would. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/internal.h"
+#include "platform_fake.h"
+
+typedef struct fx {
+        sv_supervisor *sv;
+        sv_worker *w;
+        int exits;
+        sv_exit_info info;
+        int esrch_in_callback;
+} fx;
+
+static void on_exit_cb(sv_worker *w, const sv_exit_info *info, void *ud) {
+        fx *f = ud;
+
+        f->exits++;
+        f->info = *info;
+        f->info.leaks = NULL;
+        f->esrch_in_callback = sv_worker_kill(w, SIGTERM);
+}
+
+static int setup(void **state) {
+        static fx f;
+        static const char *const argv[] = { "/fake/worker", NULL };
+        sv_supervisor_opts so;
+        sv_spawn_opts o;
+
+        sv_fake_reset();
+        memset(&f, 0, sizeof(f));
+        memset(&so, 0, sizeof(so));
+        if (sv_ladder_parse("TERM:5s,KILL:1s", 0, &so.ladder) != 0)
+                return -1;
+        if (sv_supervisor_new(&so, &f.sv) != 0)
+                return -1;
+        memset(&o, 0, sizeof(o));
+        o.argv = argv;
+        o.on_exit = on_exit_cb;
+        o.userdata = &f;
+        if (sv_spawn(f.sv, &o, &f.w) != 0)
+                return -1;
+        *state = &f;
+        return 0;
+}
+
+static int teardown(void **state) {
+        fx *f = *state;
+
+        sv_supervisor_free(f->sv);
+        return 0;
+}
+
+static void reap_exit(fx *f, int code) {
+        sv__reaped r;
+
+        memset(&r, 0, sizeof(r));
+        r.pid = sv_worker_pid(f->w);
+        r.exited = true;
+        r.code = code;
+        sv__worker_reaped(f->w, &r);
+}
+
+static void reap_signal(fx *f, int sig) {
+        sv__reaped r;
+
+        memset(&r, 0, sizeof(r));
+        r.pid = sv_worker_pid(f->w);
+        r.code = sig;
+        sv__worker_reaped(f->w, &r);
+}
+
+static void assert_sent(int i, pid_t pid, int sig) {
+        assert_true(i < sv_fake_state.nsent);
+        assert_int_equal(sv_fake_state.sent[i].pid, pid);
+        assert_int_equal(sv_fake_state.sent[i].sig, sig);
+}
+
+static void test_spawned_worker_is_running_with_its_pid(void **state) {
+        fx *f = *state;
+
+        assert_int_equal(sv_worker_state_of(f->w), SV_WORKER_RUNNING);
+        assert_int_equal(sv_worker_pid(f->w), 40000);
+        assert_int_equal(sv_worker_pgid(f->w), 40000);
+        assert_int_equal(sv_supervisor_live(f->sv), 1);
+        reap_exit(f, 0);
+}
+
+static void test_exit_by_itself_is_cause_exited_with_wall_time(void **state) {
+        fx *f = *state;
+
+        sv_fake_state.now_us += 2500;
+        reap_exit(f, 3);
+        assert_int_equal(f->exits, 1);
+        assert_true(f->info.exited);
+        assert_int_equal(f->info.code, 3);
+        assert_int_equal(f->info.cause, SV_CAUSE_EXITED);
+        assert_int_equal(f->info.stop_step, -1);
+        assert_int_equal(f->info.wall_us, 2500);
+        assert_int_equal(sv_fake_state.nsent, 0);
+        assert_int_equal(sv_supervisor_live(f->sv), 0);
+}
+
+static void test_crash_is_cause_signaled_with_negative_code(void **state) {
+        fx *f = *state;
+
+        reap_signal(f, SIGSEGV);
+        assert_false(f->info.exited);
+        assert_int_equal(f->info.code, -SIGSEGV);
+        assert_int_equal(f->info.signal, SIGSEGV);
+        assert_int_equal(f->info.cause, SV_CAUSE_SIGNALED);
+}
+
+static void test_stop_sends_term_then_cont_and_waits(void **state) {
+        fx *f = *state;
+        pid_t pid = sv_worker_pid(f->w);
+
+        assert_int_equal(sv_worker_stop(f->w), 0);
+        assert_int_equal(sv_worker_state_of(f->w), SV_WORKER_STOPPING);
+        assert_int_equal(sv_fake_state.nsent, 2);
+        assert_sent(0, pid, SIGTERM);
+        assert_sent(1, pid, SIGCONT);
+        reap_signal(f, SIGTERM);
+        assert_int_equal(f->info.cause, SV_CAUSE_STOPPED);
+        assert_int_equal(f->info.stop_step, 0);
+        assert_int_equal(f->info.step_signal, SIGTERM);
+        assert_int_equal(f->info.code, -SIGTERM);
+}
+
+static void test_grace_expiry_escalates_to_kill(void **state) {
+        fx *f = *state;
+        pid_t pid = sv_worker_pid(f->w);
+
+        (void) sv_worker_stop(f->w);
+        sv__worker_step(f->w, SV_EV_GRACE_EXPIRED);
+        assert_int_equal(sv_worker_state_of(f->w), SV_WORKER_STOPPING);
+        assert_sent(2, pid, SIGKILL);
+        assert_int_equal(sv_fake_state.nsent, 3); /* no SIGCONT after KILL */
+        reap_signal(f, SIGKILL);
+        assert_int_equal(f->info.code, -9);
+        assert_int_equal(f->info.stop_step, 1);
+        assert_int_equal(f->info.step_signal, SIGKILL);
+        assert_int_equal(f->info.cause, SV_CAUSE_STOPPED);
+}
+
+static void test_past_the_last_step_kill_repeats(void **state) {
+        fx *f = *state;
+        pid_t pid = sv_worker_pid(f->w);
+
+        (void) sv_worker_stop(f->w);
+        sv__worker_step(f->w, SV_EV_GRACE_EXPIRED);
+        sv__worker_step(f->w, SV_EV_GRACE_EXPIRED);
+        sv__worker_step(f->w, SV_EV_GRACE_EXPIRED);
+        assert_sent(3, pid, SIGKILL);
+        assert_sent(4, pid, SIGKILL);
+        reap_signal(f, SIGKILL);
+        assert_int_equal(f->info.stop_step, 2);
+}
+
+static void test_second_stop_while_stopping_sends_nothing(void **state) {
+        fx *f = *state;
+
+        (void) sv_worker_stop(f->w);
+        assert_int_equal(sv_worker_stop(f->w), 0);
+        sv__worker_step(f->w, SV_EV_TIMEOUT);
+        assert_int_equal(sv_fake_state.nsent, 2);
+        reap_signal(f, SIGTERM);
+        assert_int_equal(f->info.cause, SV_CAUSE_STOPPED);
+}
+
+static void test_timeout_is_cause_timeout_even_after_a_clean_exit(void **state) {
+        fx *f = *state;
+
+        sv__worker_step(f->w, SV_EV_TIMEOUT);
+        assert_int_equal(sv_worker_state_of(f->w), SV_WORKER_STOPPING);
+        reap_exit(f, 0); /* it caught TERM and exited 0 */
+        assert_int_equal(f->info.cause, SV_CAUSE_TIMEOUT);
+        assert_true(f->info.exited);
+        assert_int_equal(f->info.code, 0);
+        assert_int_equal(f->info.stop_step, 0);
+}
+
+static void test_stop_with_received_signal_replaces_first_step(void **state) {
+        fx *f = *state;
+
+        assert_int_equal(sv_worker_stop_signal(f->w, SIGINT), 0);
+        assert_sent(0, sv_worker_pid(f->w), SIGINT);
+        reap_signal(f, SIGINT);
+        assert_int_equal(f->info.step_signal, SIGINT);
+        assert_int_equal(f->info.cause, SV_CAUSE_STOPPED);
+}
+
+static void test_our_kill_is_cause_stopped_someone_elses_is_signaled(void **state) {
+        fx *f = *state;
+
+        assert_int_equal(sv_worker_kill(f->w, SIGUSR1), 0);
+        reap_signal(f, SIGUSR1);
+        assert_int_equal(f->info.cause, SV_CAUSE_STOPPED);
+}
+
+static void test_no_signal_reaches_a_reaped_worker(void **state) {
+        fx *f = *state;
+
+        reap_exit(f, 0);
+        assert_int_equal(f->esrch_in_callback, UV_ESRCH);
+        assert_int_equal(sv_fake_state.nsent, 0);
+}
+
+static void test_leaked_tree_is_killed_reported_then_finished(void **state) {
+        fx *f = *state;
+
+        sv_fake_state.tree_alive = 1;
+        sv_fake_state.tree_size = 2;
+        reap_exit(f, 0);
+        /* The leader is gone but its tree is not: no exit callback yet, and
+         * the leftovers were frozen and killed. */
+        assert_int_equal(f->exits, 0);
+        assert_int_equal(sv_worker_state_of(f->w), SV_WORKER_EXITED);
+        assert_sent(sv_fake_state.nsent - 1, 50001, SIGKILL);
+        sv_fake_state.tree_alive = 0;
+        sv__worker_step(f->w, SV_EV_TREE_EMPTY);
+        assert_int_equal(f->exits, 1);
+        assert_int_equal(f->info.leaked, 2);
+        assert_int_equal(f->info.cause, SV_CAUSE_EXITED);
+}
+
+static void test_failed_spawn_leaves_no_worker(void **state) {
+        fx *f = *state;
+        static const char *const argv[] = { "/fake/other", NULL };
+        sv_spawn_opts o;
+        sv_worker *w = NULL;
+
+        sv_fake_state.spawn_error = UV_ENOENT;
+        memset(&o, 0, sizeof(o));
+        o.argv = argv;
+        assert_int_equal(sv_spawn(f->sv, &o, &w), UV_ENOENT);
+        assert_null(w);
+        assert_int_equal(sv_supervisor_live(f->sv), 1);
+        reap_exit(f, 0);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                T(test_spawned_worker_is_running_with_its_pid),
+                T(test_exit_by_itself_is_cause_exited_with_wall_time),
+                T(test_crash_is_cause_signaled_with_negative_code),
+                T(test_stop_sends_term_then_cont_and_waits),
+                T(test_grace_expiry_escalates_to_kill),
+                T(test_past_the_last_step_kill_repeats),
+                T(test_second_stop_while_stopping_sends_nothing),
+                T(test_timeout_is_cause_timeout_even_after_a_clean_exit),
+                T(test_stop_with_received_signal_replaces_first_step),
+                T(test_our_kill_is_cause_stopped_someone_elses_is_signaled),
+                T(test_no_signal_reaches_a_reaped_worker),
+                T(test_leaked_tree_is_killed_reported_then_finished),
+                T(test_failed_spawn_leaves_no_worker),
+        };
+
+        return cmocka_run_group_tests_name("worker state machine (fake platform)", tests, NULL, NULL);
+}
