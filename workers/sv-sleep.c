@@ -9,40 +9,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "wk.h"
+
 /* Returns 0 and stores the milliseconds (-1 for "forever"), or -1. */
-static int parse_ms(const char *s, long long *out) {
-        char *end;
-        long long v;
-
-        if (strcmp(s, "forever") == 0) {
-                *out = -1;
-                return 0;
-        }
-        errno = 0;
-        v = strtoll(s, &end, 10);
-        if (errno || end == s || *end || v < 0)
-                return -1;
-        *out = v;
-        return 0;
-}
-
-static void sleep_ms(long long ms) {
-        struct timespec until;
-
-        if (ms < 0)
-                for (;;)
-                        pause();
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec += ms / 1000;
-        until.tv_nsec += (ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-                until.tv_sec++;
-                until.tv_nsec -= 1000000000L;
-        }
-        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == EINTR)
-                ;
-}
-
 int main(int argc, char **argv) {
         long long ms = -1;
 

@@ -103,6 +103,10 @@ typedef enum sv_leaks {
         SV_LEAKS_COUNT
 } sv_leaks;
 
+/* Parses "kill", "report", "fail" or "ignore". Returns 0 and writes *out,
+ * or UV_EINVAL. */
+int sv_leaks_parse(const char *s, sv_leaks *out);
+
 /* A leaked descendant: its pid and command line. */
 typedef struct sv_leak {
         pid_t pid;

@@ -197,37 +197,7 @@ typedef struct run {
 /* ---- Small helpers ---- */
 
 static int usage_error(const char *fmt, const char *arg) {
-        fprintf(stderr, "supervise run: ");
-        fprintf(stderr, fmt, arg);
-        fprintf(stderr, "\nTry 'supervise run --help' for more information.\n");
-        return EXIT_OWN;
-}
-
-static int parse_uint(const char *s, unsigned min, unsigned max, unsigned *out) {
-        unsigned long v;
-        char *end;
-
-        if (!s || *s < '0' || *s > '9')
-                return -1;
-        errno = 0;
-        v = strtoul(s, &end, 10);
-        if (errno || *end || v < min || v > max)
-                return -1;
-        *out = (unsigned) v;
-        return 0;
-}
-
-static int parse_leaks(const char *s, sv_leaks *out) {
-        static const char *const names[] = { "kill", "report", "fail", "ignore" };
-        unsigned i;
-
-        for (i = 0; i < SV_LEAKS_COUNT; i++) {
-                if (strcmp(s, names[i]) == 0) {
-                        *out = (sv_leaks) i;
-                        return 0;
-                }
-        }
-        return -1;
+        return sv_cli_usage_error("supervise run", fmt, arg);
 }
 
 /* Writes all of p, waiting out EAGAIN (an inherited non-blocking fd) and
@@ -1257,22 +1227,9 @@ static void on_signal(uv_signal_t *h, int signum) {
 
 static int watch_signals(run *r) {
         static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
-        unsigned i;
-        int e;
 
-        for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
-                e = uv_signal_init(r->loop, &r->sigs[i]);
-                if (e < 0)
-                        return e;
-                r->sigs[i].data = r;
-                r->nsigs++;
-                e = uv_signal_start(&r->sigs[i], on_signal, sigs[i]);
-                if (e < 0)
-                        return e;
-                /* Signals alone must not keep the run going. */
-                uv_unref((uv_handle_t *) &r->sigs[i]);
-        }
-        return 0;
+        return sv_cli_watch_signals(r->loop, r->sigs, sigs, (int) (sizeof(sigs) / sizeof(sigs[0])),
+                                    on_signal, r, &r->nsigs);
 }
 
 /* ---- Options ---- */
@@ -1319,7 +1276,7 @@ static int parse_args(int argc, char **argv, run_opts *o) {
         while ((c = getopt_long(argc, argv, "+j:t:r:s:k:f:q", longopts, NULL)) != -1) {
                 switch (c) {
                 case 'j':
-                        if (parse_uint(optarg, 1, MAX_JOBS_PARALLEL, &o->jobs) < 0)
+                        if (sv_cli_parse_uint(optarg, 1, MAX_JOBS_PARALLEL, &o->jobs) < 0)
                                 return usage_error("invalid number of jobs '%s' (want 1-4096)", optarg);
                         break;
                 case 't':
@@ -1331,7 +1288,7 @@ static int parse_args(int argc, char **argv, run_opts *o) {
                                 return usage_error("invalid duration '%s' for --idle-timeout", optarg);
                         break;
                 case 'r':
-                        if (parse_uint(optarg, 0, MAX_RETRIES, &o->retries) < 0)
+                        if (sv_cli_parse_uint(optarg, 0, MAX_RETRIES, &o->retries) < 0)
                                 return usage_error("invalid number of retries '%s' (want 0-100)",
                                                    optarg);
                         break;
@@ -1352,7 +1309,7 @@ static int parse_args(int argc, char **argv, run_opts *o) {
                         have_ladder = true;
                         break;
                 case OPT_LEAKS:
-                        if (parse_leaks(optarg, &o->leaks) < 0)
+                        if (sv_leaks_parse(optarg, &o->leaks) < 0)
                                 return usage_error("invalid --leaks '%s' (want kill, report, fail "
                                                    "or ignore)", optarg);
                         break;

@@ -107,37 +107,7 @@ typedef struct run {
 } run;
 
 static int usage_error(const char *fmt, const char *arg) {
-        fprintf(stderr, "supervise: ");
-        fprintf(stderr, fmt, arg);
-        fprintf(stderr, "\nTry 'supervise --help' for more information.\n");
-        return EXIT_FAILURE_OWN;
-}
-
-static int parse_uint(const char *s, unsigned *out) {
-        char *end;
-        unsigned long v;
-
-        if (!s || *s < '0' || *s > '9')
-                return -1;
-        errno = 0;
-        v = strtoul(s, &end, 10);
-        if (errno || *end || v == 0 || v > 100000)
-                return -1;
-        *out = (unsigned) v;
-        return 0;
-}
-
-static int parse_leaks(const char *s, sv_leaks *out) {
-        static const char *const names[] = { "kill", "report", "fail", "ignore" };
-        unsigned i;
-
-        for (i = 0; i < SV_LEAKS_COUNT; i++) {
-                if (strcmp(s, names[i]) == 0) {
-                        *out = (sv_leaks) i;
-                        return 0;
-                }
-        }
-        return -1;
+        return sv_cli_usage_error("supervise", fmt, arg);
 }
 
 /* Returns -1 to go on, or an exit status. */
@@ -173,7 +143,7 @@ static int parse_args(int argc, char **argv, cli_opts *o) {
         while ((c = getopt_long(argc, argv, "+:n:t:s:k:qv", longopts, NULL)) != -1) {
                 switch (c) {
                 case 'n':
-                        if (parse_uint(optarg, &o->copies) < 0)
+                        if (sv_cli_parse_uint(optarg, 1, 100000, &o->copies) < 0)
                                 return usage_error("invalid number of copies '%s' (want 1-100000)",
                                                    optarg);
                         break;
@@ -206,7 +176,7 @@ static int parse_args(int argc, char **argv, cli_opts *o) {
                         o->have_ladder = true;
                         break;
                 case OPT_LEAKS:
-                        if (parse_leaks(optarg, &o->leaks) < 0)
+                        if (sv_leaks_parse(optarg, &o->leaks) < 0)
                                 return usage_error("invalid --leaks '%s' (want kill, report, fail "
                                                    "or ignore)", optarg);
                         break;
@@ -507,21 +477,9 @@ static int spawn_error_status(int err) {
 
 static int watch_signals(run *r) {
         static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
-        unsigned i;
-        int e;
 
-        for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
-                e = uv_signal_init(sv_supervisor_loop(r->sv), &r->sigs[i]);
-                if (e < 0)
-                        return e;
-                r->sigs[i].data = r;
-                r->nsigs++;
-                e = uv_signal_start(&r->sigs[i], on_signal, sigs[i]);
-                if (e < 0)
-                        return e;
-                uv_unref((uv_handle_t *) &r->sigs[i]);
-        }
-        return 0;
+        return sv_cli_watch_signals(sv_supervisor_loop(r->sv), r->sigs, sigs,
+                                    (int) (sizeof(sigs) / sizeof(sigs[0])), on_signal, r, &r->nsigs);
 }
 
 static int final_status(const run *r) {

@@ -322,3 +322,17 @@ const char *sv_mechanism_name(sv_mechanism m) {
                 return "unknown";
         return mechanism_names[m];
 }
+
+int sv_leaks_parse(const char *s, sv_leaks *out) {
+        static const char *const names[] = { "kill", "report", "fail", "ignore" };
+        unsigned i;
+
+        _Static_assert(sizeof(names) / sizeof(names[0]) == SV_LEAKS_COUNT, "names must match sv_leaks");
+        for (i = 0; s && i < SV_LEAKS_COUNT; i++) {
+                if (strcmp(s, names[i]) == 0) {
+                        *out = (sv_leaks) i;
+                        return 0;
+                }
+        }
+        return UV_EINVAL;
+}

@@ -10,9 +10,9 @@
  * Orphans reparented to us as subreaper have no pidfd. A tree we stop or
  * find leaking is watched until its adopted members are reaped (worker.c,
  * adopted_pending); others are swept by a slow timer and at free(), so an
- * adopted zombie lingers at most a second. A sweep peeks with
- * waitid(WNOWAIT); a worker found that way is reaped through the worker
- * path, so nothing is stolen.
+ * adopted zombie lingers at most a second. A sweep reads our children
+ * from /proc and waits only for those that are not workers, so a worker's
+ * exit is never taken from the epoll path.
  *
  * Without pidfds (kernel < 5.2, or SUPERVISE_NO_PIDFD=1) SIGCHLD drives a
  * waitid(P_ALL) loop that dispatches by pid. That fallback reaps every child
@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "core/internal.h"
@@ -37,9 +38,10 @@ static void reap_one_orphan(sv_supervisor *sv, pid_t pid) {
 }
 
 void sv__reap_sweep(sv_supervisor *sv) {
+        pid_t *kids = NULL, pid;
         sv__reaped r;
         sv_worker *w;
-        pid_t pid;
+        int n, i;
 
         if (!sv->pidfds) {
                 while (sv__plat_reap_any(&r) == 1) {
@@ -57,19 +59,19 @@ void sv__reap_sweep(sv_supervisor *sv) {
          * belongs to the program embedding us (uv_spawn), not to us. */
         if (sv->flags & SV_SUPERVISOR_NO_SUBREAPER)
                 return;
-        while ((pid = sv__plat_peek_waitable()) > 0) {
-                if (pid == sv->guardian.pid)
-                        sv__log(sv, "supervisor: the guardian died; a SIGKILL of ours would now "
-                                    "orphan our trees");
-                w = sv__worker_by_pid(sv, pid);
-                if (!w) {
-                        reap_one_orphan(sv, pid);
+        /* Look at our children rather than peek with waitid(P_ALL): a peek
+         * finds the first waitable child, which under load is nearly always
+         * a worker the epoll path is about to reap, and costs a wait call
+         * each time. Only children that are neither workers nor the guardian
+         * are waited for, so an exit costs its one waitid(P_PIDFD). */
+        n = sv__proc_children(&kids);
+        for (i = 0; i < n; i++) {
+                pid = kids[i];
+                if (pid == sv->guardian.pid || sv__worker_by_pid(sv, pid))
                         continue;
-                }
-                if (sv__plat_reap_pidfd(w->pidfd, &r) != 1)
-                        break;
-                sv__worker_reaped(w, &r);
+                reap_one_orphan(sv, pid);
         }
+        free(kids);
 }
 
 static void on_epoll(uv_poll_t *h, int status, int events) {

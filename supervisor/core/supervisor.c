@@ -33,13 +33,7 @@ int sv_supervisor_new(const sv_supervisor_opts *opts, sv_supervisor **out) {
         if (!(sv->flags & SV_SUPERVISOR_NO_CGROUP) &&
             sv__cg_setup(sv->cgroot, sizeof(sv->cgroot)) == 0)
                 sv->mech = SV_MECH_CGROUP;
-        /* Fork the guardian first, while we hold the fewest fds and no
-         * thread of libuv's. */
-        if (!(sv->flags & SV_SUPERVISOR_NO_GUARDIAN)) {
-                r = sv__guardian_start(sv->cgroot, &sv->guardian);
-                if (r < 0)
-                        goto fail_cg;
-        }
+
         sv->log = opts->log;
         sv->log_userdata = opts->log_userdata;
         if (opts->ladder.count)
@@ -84,7 +78,6 @@ fail_loop:
                 (void) uv_loop_close(&sv->own_loop);
 fail_free:
         sv__guardian_stop(&sv->guardian);
-fail_cg:
         if (sv->mech == SV_MECH_CGROUP)
                 (void) sv__cg_remove_root(sv->cgroot);
         free(sv);

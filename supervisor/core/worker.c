@@ -803,6 +803,13 @@ int sv_spawn(sv_supervisor *sv, const sv_spawn_opts *o, sv_worker **out) {
         /* From here the worker exists; failures below only cost features. */
         set_state(w, SV_WORKER_RUNNING, "spawned");
         publish(w, &p, &res);
+        /* The guardian starts with the first worker, so a timed run's clock
+         * is not charged for it; until a worker exists it has nothing to
+         * guard, and the worker's parent-death signal covers the moment in
+         * between. */
+        if (!sv->guardian.pid && !(sv->flags & SV_SUPERVISOR_NO_GUARDIAN) &&
+            (r = sv__guardian_start(sv->cgroot, &sv->guardian)) < 0)
+                sv__log(sv, "supervisor: cannot start the guardian: %s", uv_strerror(r));
         prep_release(&p);
         if (out)
                 *out = w;

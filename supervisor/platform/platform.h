@@ -65,9 +65,6 @@ int sv__plat_reap_pid(pid_t pid, sv__reaped *out);
  * no children. Only for the fallback without pidfds. */
 int sv__plat_reap_any(sv__reaped *out);
 
-/* Peeks at a waitable child without reaping it: returns its pid, 0 if none. */
-pid_t sv__plat_peek_waitable(void);
-
 /* True if this kernel gives pidfds (and we were not told to avoid them). */
 bool sv__plat_have_pidfd(void);
 
@@ -114,6 +111,10 @@ int sv__cg_pids(const sv__cg *cg, pid_t **out);
 
 /* Closes the files and removes the (empty) directory. */
 int sv__cg_destroy(sv__cg *cg);
+
+/* Removes the empty worker cgroups under a supervisor's directory, then
+ * the directory; what is still populated stays. */
+void sv__cg_remove_tree(const char *root);
 
 /* Removes a directory made by sv__cg_setup. */
 int sv__cg_remove_root(const char *root);

@@ -57,10 +57,6 @@ int sv__plat_reap_any(sv__reaped *out) {
         return 0;
 }
 
-pid_t sv__plat_peek_waitable(void) {
-        return 0;
-}
-
 bool sv__plat_have_pidfd(void) {
         return false;
 }

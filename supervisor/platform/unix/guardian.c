@@ -111,23 +111,6 @@ static bool populated(const char *dir) {
         return p && p[10] == '1';
 }
 
-static void remove_cgroups(const char *root) {
-        char path[SV_GUARD_PATH_MAX + 320];
-        struct dirent *de;
-        DIR *d;
-
-        d = opendir(root);
-        if (!d)
-                return;
-        while ((de = readdir(d))) {
-                if (de->d_name[0] != 'w')
-                        continue;
-                snprintf(path, sizeof(path), "%s/%s", root, de->d_name);
-                (void) rmdir(path);
-        }
-        closedir(d);
-        (void) rmdir(root);
-}
 
 static void guard(int fd, pid_t owner, const char *cgroot) {
         char c = 0;
@@ -150,7 +133,7 @@ static void guard(int fd, pid_t owner, const char *cgroot) {
                                 break;
                         nap_ms(5);
                 }
-                remove_cgroups(cgroot);
+                sv__cg_remove_tree(cgroot);
         }
         /* Also the fallback's way, which finds what a cgroup cannot hold
          * (there is none) and costs nothing when the cgroup got them all.

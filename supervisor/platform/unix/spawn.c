@@ -429,15 +429,6 @@ int sv__plat_reap_any(sv__reaped *out) {
         return reap(P_ALL, 0, out);
 }
 
-pid_t sv__plat_peek_waitable(void) {
-        siginfo_t si;
-
-        memset(&si, 0, sizeof(si));
-        if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0)
-                return 0;
-        return si.si_pid;
-}
-
 int sv__plat_set_subreaper(void) {
         if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
                 return -errno;

@@ -83,13 +83,31 @@ static int cg2_mount(char *out, size_t n) {
         return r;
 }
 
+void sv__cg_remove_tree(const char *root) {
+        char path[4700];
+        struct dirent *de;
+        DIR *d;
+
+        d = opendir(root);
+        if (!d)
+                return;
+        while ((de = readdir(d))) {
+                if (de->d_name[0] != 'w')
+                        continue;
+                snprintf(path, sizeof(path), "%s/%s", root, de->d_name);
+                (void) rmdir(path);
+        }
+        closedir(d);
+        (void) rmdir(root);
+}
+
 /* A supervisor killed together with its guardian (an OOM kill, a kill of
  * the whole session) leaves its empty cgroups behind. Remove those of dead
  * supervisors; one still populated is left alone. */
 static void remove_stale(const char *parent) {
-        char path[4400], sub[4700];
-        struct dirent *de, *se;
-        DIR *d, *sd;
+        char path[4400];
+        struct dirent *de;
+        DIR *d;
         pid_t pid;
 
         d = opendir(parent);
@@ -102,17 +120,7 @@ static void remove_stale(const char *parent) {
                 if (pid <= 1 || kill(pid, 0) == 0 || errno != ESRCH)
                         continue;
                 snprintf(path, sizeof(path), "%s/%s", parent, de->d_name);
-                sd = opendir(path);
-                if (!sd)
-                        continue;
-                while ((se = readdir(sd))) {
-                        if (se->d_name[0] != 'w')
-                                continue;
-                        snprintf(sub, sizeof(sub), "%s/%s", path, se->d_name);
-                        (void) rmdir(sub);
-                }
-                closedir(sd);
-                (void) rmdir(path);
+                sv__cg_remove_tree(path);
         }
         closedir(d);
 }

@@ -1,0 +1,48 @@
+/* util.c - small pieces every subcommand's option parsing and signal
+ * handling share, so that they read and fail the same way. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli/cli.h"
+
+int sv_cli_parse_uint(const char *s, unsigned min, unsigned max, unsigned *out) {
+        unsigned long v;
+        char *end;
+
+        if (!s || *s < '0' || *s > '9')
+                return -1;
+        errno = 0;
+        v = strtoul(s, &end, 10);
+        if (errno || *end || v < min || v > max)
+                return -1;
+        *out = (unsigned) v;
+        return 0;
+}
+
+int sv_cli_usage_error(const char *cmd, const char *fmt, const char *arg) {
+        fprintf(stderr, "%s: ", cmd);
+        fprintf(stderr, fmt, arg);
+        fprintf(stderr, "\nTry '%s --help' for more information.\n", cmd);
+        return SV_CLI_EXIT_OWN;
+}
+
+int sv_cli_watch_signals(uv_loop_t *loop, uv_signal_t *handles, const int *signums, int n,
+                         uv_signal_cb cb, void *data, int *nstarted) {
+        int i, e;
+
+        for (i = 0; i < n; i++) {
+                e = uv_signal_init(loop, &handles[i]);
+                if (e < 0)
+                        return e;
+                handles[i].data = data;
+                (*nstarted)++;
+                e = uv_signal_start(&handles[i], cb, signums[i]);
+                if (e < 0)
+                        return e;
+                /* A watcher alone must not keep the run going. */
+                uv_unref((uv_handle_t *) &handles[i]);
+        }
+        return 0;
+}
