@@ -52,14 +52,17 @@ struct sv_worker {
         char marker[64]; /* SUPERVISE_TREE=<supervisor pid>.<id> */
         sv__cg *cg;      /* NULL without a cgroup; from the supervisor's pool */
 
-        uv_timer_t timer;     /* timeout, ladder grace, tree polling */
-        uv_timer_t idle;      /* idle timeout, restarted by output */
         bool idle_active;
-        uv_fs_event_t cgev;   /* cgroup.events changed */
-        uv_pipe_t pipe[2];    /* stdout, stderr */
         bool pipe_open[2];
         bool timer_active, cgev_active;
         int handles; /* open libuv handles; freed when it reaches 0 */
+
+        /* The handles stay last: sv_spawn zeroes only what is above, since
+         * a handle is set up by its uv_*_init when (if) it is first used. */
+        uv_timer_t timer;     /* timeout, ladder grace, tree polling */
+        uv_timer_t idle;      /* idle timeout, restarted by output */
+        uv_fs_event_t cgev;   /* cgroup.events changed */
+        uv_pipe_t pipe[2];    /* stdout, stderr */
 };
 
 typedef struct sv__pidmap {
@@ -81,7 +84,11 @@ struct sv_supervisor {
         size_t marker_len;
         char cgroot[SV_CG_PATH_MAX];
         sv__cg **cg_free;  /* empty cgroups ready for the next worker */
-        unsigned cg_nfree, cg_made;
+        unsigned cg_nfree, cg_cap, cg_made;
+        const char **envbuf; /* the envp being built for a spawn */
+        size_t envcap;
+        char **env_seen;     /* environ when env_count was taken */
+        size_t env_count;
         sv__cg **cg_busy;  /* cgroups of leaks we left running (--leaks report) */
         unsigned cg_nbusy;
         bool pidfds;

@@ -110,14 +110,15 @@ int sv__cg_get(sv_supervisor *sv, sv__cg **out) {
 void sv__cg_put(sv_supervisor *sv, sv__cg *cg) {
         sv__cg **v;
 
-        if (sv->cg_nfree % 16 == 0) {
-                v = realloc(sv->cg_free, (sv->cg_nfree + 16) * sizeof(*v));
+        if (sv->cg_nfree == sv->cg_cap) {
+                v = realloc(sv->cg_free, (sv->cg_cap + 16) * sizeof(*v));
                 if (!v) {
                         (void) sv__cg_destroy(cg);
                         free(cg);
                         return;
                 }
                 sv->cg_free = v;
+                sv->cg_cap += 16;
         }
         sv->cg_free[sv->cg_nfree++] = cg;
 }
@@ -262,6 +263,7 @@ void sv_supervisor_free(sv_supervisor *sv) {
                 free(cg);
         }
         free(sv->cg_free);
+        free(sv->envbuf);
         while (sv->cg_nbusy > 0) {
                 sv__cg *cg = sv->cg_busy[--sv->cg_nbusy];
                 if (sv__cg_destroy(cg) < 0)

@@ -6,6 +6,7 @@
  * only from the close callback of its last handle. Never blocks, never calls
  * waitpid(-1). */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -514,9 +515,18 @@ void sv__worker_reaped(sv_worker *w, const sv__reaped *r) {
 
 static void on_timer(uv_timer_t *t) {
         sv_worker *w = t->data;
+        uint64_t now;
 
-        if (w->state == SV_WORKER_RUNNING)
+        if (w->state == SV_WORKER_RUNNING) {
+                /* libuv's clock counts whole milliseconds, so its timer can
+                 * fire up to one early; a timeout never does. */
+                now = sv__plat_now_us();
+                if (now < w->start_us + w->timeout_ms * 1000u) {
+                        arm(w, (w->start_us + w->timeout_ms * 1000u - now + 999u) / 1000u);
+                        return;
+                }
                 sv__worker_step(w, SV_EV_TIMEOUT);
+        }
         else
                 sv__worker_step(w, SV_EV_GRACE_EXPIRED);
 }
@@ -594,7 +604,6 @@ typedef struct spawn_prep {
 static void prep_release(spawn_prep *p) {
         int i, j;
 
-        free(p->envp);
         for (i = 0; i < 2; i++)
                 for (j = 0; j < 2; j++)
                         if (p->pipes[i][j] >= 0)
@@ -607,14 +616,35 @@ static void prep_release(spawn_prep *p) {
  * outer one owns this tree too, and markers are matched anywhere in the
  * environment. This runs for every spawn, so it only copies pointers. */
 static int prep_env(sv_worker *w, const sv_spawn_opts *o, spawn_prep *p) {
+        sv_supervisor *sv = w->sv;
         const char *const *src = o->env ? o->env : (const char *const *) environ;
+        const char **nv;
         size_t n = 0, i;
 
-        while (src[n])
-                n++;
-        p->envp = malloc((n + 2) * sizeof(*p->envp));
-        if (!p->envp)
-                return UV_ENOMEM;
+        /* Counting our own environment at every spawn is most of this
+         * function's cost; it changes only if the program calls setenv,
+         * which moves or lengthens the array. */
+        if (!o->env && environ == sv->env_seen && sv->env_count > 0 &&
+            environ[sv->env_count - 1] && !environ[sv->env_count]) {
+                n = sv->env_count;
+        } else {
+                while (src[n])
+                        n++;
+                if (!o->env) {
+                        sv->env_seen = environ;
+                        sv->env_count = n;
+                }
+        }
+        /* The child execs before sv__plat_spawn returns: one buffer for
+         * every spawn will do. */
+        if (n + 2 > sv->envcap) {
+                nv = realloc(sv->envbuf, (n + 16) * sizeof(*nv));
+                if (!nv)
+                        return UV_ENOMEM;
+                sv->envbuf = nv;
+                sv->envcap = n + 16;
+        }
+        p->envp = sv->envbuf;
         memcpy(p->envp, src, n * sizeof(*p->envp));
         p->envp[n] = w->marker;
         p->envp[n + 1] = NULL;
@@ -757,9 +787,10 @@ int sv_spawn(sv_supervisor *sv, const sv_spawn_opts *o, sv_worker **out) {
 
         if (!sv || !o || !o->argv || !o->argv[0] || !o->argv[0][0])
                 return UV_EINVAL;
-        w = calloc(1, sizeof(*w));
+        w = malloc(sizeof(*w));
         if (!w)
                 return UV_ENOMEM;
+        memset(w, 0, offsetof(sv_worker, timer));
         w->sv = sv;
         w->id = sv->next_id++;
         w->pidfd = -1;

@@ -66,6 +66,8 @@ typedef struct child_args {
 #endif
 
 static sigset_t ignored_at_start;
+static sigset_t empty_mask, all_mask;
+static bool masks_ready;
 static bool clone3_unusable; /* ENOSYS (valgrind 3.19, old kernels) or refused once */ /* signals our own parent left ignored */
 static bool kernel_lacks_pidfd;   /* CLONE_PIDFD gave EINVAL once */
 static int errno_via_pipe = -1;   /* -1: not probed yet */
@@ -285,7 +287,7 @@ static long start_child(const sv__spawn_req *req, child_args *a, int flags, int 
 
 int sv__plat_spawn(const sv__spawn_req *req, sv__spawn_res *out) {
         child_args a;
-        sigset_t all, old;
+        sigset_t old;
         int pipefd[2] = { -1, -1 };
         int pidfd = -1;
         int flags;
@@ -302,11 +304,18 @@ int sv__plat_spawn(const sv__spawn_req *req, sv__spawn_res *out) {
                 }
         }
 
-        memset(&a, 0, sizeof(a));
+        if (!masks_ready) {
+                sigemptyset(&empty_mask);
+                sigfillset(&all_mask);
+                masks_ready = true;
+        }
         a.req = req;
+        a.mask = empty_mask;
         a.parent = getpid();
         a.errpipe = -1;
-        sigemptyset(&a.mask);
+        a.joined_cgroup = false;
+        a.ran = 0;
+        a.err = 0;
         if (errno_via_pipe != 0) {
                 if (pipe2(pipefd, O_CLOEXEC) < 0)
                         return -errno;
@@ -317,8 +326,7 @@ int sv__plat_spawn(const sv__spawn_req *req, sv__spawn_res *out) {
         if (req->want_pidfd && !kernel_lacks_pidfd)
                 flags |= CLONE_PIDFD;
 
-        sigfillset(&all);
-        pthread_sigmask(SIG_SETMASK, &all, &old);
+        pthread_sigmask(SIG_SETMASK, &all_mask, &old);
         lpid = start_child(req, &a, flags, &pidfd);
         pid = lpid < 0 ? -1 : (pid_t) lpid;
         err = lpid < 0 ? (int) -lpid : 0;

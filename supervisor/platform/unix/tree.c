@@ -275,9 +275,12 @@ int sv__cg_populated(const sv__cg *cg) {
         if (n < 0)
                 return -errno;
         buf[n] = '\0';
-        p = strstr(buf, "populated ");
+        /* "populated N" is the first line; search only if that changes. */
+        p = strncmp(buf, "populated ", 10) == 0 ? buf : strstr(buf, "\npopulated ");
         if (!p)
                 return UV_EINVAL;
+        if (p != buf)
+                p++;
         return p[10] == '1';
 }
 
