@@ -96,6 +96,8 @@ struct sv_supervisor {
         sv__guardian guardian;
 
         sv_worker *head, *tail; /* live workers (not yet finished) */
+        sv_worker *spare;       /* freed workers kept for reuse */
+        unsigned nspare;
         unsigned live;
         unsigned unreaped; /* workers whose leader we have not reaped yet */
         sv__pidmap bypid;  /* exactly those unreaped workers */
@@ -111,7 +113,15 @@ struct sv_supervisor {
         char readbuf[65536];
 };
 
-void sv__log(sv_supervisor *sv, const char *fmt, ...);
+void sv__log_(sv_supervisor *sv, const char *fmt, ...);
+
+/* Logging is off unless the caller gave a log callback: test that before
+ * the arguments are evaluated, on the spawn path above all. */
+#define sv__log(sv, ...)                                \
+        do {                                            \
+                if ((sv)->log)                          \
+                        sv__log_((sv), __VA_ARGS__);    \
+        } while (0)
 
 /* worker.c */
 void sv__worker_step(sv_worker *w, sv__event ev);

@@ -264,6 +264,11 @@ void sv_supervisor_free(sv_supervisor *sv) {
         }
         free(sv->cg_free);
         free(sv->envbuf);
+        while (sv->spare) {
+                sv_worker *spare = sv->spare;
+                sv->spare = spare->next;
+                free(spare);
+        }
         while (sv->cg_nbusy > 0) {
                 sv__cg *cg = sv->cg_busy[--sv->cg_nbusy];
                 if (sv__cg_destroy(cg) < 0)

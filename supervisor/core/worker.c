@@ -32,12 +32,10 @@ _Static_assert(sizeof(event_names) / sizeof(event_names[0]) == SV_EV_COUNT,
 
 extern char **environ;
 
-void sv__log(sv_supervisor *sv, const char *fmt, ...) {
+void sv__log_(sv_supervisor *sv, const char *fmt, ...) {
         char buf[512];
         va_list ap;
 
-        if (!sv->log)
-                return;
         va_start(ap, fmt);
         vsnprintf(buf, sizeof(buf), fmt, ap);
         va_end(ap);
@@ -350,10 +348,33 @@ void sv__worker_step(sv_worker *w, sv__event ev) {
 
 /* ---- Finishing ---- */
 
+/* Up to this many freed workers are kept for the next spawns: a worker is
+ * big (its handles), and malloc/free of it was a tenth of a spawn's cost. */
+#define SPARE_MAX 64
+
 static void free_worker(sv_worker *w) {
-        w->sv->closing--;
+        sv_supervisor *sv = w->sv;
+
+        sv->closing--;
         free(w->leak_list);
+        if (sv->nspare < SPARE_MAX) {
+                w->next = sv->spare;
+                sv->spare = w;
+                sv->nspare++;
+                return;
+        }
         free(w);
+}
+
+static sv_worker *alloc_worker(sv_supervisor *sv) {
+        sv_worker *w = sv->spare;
+
+        if (w) {
+                sv->spare = w->next;
+                sv->nspare--;
+                return w;
+        }
+        return malloc(sizeof(*w));
 }
 
 /* A pipe may close at EOF long before the exit: only a finished worker
@@ -526,9 +547,9 @@ static void on_timer(uv_timer_t *t) {
                         return;
                 }
                 sv__worker_step(w, SV_EV_TIMEOUT);
-        }
-        else
+        } else {
                 sv__worker_step(w, SV_EV_GRACE_EXPIRED);
+        }
 }
 
 static void on_idle(uv_timer_t *t) {
@@ -787,7 +808,7 @@ int sv_spawn(sv_supervisor *sv, const sv_spawn_opts *o, sv_worker **out) {
 
         if (!sv || !o || !o->argv || !o->argv[0] || !o->argv[0][0])
                 return UV_EINVAL;
-        w = malloc(sizeof(*w));
+        w = alloc_worker(sv);
         if (!w)
                 return UV_ENOMEM;
         memset(w, 0, offsetof(sv_worker, timer));
