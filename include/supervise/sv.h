@@ -230,6 +230,10 @@ enum sv_supervisor_flags {
         SV_SUPERVISOR_NO_SUBREAPER = 1u << 1,
         /* Don't fork the guardian that kills our trees if we are SIGKILLed. */
         SV_SUPERVISOR_NO_GUARDIAN = 1u << 2,
+        /* The program exits right after sv_supervisor_free(): the guardian
+         * is told we are done but not waited for; it exits at once, and
+         * whoever reaps our orphans reaps it. Saves the wait at exit. */
+        SV_SUPERVISOR_EXIT_AFTER_FREE = 1u << 3,
 };
 
 typedef void (*sv_log_cb)(const char *msg, void *userdata);

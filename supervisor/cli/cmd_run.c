@@ -1456,6 +1456,7 @@ static int start_loop(run *r) {
 
         memset(&so, 0, sizeof(so));
         so.ladder = r->o->ladder;
+        so.flags |= SV_SUPERVISOR_EXIT_AFTER_FREE;
         e = sv_supervisor_new(&so, &r->sv);
         if (e < 0) {
                 fprintf(stderr, "supervise run: cannot start: %s\n", uv_strerror(e));

@@ -505,9 +505,16 @@ static int final_status(const run *r) {
         return 0;
 }
 
+/* -v: every state change, stamped with milliseconds since we started, so
+ * a slow stop can be read off the log. */
 static void log_cb(const char *msg, void *ud) {
+        static uint64_t t0;
+        uint64_t now = uv_hrtime();
+
         (void) ud;
-        fprintf(stderr, "supervise: %s\n", msg);
+        if (!t0)
+                t0 = now;
+        fprintf(stderr, "supervise: [%8.3f] %s\n", (double) (now - t0) / 1e6, msg);
 }
 
 static int run_copies(cli_opts *o) {
@@ -536,6 +543,7 @@ static int run_copies(cli_opts *o) {
 
         memset(&so, 0, sizeof(so));
         so.ladder = o->ladder;
+        so.flags |= SV_SUPERVISOR_EXIT_AFTER_FREE;
         if (strcmp(o->mechanism, "procwalk") == 0)
                 so.flags |= SV_SUPERVISOR_NO_CGROUP;
         if (o->verbose)

@@ -23,6 +23,7 @@ struct sv_worker {
         sv_worker_state state;
         pid_t pid;
         int pidfd; /* -1 without pidfds; closed at reap */
+        int tfd;   /* timerfd of the timeout in the supervisor's epoll set, or -1 */
 
         sv_ladder ladder;
         uint64_t timeout_ms;
@@ -98,6 +99,8 @@ struct sv_supervisor {
         sv_worker *head, *tail; /* live workers (not yet finished) */
         sv_worker *spare;       /* freed workers kept for reuse */
         unsigned nspare;
+        sv_worker *grave;       /* freed while an epoll batch still runs */
+        bool in_batch;
         unsigned live;
         unsigned unreaped; /* workers whose leader we have not reaped yet */
         sv__pidmap bypid;  /* exactly those unreaped workers */
@@ -126,6 +129,7 @@ void sv__log_(sv_supervisor *sv, const char *fmt, ...);
 /* worker.c */
 void sv__worker_step(sv_worker *w, sv__event ev);
 void sv__worker_reaped(sv_worker *w, const sv__reaped *r);
+void sv__worker_timeout_fired(sv_worker *w);
 void sv__worker_close(sv_worker *w);
 sv_worker *sv__worker_by_pid(sv_supervisor *sv, pid_t pid);
 
@@ -143,6 +147,8 @@ void sv__pidmap_release(sv__pidmap *m);
 /* reap.c */
 int sv__reap_init(sv_supervisor *sv);
 int sv__reap_watch(sv_supervisor *sv, sv_worker *w);
+int sv__reap_watch_timeout(sv_supervisor *sv, sv_worker *w);
+void sv__worker_bury(sv_worker *w);
 uv_handle_t *sv__reap_handle(sv_supervisor *sv);
 void sv__reap_close(sv_supervisor *sv, uv_close_cb cb);
 void sv__reap_sweep(sv_supervisor *sv);

@@ -19,7 +19,11 @@
  * of the process, so an embedding program must not uv_spawn then. */
 #include <errno.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -74,11 +78,14 @@ void sv__reap_sweep(sv_supervisor *sv) {
         free(kids);
 }
 
+/* Events carry the worker; the low bit says the timerfd, not the pidfd. */
+#define TAG_TIMER 1u
+
 static void on_epoll(uv_poll_t *h, int status, int events) {
         sv_supervisor *sv = h->data;
         struct epoll_event ev[EP_BATCH];
         sv__reaped r;
-        sv_worker *w;
+        sv_worker *w, *dead;
         int n, i;
 
         (void) events;
@@ -87,15 +94,28 @@ static void on_epoll(uv_poll_t *h, int status, int events) {
         do {
                 n = epoll_wait(sv->epfd, ev, EP_BATCH, 0);
         } while (n < 0 && errno == EINTR);
-        /* Each worker appears at most once per batch, and a reap closes its
-         * pidfd, which takes it out of the set; it is freed only after its
-         * exit callback, never inside this loop before its own event. */
+        /* A worker may have two events in one batch (its timeout and its
+         * exit), and an exit callback may free it and spawn another into
+         * the same memory. So workers freed during the batch are buried
+         * (kept, marked finished) and only recycled once it is done. */
+        sv->in_batch = true;
         for (i = 0; i < n; i++) {
-                w = ev[i].data.ptr;
+                w = (sv_worker *) (uintptr_t) (ev[i].data.u64 & ~(uint64_t) TAG_TIMER);
+                if (w->finished)
+                        continue;
+                if (ev[i].data.u64 & TAG_TIMER) {
+                        sv__worker_timeout_fired(w);
+                        continue;
+                }
                 if (w->reaped_ok || w->pidfd < 0)
                         continue;
                 if (sv__plat_reap_pidfd(w->pidfd, &r) == 1)
                         sv__worker_reaped(w, &r);
+        }
+        sv->in_batch = false;
+        while ((dead = sv->grave)) {
+                sv->grave = dead->next;
+                sv__worker_bury(dead);
         }
 }
 
@@ -112,9 +132,36 @@ int sv__reap_watch(sv_supervisor *sv, sv_worker *w) {
         struct epoll_event ev;
 
         ev.events = EPOLLIN;
-        ev.data.ptr = w;
+        ev.data.u64 = (uint64_t) (uintptr_t) w;
         if (epoll_ctl(sv->epfd, EPOLL_CTL_ADD, w->pidfd, &ev) < 0)
                 return -errno;
+        return 0;
+}
+
+/* A timeout as a timerfd in our epoll set: exact to the microsecond, where
+ * libuv's timers count whole milliseconds and fire up to one late (or, by
+ * its clock, early). Counts from the worker's start. */
+int sv__reap_watch_timeout(sv_supervisor *sv, sv_worker *w) {
+        struct itimerspec its;
+        struct epoll_event ev;
+        uint64_t at = w->start_us + w->timeout_ms * 1000u;
+        int fd;
+
+        fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+        if (fd < 0)
+                return -errno;
+        memset(&its, 0, sizeof(its));
+        its.it_value.tv_sec = (time_t) (at / 1000000u);
+        its.it_value.tv_nsec = (long) (at % 1000000u) * 1000L;
+        ev.events = EPOLLIN;
+        ev.data.u64 = (uint64_t) (uintptr_t) w | TAG_TIMER;
+        if (timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL) < 0 ||
+            epoll_ctl(sv->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
+        w->tfd = fd;
         return 0;
 }
 

@@ -77,7 +77,7 @@ fail_loop:
         if (sv->owns_loop)
                 (void) uv_loop_close(&sv->own_loop);
 fail_free:
-        sv__guardian_stop(&sv->guardian);
+        sv__guardian_stop(&sv->guardian, (sv->flags & SV_SUPERVISOR_EXIT_AFTER_FREE) != 0);
         if (sv->mech == SV_MECH_CGROUP)
                 (void) sv__cg_remove_root(sv->cgroot);
         free(sv);
@@ -279,7 +279,7 @@ void sv_supervisor_free(sv_supervisor *sv) {
         sv__pidmap_release(&sv->bypid);
         if (sv->mech == SV_MECH_CGROUP)
                 (void) sv__cg_remove_root(sv->cgroot);
-        sv__guardian_stop(&sv->guardian);
+        sv__guardian_stop(&sv->guardian, (sv->flags & SV_SUPERVISOR_EXIT_AFTER_FREE) != 0);
         close(sv->devnull);
         free(sv);
 }

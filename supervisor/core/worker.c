@@ -357,6 +357,18 @@ static void free_worker(sv_worker *w) {
 
         sv->closing--;
         free(w->leak_list);
+        w->leak_list = NULL;
+        if (sv->in_batch) {
+                w->next = sv->grave;
+                sv->grave = w;
+                return;
+        }
+        sv__worker_bury(w);
+}
+
+void sv__worker_bury(sv_worker *w) {
+        sv_supervisor *sv = w->sv;
+
         if (sv->nspare < SPARE_MAX) {
                 w->next = sv->spare;
                 sv->spare = w;
@@ -514,6 +526,19 @@ void sv__worker_close(sv_worker *w) {
                 free_worker(w);
 }
 
+static void close_timeout(sv_worker *w) {
+        if (w->tfd >= 0) {
+                close(w->tfd);
+                w->tfd = -1;
+        }
+}
+
+void sv__worker_timeout_fired(sv_worker *w) {
+        close_timeout(w);
+        if (w->state == SV_WORKER_RUNNING)
+                sv__worker_step(w, SV_EV_TIMEOUT);
+}
+
 void sv__worker_reaped(sv_worker *w, const sv__reaped *r) {
         w->reaped = *r;
         w->reaped_ok = true;
@@ -524,6 +549,7 @@ void sv__worker_reaped(sv_worker *w, const sv__reaped *r) {
         sv__pidmap_del(&w->sv->bypid, w->pid);
         if (w->timer_active)
                 uv_timer_stop(&w->timer);
+        close_timeout(w);
         /* Closing the pidfd also takes it out of the epoll set. */
         if (w->pidfd >= 0) {
                 close(w->pidfd);
@@ -789,9 +815,9 @@ static int publish(sv_worker *w, spawn_prep *p, const sv__spawn_res *res) {
                 uv_update_time(sv->loop);
                 uv_timer_start(&w->idle, on_idle, w->idle_timeout_ms, w->idle_timeout_ms);
         }
-        if (w->timeout_ms) {
-                /* The loop's clock may be stale if we were called outside a
-                 * callback; the deadline counts from now. */
+        if (w->timeout_ms && (!sv->pidfds || sv__reap_watch_timeout(sv, w) < 0)) {
+                /* Without our epoll set, a libuv timer; the loop's clock may
+                 * be stale if we were called outside a callback. */
                 uv_update_time(sv->loop);
                 arm(w, w->timeout_ms);
         }
@@ -815,6 +841,7 @@ int sv_spawn(sv_supervisor *sv, const sv_spawn_opts *o, sv_worker **out) {
         w->sv = sv;
         w->id = sv->next_id++;
         w->pidfd = -1;
+        w->tfd = -1;
         w->step = -1;
         w->last_step = -1;
         w->ladder = o->ladder ? *o->ladder : sv->ladder;

@@ -144,8 +144,8 @@ typedef struct sv__guardian {
 /* Forks the guardian. `cgroot` is our cgroup directory, or "" without one. */
 int sv__guardian_start(const char *cgroot, sv__guardian *out);
 
-/* Tells the guardian we cleaned up ourselves, and reaps it. */
-void sv__guardian_stop(sv__guardian *g);
+/* Tells the guardian we cleaned up ourselves, and reaps it unless `nowait`. */
+void sv__guardian_stop(sv__guardian *g, bool nowait);
 
 /* Lists this process's children (any state) into a malloc'd array;
  * returns the count or a negative error. */

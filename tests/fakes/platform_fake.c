@@ -168,6 +168,7 @@ int sv__guardian_start(const char *cgroot, sv__guardian *out) {
         return 0;
 }
 
-void sv__guardian_stop(sv__guardian *g) {
+void sv__guardian_stop(sv__guardian *g, bool nowait) {
         (void) g;
+        (void) nowait;
 }

@@ -244,14 +244,14 @@ int sv__guardian_start(const char *cgroot, sv__guardian *out) {
         return 0;
 }
 
-void sv__guardian_stop(sv__guardian *g) {
+void sv__guardian_stop(sv__guardian *g, bool nowait) {
         int st;
 
         if (g->pid <= 0)
                 return;
         (void) !write(g->fd, "d", 1);
         close(g->fd);
-        while (waitpid(g->pid, &st, 0) < 0 && errno == EINTR)
+        while (!nowait && waitpid(g->pid, &st, 0) < 0 && errno == EINTR)
                 ;
         g->pid = 0;
         g->fd = -1;
