@@ -19,7 +19,7 @@
 
 /* How often the /proc fallback looks whether a dying tree is gone. The
  * cgroup path needs no polling: cgroup.events tells. */
-#define TREE_POLL_MS 5
+#define TREE_POLL_MS 1
 
 static const char *const state_names[] = { "running", "stopping", "exited" };
 _Static_assert(sizeof(state_names) / sizeof(state_names[0]) == SV_WORKER_STATE_COUNT,
@@ -92,23 +92,27 @@ static void signal_tree_procwalk(sv_worker *w, int sig) {
 /* Signals every process of the tree, the leader through its pidfd. A
  * stopped process is sent SIGCONT too, so it can act on a polite signal. */
 static int signal_tree(sv_worker *w, int sig) {
+        bool leader = w->state != SV_WORKER_EXITED;
         int r = 0;
 
-        if (w->state != SV_WORKER_EXITED) {
-                r = sv__plat_kill(w->pid, w->pidfd, sig);
-                if (sig != SIGKILL && sig != SIGCONT)
-                        (void) sv__plat_kill(w->pid, w->pidfd, SIGCONT);
-        }
-        if (w->cg) {
-                if (sig == SIGKILL)
+        if (sig == SIGKILL) {
+                /* The tree first and the leader last, so that nobody is
+                 * reparented while the /proc walk follows parent links. */
+                if (w->cg)
                         (void) sv__cg_kill(w->cg);
                 else
-                        (void) sv__cg_signal(w->cg, sig);
-                if (sig != SIGKILL && sig != SIGCONT)
-                        (void) sv__cg_signal(w->cg, SIGCONT);
-        } else {
-                signal_tree_procwalk(w, sig);
+                        signal_tree_procwalk(w, SIGKILL);
+                return leader ? sv__plat_kill(w->pid, w->pidfd, SIGKILL) : 0;
         }
+        if (leader) {
+                r = sv__plat_kill(w->pid, w->pidfd, sig);
+                if (sig != SIGCONT)
+                        (void) sv__plat_kill(w->pid, w->pidfd, SIGCONT);
+        }
+        if (w->cg)
+                (void) sv__cg_signal(w->cg, sig, sig != SIGCONT);
+        else
+                signal_tree_procwalk(w, sig);
         return r;
 }
 
@@ -270,8 +274,11 @@ static void on_leader_gone(sv_worker *w) {
                 collect_leaks(w);
         if (w->step >= 0 || w->leaks == SV_LEAKS_KILL || w->leaks == SV_LEAKS_FAIL) {
                 /* Whatever the ladder says, the tree of an exited leader is
-                 * killed outright: there is no one left to be polite to. */
-                (void) signal_tree(w, SIGKILL);
+                 * killed outright: there is no one left to be polite to.
+                 * Right after our own SIGKILL it is only dying: look again
+                 * shortly, and kill again only what is still there then. */
+                if (w->last_signal != SIGKILL)
+                        (void) signal_tree(w, SIGKILL);
                 arm(w, TREE_POLL_MS);
                 return;
         }

@@ -100,8 +100,9 @@ int sv__cg_create(const char *parent, unsigned n, sv__cg *out);
 /* Writes "1" to cgroup.kill. */
 int sv__cg_kill(sv__cg *cg);
 
-/* Sends sig to every process in the cgroup. Returns how many it reached. */
-int sv__cg_signal(const sv__cg *cg, int sig);
+/* Sends sig (then SIGCONT, if `then_cont`) to every process in the
+ * cgroup. Returns how many it reached. */
+int sv__cg_signal(const sv__cg *cg, int sig, bool then_cont);
 
 /* 1 if the cgroup still has processes, 0 if empty, negative on error. */
 int sv__cg_populated(const sv__cg *cg);

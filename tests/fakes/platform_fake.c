@@ -91,9 +91,10 @@ int sv__cg_kill(sv__cg *cg) {
         return 0;
 }
 
-int sv__cg_signal(const sv__cg *cg, int sig) {
+int sv__cg_signal(const sv__cg *cg, int sig, bool then_cont) {
         (void) cg;
         (void) sig;
+        (void) then_cont;
         return 0;
 }
 

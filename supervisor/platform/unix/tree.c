@@ -249,7 +249,7 @@ int sv__cg_pids(const sv__cg *cg, pid_t **out) {
         return (int) cnt;
 }
 
-int sv__cg_signal(const sv__cg *cg, int sig) {
+int sv__cg_signal(const sv__cg *cg, int sig, bool then_cont) {
         pid_t *pids = NULL;
         int n, i, hit = 0;
 
@@ -259,8 +259,11 @@ int sv__cg_signal(const sv__cg *cg, int sig) {
         /* A pid read from cgroup.procs is in our cgroup at that moment; the
          * window before kill() is the same one killpg has. */
         for (i = 0; i < n; i++) {
-                if (pids[i] > 1 && kill(pids[i], sig) == 0)
+                if (pids[i] > 1 && kill(pids[i], sig) == 0) {
                         hit++;
+                        if (then_cont)
+                                (void) kill(pids[i], SIGCONT);
+                }
         }
         free(pids);
         return hit;
