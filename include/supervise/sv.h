@@ -142,7 +142,7 @@ typedef struct sv_exit_info {
         int signal;        /* terminating signal, 0 if it exited */
         bool core_dumped;
         sv_cause cause;
-        uint64_t wall_us;  /* from spawn to reap */
+        uint64_t wall_us;  /* from the sv_spawn call (exec included) to the reap */
         uint64_t user_us;  /* CPU of the worker and the children it waited for */
         uint64_t sys_us;
         uint64_t max_rss_kb;

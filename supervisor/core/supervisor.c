@@ -77,7 +77,7 @@ fail_loop:
         if (sv->owns_loop)
                 (void) uv_loop_close(&sv->own_loop);
 fail_free:
-        sv__guardian_stop(&sv->guardian, (sv->flags & SV_SUPERVISOR_EXIT_AFTER_FREE) != 0);
+        sv__guardian_stop(&sv->guardian, false, false);
         if (sv->mech == SV_MECH_CGROUP)
                 (void) sv__cg_remove_root(sv->cgroot);
         free(sv);
@@ -229,6 +229,7 @@ static void on_own_closed(uv_handle_t *h) {
 
 void sv_supervisor_free(sv_supervisor *sv) {
         sv_worker *w;
+        bool handoff;
 
         if (!sv)
                 return;
@@ -257,9 +258,17 @@ void sv_supervisor_free(sv_supervisor *sv) {
                 (void) uv_loop_close(sv->loop);
         if (sv->epfd >= 0)
                 close(sv->epfd);
+        /* A program about to exit hands the removal of our (empty) cgroups
+         * to the guardian, which outlives us by a moment: rmdir in cgroupfs
+         * costs more than the rest of our teardown. */
+        handoff = (sv->flags & SV_SUPERVISOR_EXIT_AFTER_FREE) && sv->guardian.pid > 0 &&
+                  sv->mech == SV_MECH_CGROUP;
         while (sv->cg_nfree > 0) {
                 sv__cg *cg = sv->cg_free[--sv->cg_nfree];
-                (void) sv__cg_destroy(cg);
+                if (handoff)
+                        sv__cg_close(cg);
+                else
+                        (void) sv__cg_destroy(cg);
                 free(cg);
         }
         free(sv->cg_free);
@@ -271,15 +280,17 @@ void sv_supervisor_free(sv_supervisor *sv) {
         }
         while (sv->cg_nbusy > 0) {
                 sv__cg *cg = sv->cg_busy[--sv->cg_nbusy];
-                if (sv__cg_destroy(cg) < 0)
+                if (handoff)
+                        sv__cg_close(cg);
+                else if (sv__cg_destroy(cg) < 0)
                         sv__log(sv, "supervisor: leaving '%s': leaked processes live on", cg->path);
                 free(cg);
         }
         free(sv->cg_busy);
         sv__pidmap_release(&sv->bypid);
-        if (sv->mech == SV_MECH_CGROUP)
+        if (sv->mech == SV_MECH_CGROUP && !handoff)
                 (void) sv__cg_remove_root(sv->cgroot);
-        sv__guardian_stop(&sv->guardian, (sv->flags & SV_SUPERVISOR_EXIT_AFTER_FREE) != 0);
+        sv__guardian_stop(&sv->guardian, (sv->flags & SV_SUPERVISOR_EXIT_AFTER_FREE) != 0, handoff);
         close(sv->devnull);
         free(sv);
 }

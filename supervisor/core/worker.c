@@ -789,7 +789,6 @@ static int publish(sv_worker *w, spawn_prep *p, const sv__spawn_res *res) {
 
         w->pid = res->pid;
         w->pidfd = res->pidfd;
-        w->start_us = sv__plat_now_us();
 
         if (sv->tail) {
                 sv->tail->next = w;
@@ -882,6 +881,9 @@ int sv_spawn(sv_supervisor *sv, const sv_spawn_opts *o, sv_worker **out) {
         req.cgroup_dir_fd = w->cg ? w->cg->dir_fd : -1;
         req.want_pidfd = sv->pidfds;
 
+        /* Wall time and the deadline count from here, as GNU timeout's do
+         * from its fork: the exec is part of the job's time. */
+        w->start_us = sv__plat_now_us();
         r = sv__plat_spawn(&req, &res);
         if (r < 0)
                 goto fail_cg;

@@ -113,6 +113,9 @@ int sv__cg_pids(const sv__cg *cg, pid_t **out);
 /* Closes the files and removes the (empty) directory. */
 int sv__cg_destroy(sv__cg *cg);
 
+/* Closes the files only. */
+void sv__cg_close(sv__cg *cg);
+
 /* Removes the empty worker cgroups under a supervisor's directory, then
  * the directory; what is still populated stays. */
 void sv__cg_remove_tree(const char *root);
@@ -145,8 +148,9 @@ typedef struct sv__guardian {
 /* Forks the guardian. `cgroot` is our cgroup directory, or "" without one. */
 int sv__guardian_start(const char *cgroot, sv__guardian *out);
 
-/* Tells the guardian we cleaned up ourselves, and reaps it unless `nowait`. */
-void sv__guardian_stop(sv__guardian *g, bool nowait);
+/* Tells the guardian we are done, and reaps it unless `nowait`. With
+ * `cleanup` it also removes our (empty) cgroup directories on its way out. */
+void sv__guardian_stop(sv__guardian *g, bool nowait, bool cleanup);
 
 /* Lists this process's children (any state) into a malloc'd array;
  * returns the count or a negative error. */

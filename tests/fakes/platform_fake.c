@@ -109,6 +109,10 @@ int sv__cg_pids(const sv__cg *cg, pid_t **out) {
         return 0;
 }
 
+void sv__cg_close(sv__cg *cg) {
+        (void) cg;
+}
+
 int sv__cg_destroy(sv__cg *cg) {
         (void) cg;
         return 0;
@@ -169,7 +173,8 @@ int sv__guardian_start(const char *cgroot, sv__guardian *out) {
         return 0;
 }
 
-void sv__guardian_stop(sv__guardian *g, bool nowait) {
+void sv__guardian_stop(sv__guardian *g, bool nowait, bool cleanup) {
         (void) g;
         (void) nowait;
+        (void) cleanup;
 }

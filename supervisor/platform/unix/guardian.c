@@ -122,6 +122,13 @@ static void guard(int fd, pid_t owner, const char *cgroot) {
         } while (n < 0 && errno == EINTR);
         if (n == 1 && c == 'd')
                 _exit(0);
+        if (n == 1 && c == 'c') {
+                /* The supervisor ended cleanly and left us its empty
+                 * cgroups to remove. */
+                if (cgroot[0])
+                        sv__cg_remove_tree(cgroot);
+                _exit(0);
+        }
         if (n < 0)
                 _exit(3); /* no pipe: we never knew the supervisor; touch nothing */
 
@@ -244,12 +251,12 @@ int sv__guardian_start(const char *cgroot, sv__guardian *out) {
         return 0;
 }
 
-void sv__guardian_stop(sv__guardian *g, bool nowait) {
+void sv__guardian_stop(sv__guardian *g, bool nowait, bool cleanup) {
         int st;
 
         if (g->pid <= 0)
                 return;
-        (void) !write(g->fd, "d", 1);
+        (void) !write(g->fd, cleanup ? "c" : "d", 1);
         close(g->fd);
         while (!nowait && waitpid(g->pid, &st, 0) < 0 && errno == EINTR)
                 ;

@@ -287,10 +287,14 @@ int sv__cg_populated(const sv__cg *cg) {
         return p[10] == '1';
 }
 
-int sv__cg_destroy(sv__cg *cg) {
+void sv__cg_close(sv__cg *cg) {
         close(cg->dir_fd);
         close(cg->procs_fd);
         close(cg->events_fd);
+}
+
+int sv__cg_destroy(sv__cg *cg) {
+        sv__cg_close(cg);
         if (rmdir(cg->path) < 0)
                 return -errno;
         return 0;
