@@ -56,31 +56,33 @@ sv_worker *sv__worker_by_pid(sv_supervisor *sv, pid_t pid) {
 /* ---- Signalling the tree ---- */
 
 static void signal_tree_procwalk(sv_worker *w, int sig) {
+        pid_t root = w->state == SV_WORKER_EXITED ? 0 : w->pid;
         sv_proc *procs = NULL;
-        int n, i;
+        pid_t *pids = NULL;
+        int n, i, before = -1;
 
-        /* Freeze first, so nothing forks between the walk and the kill; walk
-         * again until a pass finds nobody new. */
+        /* SIGKILL: freeze the tree as we walk it (a stopped process cannot
+         * fork), walk again until a pass finds nobody new, then kill. */
         if (sig == SIGKILL) {
-                int before = -1;
                 for (;;) {
-                        n = sv__proc_tree(w->state == SV_WORKER_EXITED ? 0 : w->pid, w->pid,
-                                          w->marker, &procs);
-                        if (n <= 0 || n == before) {
+                        free(pids);
+                        pids = NULL;
+                        n = sv__proc_freeze_tree(root, w->marker, &pids);
+                        if (n <= 0 || n == before)
                                 break;
-                        }
-                        for (i = 0; i < n; i++)
-                                (void) sv__plat_kill(procs[i].pid, -1, SIGSTOP);
                         before = n;
-                        free(procs);
-                        procs = NULL;
                 }
                 for (i = 0; i < n; i++)
-                        (void) sv__plat_kill(procs[i].pid, -1, SIGKILL);
-                free(procs);
+                        (void) sv__plat_kill(pids[i], -1, SIGKILL);
+                free(pids);
+                /* Members of the group that the walk could not reach (their
+                 * parent lives outside the tree). Only while the leader is
+                 * unreaped: then its pid cannot name another group. */
+                if (root > 1)
+                        (void) sv__plat_kill_group(root, SIGKILL);
                 return;
         }
-        n = sv__proc_tree(w->state == SV_WORKER_EXITED ? 0 : w->pid, w->pid, w->marker, &procs);
+        n = sv__proc_tree(root, w->pid, w->marker, &procs);
         for (i = 0; i < n; i++) {
                 (void) sv__plat_kill(procs[i].pid, -1, sig);
                 if (sig != SIGCONT)

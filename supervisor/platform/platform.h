@@ -45,6 +45,10 @@ int sv__plat_spawn(const sv__spawn_req *req, sv__spawn_res *out);
  * caller guarantees the pid is still ours (not yet reaped). */
 int sv__plat_kill(pid_t pid, int pidfd, int sig);
 
+/* Signals process group `pgid` (never 0 or 1, which kill(2) would read
+ * as "our group" and "everyone"). */
+int sv__plat_kill_group(pid_t pgid, int sig);
+
 /* The exit of one child, reaped with its resource usage. */
 typedef struct sv__reaped {
         pid_t pid;
@@ -122,6 +126,13 @@ void sv__cg_remove_tree(const char *root);
 
 /* Removes a directory made by sv__cg_setup. */
 int sv__cg_remove_root(const char *root);
+
+/* Finds the descendants of `root` and the orphans adopted by us that carry
+ * `marker`, stopping each with SIGSTOP before reading its children (all
+ * threads' children files), so the set cannot grow behind the walk. Reads
+ * only the tree's own files, not all of /proc. Returns the count and a
+ * malloc'd array, or a negative error. */
+int sv__proc_freeze_tree(pid_t root, const char *marker, pid_t **out);
 
 /* 1 if /proc/<pid>/environ holds `marker` ("NAME=value"), 0 if not, -1 if
  * it cannot be read (the process is exiting, or gone). */

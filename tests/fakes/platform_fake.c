@@ -40,6 +40,13 @@ int sv__plat_kill(pid_t pid, int pidfd, int sig) {
         return 0;
 }
 
+int sv__plat_kill_group(pid_t pgid, int sig) {
+        (void) pgid;
+        (void) sig;
+        sv_fake_state.group_kills++;
+        return 0;
+}
+
 int sv__plat_reap_pidfd(int pidfd, sv__reaped *out) {
         (void) pidfd;
         (void) out;
@@ -151,6 +158,22 @@ int sv__proc_tree(pid_t root, pid_t pgid, const char *marker, sv_proc **out) {
                 (*out)[i].state = 'S';
                 strcpy((*out)[i].comm, "fake-child");
         }
+        return n;
+}
+
+int sv__proc_freeze_tree(pid_t root, const char *marker, pid_t **out) {
+        int i, n = sv_fake_state.tree_alive ? sv_fake_state.tree_size : 0;
+
+        (void) root;
+        (void) marker;
+        *out = NULL;
+        if (n == 0)
+                return 0;
+        *out = calloc((size_t) n, sizeof(**out));
+        if (!*out)
+                return UV_ENOMEM;
+        for (i = 0; i < n; i++)
+                (*out)[i] = 50000 + i;
         return n;
 }
 

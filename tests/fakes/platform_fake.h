@@ -17,6 +17,7 @@ typedef struct sv_fake {
                 int sig;
         } sent[SV_FAKE_MAX_SENT];  /* every signal sent to a leader, in order */
         int nsent;
+        int group_kills;           /* sv__plat_kill_group calls */
 } sv_fake;
 
 extern sv_fake sv_fake_state;

@@ -373,6 +373,14 @@ int sv__plat_spawn(const sv__spawn_req *req, sv__spawn_res *out) {
         return 0;
 }
 
+int sv__plat_kill_group(pid_t pgid, int sig) {
+        if (pgid <= 1)
+                return UV_EINVAL;
+        if (kill(-pgid, sig) < 0)
+                return -errno;
+        return 0;
+}
+
 int sv__plat_kill(pid_t pid, int pidfd, int sig) {
         static int no_pidfd_send;
 

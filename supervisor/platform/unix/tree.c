@@ -472,3 +472,104 @@ int sv__proc_children(pid_t **out) {
         *out = v;
         return cnt;
 }
+
+/* A growable set of pids, kept in discovery order. */
+typedef struct pidset {
+        pid_t *v;
+        size_t n, cap;
+} pidset;
+
+static bool pidset_has(const pidset *s, pid_t pid) {
+        size_t i;
+
+        for (i = 0; i < s->n; i++) {
+                if (s->v[i] == pid)
+                        return true;
+        }
+        return false;
+}
+
+static int pidset_add(pidset *s, pid_t pid) {
+        pid_t *nv;
+
+        if (pidset_has(s, pid))
+                return 0;
+        if (s->n == s->cap) {
+                s->cap = s->cap ? s->cap * 2 : 64;
+                nv = realloc(s->v, s->cap * sizeof(*nv));
+                if (!nv)
+                        return UV_ENOMEM;
+                s->v = nv;
+        }
+        s->v[s->n++] = pid;
+        return 1;
+}
+
+/* Adds the children of every thread of `pid` to the set. */
+static int add_children(pidset *s, pid_t pid) {
+        char path[320], buf[8192];
+        struct dirent *de;
+        char *p, *end;
+        DIR *d;
+        int r = 0;
+
+        snprintf(path, sizeof(path), "/proc/%d/task", (int) pid);
+        d = opendir(path);
+        if (!d)
+                return 0; /* gone */
+        while (r >= 0 && (de = readdir(d))) {
+                if (de->d_name[0] < '1' || de->d_name[0] > '9')
+                        continue;
+                snprintf(path, sizeof(path), "/proc/%d/task/%s/children", (int) pid, de->d_name);
+                if (read_file(path, buf, sizeof(buf)) <= 0)
+                        continue;
+                for (p = buf;; p = end) {
+                        pid_t c = (pid_t) strtol(p, &end, 10);
+                        if (end == p)
+                                break;
+                        if (c > 1)
+                                r = pidset_add(s, c);
+                        if (r < 0)
+                                break;
+                }
+        }
+        closedir(d);
+        return r < 0 ? r : 0;
+}
+
+int sv__proc_freeze_tree(pid_t root, const char *marker, pid_t **out) {
+        pidset s = { NULL, 0, 0 };
+        pid_t self = getpid();
+        pid_t *kids = NULL;
+        size_t i;
+        int n, r;
+
+        /* Seeds: the root's children, and orphans adopted by us that carry
+         * the marker. Each found process is stopped before its children are
+         * read, so it cannot fork behind our back, and a stopped process's
+         * children file is exact (proc(5)). */
+        if (root > 1 && (r = add_children(&s, root)) < 0)
+                goto fail;
+        n = sv__proc_children(&kids);
+        for (i = 0; n > 0 && i < (size_t) n; i++) {
+                if (kids[i] != root && sv__proc_has_marker(kids[i], marker) == 1 &&
+                    (r = pidset_add(&s, kids[i])) < 0)
+                        goto fail;
+        }
+        free(kids);
+        kids = NULL;
+        for (i = 0; i < s.n; i++) {
+                if (s.v[i] == self || s.v[i] <= 1)
+                        continue;
+                (void) kill(s.v[i], SIGSTOP);
+                if ((r = add_children(&s, s.v[i])) < 0)
+                        goto fail;
+        }
+        *out = s.v;
+        return (int) s.n;
+
+fail:
+        free(kids);
+        free(s.v);
+        return r;
+}
