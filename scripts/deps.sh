@@ -3,7 +3,7 @@
 # benchmark, if any is missing. Needs root (or sudo) only when something is.
 set -eu
 
-pkgs="gcc make cmake pkg-config libuv1-dev libcmocka-dev libjansson-dev valgrind python3 perl procps strace parallel"
+pkgs="gcc libc6-dev linux-libc-dev make cmake pkg-config libuv1-dev libcmocka-dev libjansson-dev valgrind python3 perl procps strace parallel"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
