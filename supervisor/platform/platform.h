@@ -80,6 +80,13 @@ uint64_t sv__plat_now_us(void);
 /* Sleeps; only for bounded waits outside the loop (sv_supervisor_free). */
 void sv__plat_nap_us(unsigned us);
 
+/* Reads a small file (most of /proc and cgroupfs) whole into buf, NUL-
+ * terminated; returns its length or a negative error. */
+int sv__read_file(const char *path, char *buf, size_t n);
+
+/* Writes s to an existing file (cgroup.kill, cgroup.procs). */
+int sv__write_file(const char *path, const char *s);
+
 /* ---- Trees ---- */
 
 /* The cgroup v2 directory all our workers' cgroups go under, created for this

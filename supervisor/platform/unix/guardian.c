@@ -78,37 +78,23 @@ static int kill_marked(pid_t owner, int sig) {
         return hits;
 }
 
-static int write_in(const char *dir, const char *file, const char *s) {
-        char path[SV_GUARD_PATH_MAX + 64];
-        int fd, r = 0;
-
-        snprintf(path, sizeof(path), "%s/%s", dir, file);
-        fd = open(path, O_WRONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        if (write(fd, s, strlen(s)) < 0)
-                r = -errno;
-        close(fd);
-        return r;
-}
-
+/* cgroup.events of our parent cgroup covers every worker cgroup below. */
 static bool populated(const char *dir) {
         char path[SV_GUARD_PATH_MAX + 64], buf[256];
-        ssize_t n;
         char *p;
-        int fd;
 
         snprintf(path, sizeof(path), "%s/cgroup.events", dir);
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
+        if (sv__read_file(path, buf, sizeof(buf)) <= 0)
                 return false;
-        n = read(fd, buf, sizeof(buf) - 1);
-        close(fd);
-        if (n <= 0)
-                return false;
-        buf[n] = '\0';
         p = strstr(buf, "populated ");
         return p && p[10] == '1';
+}
+
+static int kill_cgroup(const char *dir) {
+        char path[SV_GUARD_PATH_MAX + 64];
+
+        snprintf(path, sizeof(path), "%s/cgroup.kill", dir);
+        return sv__write_file(path, "1");
 }
 
 
@@ -136,7 +122,7 @@ static void guard(int fd, pid_t owner, const char *cgroot) {
         if (cgroot[0]) {
                 /* cgroup.kill on our parent cgroup kills every worker's. */
                 for (round = 0; round < 400; round++) {
-                        if (write_in(cgroot, "cgroup.kill", "1") < 0 || !populated(cgroot))
+                        if (kill_cgroup(cgroot) < 0 || !populated(cgroot))
                                 break;
                         nap_ms(5);
                 }

@@ -19,7 +19,7 @@
 
 #include "platform/platform.h"
 
-static int read_file(const char *path, char *buf, size_t n) {
+int sv__read_file(const char *path, char *buf, size_t n) {
         ssize_t got;
         size_t len = 0;
         int fd;
@@ -40,7 +40,7 @@ static int read_file(const char *path, char *buf, size_t n) {
         return (int) len;
 }
 
-static int write_file(const char *path, const char *s) {
+int sv__write_file(const char *path, const char *s) {
         int fd, r = 0;
 
         fd = open(path, O_WRONLY | O_CLOEXEC);
@@ -137,7 +137,7 @@ int sv__cg_setup(char *out, size_t n) {
         r = cg2_mount(mnt, sizeof(mnt));
         if (r < 0)
                 return r;
-        r = read_file("/proc/self/cgroup", self, sizeof(self));
+        r = sv__read_file("/proc/self/cgroup", self, sizeof(self));
         if (r < 0)
                 return r;
         rel = strstr(self, "0::");
@@ -218,7 +218,7 @@ int sv__cg_kill(sv__cg *cg) {
 
         cg->killed = true;
         snprintf(path, sizeof(path), "%s/cgroup.kill", cg->path);
-        return write_file(path, "1");
+        return sv__write_file(path, "1");
 }
 
 int sv__cg_pids(const sv__cg *cg, pid_t **out) {
@@ -313,7 +313,7 @@ int sv__proc_has_marker(pid_t pid, const char *marker) {
         int n, i;
 
         snprintf(path, sizeof(path), "/proc/%d/environ", (int) pid);
-        n = read_file(path, buf, sizeof(buf));
+        n = sv__read_file(path, buf, sizeof(buf));
         if (n <= 0)
                 return -1; /* exiting (its memory is gone) or gone */
         for (i = 0; i < n; i += (int) strlen(buf + i) + 1) {
@@ -335,7 +335,7 @@ static int read_stat(pid_t pid, sv_proc *p) {
         int n;
 
         snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
-        n = read_file(path, buf, sizeof(buf));
+        n = sv__read_file(path, buf, sizeof(buf));
         if (n <= 0)
                 return n < 0 ? n : UV_EINVAL;
         l = strchr(buf, '(');
@@ -437,7 +437,7 @@ int sv__proc_cmdline(pid_t pid, char *buf, size_t n) {
         int len, i;
 
         snprintf(path, sizeof(path), "/proc/%d/cmdline", (int) pid);
-        len = read_file(path, buf, n);
+        len = sv__read_file(path, buf, n);
         if (len < 0)
                 return len;
         while (len > 0 && buf[len - 1] == '\0')
@@ -457,7 +457,7 @@ int sv__proc_children(pid_t **out) {
         int n, cnt = 0;
 
         snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int) getpid());
-        n = read_file(path, buf, sizeof(buf));
+        n = sv__read_file(path, buf, sizeof(buf));
         if (n < 0)
                 return n;
         v = malloc(((size_t) n / 2 + 1) * sizeof(*v));
@@ -521,7 +521,7 @@ static int add_children(pidset *s, pid_t pid) {
                 if (de->d_name[0] < '1' || de->d_name[0] > '9')
                         continue;
                 snprintf(path, sizeof(path), "/proc/%d/task/%s/children", (int) pid, de->d_name);
-                if (read_file(path, buf, sizeof(buf)) <= 0)
+                if (sv__read_file(path, buf, sizeof(buf)) <= 0)
                         continue;
                 for (p = buf;; p = end) {
                         pid_t c = (pid_t) strtol(p, &end, 10);
