@@ -886,6 +886,13 @@ int sv_spawn(sv_supervisor *sv, const sv_spawn_opts *o, sv_worker **out) {
         /* Wall time and the deadline count from here, as GNU timeout's do
          * from its fork: the exec is part of the job's time. */
         w->start_us = sv__plat_now_us();
+        /* The guardian must exist before the first worker can start anything
+         * that would outlive us. It is started here rather than with the
+         * supervisor, so that a timed run's clock (which starts above) pays
+         * for its fork instead of our start-up. */
+        if (!sv->guardian.pid && !(sv->flags & SV_SUPERVISOR_NO_GUARDIAN) &&
+            (r = sv__guardian_start(sv->cgroot, &sv->guardian)) < 0)
+                sv__log(sv, "supervisor: cannot start the guardian: %s", uv_strerror(r));
         r = sv__plat_spawn(&req, &res);
         if (r < 0)
                 goto fail_cg;
@@ -893,13 +900,7 @@ int sv_spawn(sv_supervisor *sv, const sv_spawn_opts *o, sv_worker **out) {
         /* From here the worker exists; failures below only cost features. */
         set_state(w, SV_WORKER_RUNNING, "spawned");
         publish(w, &p, &res);
-        /* The guardian starts with the first worker, so a timed run's clock
-         * is not charged for it; until a worker exists it has nothing to
-         * guard, and the worker's parent-death signal covers the moment in
-         * between. */
-        if (!sv->guardian.pid && !(sv->flags & SV_SUPERVISOR_NO_GUARDIAN) &&
-            (r = sv__guardian_start(sv->cgroot, &sv->guardian)) < 0)
-                sv__log(sv, "supervisor: cannot start the guardian: %s", uv_strerror(r));
+
         prep_release(&p);
         if (out)
                 *out = w;
