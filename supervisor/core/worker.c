@@ -1,10 +1,11 @@
 /* worker.c - lifecycle of one supervised process and its tree.
  *
  * Owns each sv_worker: its state, its libuv handles (a timer, a cgroup
- * watch and output pipes, each made only when needed) and its cgroup. One function, worker_step(),
- * assigns w->state; libuv callbacks only say what happened. A worker is freed
- * only from the close callback of its last handle. Never blocks, never calls
- * waitpid(-1). */
+ * watch and output pipes, each made only when needed) and its cgroup. One
+ * function, sv__worker_step(), assigns w->state; libuv callbacks only say
+ * what happened. A worker is freed once its exit callback has run and its
+ * last handle has closed (into a spare list, for the next spawn). Never
+ * blocks, never calls waitpid(-1). */
 #include <errno.h>
 #include <stddef.h>
 #include <fcntl.h>
