@@ -1,9 +1,10 @@
 /* reap.c - collecting exit statuses: our workers' and adopted orphans'.
  *
- * With pidfds (the normal case) every worker's pidfd goes into an epoll set
- * of our own, and libuv watches that one fd. When it is readable we ask it
- * which pidfds are, and reap each of those children alone with
- * waitid(P_PIDFD): one wait call per exit however many workers are alive,
+ * With pidfds (the normal case) every worker's pidfd goes into a wait set
+ * of our own (an epoll fd, platform.h), and libuv watches that one fd.
+ * When it is readable we ask it which pidfds are, and reap each of those
+ * children alone with waitid(P_PIDFD): one wait call per exit however many
+ * workers are alive,
  * no libuv handle per worker, no SIGCHLD handling at all, and never a child
  * someone else in this process spawned.
  *
@@ -12,17 +13,12 @@
  * adopted_pending); others are swept by a slow timer and at free(), so an
  * adopted zombie lingers at most a second. A sweep reads our children
  * from /proc and waits only for those that are not workers, so a worker's
- * exit is never taken from the epoll path.
+ * exit is never taken from the wait set's path.
  *
  * Without pidfds (kernel < 5.2, or SUPERVISE_NO_PIDFD=1) SIGCHLD drives a
  * waitid(P_ALL) loop that dispatches by pid. That fallback reaps every child
  * of the process, so an embedding program must not uv_spawn then. */
-#include <errno.h>
 #include <signal.h>
-#include <string.h>
-#include <sys/epoll.h>
-#include <sys/timerfd.h>
-#include <time.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -65,7 +61,7 @@ void sv__reap_sweep(sv_supervisor *sv) {
                 return;
         /* Look at our children rather than peek with waitid(P_ALL): a peek
          * finds the first waitable child, which under load is nearly always
-         * a worker the epoll path is about to reap, and costs a wait call
+         * a worker the wait set's path is about to reap, and costs a wait call
          * each time. Only children that are neither workers nor the guardian
          * are waited for, so an exit costs its one waitid(P_PIDFD). */
         n = sv__proc_children(&kids);
@@ -78,12 +74,12 @@ void sv__reap_sweep(sv_supervisor *sv) {
         free(kids);
 }
 
-/* Events carry the worker; the low bit says the timerfd, not the pidfd. */
+/* A wait set tag is the worker; the low bit says its timer, not its pidfd. */
 #define TAG_TIMER 1u
 
 static void on_epoll(uv_poll_t *h, int status, int events) {
         sv_supervisor *sv = h->data;
-        struct epoll_event ev[EP_BATCH];
+        uint64_t tags[EP_BATCH];
         sv__reaped r;
         sv_worker *w, *dead;
         int n, i;
@@ -91,19 +87,17 @@ static void on_epoll(uv_poll_t *h, int status, int events) {
         (void) events;
         if (status < 0)
                 return;
-        do {
-                n = epoll_wait(sv->epfd, ev, EP_BATCH, 0);
-        } while (n < 0 && errno == EINTR);
+        n = sv__plat_waitset_ready(sv->epfd, tags, EP_BATCH);
         /* A worker may have two events in one batch (its timeout and its
          * exit), and an exit callback may free it and spawn another into
          * the same memory. So workers freed during the batch are buried
          * (kept, marked finished) and only recycled once it is done. */
         sv->in_batch = true;
         for (i = 0; i < n; i++) {
-                w = (sv_worker *) (uintptr_t) (ev[i].data.u64 & ~(uint64_t) TAG_TIMER);
+                w = (sv_worker *) (uintptr_t) (tags[i] & ~(uint64_t) TAG_TIMER);
                 if (w->finished)
                         continue;
-                if (ev[i].data.u64 & TAG_TIMER) {
+                if (tags[i] & TAG_TIMER) {
                         sv__worker_timeout_fired(w);
                         continue;
                 }
@@ -129,35 +123,20 @@ static void on_sweep_timer(uv_timer_t *t) {
 }
 
 int sv__reap_watch(sv_supervisor *sv, sv_worker *w) {
-        struct epoll_event ev;
-
-        ev.events = EPOLLIN;
-        ev.data.u64 = (uint64_t) (uintptr_t) w;
-        if (epoll_ctl(sv->epfd, EPOLL_CTL_ADD, w->pidfd, &ev) < 0)
-                return -errno;
-        return 0;
+        return sv__plat_waitset_add(sv->epfd, w->pidfd, (uint64_t) (uintptr_t) w);
 }
 
-/* A timeout as a timerfd in our epoll set: exact to the microsecond, where
+/* A timeout as a timer fd in our wait set: exact to the microsecond, where
  * libuv's timers count whole milliseconds and fire up to one late (or, by
  * its clock, early). Counts from the worker's start. */
 int sv__reap_watch_timeout(sv_supervisor *sv, sv_worker *w) {
-        struct itimerspec its;
-        struct epoll_event ev;
-        uint64_t at = w->start_us + w->timeout_ms * 1000u;
-        int fd;
+        int fd, r;
 
-        fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+        fd = sv__plat_timer_at(w->start_us + w->timeout_ms * 1000u);
         if (fd < 0)
-                return -errno;
-        memset(&its, 0, sizeof(its));
-        its.it_value.tv_sec = (time_t) (at / 1000000u);
-        its.it_value.tv_nsec = (long) (at % 1000000u) * 1000L;
-        ev.events = EPOLLIN;
-        ev.data.u64 = (uint64_t) (uintptr_t) w | TAG_TIMER;
-        if (timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL) < 0 ||
-            epoll_ctl(sv->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-                int r = -errno;
+                return fd;
+        r = sv__plat_waitset_add(sv->epfd, fd, (uint64_t) (uintptr_t) w | TAG_TIMER);
+        if (r < 0) {
                 close(fd);
                 return r;
         }
@@ -175,9 +154,9 @@ int sv__reap_init(sv_supervisor *sv) {
 
         sv->epfd = -1;
         if (sv->pidfds) {
-                sv->epfd = epoll_create1(EPOLL_CLOEXEC);
+                sv->epfd = sv__plat_waitset_new();
                 if (sv->epfd < 0)
-                        return -errno;
+                        return sv->epfd;
                 r = uv_poll_init(sv->loop, &sv->epwatch, sv->epfd);
                 if (r < 0) {
                         close(sv->epfd);

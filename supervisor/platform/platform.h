@@ -87,6 +87,21 @@ int sv__read_file(const char *path, char *buf, size_t n);
 /* Writes s to an existing file (cgroup.kill, cgroup.procs). */
 int sv__write_file(const char *path, const char *s);
 
+/* ---- A wait set: the fds whose readiness the reaper follows ---- */
+
+/* A set of fds (pidfds, timers), itself one fd libuv can poll. Each member
+ * carries a 64-bit tag that sv__plat_waitset_ready() hands back. */
+int sv__plat_waitset_new(void);
+int sv__plat_waitset_add(int set, int fd, uint64_t tag);
+
+/* Stores the tags of up to `max` ready members without blocking; returns
+ * how many, or a negative error. A closed fd leaves the set by itself. */
+int sv__plat_waitset_ready(int set, uint64_t *tags, int max);
+
+/* A timer fd that becomes readable at `at_us` on the sv__plat_now_us()
+ * clock. */
+int sv__plat_timer_at(uint64_t at_us);
+
 /* ---- Trees ---- */
 
 /* The cgroup v2 directory all our workers' cgroups go under, created for this

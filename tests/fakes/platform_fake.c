@@ -80,6 +80,30 @@ void sv__plat_nap_us(unsigned us) {
         sv_fake_state.now_us += us;
 }
 
+/* Without pidfds the core never makes a wait set: these are never called. */
+int sv__plat_waitset_new(void) {
+        return UV_ENOSYS;
+}
+
+int sv__plat_waitset_add(int set, int fd, uint64_t tag) {
+        (void) set;
+        (void) fd;
+        (void) tag;
+        return UV_ENOSYS;
+}
+
+int sv__plat_waitset_ready(int set, uint64_t *tags, int max) {
+        (void) set;
+        (void) tags;
+        (void) max;
+        return 0;
+}
+
+int sv__plat_timer_at(uint64_t at_us) {
+        (void) at_us;
+        return UV_ENOSYS;
+}
+
 int sv__cg_setup(char *out, size_t n) {
         (void) out;
         (void) n;

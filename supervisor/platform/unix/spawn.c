@@ -17,7 +17,9 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/timerfd.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -463,4 +465,54 @@ void sv__plat_nap_us(unsigned us) {
 
         while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
                 ;
+}
+
+int sv__plat_waitset_new(void) {
+        int fd = epoll_create1(EPOLL_CLOEXEC);
+
+        return fd < 0 ? -errno : fd;
+}
+
+int sv__plat_waitset_add(int set, int fd, uint64_t tag) {
+        struct epoll_event ev;
+
+        ev.events = EPOLLIN;
+        ev.data.u64 = tag;
+        if (epoll_ctl(set, EPOLL_CTL_ADD, fd, &ev) < 0)
+                return -errno;
+        return 0;
+}
+
+int sv__plat_waitset_ready(int set, uint64_t *tags, int max) {
+        struct epoll_event ev[64];
+        int n, i;
+
+        if (max > 64)
+                max = 64;
+        do {
+                n = epoll_wait(set, ev, max, 0);
+        } while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return -errno;
+        for (i = 0; i < n; i++)
+                tags[i] = ev[i].data.u64;
+        return n;
+}
+
+int sv__plat_timer_at(uint64_t at_us) {
+        struct itimerspec its;
+        int fd, r;
+
+        fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+        if (fd < 0)
+                return -errno;
+        memset(&its, 0, sizeof(its));
+        its.it_value.tv_sec = (time_t) (at_us / 1000000u);
+        its.it_value.tv_nsec = (long) (at_us % 1000000u) * 1000L;
+        if (timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL) < 0) {
+                r = -errno;
+                close(fd);
+                return r;
+        }
+        return fd;
 }
