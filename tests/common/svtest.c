@@ -691,3 +691,41 @@ int svt_run(const char *const argv[], const char *const envp_extra[], char **out
                 free(bufs[1].data);
         return status;
 }
+
+void svt_proc_init(svt_proc *p) {
+        p->pid = 0;
+        p->out = p->err = -1;
+}
+
+void svt_proc_start(svt_proc *p, const char *const argv[]) {
+        assert_int_equal(svt_spawn(argv, NULL, &p->out, &p->err, &p->pid), 0);
+}
+
+int svt_proc_finish(svt_proc *p, char **out, char **err, int timeout_ms) {
+        int st;
+
+        *out = svt_read_all(p->out, timeout_ms);
+        *err = svt_read_all(p->err, timeout_ms);
+        assert_non_null(*out);
+        assert_non_null(*err);
+        (void) close(p->out);
+        (void) close(p->err);
+        p->out = p->err = -1;
+        st = svt_wait(p->pid, timeout_ms);
+        assert_int_not_equal(st, -1);
+        p->pid = 0;
+        return st;
+}
+
+void svt_proc_release(svt_proc *p, int timeout_ms) {
+        if (p->pid > 0) {
+                (void) kill(p->pid, SIGKILL);
+                (void) svt_wait(p->pid, timeout_ms);
+                p->pid = 0;
+        }
+        if (p->out >= 0)
+                (void) close(p->out);
+        if (p->err >= 0)
+                (void) close(p->err);
+        p->out = p->err = -1;
+}

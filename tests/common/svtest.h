@@ -84,4 +84,28 @@ int svt_run(const char *const argv[], const char *const envp_extra[], char **out
  * raw wait status, or -1 on timeout (the child is left running) or error. */
 int svt_wait(pid_t pid, int timeout_ms);
 
+/* A program a test started and has not reaped yet, with the read ends of its
+ * stdout and stderr pipes (-1 once closed). Kept in a test's fixture, so that
+ * teardown can release what an assertion left half-way. */
+typedef struct svt_proc {
+        pid_t pid; /* 0 once reaped */
+        int out, err;
+} svt_proc;
+
+/* No program, no pipes. */
+void svt_proc_init(svt_proc *p);
+
+/* Starts argv as svt_spawn() does, with stdout and stderr piped to us.
+ * Fails the test if it cannot. */
+void svt_proc_start(svt_proc *p, const char *const argv[]);
+
+/* Reads stdout, then stderr, to EOF into malloc'd strings the caller frees,
+ * reaps the program and closes the pipes. Returns the raw wait status. Fails
+ * the test if an EOF or the exit does not come within `timeout_ms`. */
+int svt_proc_finish(svt_proc *p, char **out, char **err, int timeout_ms);
+
+/* For teardown: SIGKILLs and reaps the program if it is still ours (its pid
+ * cannot have been recycled before we reap it), and closes the pipes. */
+void svt_proc_release(svt_proc *p, int timeout_ms);
+
 #endif

@@ -32,8 +32,7 @@
 /* What a test holds, for teardown to release even when an assertion has
  * left the test half-way (so a failure is not also reported as a leak). */
 typedef struct fixture {
-        pid_t pid; /* a supervise we started and have not reaped yet */
-        int out, err;
+        svt_proc sup; /* a supervise we started and have not reaped yet */
         char json_path[64];
         void *mem[MAX_KEPT];
         int nmem;
@@ -59,7 +58,7 @@ static json_t *keep_json(json_t *o) {
 static int setup(void **state) {
         (void) state;
         memset(&fx, 0, sizeof(fx));
-        fx.out = fx.err = -1;
+        svt_proc_init(&fx.sup);
         return 0;
 }
 
@@ -72,15 +71,9 @@ static int teardown(void **state) {
                 free(fx.mem[i]);
         for (i = 0; i < fx.njson; i++)
                 json_decref(fx.json[i]);
-        /* Our own unreaped child: the pid cannot have been recycled. */
-        if (fx.pid > 0) {
-                (void) kill(fx.pid, SIGKILL);
-                (void) svt_wait(fx.pid, T_MS);
-        }
-        if (fx.out >= 0)
-                (void) close(fx.out);
-        if (fx.err >= 0)
-                (void) close(fx.err);
+        /* The guardian of a supervise killed here ends its trees; whatever
+         * is left, the reap below kills. */
+        svt_proc_release(&fx.sup, T_MS);
         if (fx.json_path[0])
                 (void) unlink(fx.json_path);
         if (svt_reap_children(T_MS, why, sizeof(why)) != 0) {
@@ -122,20 +115,15 @@ static void cli_start(const char *const args[]) {
         const char *argv[MAX_ARGS];
 
         cli_argv(argv, args);
-        assert_int_equal(svt_spawn(argv, NULL, &fx.out, &fx.err, &fx.pid), 0);
+        svt_proc_start(&fx.sup, argv);
 }
 
 /* Waits for the supervise of cli_start() to end; returns its wait status. */
 static int cli_finish(char **out, char **err) {
-        int st;
+        int st = svt_proc_finish(&fx.sup, out, err, T_MS);
 
-        *out = keep(svt_read_all(fx.out, T_MS));
-        *err = keep(svt_read_all(fx.err, T_MS));
-        assert_non_null(*out);
-        assert_non_null(*err);
-        st = svt_wait(fx.pid, T_MS);
-        assert_int_not_equal(st, -1);
-        fx.pid = 0;
+        keep(*out);
+        keep(*err);
         return st;
 }
 
@@ -623,19 +611,19 @@ static void test_json_record_is_written_when_copy_exits(void **state) {
 
         (void) state;
         cli_start(args);
-        a = ready_pid(fx.out);
-        b = ready_pid(fx.out);
+        a = ready_pid(fx.sup.out);
+        b = ready_pid(fx.sup.out);
         /* Both are children of supervise that nobody reaps before they die,
          * so their pids are still theirs. */
         assert_int_equal(kill(a, SIGKILL), 0);
-        rec = next_record(fx.out, NULL);
+        rec = next_record(fx.sup.out, NULL);
         assert_int_equal(rec_int(rec, "pid"), a);
         assert_int_equal(rec_int(rec, "code"), -9);
         assert_string_equal(rec_str(rec, "cause"), "signaled");
         assert_int_equal(kill(b, 0), 0);
 
-        assert_int_equal(kill(fx.pid, SIGTERM), 0);
-        rec = next_record(fx.out, NULL);
+        assert_int_equal(kill(fx.sup.pid, SIGTERM), 0);
+        rec = next_record(fx.sup.out, NULL);
         assert_int_equal(rec_int(rec, "pid"), b);
         assert_int_equal(rec_int(rec, "code"), -9);
         assert_string_equal(rec_str(rec, "cause"), "stopped");
@@ -701,8 +689,8 @@ static pid_t run_leaker(const char *policy, int status, json_t **rec, char **err
         pid_t esc;
 
         cli_start(args);
-        esc = ready_pid(fx.out);
-        *rec = next_record(fx.out, NULL);
+        esc = ready_pid(fx.sup.out);
+        *rec = next_record(fx.sup.out, NULL);
         assert_exit_status(cli_finish(&out, err), status);
         assert_string_equal(out, "");
         assert_int_equal(rec_int(*rec, "code"), 0);
@@ -863,12 +851,12 @@ static int signal_two_copies(int sig, const char *code_sig, const char *cause, l
 
         cli_start(args);
         for (i = 0; i < 2; i++) {
-                line = svt_expect_line_prefix(fx.out, "start", T_MS);
+                line = svt_expect_line_prefix(fx.sup.out, "start", T_MS);
                 free(line);
         }
-        assert_int_equal(kill(fx.pid, sig), 0);
+        assert_int_equal(kill(fx.sup.pid, sig), 0);
         for (i = 0; i < 2; i++) {
-                rec = next_record(fx.out, NULL);
+                rec = next_record(fx.sup.out, NULL);
                 if (rec_int(rec, "code") != -sig || strcmp(rec_str(rec, "signal"), code_sig) != 0 ||
                     strcmp(rec_str(rec, "cause"), cause) != 0 ||
                     (step ? rec_int(rec, "step") != step : !json_is_null(json_object_get(rec, "step"))) ||

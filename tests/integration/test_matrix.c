@@ -157,8 +157,7 @@ static bool mechanism_missing;
 /* What a cell holds, for teardown to release even when an assertion has
  * left the cell half-way (so a failure is not also reported as a leak). */
 typedef struct fixture {
-        pid_t pid;
-        int out, err;
+        svt_proc sup; /* the supervise of this cell, until reaped */
         char *rest, *err_text, *rec_line; /* malloc'd */
 } fixture;
 
@@ -167,7 +166,7 @@ static fixture fx;
 static int setup(void **state) {
         (void) state;
         memset(&fx, 0, sizeof(fx));
-        fx.out = fx.err = -1;
+        svt_proc_init(&fx.sup);
         return 0;
 }
 
@@ -175,16 +174,9 @@ static int teardown(void **state) {
         char why[2048];
 
         (void) state;
-        /* Our own unreaped child: the pid cannot have been recycled. Its
-         * guardian then ends the trees; whatever is left, the reap kills. */
-        if (fx.pid > 0) {
-                (void) kill(fx.pid, SIGKILL);
-                (void) svt_wait(fx.pid, T_MS);
-        }
-        if (fx.out >= 0)
-                (void) close(fx.out);
-        if (fx.err >= 0)
-                (void) close(fx.err);
+        /* The guardian of a supervise killed here ends its trees; whatever
+         * is left, the reap below kills. */
+        svt_proc_release(&fx.sup, T_MS);
         free(fx.rest);
         free(fx.err_text);
         free(fx.rec_line);
@@ -317,7 +309,7 @@ static int parse_ready(const char *line, pid_t *pids, int max) {
 
 /* Reads the next line of supervise's stdout; fails at EOF or timeout. */
 static char *must_read_line(const cell *c, const char *what) {
-        char *line = svt_read_line(fx.out, T_MS);
+        char *line = svt_read_line(fx.sup.out, T_MS);
 
         if (!line)
                 fail_msg("%s [%s]: no %s on stdout within %d ms", c->name, mechanism, what, T_MS);
@@ -410,7 +402,7 @@ static void test_cell(void **state) {
                 skip();
         want_record = cell_expect(c, &e);
         build_argv(c, argv);
-        assert_int_equal(svt_spawn(argv, NULL, &fx.out, &fx.err, &fx.pid), 0);
+        svt_proc_start(&fx.sup, argv);
 
         if (b->nready > 0) {
                 line = must_read_line(c, "ready line");
@@ -439,10 +431,10 @@ static void test_cell(void **state) {
         case COL_TIMEOUT:
                 break;
         case COL_SIGTERM:
-                assert_int_equal(kill(fx.pid, SIGTERM), 0);
+                assert_int_equal(kill(fx.sup.pid, SIGTERM), 0);
                 break;
         case COL_SIGKILL:
-                assert_int_equal(kill(fx.pid, SIGKILL), 0);
+                assert_int_equal(kill(fx.sup.pid, SIGKILL), 0);
                 break;
         case COL_COUNT:
                 fail();
@@ -450,12 +442,12 @@ static void test_cell(void **state) {
 
         /* Everything else on stdout, up to EOF: at most the record. EOF
          * itself says no worker holds stdout any more. */
-        fx.rest = svt_read_all(fx.out, T_MS);
+        fx.rest = svt_read_all(fx.sup.out, T_MS);
         if (!fx.rest)
                 fail_msg("%s [%s]: stdout still open after %d ms: a worker lives on", c->name,
                          mechanism, T_MS);
-        (void) close(fx.out);
-        fx.out = -1;
+        (void) close(fx.sup.out);
+        fx.sup.out = -1;
         if (!fx.rec_line && fx.rest[0]) {
                 line = strchr(fx.rest, '\n');
                 fx.rec_line = strndup(fx.rest, line ? (size_t) (line - fx.rest) : strlen(fx.rest));
@@ -466,13 +458,13 @@ static void test_cell(void **state) {
         } else if (fx.rest[0]) {
                 fail_msg("%s [%s]: more than one record on stdout:\n%s", c->name, mechanism, fx.rest);
         }
-        fx.err_text = svt_read_all(fx.err, T_MS);
+        fx.err_text = svt_read_all(fx.sup.err, T_MS);
         assert_non_null(fx.err_text);
-        (void) close(fx.err);
-        fx.err = -1;
-        st = svt_wait(fx.pid, T_MS);
+        (void) close(fx.sup.err);
+        fx.sup.err = -1;
+        st = svt_wait(fx.sup.pid, T_MS);
         assert_int_not_equal(st, -1);
-        fx.pid = 0;
+        fx.sup.pid = 0;
 
         /* Nothing survives, whoever had to end it: supervise, its leak
          * policy, or (SIGKILL) its guardian. Fails naming any survivor. */

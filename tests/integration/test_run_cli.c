@@ -36,8 +36,7 @@
 #define MAX_KEPT 256
 
 typedef struct fixture {
-        pid_t pid; /* a supervise we started and have not reaped yet */
-        int out, err;
+        svt_proc sup; /* a supervise we started and have not reaped yet */
         char dir[64];
         void *mem[MAX_KEPT];
         int nmem;
@@ -64,7 +63,7 @@ static json_t *keep_json(json_t *o) {
 static int setup(void **state) {
         (void) state;
         memset(&fx, 0, sizeof(fx));
-        fx.out = fx.err = -1;
+        svt_proc_init(&fx.sup);
         (void) snprintf(fx.dir, sizeof(fx.dir), "/tmp/svrun.XXXXXX");
         if (!mkdtemp(fx.dir))
                 return -1;
@@ -105,15 +104,9 @@ static int teardown(void **state) {
                 free(fx.mem[i]);
         for (i = 0; i < fx.njson; i++)
                 json_decref(fx.json[i]);
-        /* Our own unreaped child: the pid cannot have been recycled. */
-        if (fx.pid > 0) {
-                (void) kill(fx.pid, SIGKILL);
-                (void) svt_wait(fx.pid, T_MS);
-        }
-        if (fx.out >= 0)
-                (void) close(fx.out);
-        if (fx.err >= 0)
-                (void) close(fx.err);
+        /* The guardian of a supervise killed here ends its trees; whatever
+         * is left, the reap below kills. */
+        svt_proc_release(&fx.sup, T_MS);
         if (svt_reap_children(T_MS, why, sizeof(why)) != 0) {
                 fprintf(stderr, "teardown: survivors: %s\n", why);
                 return -1;
@@ -190,19 +183,14 @@ static void start_cli(const char *const args[]) {
         const char *argv[MAX_ARGS];
 
         cli_argv(argv, args);
-        assert_int_equal(svt_spawn(argv, NULL, &fx.out, &fx.err, &fx.pid), 0);
+        svt_proc_start(&fx.sup, argv);
 }
 
 static int finish_cli(char **out, char **err) {
-        int st;
+        int st = svt_proc_finish(&fx.sup, out, err, T_MS);
 
-        *out = keep(svt_read_all(fx.out, T_MS));
-        *err = keep(svt_read_all(fx.err, T_MS));
-        assert_non_null(*out);
-        assert_non_null(*err);
-        st = svt_wait(fx.pid, T_MS);
-        assert_int_not_equal(st, -1);
-        fx.pid = 0;
+        keep(*out);
+        keep(*err);
         return st;
 }
 
@@ -714,13 +702,13 @@ static void test_run_events_file_stays_valid_after_sigkill(void **state) {
                              svt_worker("sv-tree"), svt_worker("sv-exit")) > 0);
         write_file(jobs, keep(text));
         start_cli(args);
-        line = keep(svt_read_line(fx.out, T_MS));
+        line = keep(svt_read_line(fx.sup.out, T_MS));
         assert_non_null(line);
-        line = keep(svt_read_line(fx.out, T_MS));
+        line = keep(svt_read_line(fx.sup.out, T_MS));
         assert_non_null(line);
-        assert_int_equal(kill(fx.pid, SIGKILL), 0);
-        st = svt_wait(fx.pid, T_MS);
-        fx.pid = 0;
+        assert_int_equal(kill(fx.sup.pid, SIGKILL), 0);
+        st = svt_wait(fx.sup.pid, T_MS);
+        fx.sup.pid = 0;
         assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
 
         events_load(evf, &e);
@@ -749,13 +737,13 @@ static void test_run_sigint_stops_jobs_writes_reports_and_exits_130(void **state
                              svt_worker("sv-exit"), svt_worker("sv-exit")) > 0);
         write_file(jobs, keep(text));
         start_cli(args);
-        l1 = keep(svt_read_line(fx.out, T_MS));
-        l2 = keep(svt_read_line(fx.out, T_MS));
+        l1 = keep(svt_read_line(fx.sup.out, T_MS));
+        l2 = keep(svt_read_line(fx.sup.out, T_MS));
         assert_non_null(l1);
         assert_non_null(l2);
         assert_contains(l1, "] ready ");
         assert_contains(l2, "] ready ");
-        assert_int_equal(kill(fx.pid, SIGINT), 0);
+        assert_int_equal(kill(fx.sup.pid, SIGINT), 0);
         assert_exit_status(finish_cli(&out, &err), 130, &err);
 
         events_load(evf, &e);
@@ -887,7 +875,7 @@ static int spawn_on_pty(const char *const args[], int *out_master, int *out_stdo
         (void) posix_spawn_file_actions_destroy(&fa);
         (void) close(slave);
         (void) close(p[1]);
-        fx.pid = pid;
+        fx.sup.pid = pid;
         *out_master = master;
         *out_stdout = p[0];
         return 0;
@@ -938,12 +926,12 @@ static void test_run_progress_line_on_a_terminal_never_garbles_output(void **sta
                              svt_worker("sv-sleep"), svt_worker("sv-flood"), svt_worker("sv-sleep")) > 0);
         write_file(jobs, keep(text));
         assert_int_equal(spawn_on_pty(args, &master, &outfd), 0);
-        fx.out = outfd;
+        fx.sup.out = outfd;
         tty = read_pty(master);
         (void) close(master);
         out = keep(svt_read_all(outfd, T_MS));
-        st = svt_wait(fx.pid, T_MS);
-        fx.pid = 0;
+        st = svt_wait(fx.sup.pid, T_MS);
+        fx.sup.pid = 0;
         assert_exit_status(st, 0, &tty);
         assert_non_null(out);
         assert_contains(out, "line 3 ");
