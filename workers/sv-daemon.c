@@ -35,41 +35,20 @@ static void intermediate_main(int wfd, long long ms) {
 }
 
 int main(int argc, char **argv) {
-        long long ms = -1;
-        int exit_after = 0, have_ms = 0, i, fds[2], status;
+        long long ms;
+        int exit_after, fds[2], status, started;
         pid_t child, daemon_pid;
-        ssize_t r;
 
-        for (i = 1; i < argc; i++) {
-                if (strcmp(argv[i], "exit") == 0 && !exit_after)
-                        exit_after = 1;
-                else if (!have_ms && parse_ms(argv[i], &ms) == 0)
-                        have_ms = 1;
-                else
-                        goto usage;
-        }
-        if (pipe(fds) < 0) {
-                perror("sv-daemon: pipe");
-                return 1;
-        }
-        fflush(NULL);
-        child = fork();
-        if (child < 0) {
-                perror("sv-daemon: fork");
-                return 1;
-        }
-        if (child == 0) {
-                close(fds[0]);
+        if (wk_parse_ms_exit(argc, argv, &ms, &exit_after) < 0)
+                goto usage;
+        child = wk_fork_with_pipe("sv-daemon", fds);
+        if (child == 0)
                 intermediate_main(fds[1], ms);
-        }
-        close(fds[1]);
-        while ((r = read(fds[0], &daemon_pid, sizeof(daemon_pid))) < 0 && errno == EINTR)
-                ;
-        close(fds[0]);
+        started = wk_read_handshake(fds[0], &daemon_pid, sizeof(daemon_pid)) == 0;
         while (waitpid(child, &status, 0) < 0)
                 if (errno != EINTR)
                         return 1;
-        if (r != (ssize_t) sizeof(daemon_pid) || !WIFEXITED(status) || WEXITSTATUS(status)) {
+        if (!started || !WIFEXITED(status) || WEXITSTATUS(status)) {
                 fprintf(stderr, "sv-daemon: daemon did not start\n");
                 return 1;
         }

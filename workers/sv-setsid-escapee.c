@@ -13,32 +13,15 @@
 #include "wk.h"
 
 int main(int argc, char **argv) {
-        long long ms = -1;
-        int exit_after = 0, have_ms = 0, i, fds[2];
+        long long ms;
+        int exit_after, fds[2];
         pid_t child;
         char byte;
-        ssize_t r;
 
-        for (i = 1; i < argc; i++) {
-                if (strcmp(argv[i], "exit") == 0 && !exit_after)
-                        exit_after = 1;
-                else if (!have_ms && parse_ms(argv[i], &ms) == 0)
-                        have_ms = 1;
-                else
-                        goto usage;
-        }
-        if (pipe(fds) < 0) {
-                perror("sv-setsid-escapee: pipe");
-                return 1;
-        }
-        fflush(NULL);
-        child = fork();
-        if (child < 0) {
-                perror("sv-setsid-escapee: fork");
-                return 1;
-        }
+        if (wk_parse_ms_exit(argc, argv, &ms, &exit_after) < 0)
+                goto usage;
+        child = wk_fork_with_pipe("sv-setsid-escapee", fds);
         if (child == 0) {
-                close(fds[0]);
                 if (setsid() < 0)
                         _exit(1);
                 stdio_to_null();
@@ -49,11 +32,7 @@ int main(int argc, char **argv) {
                 sleep_ms(ms);
                 _exit(0);
         }
-        close(fds[1]);
-        while ((r = read(fds[0], &byte, 1)) < 0 && errno == EINTR)
-                ;
-        close(fds[0]);
-        if (r != 1) {
+        if (wk_read_handshake(fds[0], &byte, 1) < 0) {
                 fprintf(stderr, "sv-setsid-escapee: escapee did not start\n");
                 return 1;
         }

@@ -19,24 +19,13 @@ int main(int argc, char **argv) {
         pid_t child;
         int status, fds[2];
         char byte;
-        ssize_t r;
 
         if (argc > 2 || (argc == 2 && parse_ms(argv[1], &ms) < 0)) {
                 fprintf(stderr, "usage: sv-spawn-child [MS|forever]\n");
                 return 2;
         }
-        if (pipe(fds) < 0) {
-                perror("sv-spawn-child: pipe");
-                return 1;
-        }
-        fflush(NULL);
-        child = fork();
-        if (child < 0) {
-                perror("sv-spawn-child: fork");
-                return 1;
-        }
+        child = wk_fork_with_pipe("sv-spawn-child", fds);
         if (child == 0) {
-                close(fds[0]);
                 stdio_to_null();
                 /* "ready" must mean the child no longer holds our stdout. */
                 if (write(fds[1], "k", 1) != 1)
@@ -45,11 +34,7 @@ int main(int argc, char **argv) {
                 sleep_ms(ms);
                 _exit(0);
         }
-        close(fds[1]);
-        while ((r = read(fds[0], &byte, 1)) < 0 && errno == EINTR)
-                ;
-        close(fds[0]);
-        if (r != 1)
+        if (wk_read_handshake(fds[0], &byte, 1) < 0)
                 fprintf(stderr, "sv-spawn-child: child did not start\n");
         else
                 printf("ready %d\n", (int) child);

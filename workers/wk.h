@@ -6,6 +6,7 @@
 #define SV_WORKERS_WK_H
 
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,56 @@ static inline void stdio_to_null(void) {
         dup2(fd, 2);
         if (fd > 2)
                 close(fd);
+}
+
+/* Parses "[MS|forever] [exit]" in either order. Returns 0, or -1 on a bad
+ * or repeated argument. */
+static inline int wk_parse_ms_exit(int argc, char **argv, long long *ms, int *exit_after) {
+        int i, have_ms = 0;
+
+        *ms = -1;
+        *exit_after = 0;
+        for (i = 1; i < argc; i++) {
+                if (strcmp(argv[i], "exit") == 0 && !*exit_after)
+                        *exit_after = 1;
+                else if (!have_ms && parse_ms(argv[i], ms) == 0)
+                        have_ms = 1;
+                else
+                        return -1;
+        }
+        return 0;
+}
+
+/* Forks with a pipe from the child back to us, for the child to say it is
+ * set up. In the child returns 0 with fds[1] open for writing; in the
+ * parent the child's pid with fds[0] open for reading. On failure prints
+ * "NAME: what" and exits 1. */
+static inline pid_t wk_fork_with_pipe(const char *name, int fds[2]) {
+        pid_t child;
+
+        if (pipe(fds) < 0) {
+                fprintf(stderr, "%s: pipe: %s\n", name, strerror(errno));
+                exit(1);
+        }
+        fflush(NULL);
+        child = fork();
+        if (child < 0) {
+                fprintf(stderr, "%s: fork: %s\n", name, strerror(errno));
+                exit(1);
+        }
+        close(child == 0 ? fds[0] : fds[1]);
+        return child;
+}
+
+/* Reads exactly n bytes from fd (the handshake), then closes it. Returns 0,
+ * or -1 if the writer went away first. */
+static inline int wk_read_handshake(int fd, void *buf, size_t n) {
+        ssize_t r;
+
+        while ((r = read(fd, buf, n)) < 0 && errno == EINTR)
+                ;
+        close(fd);
+        return r == (ssize_t) n ? 0 : -1;
 }
 
 #endif
