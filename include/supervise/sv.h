@@ -129,10 +129,18 @@ const char *sv_cause_name(sv_cause c);
 typedef enum sv_mechanism {
         SV_MECH_CGROUP,  /* a cgroup v2 per worker; cgroup.kill */
         SV_MECH_PROCWALK, /* subreaper + SIGSTOP freeze + /proc walk + process group */
+        SV_MECH_PIDNS,   /* a PID namespace per worker, under an init of ours:
+                          * the kernel kills the tree with it, even when we are
+                          * SIGKILLed. sv_exit_info.pid and sv_worker_pid() are
+                          * then the init's: signals sent to it go to the worker,
+                          * and SIGKILL to it ends the whole tree. What the worker
+                          * leaves behind dies with it at once, whatever the
+                          * leaks policy (SV_LEAKS_REPORT cannot leave it running);
+                          * it is reported with its pids, command line "?". */
         SV_MECH_COUNT
 } sv_mechanism;
 
-/* "cgroup", "procwalk". */
+/* "cgroup", "procwalk", "pidns". */
 const char *sv_mechanism_name(sv_mechanism m);
 
 typedef struct sv_exit_info {
@@ -234,6 +242,10 @@ enum sv_supervisor_flags {
          * is told we are done but not waited for; it exits at once, and
          * whoever reaps our orphans reaps it. Saves the wait at exit. */
         SV_SUPERVISOR_EXIT_AFTER_FREE = 1u << 3,
+        /* Contain each worker in a PID namespace (SV_MECH_PIDNS) even where
+         * cgroups are writable. Where the kernel refuses one, the /proc
+         * walk: check sv_supervisor_mechanism(). */
+        SV_SUPERVISOR_PIDNS = 1u << 4,
 };
 
 typedef void (*sv_log_cb)(const char *msg, void *userdata);
@@ -249,8 +261,11 @@ typedef struct sv_supervisor_opts {
 /* Creates a supervisor. The supervisor reaps its own workers, and, as child
  * subreaper, every orphan reparented to this process; it never reaps a child
  * it did not start or adopt (a uv_spawn child of the same process is safe).
- * The environment variable SUPERVISE_MECHANISM=procwalk forces the fallback
- * as SV_SUPERVISOR_NO_CGROUP does. */
+ * The mechanism: a cgroup per worker where cgroup v2 is writable, else a PID
+ * namespace per worker where the kernel allows one (as an ordinary user, with
+ * a user namespace), else the /proc walk. SV_SUPERVISOR_NO_CGROUP means the
+ * /proc walk, SV_SUPERVISOR_PIDNS a PID namespace. The environment variable
+ * SUPERVISE_MECHANISM=procwalk (or =pidns) forces the same. */
 int sv_supervisor_new(const sv_supervisor_opts *opts, sv_supervisor **out);
 
 uv_loop_t *sv_supervisor_loop(sv_supervisor *sv);

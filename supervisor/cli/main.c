@@ -45,7 +45,10 @@ static const char usage_text[] =
         "                        tree once the run has lasted DUR\n"
         "      --leaks POLICY    descendants alive when a copy exits: kill (default:\n"
         "                        kill and report), report, fail, ignore\n"
-        "      --mechanism M     tree containment: auto (default), cgroup, procwalk\n"
+        "      --mechanism M     tree containment: auto (default: the first that\n"
+        "                        works of cgroup, pidns, procwalk), cgroup, pidns (a\n"
+        "                        PID namespace per copy; the pid reported is its\n"
+        "                        init's, which forwards signals), procwalk\n"
         "      --json FILE       one JSON object per exit, written as it happens\n"
         "                        ('-' for stdout)\n"
         "  -q, --quiet           no report on stderr\n"
@@ -183,9 +186,9 @@ static int parse_args(int argc, char **argv, cli_opts *o) {
                         break;
                 case OPT_MECH:
                         if (strcmp(optarg, "auto") && strcmp(optarg, "cgroup") &&
-                            strcmp(optarg, "procwalk"))
-                                return usage_error("invalid --mechanism '%s' (want auto, cgroup or "
-                                                   "procwalk)", optarg);
+                            strcmp(optarg, "procwalk") && strcmp(optarg, "pidns"))
+                                return usage_error("invalid --mechanism '%s' (want auto, cgroup, "
+                                                   "pidns or procwalk)", optarg);
                         o->mechanism = optarg;
                         break;
                 case OPT_JSON:
@@ -270,7 +273,9 @@ static void report_line(const run *r, const slot *s) {
         if (e->leaked) {
                 fprintf(stderr, "supervise: worker %u left %u descendant%s running (%s):\n", s->index,
                         e->leaked, e->leaked == 1 ? "" : "s",
-                        r->o->leaks == SV_LEAKS_REPORT ? "left running" : "killed");
+                        r->o->leaks == SV_LEAKS_REPORT && e->mechanism != SV_MECH_PIDNS
+                                ? "left running"
+                                : "killed");
                 for (i = 0; i < e->leaked && i < SV_LEAKS_MAX; i++)
                         fprintf(stderr, "supervise:   pid %d: %s\n", (int) e->leaks[i].pid,
                                 e->leaks[i].cmdline);
@@ -547,6 +552,8 @@ static int run_copies(cli_opts *o) {
         so.flags |= SV_SUPERVISOR_EXIT_AFTER_FREE;
         if (strcmp(o->mechanism, "procwalk") == 0)
                 so.flags |= SV_SUPERVISOR_NO_CGROUP;
+        if (strcmp(o->mechanism, "pidns") == 0)
+                so.flags |= SV_SUPERVISOR_PIDNS;
         if (o->verbose)
                 so.log = log_cb;
         e = sv_supervisor_new(&so, &r.sv);
@@ -557,6 +564,11 @@ static int run_copies(cli_opts *o) {
         if (strcmp(o->mechanism, "cgroup") == 0 && sv_supervisor_mechanism(r.sv) != SV_MECH_CGROUP) {
                 fprintf(stderr, "supervise: --mechanism cgroup: no writable cgroup v2 hierarchy "
                                 "with cgroup.kill here\n");
+                goto out_sv;
+        }
+        if (strcmp(o->mechanism, "pidns") == 0 && sv_supervisor_mechanism(r.sv) != SV_MECH_PIDNS) {
+                fprintf(stderr, "supervise: --mechanism pidns: the kernel refuses a PID namespace "
+                                "(and a user namespace) here\n");
                 goto out_sv;
         }
         e = watch_signals(&r);

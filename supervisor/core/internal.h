@@ -23,6 +23,7 @@ struct sv_worker {
         sv_worker_state state;
         pid_t pid;
         int pidfd; /* -1 without pidfds; closed at reap */
+        int nsfd;  /* pidns: the init's report of the worker's end; closed at reap; else -1 */
         int tfd;   /* timerfd of the timeout in the supervisor's epoll set, or -1 */
 
         sv_ladder ladder;

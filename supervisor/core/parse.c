@@ -305,6 +305,7 @@ _Static_assert(sizeof(cause_names) / sizeof(cause_names[0]) == SV_CAUSE_COUNT,
 static const char *const mechanism_names[] = {
         [SV_MECH_CGROUP] = "cgroup",
         [SV_MECH_PROCWALK] = "procwalk",
+        [SV_MECH_PIDNS] = "pidns",
 };
 _Static_assert(sizeof(mechanism_names) / sizeof(mechanism_names[0]) == SV_MECH_COUNT,
                "every sv_mechanism needs a name");

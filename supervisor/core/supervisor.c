@@ -12,6 +12,24 @@
 
 #include "core/internal.h"
 
+/* cgroup > pidns > procwalk, each where it works. A cgroup is preferred
+ * to a PID namespace: it costs no process of its own per worker and keeps
+ * leaks it is told to leave running. */
+static sv_mechanism choose_mechanism(sv_supervisor *sv) {
+        const char *force = getenv("SUPERVISE_MECHANISM");
+        bool pidns = (sv->flags & SV_SUPERVISOR_PIDNS) || (force && strcmp(force, "pidns") == 0);
+        bool procwalk = (force && strcmp(force, "procwalk") == 0) ||
+                        ((sv->flags & SV_SUPERVISOR_NO_CGROUP) && !pidns);
+
+        if (procwalk)
+                return SV_MECH_PROCWALK;
+        if (!pidns && sv__cg_setup(sv->cgroot, sizeof(sv->cgroot)) == 0)
+                return SV_MECH_CGROUP;
+        if (sv__plat_pidns_usable())
+                return SV_MECH_PIDNS;
+        return SV_MECH_PROCWALK;
+}
+
 int sv_supervisor_new(const sv_supervisor_opts *opts, sv_supervisor **out) {
         sv_supervisor_opts defaults;
         sv_supervisor *sv;
@@ -29,10 +47,7 @@ int sv_supervisor_new(const sv_supervisor_opts *opts, sv_supervisor **out) {
         sv->flags = opts->flags;
         sv->marker_len = (size_t) snprintf(sv->marker_prefix, sizeof(sv->marker_prefix),
                                            "SUPERVISE_TREE=%d.", (int) getpid());
-        sv->mech = SV_MECH_PROCWALK;
-        if (!(sv->flags & SV_SUPERVISOR_NO_CGROUP) &&
-            sv__cg_setup(sv->cgroot, sizeof(sv->cgroot)) == 0)
-                sv->mech = SV_MECH_CGROUP;
+        sv->mech = choose_mechanism(sv);
 
         sv->log = opts->log;
         sv->log_userdata = opts->log_userdata;

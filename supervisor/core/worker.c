@@ -98,6 +98,11 @@ static int signal_tree(sv_worker *w, int sig) {
         bool leader = w->state != SV_WORKER_EXITED;
         int r = 0;
 
+        /* The tree is the init's namespace, and only the init can reach
+         * into it; once the init is reaped, the namespace is gone. */
+        if (w->sv->mech == SV_MECH_PIDNS)
+                return leader ? sv__plat_pidns_signal(w->pid, w->pidfd, sig, true) : 0;
+
         if (sig == SIGKILL) {
                 /* The tree first and the leader last, so that nobody is
                  * reparented while the /proc walk follows parent links. */
@@ -155,6 +160,10 @@ static int adopted_pending(sv_worker *w) {
  * pread with a cgroup; without one, a group probe; then a look at our own
  * children. Never a scan of /proc. */
 static int tree_alive(sv_worker *w) {
+        /* The kernel lets a namespace's init be reaped only once every
+         * other member is gone. */
+        if (w->sv->mech == SV_MECH_PIDNS)
+                return 0;
         if (w->cg) {
                 if (sv__cg_populated(w->cg) == 1)
                         return 1;
@@ -549,9 +558,32 @@ void sv__worker_timeout_fired(sv_worker *w) {
                 sv__worker_step(w, SV_EV_TIMEOUT);
 }
 
+/* What the init of a pidns worker says of the worker's own end replaces the
+ * init's; what the worker left behind has died with the namespace and is
+ * reported as leaked (their command lines are gone with them). */
+static void take_pidns_end(sv_worker *w) {
+        pid_t left[SV_LEAKS_MAX];
+        int n, i;
+
+        n = sv__plat_pidns_end(w->nsfd, &w->reaped, left, SV_LEAKS_MAX);
+        w->nsfd = -1;
+        if (n <= 0 || w->step >= 0 || w->leaks == SV_LEAKS_IGNORE)
+                return;
+        w->leak_list = calloc((size_t) (n < SV_LEAKS_MAX ? n : SV_LEAKS_MAX), sizeof(sv_leak));
+        if (!w->leak_list)
+                return;
+        w->leaked = (unsigned) n;
+        for (i = 0; i < n && i < SV_LEAKS_MAX; i++) {
+                w->leak_list[i].pid = left[i];
+                strcpy(w->leak_list[i].cmdline, "?");
+        }
+}
+
 void sv__worker_reaped(sv_worker *w, const sv__reaped *r) {
         w->reaped = *r;
         w->reaped_ok = true;
+        if (w->nsfd >= 0)
+                take_pidns_end(w);
         w->end_us = sv__plat_now_us();
         w->sv->reaps++;
         if (--w->sv->unreaped == 0)
@@ -792,6 +824,7 @@ static int publish(sv_worker *w, spawn_prep *p, const sv__spawn_res *res) {
 
         w->pid = res->pid;
         w->pidfd = res->pidfd;
+        w->nsfd = res->nsfd;
 
         if (sv->tail) {
                 sv->tail->next = w;
@@ -850,6 +883,7 @@ int sv_spawn(sv_supervisor *sv, const sv_spawn_opts *o, sv_worker **out) {
         w->sv = sv;
         w->id = sv->next_id++;
         w->pidfd = -1;
+        w->nsfd = -1;
         w->tfd = -1;
         w->step = -1;
         w->last_step = -1;
@@ -883,6 +917,8 @@ int sv_spawn(sv_supervisor *sv, const sv_spawn_opts *o, sv_worker **out) {
         req.cgroup_procs_fd = w->cg ? w->cg->procs_fd : -1;
         req.cgroup_dir_fd = w->cg ? w->cg->dir_fd : -1;
         req.want_pidfd = sv->pidfds;
+        req.pidns = sv->mech == SV_MECH_PIDNS;
+        res.nsfd = -1;
 
         /* Wall time and the deadline count from here, as GNU timeout's do
          * from its fork: the exec is part of the job's time. */
@@ -891,7 +927,10 @@ int sv_spawn(sv_supervisor *sv, const sv_spawn_opts *o, sv_worker **out) {
          * that would outlive us. It is started here rather than with the
          * supervisor, so that a timed run's clock (which starts above) pays
          * for its fork instead of our start-up. */
+        /* A PID namespace needs none: its init dies with us, and the kernel
+         * kills the rest. */
         if (!sv->guardian.pid && !(sv->flags & SV_SUPERVISOR_NO_GUARDIAN) &&
+            sv->mech != SV_MECH_PIDNS &&
             (r = sv__guardian_start(sv->cgroot, &sv->guardian)) < 0)
                 sv__log(sv, "supervisor: cannot start the guardian: %s", uv_strerror(r));
         r = sv__plat_spawn(&req, &res);
@@ -929,6 +968,8 @@ int sv_worker_kill(sv_worker *w, int sig) {
         if (w->state == SV_WORKER_EXITED)
                 return UV_ESRCH;
         note_sent(w, sig);
+        if (w->sv->mech == SV_MECH_PIDNS)
+                return sv__plat_pidns_signal(w->pid, w->pidfd, sig, false);
         return sv__plat_kill(w->pid, w->pidfd, sig);
 }
 

@@ -25,11 +25,14 @@ typedef struct sv__spawn_req {
         int cgroup_procs_fd;      /* <cg>/cgroup.procs to join, or -1 */
         int cgroup_dir_fd;        /* <cg> itself, for clone3(CLONE_INTO_CGROUP), or -1 */
         bool want_pidfd;
+        bool pidns;               /* in a PID namespace of its own, under our init (pidns.c) */
 } sv__spawn_req;
 
 typedef struct sv__spawn_res {
         pid_t pid;
         int pidfd; /* -1 when the kernel gave none */
+        int nsfd;  /* with req->pidns: where the init reports the worker's end; the
+                    * caller sets -1 before the call, and only pidns.c writes it */
 } sv__spawn_res;
 
 /* Process-wide preparation, done once: make fds 0..2 valid, ignore SIGPIPE,
@@ -68,6 +71,31 @@ int sv__plat_reap_pid(pid_t pid, sv__reaped *out);
 /* Reaps any child: 1 with *out, 0 if none is waitable, UV_ECHILD if we have
  * no children. Only for the fallback without pidfds. */
 int sv__plat_reap_any(sv__reaped *out);
+
+/* ---- PID namespaces (pidns.c): a tree contained without cgroups ----
+ *
+ * With req->pidns, sv__plat_spawn makes the child pid 1 of a new PID
+ * namespace (with a user namespace unless we are root) and that child, our
+ * init, starts the worker. out->pid and out->pidfd are the init's: it is
+ * the process we reap, and when it ends the kernel kills the rest of the
+ * namespace, escapees included. It forwards to the worker every signal it
+ * gets, and dies with us (PR_SET_PDEATHSIG). */
+
+/* True if this process may give each worker a PID namespace: decided by a
+ * probe clone the first time, then cached. */
+bool sv__plat_pidns_usable(void);
+
+/* Sends `sig` through the init at `init`: to the worker alone, or with
+ * `tree` to every process of the namespace (then SIGCONT, so a stopped one
+ * can act on it). A tree SIGKILL goes to the init itself. */
+int sv__plat_pidns_signal(pid_t init, int pidfd, int sig, bool tree);
+
+/* After the init is reaped into *r: replaces the status and resource usage
+ * in *r with the worker's own, as the init saw them, and stores in left[]
+ * up to `max` pids of what the worker left behind (they died with the
+ * namespace). Returns how many it left (0 if the init was killed before it
+ * could tell us: *r then stays as reaped). Closes nsfd. */
+int sv__plat_pidns_end(int nsfd, sv__reaped *r, pid_t *left, int max);
 
 /* True if this kernel gives pidfds (and we were not told to avoid them). */
 bool sv__plat_have_pidfd(void);

@@ -31,7 +31,7 @@ _Static_assert(sizeof(event_names) / sizeof(event_names[0]) == SV_RUN_EV_COUNT,
 static const char *const cause_names[] = { "exited", "signaled", "stopped", "timeout" };
 _Static_assert(sizeof(cause_names) / sizeof(cause_names[0]) == SV_CAUSE_COUNT,
                "one name per cause");
-static const char *const mech_names[] = { "cgroup", "procwalk" };
+static const char *const mech_names[] = { "cgroup", "procwalk", "pidns" };
 _Static_assert(sizeof(mech_names) / sizeof(mech_names[0]) == SV_MECH_COUNT,
                "one name per mechanism");
 

@@ -29,6 +29,7 @@
 #include <linux/sched.h>
 
 #include "platform/platform.h"
+#include "platform/unix/unix.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
@@ -297,6 +298,8 @@ int sv__plat_spawn(const sv__spawn_req *req, sv__spawn_res *out) {
         pid_t pid;
         int err;
 
+        if (req->pidns)
+                return sv__unix_pidns_spawn(req, out);
         if (!child_stack) {
                 child_stack = mmap(NULL, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
                                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
@@ -515,4 +518,12 @@ int sv__plat_timer_at(uint64_t at_us) {
                 return r;
         }
         return fd;
+}
+
+const sigset_t *sv__unix_ignored_at_start(void) {
+        return &ignored_at_start;
+}
+
+CHILD_CODE int sv__unix_child_exec(const sv__spawn_req *req) {
+        return child_exec(req);
 }
