@@ -151,8 +151,10 @@ SV_CHILD_CODE static int worker_main(void *arg) {
                 if (sigismember(ign, sig))
                         (void) sigaction(sig, &dfl, NULL);
         }
-        /* Leader of its own group inside, as every worker is outside. */
+        /* Leader of its own group inside, as every worker is outside; and,
+         * as every worker, killed if its parent (here the init) dies. */
         (void) setpgid(0, 0);
+        (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
         err = 0;
         if (a->req->cwd && chdir(a->req->cwd) < 0)
                 err = errno;
