@@ -567,8 +567,8 @@ static int run_copies(cli_opts *o) {
                 goto out_sv;
         }
         if (strcmp(o->mechanism, "pidns") == 0 && sv_supervisor_mechanism(r.sv) != SV_MECH_PIDNS) {
-                fprintf(stderr, "supervise: --mechanism pidns: the kernel refuses a PID namespace "
-                                "(and a user namespace) here\n");
+                fprintf(stderr, "supervise: --mechanism pidns: no PID namespace here (the kernel "
+                                "refuses one, or SUPERVISE_MECHANISM forces another)\n");
                 goto out_sv;
         }
         e = watch_signals(&r);
