@@ -135,8 +135,8 @@ typedef enum sv_mechanism {
                           * then the init's: signals sent to it go to the worker,
                           * and SIGKILL to it ends the whole tree. What the worker
                           * leaves behind dies with it at once, whatever the
-                          * leaks policy (SV_LEAKS_REPORT cannot leave it running);
-                          * it is reported with its pids, command line "?". */
+                          * leaks policy (SV_LEAKS_REPORT cannot leave it running),
+                          * and is reported as leaked. */
         SV_MECH_COUNT
 } sv_mechanism;
 

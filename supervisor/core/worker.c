@@ -560,23 +560,22 @@ void sv__worker_timeout_fired(sv_worker *w) {
 
 /* What the init of a pidns worker says of the worker's own end replaces the
  * init's; what the worker left behind has died with the namespace and is
- * reported as leaked (their command lines are gone with them). */
+ * reported as leaked. */
 static void take_pidns_end(sv_worker *w) {
-        pid_t left[SV_LEAKS_MAX];
-        int n, i;
+        sv_leak left[SV_LEAKS_MAX];
+        size_t keep;
+        int n;
 
         n = sv__plat_pidns_end(w->nsfd, &w->reaped, left, SV_LEAKS_MAX);
         w->nsfd = -1;
         if (n <= 0 || w->step >= 0 || w->leaks == SV_LEAKS_IGNORE)
                 return;
-        w->leak_list = calloc((size_t) (n < SV_LEAKS_MAX ? n : SV_LEAKS_MAX), sizeof(sv_leak));
+        keep = (size_t) (n < SV_LEAKS_MAX ? n : SV_LEAKS_MAX);
+        w->leak_list = malloc(keep * sizeof(sv_leak));
         if (!w->leak_list)
                 return;
+        memcpy(w->leak_list, left, keep * sizeof(sv_leak));
         w->leaked = (unsigned) n;
-        for (i = 0; i < n && i < SV_LEAKS_MAX; i++) {
-                w->leak_list[i].pid = left[i];
-                strcpy(w->leak_list[i].cmdline, "?");
-        }
 }
 
 void sv__worker_reaped(sv_worker *w, const sv__reaped *r) {

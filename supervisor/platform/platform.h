@@ -92,10 +92,11 @@ int sv__plat_pidns_signal(pid_t init, int pidfd, int sig, bool tree);
 
 /* After the init is reaped into *r: replaces the status and resource usage
  * in *r with the worker's own, as the init saw them, and stores in left[]
- * up to `max` pids of what the worker left behind (they died with the
- * namespace). Returns how many it left (0 if the init was killed before it
- * could tell us: *r then stays as reaped). Closes nsfd. */
-int sv__plat_pidns_end(int nsfd, sv__reaped *r, pid_t *left, int max);
+ * up to `max` of the processes the worker left behind (pid and command line,
+ * read just before they died with the namespace). Returns how many it left
+ * (0 if the init was killed before it could tell us: *r then stays as
+ * reaped). Closes nsfd. */
+int sv__plat_pidns_end(int nsfd, sv__reaped *r, sv_leak *left, int max);
 
 /* True if this kernel gives pidfds (and we were not told to avoid them). */
 bool sv__plat_have_pidfd(void);

@@ -236,7 +236,7 @@ int sv__plat_pidns_signal(pid_t init, int pidfd, int sig, bool tree) {
         return sv__plat_kill(init, pidfd, sig);
 }
 
-int sv__plat_pidns_end(int nsfd, sv__reaped *r, pid_t *left, int max) {
+int sv__plat_pidns_end(int nsfd, sv__reaped *r, sv_leak *left, int max) {
         (void) nsfd;
         (void) r;
         (void) left;

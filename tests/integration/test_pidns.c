@@ -181,6 +181,8 @@ static void test_leaked_env_setsid_escapee_dies_and_is_reported(void **state) {
         leaked = json_object_get(rec, "leaked");
         assert_int_equal(json_array_size(leaked), 1);
         assert_int_equal(json_integer_value(json_object_get(json_array_get(leaked, 0), "pid")), esc);
+        assert_non_null(strstr(json_string_value(json_object_get(json_array_get(leaked, 0), "cmdline")),
+                               "sv-env-escapee --escapee"));
         assert_gone(esc);
 }
 

@@ -28,6 +28,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -55,7 +56,11 @@ static int cmd_sig(void) {
 
 enum { NS_STARTED = 1, NS_ENDED = 2 };
 
-/* One record per event, each written whole (far below PIPE_BUF). */
+#define NS_CMD_MAX ((int) sizeof(((sv_leak *) 0)->cmdline))
+
+/* NS_STARTED sends the head only (up to `left`), NS_ENDED the whole record.
+ * The supervisor reads the first while it waits for the exec, the second
+ * only once the init has exited, so nothing is read half-written. */
 typedef struct ns_record {
         int32_t kind;
         int32_t err;    /* NS_STARTED: 0, or the errno of the worker's exec */
@@ -63,7 +68,10 @@ typedef struct ns_record {
         int32_t nleft;  /* NS_ENDED: processes left when it ended */
         uint64_t user_us, sys_us, max_rss_kb;
         int32_t left[NS_LEFT_MAX]; /* their pids, as /proc names them */
+        char cmd[NS_LEFT_MAX][NS_CMD_MAX]; /* and their command lines */
 } ns_record;
+
+#define NS_HEAD_SIZE offsetof(ns_record, left)
 
 typedef struct ns_args {
         const sv__spawn_req *req;
@@ -190,13 +198,49 @@ SV_CHILD_CODE static int init_fds(ns_args *a) {
         return 0;
 }
 
-SV_CHILD_CODE static int send_record(int fd, ns_record *rec) {
+SV_CHILD_CODE static int send_record(int fd, const ns_record *rec, size_t size) {
+        const char *p = (const char *) rec;
         ssize_t n;
 
-        do {
-                n = write(fd, rec, sizeof(*rec));
-        } while (n < 0 && errno == EINTR);
-        return n == (ssize_t) sizeof(*rec) ? 0 : -1;
+        while (size > 0) {
+                n = write(fd, p, size);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return -1;
+                p += n;
+                size -= (size_t) n;
+        }
+        return 0;
+}
+
+/* /proc/<pid>/cmdline with spaces between the arguments, "?" if it is
+ * gone or empty (a zombie). */
+SV_CHILD_CODE static void read_cmdline(pid_t pid, char *out) {
+        char path[48] = "/proc/";
+        size_t k = 6;
+        ssize_t n;
+        int fd, i;
+
+        k += fmt_uint(path + k, (unsigned long) pid);
+        memcpy(path + k, "/cmdline", 9);
+        n = -1;
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+                n = read(fd, out, NS_CMD_MAX - 1);
+                close(fd);
+        }
+        if (n <= 0) {
+                memcpy(out, "?", 2);
+                return;
+        }
+        while (n > 0 && out[n - 1] == '\0')
+                n--;
+        for (i = 0; i < n; i++) {
+                if (out[i] == '\0')
+                        out[i] = ' ';
+        }
+        out[n] = '\0';
 }
 
 SV_CHILD_CODE static uint64_t tv_us(const struct timeval *tv) {
@@ -243,8 +287,10 @@ SV_CHILD_CODE static void list_left(ns_record *rec) {
                 if (*p >= '0' && *p <= '9') {
                         v = (v < 0 ? 0 : v * 10) + (*p - '0');
                 } else if (v >= 0) {
-                        if (rec->nleft < NS_LEFT_MAX)
+                        if (rec->nleft < NS_LEFT_MAX) {
                                 rec->left[rec->nleft] = (int32_t) v;
+                                read_cmdline((pid_t) v, rec->cmd[rec->nleft]);
+                        }
                         rec->nleft++;
                         v = -1;
                 }
@@ -316,7 +362,7 @@ SV_CHILD_CODE static void init_loop(int sfd, pid_t worker, int result_fd) {
         while (wait4(-1, NULL, WNOHANG | __WALL, NULL) > 0)
                 ;
         list_left(&rec);
-        (void) send_record(result_fd, &rec);
+        (void) send_record(result_fd, &rec, sizeof(rec));
         _exit(WIFEXITED(rec.status) ? WEXITSTATUS(rec.status) : 128 + WTERMSIG(rec.status));
 }
 
@@ -370,7 +416,7 @@ SV_CHILD_CODE static int init_main(void *arg) {
                 rec.err = n == (ssize_t) sizeof(err) ? err : 0;
         }
         close(errp[0]);
-        if (send_record(a->result_fd, &rec) < 0 || rec.err) {
+        if (send_record(a->result_fd, &rec, NS_HEAD_SIZE) < 0 || rec.err) {
                 if (worker > 0)
                         (void) waitpid(worker, &st, __WALL);
                 _exit(127);
@@ -440,15 +486,24 @@ bool sv__plat_pidns_usable(void) {
         return usable;
 }
 
-static int read_record(int fd, ns_record *rec) {
+/* Reads `size` bytes of a record, or fails with UV_EOF if the init died
+ * (or ended) before it wrote them all. */
+static int read_record(int fd, ns_record *rec, size_t size) {
+        char *p = (char *) rec;
         ssize_t n;
 
-        do {
-                n = read(fd, rec, sizeof(*rec));
-        } while (n < 0 && errno == EINTR);
-        if (n < 0)
-                return -errno;
-        return n == (ssize_t) sizeof(*rec) ? 0 : UV_EOF;
+        while (size > 0) {
+                n = read(fd, p, size);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        return UV_EOF;
+                p += n;
+                size -= (size_t) n;
+        }
+        return 0;
 }
 
 /* The init failed before it could start the worker, or the exec failed:
@@ -500,7 +555,7 @@ int sv__unix_pidns_spawn(const sv__spawn_req *req, sv__spawn_res *out) {
         }
 
         /* Blocks until the worker has exec'd, as the plain spawn does. */
-        r = read_record(pipefd[0], &rec);
+        r = read_record(pipefd[0], &rec, NS_HEAD_SIZE);
         if (r == 0 && (rec.kind != NS_STARTED || rec.err))
                 r = rec.kind != NS_STARTED ? UV_EIO : -rec.err;
         else if (r == UV_EOF)
@@ -540,11 +595,11 @@ int sv__plat_pidns_signal(pid_t init, int pidfd, int sig, bool tree) {
         return 0;
 }
 
-int sv__plat_pidns_end(int nsfd, sv__reaped *r, pid_t *left, int max) {
+int sv__plat_pidns_end(int nsfd, sv__reaped *r, sv_leak *left, int max) {
         ns_record rec;
         int i, got;
 
-        got = read_record(nsfd, &rec);
+        got = read_record(nsfd, &rec, sizeof(rec));
         close(nsfd);
         /* No record: the init was SIGKILLed (our tree kill, or someone's)
          * while the worker ran; the kernel killed the worker with it. */
@@ -556,7 +611,10 @@ int sv__plat_pidns_end(int nsfd, sv__reaped *r, pid_t *left, int max) {
         r->user_us = rec.user_us;
         r->sys_us = rec.sys_us;
         r->max_rss_kb = rec.max_rss_kb;
-        for (i = 0; i < rec.nleft && i < max && i < NS_LEFT_MAX; i++)
-                left[i] = rec.left[i];
+        for (i = 0; i < rec.nleft && i < max && i < NS_LEFT_MAX; i++) {
+                left[i].pid = rec.left[i];
+                memcpy(left[i].cmdline, rec.cmd[i], NS_CMD_MAX);
+                left[i].cmdline[NS_CMD_MAX - 1] = '\0';
+        }
         return rec.nleft;
 }
