@@ -339,6 +339,7 @@ static void test_mechanism_names_are_lowercase_words(void **state) {
         (void) state;
         assert_string_equal(sv_mechanism_name(SV_MECH_CGROUP), "cgroup");
         assert_string_equal(sv_mechanism_name(SV_MECH_PROCWALK), "procwalk");
+        assert_string_equal(sv_mechanism_name(SV_MECH_PIDNS), "pidns");
         assert_string_equal(sv_mechanism_name(SV_MECH_COUNT), "unknown");
 }
 
