@@ -891,9 +891,8 @@ int sv_spawn(sv_supervisor *sv, const sv_spawn_opts *o, sv_worker **out) {
          * that would outlive us. It is started here rather than with the
          * supervisor, so that a timed run's clock (which starts above) pays
          * for its fork instead of our start-up. */
-        if (!sv->guardian.pid && !(sv->flags & SV_SUPERVISOR_NO_GUARDIAN) &&
-            (r = sv__guardian_start(sv->cgroot, &sv->guardian)) < 0)
-                sv__log(sv, "supervisor: cannot start the guardian: %s", uv_strerror(r));
+        if (!sv->guardian.pid && !(sv->flags & SV_SUPERVISOR_NO_GUARDIAN))
+                sv__guard_start(sv);
         r = sv__plat_spawn(&req, &res);
         if (r < 0)
                 goto fail_cg;

@@ -9,8 +9,15 @@
  * workers close every fd above 2), so EOF means we are gone. If we said
  * "done" first, it just exits; otherwise it kills every worker cgroup
  * (cgroup.kill on our parent cgroup) or, in the /proc fallback, every
- * process whose environment carries our SUPERVISE_TREE=<pid>. marker, then
- * removes our cgroups and exits. It never uses libuv and leaves with _exit. */
+ * process whose environment carries our SUPERVISE_TREE=<token>. marker, then
+ * removes our cgroups and exits. It never uses libuv and leaves with _exit.
+ * The token (sv__plat_token) is unique across PID namespaces, where a pid is
+ * not: a guardian that reads the host's /proc must never match the workers
+ * of a supervisor that merely has our pid in its own namespace.
+ *
+ * The supervisor watches its end of the pipe: when the guardian dies, the
+ * write end reports POLLERR at once, and the supervisor reaps it and starts
+ * another (core/supervisor.c). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -34,8 +41,8 @@ static void nap_ms(long ms) {
                 ;
 }
 
-/* Processes carrying "SUPERVISE_TREE=<owner>." in their environment. */
-static int kill_marked(pid_t owner, int sig) {
+/* Processes carrying "SUPERVISE_TREE=<token>." in their environment. */
+static int kill_marked(const char *token, int sig) {
         char prefix[48], path[64];
         static char env[65536];
         struct dirent *de;
@@ -43,7 +50,7 @@ static int kill_marked(pid_t owner, int sig) {
         int hits = 0;
         size_t plen;
 
-        plen = (size_t) snprintf(prefix, sizeof(prefix), "SUPERVISE_TREE=%d.", (int) owner);
+        plen = (size_t) snprintf(prefix, sizeof(prefix), "SUPERVISE_TREE=%s.", token);
         d = opendir("/proc");
         if (!d)
                 return 0;
@@ -98,7 +105,7 @@ static int kill_cgroup(const char *dir) {
 }
 
 
-static void guard(int fd, pid_t owner, const char *cgroot) {
+static void guard(int fd, const char *token, const char *cgroot) {
         char c = 0;
         ssize_t n;
         int round;
@@ -136,14 +143,14 @@ static void guard(int fd, pid_t owner, const char *cgroot) {
                 /* Stopped processes still match: freezing is done when a
                  * pass finds no one new. */
                 for (round = 0; round < 100; round++) {
-                        now = kill_marked(owner, SIGSTOP);
+                        now = kill_marked(token, SIGSTOP);
                         if (now == 0 || now == before)
                                 break;
                         before = now;
                 }
         }
         for (round = 0; round < 100; round++) {
-                if (kill_marked(owner, SIGKILL) == 0)
+                if (kill_marked(token, SIGKILL) == 0)
                         break;
                 nap_ms(2);
         }
@@ -157,18 +164,20 @@ static void guard(int fd, pid_t owner, const char *cgroot) {
  * otherwise carry on inside a forked child, out of it. */
 __attribute__((constructor)) static void guardian_entry(void) {
         const char *env = getenv("SV__GUARDIAN");
-        static char cgroot[SV_GUARD_PATH_MAX];
+        static char cgroot[SV_GUARD_PATH_MAX], token[48];
         struct sigaction sa;
         const char *colon;
-        pid_t owner;
         int sig, fd;
 
         if (!env)
                 return;
-        owner = (pid_t) atoi(env);
+        /* "<token>:<cgroot>"; an empty or odd token would match too much. */
         colon = strchr(env, ':');
-        if (owner <= 1 || !colon || strlen(colon + 1) >= sizeof(cgroot))
+        if (!colon || colon == env || (size_t) (colon - env) >= sizeof(token) ||
+            memchr(env, '.', (size_t) (colon - env)) || strlen(colon + 1) >= sizeof(cgroot))
                 _exit(2);
+        memcpy(token, env, (size_t) (colon - env));
+        token[colon - env] = '\0';
         strcpy(cgroot, colon + 1);
 
         /* Deaf to everything but SIGKILL until our work is done. */
@@ -190,10 +199,10 @@ __attribute__((constructor)) static void guardian_entry(void) {
                         close(fd);
         }
         (void) prctl(PR_SET_NAME, "sv-guardian");
-        guard(3, owner, cgroot);
+        guard(3, token, cgroot);
 }
 
-int sv__guardian_start(const char *cgroot, sv__guardian *out) {
+int sv__guardian_start(const char *token, const char *cgroot, sv__guardian *out) {
         char exe[4096], envbuf[SV_GUARD_PATH_MAX + 64];
         char *argv[] = { "sv-guardian", NULL };
         char *envp[] = { envbuf, NULL };
@@ -202,13 +211,13 @@ int sv__guardian_start(const char *cgroot, sv__guardian *out) {
         int p[2];
         pid_t pid;
 
-        if (strlen(cgroot) >= SV_GUARD_PATH_MAX)
+        if (strlen(cgroot) >= SV_GUARD_PATH_MAX || strlen(token) >= 48)
                 return UV_ENAMETOOLONG;
         n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
         if (n <= 0)
                 return n < 0 ? -errno : UV_ENOENT;
         exe[n] = '\0';
-        snprintf(envbuf, sizeof(envbuf), "SV__GUARDIAN=%d:%s", (int) getpid(), cgroot);
+        snprintf(envbuf, sizeof(envbuf), "SV__GUARDIAN=%s:%s", token, cgroot);
         if (pipe2(p, O_CLOEXEC) < 0)
                 return -errno;
 
@@ -248,4 +257,23 @@ void sv__guardian_stop(sv__guardian *g, bool nowait, bool cleanup) {
                 ;
         g->pid = 0;
         g->fd = -1;
+}
+
+int sv__guardian_reap(sv__guardian *g) {
+        int st = 0;
+        pid_t r;
+
+        if (g->pid <= 0)
+                return -1;
+        /* The pipe broke when the guardian's files were closed, in its exit,
+         * a moment before it becomes waitable: this wait is short. ECHILD:
+         * the fallback's reap-all took it already; the pid is not ours to
+         * touch any more either way. */
+        do {
+                r = waitpid(g->pid, &st, 0);
+        } while (r < 0 && errno == EINTR);
+        close(g->fd);
+        g->pid = 0;
+        g->fd = -1;
+        return r == -1 ? -1 : st;
 }
