@@ -717,7 +717,7 @@ static int prep_env(sv_worker *w, const sv_spawn_opts *o, spawn_prep *p) {
         return 0;
 }
 
-/* "SUPERVISE_TREE=<our pid>.<id>" without snprintf, which costs more than
+/* "SUPERVISE_TREE=<our token>.<id>" without snprintf, which costs more than
  * the rest of the spawn's bookkeeping. */
 static void make_marker(sv_worker *w) {
         const sv_supervisor *sv = w->sv;
