@@ -183,8 +183,9 @@ int sv__proc_tree(pid_t root, pid_t pgid, const char *marker, sv_proc **out);
 #define SV_GUARD_PATH_MAX 512
 
 typedef struct sv__guardian {
-        pid_t pid; /* 0: none */
-        int fd;    /* write end of its pipe */
+        pid_t pid;  /* 0: none */
+        int fd;     /* write end of its pipe */
+        int pidfd;  /* the guardian's pidfd, or -1 where there is none */
 } sv__guardian;
 
 /* Forks the guardian. `token` is ours (sv__plat_token; the guardian ends
@@ -195,7 +196,7 @@ int sv__guardian_start(const char *token, const char *cgroot, sv__guardian *out)
 
 /* After the guardian's pipe reported POLLERR: reaps the guardian, which is
  * gone or exiting, and forgets it. Returns its raw wait status when we
- * reaped it, or -1 if someone else did (the fallback's reap-all). */
+ * reaped it, or -1 when it was not ours to wait for (see guardian.c). */
 int sv__guardian_reap(sv__guardian *g);
 
 /* ---- PID 1 of a PID namespace ---- */

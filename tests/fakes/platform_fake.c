@@ -235,6 +235,7 @@ int sv__guardian_start(const char *token, const char *cgroot, sv__guardian *out)
         (void) cgroot;
         out->pid = 0;
         out->fd = -1;
+        out->pidfd = -1;
         return 0;
 }
 
@@ -247,5 +248,6 @@ void sv__guardian_stop(sv__guardian *g, bool nowait, bool cleanup) {
 int sv__guardian_reap(sv__guardian *g) {
         g->pid = 0;
         g->fd = -1;
+        g->pidfd = -1;
         return -1;
 }

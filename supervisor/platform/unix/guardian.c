@@ -34,6 +34,10 @@
 
 #include "platform/platform.h"
 
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
 static void nap_ms(long ms) {
         struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 
@@ -243,37 +247,68 @@ int sv__guardian_start(const char *token, const char *cgroot, sv__guardian *out)
         }
         out->pid = pid;
         out->fd = p[1];
+        /* Race-free: it is our child and nobody has reaped it. Without a
+         * pidfd (valgrind, old kernels) we never wait for it by pid but at
+         * stop; see sv__guardian_reap. */
+        out->pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+        if (out->pidfd < 0)
+                out->pidfd = -1;
         return 0;
 }
 
-void sv__guardian_stop(sv__guardian *g, bool nowait, bool cleanup) {
-        int st;
+/* Waits for the guardian to exit, through its pidfd (which can never name
+ * another process) or else by pid. Returns the raw status, or -1. */
+static int wait_guardian(const sv__guardian *g) {
+        siginfo_t si;
+        int r, st = 0;
 
+        memset(&si, 0, sizeof(si));
+        if (g->pidfd >= 0) {
+                do {
+                        r = waitid((idtype_t) P_PIDFD, (id_t) g->pidfd, &si, WEXITED);
+                } while (r < 0 && errno == EINTR);
+                if (r < 0)
+                        return -1;
+                return si.si_code == CLD_EXITED ? (si.si_status & 0xff) << 8 : si.si_status & 0x7f;
+        }
+        do {
+                r = waitpid(g->pid, &st, 0);
+        } while (r < 0 && errno == EINTR);
+        return r < 0 ? -1 : st;
+}
+
+void sv__guardian_stop(sv__guardian *g, bool nowait, bool cleanup) {
         if (g->pid <= 0)
                 return;
         (void) !write(g->fd, cleanup ? "c" : "d", 1);
         close(g->fd);
-        while (!nowait && waitpid(g->pid, &st, 0) < 0 && errno == EINTR)
-                ;
+        if (!nowait)
+                (void) wait_guardian(g);
+        if (g->pidfd >= 0)
+                close(g->pidfd);
         g->pid = 0;
         g->fd = -1;
+        g->pidfd = -1;
 }
 
 int sv__guardian_reap(sv__guardian *g) {
-        int st = 0;
-        pid_t r;
+        int st = -1;
 
         if (g->pid <= 0)
                 return -1;
         /* The pipe broke when the guardian's files were closed, in its exit,
-         * a moment before it becomes waitable: this wait is short. ECHILD:
-         * the fallback's reap-all took it already; the pid is not ours to
-         * touch any more either way. */
-        do {
-                r = waitpid(g->pid, &st, 0);
-        } while (r < 0 && errno == EINTR);
+         * a moment before it becomes waitable: a blocking wait is short. Only
+         * through its pidfd, though: without one, the fallback's SIGCHLD
+         * reap-all may have taken it already and its pid may be a worker's
+         * by now. That reap-all (or, as subreaper, the sweep, to which it is
+         * now a plain child) collects it instead. */
+        if (g->pidfd >= 0) {
+                st = wait_guardian(g);
+                close(g->pidfd);
+        }
         close(g->fd);
         g->pid = 0;
         g->fd = -1;
-        return r == -1 ? -1 : st;
+        g->pidfd = -1;
+        return st;
 }
