@@ -228,7 +228,10 @@ enum sv_supervisor_flags {
         SV_SUPERVISOR_NO_CGROUP = 1u << 0,
         /* Don't become a child subreaper (leave orphans to init). */
         SV_SUPERVISOR_NO_SUBREAPER = 1u << 1,
-        /* Don't fork the guardian that kills our trees if we are SIGKILLed. */
+        /* Don't fork the guardian that kills our trees if we are SIGKILLed.
+         * Implied as PID 1 of a PID namespace, whose death the kernel turns
+         * into the death of every process in it. A guardian that dies is
+         * replaced at once (the log says so). */
         SV_SUPERVISOR_NO_GUARDIAN = 1u << 2,
         /* The program exits right after sv_supervisor_free(): the guardian
          * is told we are done but not waited for; it exits at once, and
@@ -250,7 +253,11 @@ typedef struct sv_supervisor_opts {
  * subreaper, every orphan reparented to this process; it never reaps a child
  * it did not start or adopt (a uv_spawn child of the same process is safe).
  * The environment variable SUPERVISE_MECHANISM=procwalk forces the fallback
- * as SV_SUPERVISOR_NO_CGROUP does. */
+ * as SV_SUPERVISOR_NO_CGROUP does. As PID 1 of a PID namespace (a container's
+ * entrypoint) it reaps every orphan of the namespace as soon as it exits.
+ * Its cgroup directory is named so that no other supervisor, in any PID
+ * namespace, shares it, and is locked for the supervisor's life; only
+ * unlocked, empty ones of other supervisors are ever removed. */
 int sv_supervisor_new(const sv_supervisor_opts *opts, sv_supervisor **out);
 
 uv_loop_t *sv_supervisor_loop(sv_supervisor *sv);
