@@ -89,6 +89,43 @@ static void test_guardian_killed_is_replaced_and_ends_the_tree_procwalk(void **s
         guardian_killed_then_supervisor(*state, "procwalk");
 }
 
+/* A guardian that dies at once each time (here: killed each time) would
+ * cost a fork and an exec per death forever: after 8 replacements the run
+ * goes on unguarded, says so once, and starts no more. */
+static void test_guardian_that_keeps_dying_is_given_up_with_one_line(void **state) {
+        ctx *c = *state;
+        const char *argv[] = { svt_cli(), "-v", "--mechanism", "procwalk", "--",
+                               svt_worker("sv-sleep"), "forever", NULL };
+        char *line, *out = NULL, *err = NULL;
+        pid_t g = 0;
+        int i, st;
+
+        svt_proc_start(&c->p, argv);
+        for (i = 0; i < 9; i++) {
+                g = guardian_started(c, g);
+                assert_int_equal(kill(g, SIGKILL), 0);
+        }
+        for (;;) {
+                line = svt_read_line(c->p.err, 30000);
+                if (!line)
+                        fail_msg("no 'unguarded' line");
+                if (strstr(line, " started"))
+                        fail_msg("a tenth guardian: %s", line);
+                if (strstr(line, "the run is unguarded")) {
+                        free(line);
+                        break;
+                }
+                free(line);
+        }
+        assert_int_equal(kill(c->p.pid, SIGTERM), 0);
+        st = svt_proc_finish(&c->p, &out, &err, 30000);
+        assert_true(WIFEXITED(st));
+        assert_int_equal(WEXITSTATUS(st), 143);
+        assert_null(strstr(err, "guardian"));
+        free(out);
+        free(err);
+}
+
 static int setup(void **state) {
         ctx *c = calloc(1, sizeof(*c));
 
@@ -115,6 +152,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(
                         test_guardian_killed_is_replaced_and_ends_the_tree_procwalk, setup,
                         teardown),
+                cmocka_unit_test_setup_teardown(
+                        test_guardian_that_keeps_dying_is_given_up_with_one_line, setup, teardown),
         };
 
         return cmocka_run_group_tests_name("guardian", tests, NULL, NULL);
