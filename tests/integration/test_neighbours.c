@@ -190,7 +190,7 @@ static int long_teardown(void **state) {
 typedef struct sweep_ctx {
         char parent[4096];
         char dirs[4][4200];
-        int lock_fd;
+        int lock_fds[4]; /* held while a directory is set up, and on LOCKED */
         pid_t sleeper;
 } sweep_ctx;
 
@@ -198,10 +198,12 @@ enum { ABANDONED, LOCKED, OLD_FORM, POPULATED };
 
 static int sweep_setup(void **state) {
         sweep_ctx *c = calloc(1, sizeof(*c));
+        int i;
 
         if (!c)
                 return -1;
-        c->lock_fd = -1;
+        for (i = 0; i < 4; i++)
+                c->lock_fds[i] = -1;
         *state = c;
         return 0;
 }
@@ -224,10 +226,11 @@ static int sweep_teardown(void **state) {
                 (void) kill(c->sleeper, SIGKILL);
                 (void) svt_wait(c->sleeper, 5000);
         }
-        if (c->lock_fd >= 0)
-                close(c->lock_fd);
-        for (i = 0; i < 4; i++)
+        for (i = 0; i < 4; i++) {
+                if (c->lock_fds[i] >= 0)
+                        close(c->lock_fds[i]);
                 remove_dir(c->dirs[i]);
+        }
         free(c);
         svt_reap_all(10000);
         return 0;
@@ -247,8 +250,19 @@ static void make_dir(sweep_ctx *c, int i, const char *name) {
         assert_true(strlen(w) < sizeof(c->dirs[i]));
         strcpy(c->dirs[i], w);
         snprintf(w, sizeof(w), "%s/w0", c->dirs[i]);
-        if (mkdir(c->dirs[i], 0755) < 0 || mkdir(w, 0755) < 0)
+        if (mkdir(c->dirs[i], 0755) < 0)
+                fail_msg("cannot make '%s': %s", c->dirs[i], strerror(errno));
+        /* Locked until set up, as supervise's own are: a sweep of another
+         * test running beside this one must not take it half made. */
+        c->lock_fds[i] = open(c->dirs[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (c->lock_fds[i] < 0 || flock(c->lock_fds[i], LOCK_EX | LOCK_NB) < 0 ||
+            mkdir(w, 0755) < 0)
                 fail_msg("cannot make '%s': %s", w, strerror(errno));
+}
+
+static void unlock_dir(sweep_ctx *c, int i) {
+        close(c->lock_fds[i]);
+        c->lock_fds[i] = -1;
 }
 
 /* Of four directories only the abandoned one goes: unlocked and of our
@@ -272,9 +286,6 @@ static void test_stale_sweep_removes_only_the_abandoned_directory(void **state) 
         make_dir(c, ABANDONED, name);
         snprintf(name, sizeof(name), "supervise-999998-%016llx", rnd[1]);
         make_dir(c, LOCKED, name);
-        c->lock_fd = open(c->dirs[LOCKED], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        assert_true(c->lock_fd >= 0);
-        assert_int_equal(flock(c->lock_fd, LOCK_EX | LOCK_NB), 0);
         /* Our own pid: a sweep of the old code skips a live pid, so a
          * neighbour running it cannot spoil this test. */
         snprintf(name, sizeof(name), "supervise.%d", (int) getpid());
@@ -288,6 +299,9 @@ static void test_stale_sweep_removes_only_the_abandoned_directory(void **state) 
         assert_true(fd >= 0);
         assert_int_equal(write(fd, pid, strlen(pid)), (ssize_t) strlen(pid));
         close(fd);
+        unlock_dir(c, ABANDONED);
+        unlock_dir(c, OLD_FORM);
+        unlock_dir(c, POPULATED);
 
         st = svt_run(argv, NULL, NULL, NULL, 30000);
         assert_true(st != -1 && WIFEXITED(st));
