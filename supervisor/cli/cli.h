@@ -46,6 +46,11 @@ void sv_cli_timeout_hint(char **argv);
 /* Parses a decimal in [min, max]: 0, or -1 for anything else. */
 int sv_cli_parse_uint(const char *s, unsigned min, unsigned max, unsigned *out);
 
+/* The word getopt_long() just rejected (returned '?' or ':' for), for an
+ * error message: "-K" for a short option, the whole "--bogus" for a long one.
+ * Uses buf (a few bytes) for the short form. */
+const char *sv_cli_bad_option(char **argv, char *buf, size_t len);
+
 /* Prints "CMD: <fmt with arg>" and the --help hint; returns 125. */
 int sv_cli_usage_error(const char *cmd, const char *fmt, const char *arg);
 

@@ -424,6 +424,14 @@ static void put_cmdline(FILE *out, const sv_find_proc *p) {
         }
 }
 
+void sv_cli_find_put_name(FILE *out, const sv_find_proc *p) {
+        put_escaped(out, p->name, strlen(p->name));
+}
+
+void sv_cli_find_put_cmdline(FILE *out, const sv_find_proc *p) {
+        put_cmdline(out, p);
+}
+
 static void format_age(uint64_t ms, char *buf, size_t len) {
         uint64_t s = ms / 1000;
 

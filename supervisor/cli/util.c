@@ -1,6 +1,7 @@
 /* util.c - small pieces every subcommand's option parsing and signal
  * handling share, so that they read and fail the same way. */
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,4 +46,14 @@ int sv_cli_watch_signals(uv_loop_t *loop, uv_signal_t *handles, const int *signu
                 uv_unref((uv_handle_t *) &handles[i]);
         }
         return 0;
+}
+
+const char *sv_cli_bad_option(char **argv, char *buf, size_t len) {
+        /* Inside a cluster ("-KILL" rejected at 'K'), optind still names the
+         * word before it, so a short option is named by its letter. */
+        if (optopt > 0 && optopt < 256) {
+                (void) snprintf(buf, len, "-%c", optopt);
+                return buf;
+        }
+        return optind > 0 && argv[optind - 1] ? argv[optind - 1] : "?";
 }
