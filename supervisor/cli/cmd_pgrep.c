@@ -135,7 +135,7 @@ static bool conv(int which, const char *s, int64_t *out) {
         case L_TTY:
                 /* procps compares names; we compare the device they name. A
                  * name that is no terminal matches nothing, as there. */
-                if (strcmp(s, "?") == 0 || strcmp(s, "-") == 0) {
+                if (strcmp(s, "?") == 0) {
                         v = 0;
                         break;
                 }
@@ -300,7 +300,8 @@ static int parse_args(pg_opts *o, int argc, char **argv) {
                         return pg_error(o, "unknown option '%s'", sv_cli_bad_option(argv, bad, sizeof(bad)));
                 if (c == ':')
                         return pg_error(o, "option '%s' needs a value", sv_cli_bad_option(argv, bad, sizeof(bad)));
-                if ((c == 'e' || c == 'S') != o->is_pkill || (o->is_pkill && c == 'v'))
+                /* Long forms reach here whatever the short list says. */
+                if (o->is_pkill ? strchr("vlad", c) != NULL : (c == 'e' || c == 'S'))
                         return pg_error(o, "option '%s' is not for this command", argv[optind - 1]);
                 rc = parse_one(o, c, optarg);
                 if (rc)
