@@ -76,6 +76,7 @@ static int parse_timeout(int argc, char **argv, sv_cli_timeout_opts *t) {
                 { "version", no_argument, NULL, OPT_VERSION },
                 { NULL, 0, NULL, 0 },
         };
+        char bad[8];
         int c, r;
 
         opterr = 0;
@@ -116,9 +117,10 @@ static int parse_timeout(int argc, char **argv, sv_cli_timeout_opts *t) {
                         printf("supervise timeout %s\n", SV_VERSION);
                         return 0;
                 case ':':
-                        return timeout_error("option '%s' needs an argument", argv[optind - 1]);
+                        return timeout_error("option '%s' needs an argument",
+                                             sv_cli_bad_option(argv, bad, sizeof(bad)));
                 default:
-                        return timeout_error("unknown option '%s'", argv[optind - 1]);
+                        return timeout_error("unknown option '%s'", sv_cli_bad_option(argv, bad, sizeof(bad)));
                 }
         }
         if (optind >= argc)

@@ -135,6 +135,7 @@ static int parse_args(int argc, char **argv, cli_opts *o) {
                 { "version", no_argument, NULL, OPT_VERSION },
                 { NULL, 0, NULL, 0 },
         };
+        char bad[8];
         int c, r;
 
         memset(o, 0, sizeof(*o));
@@ -208,9 +209,10 @@ static int parse_args(int argc, char **argv, cli_opts *o) {
                         printf("supervise %s\n", SV_VERSION);
                         return 0;
                 case ':':
-                        return usage_error("option '%s' needs an argument", argv[optind - 1]);
+                        return usage_error("option '%s' needs an argument",
+                                           sv_cli_bad_option(argv, bad, sizeof(bad)));
                 default:
-                        return usage_error("unknown option '%s'", argv[optind - 1]);
+                        return usage_error("unknown option '%s'", sv_cli_bad_option(argv, bad, sizeof(bad)));
                 }
         }
         if (optind >= argc)
