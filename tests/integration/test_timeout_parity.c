@@ -227,6 +227,83 @@ static void test_timeout_setsid_escapee_outlives_gnu_but_not_ours(void **state) 
         assert_false(oalive);
 }
 
+/* Runs argv in a new session (as the child of its leader) whose controlling
+ * terminal is a fresh pty, with "hello" typed into it; returns the shell status and the
+ * terminal's output (without '\r') in *out. */
+static int run_on_tty(const char *const *argv, char **out) {
+        char buf[4096];
+        size_t len = 0, i, k;
+        ssize_t n;
+        int master, status, sig;
+        pid_t child;
+
+        master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+        assert_true(master >= 0);
+        assert_int_equal(grantpt(master), 0);
+        assert_int_equal(unlockpt(master), 0);
+        child = fork();
+        assert_true(child >= 0);
+        if (child == 0) {
+                int slave;
+
+                for (sig = 1; sig < NSIG; sig++)
+                        (void) signal(sig, SIG_DFL);
+                if (setsid() < 0 || (slave = open(ptsname(master), O_RDWR)) < 0)
+                        _exit(121); /* opening it makes it our terminal */
+                (void) dup2(slave, 0);
+                (void) dup2(slave, 1);
+                (void) dup2(slave, 2);
+                /* As a shell runs a job: not the session leader itself,
+                 * which could not leave the foreground group. */
+                child = fork();
+                if (child == 0) {
+                        (void) execvp(argv[0], (char *const *) argv);
+                        _exit(127);
+                }
+                if (child < 0 || waitpid(child, &status, 0) != child)
+                        _exit(121);
+                _exit(shell_status(status));
+        }
+        assert_int_equal(write(master, "hello\n", 6), 6);
+        /* The master reads EIO once every holder of the terminal is gone. */
+        while ((n = read(master, buf + len, sizeof(buf) - 1 - len)) > 0 || (n < 0 && errno == EINTR))
+                len += n > 0 ? (size_t) n : 0;
+        (void) close(master);
+        assert_int_equal(waitpid(child, &status, 0), child);
+        for (i = k = 0; i < len; i++)
+                if (buf[i] != '\r')
+                        buf[k++] = buf[i];
+        buf[k] = '\0';
+        *out = strdup(buf);
+        return shell_status(status);
+}
+
+/* --foreground: COMMAND can read the terminal. Without it, reading stops it
+ * (SIGTTIN, it is in a background group) until the timeout ends it: 124.
+ * Both as GNU's. */
+static void test_timeout_foreground_lets_command_read_the_terminal(void **state) {
+        static const char reader[] = "read x; echo \"got $x\"";
+        const char *gnu_fg[] = { "timeout", "--foreground", "5", "/bin/sh", "-c", reader, NULL };
+        const char *ours_fg[] = { svt_cli(), "timeout", "--foreground", "5", "/bin/sh", "-c", reader, NULL };
+        const char *gnu_bg[] = { "timeout", "0.5", "/bin/sh", "-c", reader, NULL };
+        const char *ours_bg[] = { svt_cli(), "timeout", "0.5", "/bin/sh", "-c", reader, NULL };
+        const char *const *cmds[] = { gnu_fg, ours_fg, gnu_bg, ours_bg };
+        int want[] = { 0, 0, 124, 124 };
+        char *out;
+        int i, st;
+
+        (void) state;
+        for (i = 0; i < 4; i++) {
+                st = run_on_tty(cmds[i], &out);
+                print_message("%s %s: %d, terminal '%s'\n", i % 2 ? "ours" : "GNU",
+                              i < 2 ? "--foreground" : "(background)", st, out);
+                assert_int_equal(st, want[i]);
+                assert_true((strstr(out, "got hello") != NULL) == (i < 2));
+                free(out);
+        }
+        svt_reap_all(TIMEOUT_MS);
+}
+
 /* The main form suggests the timeout form when a duration names no program. */
 static void test_main_form_with_duration_first_hints_timeout(void **state) {
         const char *argv[] = { svt_cli(), "0.2", "sleep", "5", NULL };
@@ -273,6 +350,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_timeout_every_row_exits_as_gnu_timeout_does),
                 cmocka_unit_test(test_timeout_setsid_escapee_outlives_gnu_but_not_ours),
+                cmocka_unit_test(test_timeout_foreground_lets_command_read_the_terminal),
                 cmocka_unit_test(test_main_form_with_duration_first_hints_timeout),
                 cmocka_unit_test(test_timeout_json_reports_the_timeout),
         };
