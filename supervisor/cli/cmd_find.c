@@ -839,6 +839,10 @@ static void raise_fd_limit(size_t need) {
         (void) setrlimit(RLIMIT_NOFILE, &rl);
 }
 
+void sv_cli_find_raise_fd_limit(size_t need) {
+        raise_fd_limit(need);
+}
+
 static const char *sig_name(int sig, char *buf, size_t len) {
         const char *s = sv_signal_name(sig);
 

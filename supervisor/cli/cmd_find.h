@@ -28,4 +28,8 @@ struct sv_find_proc;
 void sv_cli_find_put_name(FILE *out, const struct sv_find_proc *p);
 void sv_cli_find_put_cmdline(FILE *out, const struct sv_find_proc *p);
 
+/* Raises the soft limit on open files towards the hard one when `need`
+ * handles (one pidfd per match) would not fit under it. */
+void sv_cli_find_raise_fd_limit(size_t need);
+
 #endif

@@ -371,6 +371,7 @@ static int do_pkill(const pg_opts *o, sv_find_table *t) {
         sv_find_status st;
         char err[128];
 
+        sv_cli_find_raise_fd_limit(n);
         if (sv_find_signal(t, o->sig) < 0)
                 return SV_FIND_EXIT_FATAL;
         for (i = 0; i < n; i++) {
@@ -393,6 +394,16 @@ static int do_pkill(const pg_opts *o, sv_find_table *t) {
         if (o->count)
                 printf("%zu\n", n);
         return sent ? SV_FIND_EXIT_OK : SV_FIND_EXIT_NONE;
+}
+
+/* procps' hint: a plain name longer than the kernel's 15 bytes of comm can
+ * never match without -f. */
+static void warn_long_name(const pg_opts *o) {
+        if (!o->pattern || (o->f.flags & SV_FIND_FULL) || strlen(o->pattern) <= 15 ||
+            strpbrk(o->pattern, "|["))
+                return;
+        fprintf(stderr, "supervise %s: a process name has at most 15 bytes, so '%s' matches none; "
+                        "-f matches the command line\n", o->cmd, o->pattern);
 }
 
 static int pg_main(pg_opts *o, int argc, char **argv) {
@@ -422,6 +433,8 @@ static int pg_main(pg_opts *o, int argc, char **argv) {
                 print_matches(o, t);
         if (!o->is_pkill)
                 rc = sv_find_count(t) ? SV_FIND_EXIT_OK : SV_FIND_EXIT_NONE;
+        if (!sv_find_count(t))
+                warn_long_name(o);
         if (fflush(stdout) != 0 || ferror(stdout)) {
                 fprintf(stderr, "supervise %s: cannot write the output: %s\n", o->cmd, strerror(errno));
                 rc = SV_FIND_EXIT_FATAL;
