@@ -38,11 +38,18 @@ int sv_signal_parse(const char *s);
  * The string is static. */
 const char *sv_signal_name(int sig);
 
-/* Parses "250ms", "1.5s", "2m", "1h", "1d" or a bare number of seconds into
- * milliseconds (rounded up to whole milliseconds). Rejects negatives, empty
- * strings, unknown units, trailing garbage and overflow with UV_EINVAL.
- * *out is written only on success. */
+/* Parses a duration into milliseconds, rounded up to whole milliseconds: a
+ * number as strtod(3) writes it without sign ("10", "1.5", ".5", "1e-1",
+ * "2E3") followed by a unit (ms, s, m, h, d; none: seconds, as for sleep(1)
+ * and timeout(1)), or "inf"/"infinity" (any case, unit allowed). Infinity and
+ * values too large for 64 bits give SV_DURATION_INF. Rejects negatives,
+ * signs, spaces, hex, "nan", unknown units and trailing garbage with
+ * UV_EINVAL. *out is written only on success. */
 int sv_duration_parse(const char *s, uint64_t *out_ms);
+
+/* "Forever": as a timeout or a grace period it never runs out in practice
+ * (it is 584 million years). */
+#define SV_DURATION_INF UINT64_MAX
 
 /* ---- Stop ladders. ---- */
 

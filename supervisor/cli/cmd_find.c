@@ -13,8 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
+#include "cli/cli.h"
 #include "cli/cmd_find.h"
 #include "supervise/sv.h"
 #include "supervise/sv_find.h"
@@ -40,6 +43,7 @@ enum {
         OPT_JSON,
         OPT_DRY_RUN,
         OPT_WAIT_TIMEOUT,
+        OPT_VERSION,
 };
 
 static const struct option long_opts[] = {
@@ -63,6 +67,7 @@ static const struct option long_opts[] = {
         { "dry-run", no_argument, NULL, OPT_DRY_RUN },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, OPT_VERSION },
         { NULL, 0, NULL, 0 },
 };
 
@@ -111,7 +116,8 @@ static void print_help(bool is_kill) {
                        "                         with --parent: select all descendants\n"
                        "  -c, --count            print the number of matches only\n");
         printf("      --json             machine-readable output\n"
-               "  -h, --help             this help\n\n");
+               "  -h, --help             this help\n"
+               "      --version          show the version and exit\n\n");
         fputs(exit_help, stdout);
 }
 
@@ -230,6 +236,20 @@ static const char *opt_name(char **argv, int optind_now) {
         const char *arg = argv[optind_now - 1];
 
         return arg ? arg : "?";
+}
+
+/* Names the word getopt rejected. `kill --name x -KILL` fails at 'K' inside
+ * "-KILL": say so, and how a signal is given here. */
+static int bad_option(const find_opts *o, char **argv) {
+        const char *w = argv[optind];
+        char buf[8], msg[160];
+
+        if (optopt > 0 && w && w[0] == '-' && w[1] == optopt && sv_signal_parse(w + 1) > 0) {
+                (void) snprintf(msg, sizeof(msg), "unknown option '%s' (a signal is given as -s %s%s)", w,
+                                w + 1, o->is_kill ? "" : ", with 'supervise kill'");
+                return usage_error(o, "%s", msg);
+        }
+        return usage_error(o, "unknown option '%s'", sv_cli_bad_option(argv, buf, sizeof(buf)));
 }
 
 /* Options only one of the two subcommands has. */
@@ -357,21 +377,32 @@ static int check_combination(find_opts *o) {
 
 /* Returns 0 when the options are good, -1 for --help (done), or an exit code. */
 static int parse_args(find_opts *o, int argc, char **argv) {
-        int c, rc;
+        char bad[8];
+        int c, rc, li = -1;
 
         opterr = 0;
         optind = 0; /* GNU: re-initialise, main() may have used getopt already */
-        while ((c = getopt_long(argc, argv, ":r:fp:P:tu:cs:wk:qh", long_opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, ":r:fp:P:tu:cs:wk:qh", long_opts, &li)) != -1) {
                 if (c == 'h') {
                         print_help(o->is_kill);
                         return -1;
                 }
+                if (c == OPT_VERSION) {
+                        printf("supervise %s %s\n", o->cmd, SV_VERSION);
+                        return -1;
+                }
                 if (c == '?')
-                        return usage_error(o, "unknown option '%s'", opt_name(argv, optind));
+                        return bad_option(o, argv);
                 if (c == ':')
-                        return usage_error(o, "option '%s' needs a value", opt_name(argv, optind));
-                if (!o->is_kill && kill_only(c))
-                        return usage_error(o, "option '%s' is for 'supervise kill'", opt_name(argv, optind));
+                        return usage_error(o, "option '%s' needs a value",
+                                           sv_cli_bad_option(argv, bad, sizeof(bad)));
+                if (!o->is_kill && kill_only(c)) {
+                        /* A short option may sit inside a cluster: name its letter. */
+                        (void) snprintf(bad, sizeof(bad), "-%c", c);
+                        return usage_error(o, "option '%s' is for 'supervise kill'",
+                                           li < 0 ? bad : opt_name(argv, optind));
+                }
+                li = -1;
                 rc = parse_one(o, c, optarg);
                 if (rc)
                         return rc;
@@ -424,6 +455,14 @@ static void put_cmdline(FILE *out, const sv_find_proc *p) {
         }
 }
 
+void sv_cli_find_put_name(FILE *out, const sv_find_proc *p) {
+        put_escaped(out, p->name, strlen(p->name));
+}
+
+void sv_cli_find_put_cmdline(FILE *out, const sv_find_proc *p) {
+        put_cmdline(out, p);
+}
+
 static void format_age(uint64_t ms, char *buf, size_t len) {
         uint64_t s = ms / 1000;
 
@@ -465,19 +504,83 @@ static const char *user_name(const sv_find_proc *p, char *buf, size_t len) {
         return buf;
 }
 
+/* The width rows are cut to, as procps' ps decides it: COLUMNS if set, else
+ * the terminal's width when stdout is one, else no limit (0); and never
+ * below 80 columns, as procps' ps never cuts below 80 either. */
+static size_t out_width(void) {
+        static bool known;
+        static size_t width;
+        const char *env = getenv("COLUMNS");
+        struct winsize ws;
+        unsigned v;
+
+        if (known)
+                return width;
+        known = true;
+        if (env && *env && sv_cli_parse_uint(env, 1, 1u << 20, &v) == 0)
+                width = v;
+        else if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+                width = ws.ws_col;
+        if (width && width < 80)
+                width = 80;
+        return width;
+}
+
+/* Writes `len` bytes of a row, cut after `width` columns (a UTF-8 sequence
+ * counts as one column and is never split), then the newline. */
+static void put_fitted(const char *s, size_t len, size_t width) {
+        size_t i, cols = 0;
+
+        for (i = 0; i < len; i++) {
+                if (((unsigned char) s[i] & 0xc0) != 0x80 && cols++ == width)
+                        break;
+        }
+        fwrite(s, 1, i, stdout);
+        fputc('\n', stdout);
+}
+
+/* A row goes to a memory stream first when it may have to be cut. */
+static FILE *row_begin(char **buf, size_t *len) {
+        FILE *m;
+
+        *buf = NULL;
+        if (!out_width())
+                return stdout;
+        m = open_memstream(buf, len);
+        return m ? m : stdout;
+}
+
+/* fclose() is what fills in *buf and *len: they are read only after it. */
+static void row_end(FILE *out, char **buf, size_t *len) {
+        if (out == stdout) {
+                fputc('\n', stdout);
+                return;
+        }
+        if (fclose(out) == 0)
+                put_fitted(*buf, *len, out_width());
+        free(*buf);
+}
+
 static void print_header(void) {
-        printf("%7s %7s %-8s %6s %s %8s  %s\n", "PID", "PPID", "USER", "AGE", "S", "RSS", "COMMAND");
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *out = row_begin(&buf, &len);
+
+        fprintf(out, "%7s %7s %-8s %6s %s %8s  %s", "PID", "PPID", "USER", "AGE", "S", "RSS", "COMMAND");
+        row_end(out, &buf, &len);
 }
 
 static void print_row(const sv_find_proc *p, const char *prefix) {
-        char age[24], ubuf[40];
+        char age[24], ubuf[40], *buf = NULL;
         const char *user = user_name(p, ubuf, sizeof(ubuf));
+        size_t len = 0;
+        FILE *out = row_begin(&buf, &len);
 
         format_age(p->age_ms, age, sizeof(age));
-        printf("%7d %7d %-8s %6s %c %8llu  %s", (int) p->pid, (int) p->ppid, user ? user : "?", age,
-               p->state, (unsigned long long) p->rss_kb, prefix);
-        put_cmdline(stdout, p);
-        fputc('\n', stdout);
+        fprintf(out, "%7d %7d %-8s %6s %c %8llu  %s", (int) p->pid, (int) p->ppid, user ? user : "?", age,
+                p->state, (unsigned long long) p->rss_kb, prefix);
+        put_cmdline(out, p);
+        row_end(out, &buf, &len);
 }
 
 /* Tree rows: "|- " / "`- " before each node and "|  " / "   " for each open
@@ -734,6 +837,10 @@ static void raise_fd_limit(size_t need) {
                 return;
         rl.rlim_cur = rl.rlim_max;
         (void) setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+void sv_cli_find_raise_fd_limit(size_t need) {
+        raise_fd_limit(need);
 }
 
 static const char *sig_name(int sig, char *buf, size_t len) {

@@ -86,7 +86,8 @@ static const char usage_text[] =
         "      --junit FILE       JUnit XML, one testcase per job\n"
         "      --tap FILE         TAP version 13\n"
         "  -q, --quiet            no progress line, job status lines or summary\n"
-        "      --help             show this help and exit\n"
+        "  -h, --help             show this help and exit\n"
+        "      --version          show the version and exit\n"
         "\n"
         "On a terminal, one status line (done/total, running, failed, elapsed, ETA)\n"
         "is redrawn on stderr. INT, TERM or HUP stop the running jobs through the\n"
@@ -1238,7 +1239,7 @@ static int watch_signals(run *r) {
 static int parse_args(int argc, char **argv, run_opts *o) {
         enum {
                 OPT_IDLE = 256, OPT_STOP, OPT_LEAKS, OPT_CTEST, OPT_TAG, OPT_LOGS, OPT_EVENTS,
-                OPT_JUNIT, OPT_TAP, OPT_ON_TIMEOUT, OPT_DIAG_LIMIT, OPT_HELP,
+                OPT_JUNIT, OPT_TAP, OPT_ON_TIMEOUT, OPT_DIAG_LIMIT, OPT_HELP, OPT_VERSION,
         };
         static const struct option longopts[] = {
                 { "jobs", required_argument, NULL, 'j' },
@@ -1260,9 +1261,11 @@ static int parse_args(int argc, char **argv, run_opts *o) {
                 { "on-timeout-limit", required_argument, NULL, OPT_DIAG_LIMIT },
                 { "quiet", no_argument, NULL, 'q' },
                 { "help", no_argument, NULL, OPT_HELP },
+                { "version", no_argument, NULL, OPT_VERSION },
                 { NULL, 0, NULL, 0 },
         };
         int first_signal = SIGTERM, c, s;
+        char bad[8];
         uint64_t kill_after = 5000;
         bool have_ladder = false;
         long ncpu;
@@ -1273,7 +1276,7 @@ static int parse_args(int argc, char **argv, run_opts *o) {
         o->diag_limit_ms = DIAG_LIMIT_DEFAULT_MS;
         opterr = 0;
         optind = 1;
-        while ((c = getopt_long(argc, argv, "+j:t:r:s:k:f:q", longopts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "+j:t:r:s:k:f:qh", longopts, NULL)) != -1) {
                 switch (c) {
                 case 'j':
                         if (sv_cli_parse_uint(optarg, 1, MAX_JOBS_PARALLEL, &o->jobs) < 0)
@@ -1345,13 +1348,18 @@ static int parse_args(int argc, char **argv, run_opts *o) {
                 case 'q':
                         o->quiet = true;
                         break;
+                case 'h':
                 case OPT_HELP:
                         fputs(usage_text, stdout);
                         return EXIT_OK;
+                case OPT_VERSION:
+                        printf("supervise run %s\n", SV_VERSION);
+                        return EXIT_OK;
                 case ':':
-                        return usage_error("option '%s' needs an argument", argv[optind - 1]);
+                        return usage_error("option '%s' needs an argument",
+                                           sv_cli_bad_option(argv, bad, sizeof(bad)));
                 default:
-                        return usage_error("unknown option '%s'", argv[optind - 1]);
+                        return usage_error("unknown option '%s'", sv_cli_bad_option(argv, bad, sizeof(bad)));
                 }
         }
         if (optind < argc)

@@ -30,6 +30,8 @@ static const char usage_text[] =
         "Usage: supervise [OPTION]... [--] COMMAND [ARG]...\n"
         "       supervise ps|kill [FILTER]... [OPTION]...   (see 'supervise ps --help')\n"
         "       supervise run [OPTION]... --from FILE        (see 'supervise run --help')\n"
+        "       supervise timeout [OPTION] DURATION COMMAND [ARG]...  (GNU timeout's form)\n"
+        "       supervise pgrep|pkill [OPTION]... [PATTERN]   (procps' forms)\n"
         "Run COMMAND (never through a shell), supervise it and report how it ended.\n"
         "\n"
         "  -n, --copies N        run N copies at once (default 1); each gets\n"
@@ -50,7 +52,7 @@ static const char usage_text[] =
         "                        ('-' for stdout)\n"
         "  -q, --quiet           no report on stderr\n"
         "  -v, --verbose         log every state change on stderr\n"
-        "      --help            show this help and exit\n"
+        "  -h, --help            show this help and exit\n"
         "      --version         show the version and exit\n"
         "\n"
         "Signals INT, TERM and HUP sent to supervise stop every copy through the\n"
@@ -81,6 +83,7 @@ typedef struct cli_opts {
         const char *mechanism;
         const char *json_path;
         bool quiet, verbose;
+        bool gnu_timeout, preserve_status, foreground; /* `supervise timeout` */
         char **argv;
 } cli_opts;
 
@@ -132,6 +135,7 @@ static int parse_args(int argc, char **argv, cli_opts *o) {
                 { "version", no_argument, NULL, OPT_VERSION },
                 { NULL, 0, NULL, 0 },
         };
+        char bad[8];
         int c, r;
 
         memset(o, 0, sizeof(*o));
@@ -141,7 +145,7 @@ static int parse_args(int argc, char **argv, cli_opts *o) {
         o->mechanism = "auto";
         opterr = 0;
         optind = 1;
-        while ((c = getopt_long(argc, argv, "+:n:t:s:k:qv", longopts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "+:n:t:s:k:qvh", longopts, NULL)) != -1) {
                 switch (c) {
                 case 'n':
                         if (sv_cli_parse_uint(optarg, 1, 100000, &o->copies) < 0)
@@ -197,6 +201,7 @@ static int parse_args(int argc, char **argv, cli_opts *o) {
                 case 'v':
                         o->verbose = true;
                         break;
+                case 'h':
                 case OPT_HELP:
                         fputs(usage_text, stdout);
                         return 0;
@@ -204,9 +209,10 @@ static int parse_args(int argc, char **argv, cli_opts *o) {
                         printf("supervise %s\n", SV_VERSION);
                         return 0;
                 case ':':
-                        return usage_error("option '%s' needs an argument", argv[optind - 1]);
+                        return usage_error("option '%s' needs an argument",
+                                           sv_cli_bad_option(argv, bad, sizeof(bad)));
                 default:
-                        return usage_error("unknown option '%s'", argv[optind - 1]);
+                        return usage_error("unknown option '%s'", sv_cli_bad_option(argv, bad, sizeof(bad)));
                 }
         }
         if (optind >= argc)
@@ -483,11 +489,26 @@ static int watch_signals(run *r) {
                                     (int) (sizeof(sigs) / sizeof(sigs[0])), on_signal, r, &r->nsigs);
 }
 
+/* GNU timeout's table: 124 on timeout unless --preserve-status, but 137
+ * whenever KILL ended the command (GNU's own KILL kills timeout too). */
+static int gnu_timeout_status(const run *r) {
+        const sv_exit_info *e = &r->slots[0].info;
+        int own = e->exited ? e->code : 128 + e->signal;
+
+        if (!e->exited && e->signal == SIGKILL)
+                return own;
+        if (e->cause == SV_CAUSE_TIMEOUT && !r->o->preserve_status)
+                return EXIT_TIMEDOUT;
+        return own;
+}
+
 static int final_status(const run *r) {
         unsigned i;
 
         if (r->stop_signal)
                 return 128 + r->stop_signal;
+        if (r->o->gnu_timeout && r->expected == 1 && r->slots[0].done)
+                return gnu_timeout_status(r);
         for (i = 0; i < r->expected; i++) {
                 if (r->slots[i].done && r->slots[i].info.cause == SV_CAUSE_TIMEOUT)
                         return EXIT_TIMEDOUT;
@@ -523,7 +544,7 @@ static int run_copies(cli_opts *o) {
         sv_spawn_opts sp;
         run r;
         unsigned i;
-        int e, status = EXIT_FAILURE_OWN;
+        int e, status = EXIT_FAILURE_OWN, tty = -1;
 
         memset(&r, 0, sizeof(r));
         r.o = o;
@@ -567,7 +588,7 @@ static int run_copies(cli_opts *o) {
 
         memset(&sp, 0, sizeof(sp));
         sp.argv = (const char *const *) o->argv;
-        sp.stdio[0] = SV_STDIO_NULL;
+        sp.stdio[0] = o->gnu_timeout ? SV_STDIO_INHERIT : SV_STDIO_NULL;
         sp.timeout_ms = o->timeout_ms;
         if (o->idle_timeout_ms) {
                 sp.idle_timeout_ms = o->idle_timeout_ms;
@@ -599,11 +620,15 @@ static int run_copies(cli_opts *o) {
                         break;
                 r.slots[i].pid = sv_worker_pid(w);
                 r.expected++;
+                if (o->foreground && sv_cli_tty_give(sv_worker_pgid(w), &tty) > 0)
+                        (void) sv_worker_kill_tree(w, SIGCONT); /* if it read the tty too early */
         }
         if (e < 0) {
                 /* Nothing is abandoned: the copies already running are
                  * stopped through the ladder and reported. */
                 fprintf(stderr, "supervise: cannot run '%s': %s\n", o->argv[0], uv_strerror(e));
+                if (!o->gnu_timeout && e == UV_ENOENT)
+                        sv_cli_timeout_hint(o->argv);
                 status = spawn_error_status(e);
                 sv_supervisor_stop_all(r.sv);
                 if (r.done == r.expected)
@@ -615,6 +640,7 @@ static int run_copies(cli_opts *o) {
         status = final_status(&r);
 
 out_sv:
+        sv_cli_tty_take_back(tty);
         close_run_handles(&r);
         sv_supervisor_free(r.sv);
         for (i = 0; i < o->copies; i++)
@@ -625,6 +651,33 @@ out_json:
         if (r.json && r.json != stdout)
                 fclose(r.json);
         return status;
+}
+
+int sv_cli_timeout_run(const sv_cli_timeout_opts *t) {
+        cli_opts o;
+
+        memset(&o, 0, sizeof(o));
+        o.copies = 1;
+        o.timeout_ms = t->duration_ms;
+        o.mechanism = "auto";
+        o.json_path = t->json_path;
+        o.quiet = !t->report;
+        o.verbose = t->verbose;
+        o.gnu_timeout = true;
+        o.preserve_status = t->preserve_status;
+        o.foreground = t->foreground;
+        o.argv = t->argv;
+        /* GNU sends KILL only with -k; without it the first signal is all. */
+        o.ladder.count = 1;
+        o.ladder.steps[0].signal = t->signal;
+        o.ladder.steps[0].grace_ms = SV_DURATION_INF;
+        if (t->kill_after_ms && t->signal != SIGKILL) {
+                o.ladder.steps[0].grace_ms = t->kill_after_ms;
+                o.ladder.steps[1].signal = SIGKILL;
+                o.ladder.steps[1].grace_ms = 5000;
+                o.ladder.count = 2;
+        }
+        return run_copies(&o);
 }
 
 int main(int argc, char **argv) {
@@ -638,6 +691,12 @@ int main(int argc, char **argv) {
                         return sv_cli_kill(argc - 1, argv + 1);
                 if (strcmp(argv[1], "run") == 0)
                         return sv_cli_run(argc - 1, argv + 1);
+                if (strcmp(argv[1], "timeout") == 0)
+                        return sv_cli_timeout(argc - 1, argv + 1);
+                if (strcmp(argv[1], "pgrep") == 0)
+                        return sv_cli_pgrep(argc - 1, argv + 1);
+                if (strcmp(argv[1], "pkill") == 0)
+                        return sv_cli_pkill(argc - 1, argv + 1);
         }
         r = parse_args(argc, argv, &o);
         if (r >= 0)

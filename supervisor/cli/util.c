@@ -1,9 +1,12 @@
 /* util.c - small pieces every subcommand's option parsing and signal
  * handling share, so that they read and fail the same way. */
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli/cli.h"
 
@@ -45,4 +48,22 @@ int sv_cli_watch_signals(uv_loop_t *loop, uv_signal_t *handles, const int *signu
                 uv_unref((uv_handle_t *) &handles[i]);
         }
         return 0;
+}
+
+/* A word of short options ("-qX") that holds the letter c. */
+static bool cluster_has(const char *w, int c) {
+        return w && w[0] == '-' && w[1] != '-' && w[1] && strchr(w + 1, c);
+}
+
+const char *sv_cli_bad_option(char **argv, char *buf, size_t len) {
+        /* getopt does not say whether a short or a long option failed. A
+         * short one leaves its word in argv[optind] (the letter was inside
+         * the cluster, as 'K' in "-KILL") or argv[optind - 1] (it ended it);
+         * anything else was a long option, the word before optind. */
+        if (optopt > 0 && optopt < 256 &&
+            (cluster_has(argv[optind], optopt) || (optind > 0 && cluster_has(argv[optind - 1], optopt)))) {
+                (void) snprintf(buf, len, "-%c", optopt);
+                return buf;
+        }
+        return optind > 0 && argv[optind - 1] ? argv[optind - 1] : "?";
 }

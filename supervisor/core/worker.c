@@ -854,7 +854,10 @@ int sv_spawn(sv_supervisor *sv, const sv_spawn_opts *o, sv_worker **out) {
         w->step = -1;
         w->last_step = -1;
         w->ladder = o->ladder ? *o->ladder : sv->ladder;
-        w->timeout_ms = o->timeout_ms;
+        /* A timeout past 2^44 ms (557 years) never fires: count it as none,
+         * so start_us + timeout_ms * 1000 stays inside 64 bits (inf is
+         * SV_DURATION_INF = UINT64_MAX). */
+        w->timeout_ms = o->timeout_ms >> 44 ? 0 : o->timeout_ms;
         w->idle_timeout_ms = o->idle_timeout_ms;
         w->leaks = o->leaks;
         w->on_exit = o->on_exit;

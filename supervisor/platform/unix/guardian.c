@@ -208,7 +208,7 @@ __attribute__((constructor)) static void guardian_entry(void) {
 
 int sv__guardian_start(const char *token, const char *cgroot, sv__guardian *out) {
         char exe[4096], envbuf[SV_GUARD_PATH_MAX + 64];
-        char *argv[] = { "sv-guardian", NULL };
+        char *argv[] = { "supervise-guardian", NULL }; /* what ps shows */
         char *envp[] = { envbuf, NULL };
         sigset_t all, old;
         ssize_t n;
