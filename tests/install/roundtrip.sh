@@ -28,7 +28,7 @@ pc=$(find "$prefix" -name supervise.pc -path '*/pkgconfig/*')
 libdir=$(dirname "$(dirname "$pc")")
 
 for f in bin/supervise include/supervise/sv.h include/supervise/sv_run.h include/supervise/sv_find.h \
-	; do
+	share/bash-completion/completions/supervise; do
 	[ -f "$prefix/$f" ] || fail "$f not installed"
 done
 for f in libsv.so.0.1.0 libsv.a cmake/supervise/superviseConfig.cmake \
