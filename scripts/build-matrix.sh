@@ -8,7 +8,11 @@
 # status is 1 if any failed.
 #
 # Environment: SV_MATRIX_CC (default "gcc clang"), SV_MATRIX_TYPES (default
-# "Debug Release RelWithDebInfo MinSizeRel"), SV_MATRIX_JOBS (default 2).
+# "Debug Release RelWithDebInfo MinSizeRel"), SV_MATRIX_JOBS (default 2),
+# SV_MATRIX_WERROR (default ON; OFF lists every warning without stopping).
+# From scratch it costs about 170 s of CPU (user + sys), so roughly 90 s of
+# wall time on two idle cores; on the same DIR again, only what changed is
+# rebuilt.
 set -eu
 cd "$(dirname "$0")/.."
 top=${1:-build-matrix}
@@ -43,7 +47,7 @@ for cc in $compilers; do
 			cmake --build "$dir" -j "$jobs" >>"$log" 2>&1; then
 			echo "build-matrix: $cc $type: ok ($(($(date +%s) - t0)) s)"
 		else
-			echo "build-matrix: $cc $type: FAILED ($(($(date +%s) - t0)) s); the log, $log, ends:" >&2
+			echo "build-matrix: $cc $type: FAILED ($(($(date +%s) - t0)) s); from $log:" >&2
 			grep -E 'error|warning' "$log" | head -20 >&2 || tail -20 "$log" >&2
 			failed="$failed $cc-$type"
 		fi
