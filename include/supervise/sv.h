@@ -9,7 +9,14 @@
  * loop. Callbacks run on that thread, from inside uv_run().
  *
  * Errors: functions return 0 (or a count) on success and a negative libuv
- * error code (UV_ENOENT, UV_EINVAL, ...) on failure. */
+ * error code (UV_ENOENT, UV_EINVAL, ...) on failure.
+ *
+ * Compiling: `pkg-config --cflags --libs supervise`, or find_package(supervise)
+ * and supervise::sv in CMake, give everything needed, including
+ * -D_POSIX_C_SOURCE=200809L: uv.h uses POSIX types (pthread_rwlock_t) that
+ * glibc hides under a strict -std=c11 unless a POSIX level is asked for.
+ * Any POSIX level from 2001 up (or _DEFAULT_SOURCE, _GNU_SOURCE) will do.
+ * The library's own lifecycle and ownership rules: libsv(3). */
 #ifndef SUPERVISE_SV_H
 #define SUPERVISE_SV_H
 
@@ -17,6 +24,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+/* Say what is wrong here rather than let uv.h fail on an unknown type. */
+#if defined(__GLIBC__) && (!defined(_POSIX_C_SOURCE) || _POSIX_C_SOURCE < 200112L)
+#error "supervise/sv.h needs POSIX 2001 or later: compile with -D_POSIX_C_SOURCE=200809L (pkg-config --cflags supervise has it)"
+#endif
+
 #include <uv.h>
 
 #ifdef __cplusplus

@@ -31,6 +31,17 @@ static const char *const event_names[] = { "stop", "timeout", "grace-expired", "
 _Static_assert(sizeof(event_names) / sizeof(event_names[0]) == SV_EV_COUNT,
                "event_names must match sv__event");
 
+/* The names are looked up through these because the "can't happen" branch of
+ * sv__worker_step logs exactly the values the tables don't cover: a state or
+ * event out of range must print as such, not read past the array. */
+static const char *state_name(sv_worker_state s) {
+        return (unsigned) s < SV_WORKER_STATE_COUNT ? state_names[s] : "(invalid state)";
+}
+
+static const char *event_name(sv__event ev) {
+        return (unsigned) ev < SV_EV_COUNT ? event_names[ev] : "(invalid event)";
+}
+
 extern char **environ;
 
 void sv__log_(sv_supervisor *sv, const char *fmt, ...) {
@@ -46,7 +57,7 @@ void sv__log_(sv_supervisor *sv, const char *fmt, ...) {
 static void set_state(sv_worker *w, sv_worker_state s, const char *why) {
         if (w->state != s)
                 sv__log(w->sv, "worker %u pid %d: %s -> %s (%s)", w->id, (int) w->pid,
-                        state_names[w->state], state_names[s], why);
+                        state_name(w->state), state_name(s), why);
         w->state = s;
 }
 
@@ -291,8 +302,8 @@ static void on_leader_gone(sv_worker *w) {
 
 /* The single place that assigns w->state. */
 void sv__worker_step(sv_worker *w, sv__event ev) {
-        sv__log(w->sv, "worker %u pid %d: event %s in %s", w->id, (int) w->pid, event_names[ev],
-                state_names[w->state]);
+        sv__log(w->sv, "worker %u pid %d: event %s in %s", w->id, (int) w->pid, event_name(ev),
+                state_name(w->state));
         switch (w->state) {
         case SV_WORKER_RUNNING:
                 switch (ev) {
@@ -352,8 +363,8 @@ void sv__worker_step(sv_worker *w, sv__event ev) {
         default:
                 break;
         }
-        sv__log(w->sv, "worker %u: can't happen: event %s in state %s", w->id, event_names[ev],
-                state_names[w->state]);
+        sv__log(w->sv, "worker %u: can't happen: event %s in state %s", w->id, event_name(ev),
+                state_name(w->state));
 }
 
 /* ---- Finishing ---- */
