@@ -24,6 +24,44 @@
 extern "C" {
 #endif
 
+/* ==== Bytes from outside as text =======================================
+ *
+ * Command lines, job output and names are bytes, not text, and every report
+ * carries them with one scheme, so that nothing is dropped or cut:
+ *   - well-formed UTF-8 is kept as it is, NUL included (JSON writes it as
+ *     \u0000);
+ *   - each byte that does not start a well-formed UTF-8 sequence (overlong
+ *     forms, surrogates and code points above U+10FFFF count as not
+ *     well-formed) becomes the four characters \xHH, HH its value in
+ *     upper-case hex;
+ *   - SV_TEXT_CONTROLS: C0 controls, DEL and the C1 controls U+0080..U+009F
+ *     (some terminals act on U+009B as CSI) become \xHH too, a C1 control as
+ *     its two bytes "\xC2\xHH";
+ *   - SV_TEXT_KEEP_LINES: ... except tab, LF and CR (multi-line text);
+ *   - SV_TEXT_BACKSLASH: '\\' becomes "\\\\" and tab, LF and CR become \t,
+ *     \n and \r, so that the text reads back without ambiguity (terminal
+ *     output: SV_TEXT_CONTROLS | SV_TEXT_BACKSLASH, as `ps` does).
+ * Without SV_TEXT_BACKSLASH a literal "\xFF" in the input reads the same as
+ * an escaped byte, so the JSON writers add a base64 copy of the raw bytes
+ * (field "<name>_b64") whenever a byte was escaped. */
+
+enum sv_text_flags {
+        SV_TEXT_CONTROLS = 1u << 0,
+        SV_TEXT_KEEP_LINES = 1u << 1,
+        SV_TEXT_BACKSLASH = 1u << 2,
+};
+
+/* Escapes `len` bytes of `s` (NULL: none) as above into a new NUL-terminated
+ * string the caller frees, stores its length in *out_len and the number of
+ * bytes that were not UTF-8 in *out_invalid (either may be NULL). Returns
+ * NULL only when out of memory. */
+char *sv_text_escape(const char *s, size_t len, unsigned flags, size_t *out_len,
+                     size_t *out_invalid);
+
+/* RFC 4648 base64 (with '=' padding) of `len` bytes, as a new string the
+ * caller frees; NULL when out of memory. */
+char *sv_base64(const void *data, size_t len);
+
 /* ==== Jobs ============================================================== */
 
 enum sv_job_flags {
@@ -212,6 +250,9 @@ const char *sv_outbuf_text(sv_outbuf *b, size_t *out_len, uint64_t *out_dropped)
  * start is cut), as a new NUL-terminated string the caller frees; NULL on
  * ENOMEM. Returns "" if nothing was kept. */
 char *sv_outbuf_tail(sv_outbuf *b, unsigned nlines);
+/* The same, with the tail's length (it may hold NUL bytes) in *out_len (may
+ * be NULL). */
+char *sv_outbuf_tailn(sv_outbuf *b, unsigned nlines, size_t *out_len);
 
 uint64_t sv_outbuf_total_bytes(const sv_outbuf *b); /* all bytes fed */
 uint64_t sv_outbuf_total_lines(const sv_outbuf *b); /* all lines delivered */
@@ -281,6 +322,7 @@ typedef struct sv_run_event {
         uint64_t grace_ms;        /* STEP */
         const char *reason;       /* SIGNAL, STEP, DIAG, RETRY, SKIP; may be NULL */
         const char *text;         /* DIAG: diagnostics; EXIT: output tail; may be NULL */
+        size_t text_len;          /* bytes of text, NULs included; 0: strlen(text) */
         const sv_exit_info *exit; /* EXIT, unless verdict is SV_VERDICT_ERROR */
         sv_verdict verdict;       /* EXIT */
         int error;                /* EXIT with SV_VERDICT_ERROR: negative error code */

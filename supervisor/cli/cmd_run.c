@@ -152,6 +152,7 @@ typedef struct job {
         sv_exit_info exit;
         sv_leak *leaks;
         char *diag; /* this attempt's diagnostics, for the terminal and the log */
+        size_t diag_len; /* bytes of diag: job output in it may hold NULs */
 } job;
 
 typedef struct slot {
@@ -470,14 +471,18 @@ static void snap_one(FILE *m, FILE *stacks, pid_t pid) {
                 snprintf(wchan, sizeof(wchan), "-");
         snprintf(path, sizeof(path), "/proc/%d/cmdline", (int) pid);
         n = read_small(path, cmd, sizeof(cmd));
+        while (n > 0 && cmd[n - 1] == '\0')
+                n--;
         for (i = 0; i < n; i++)
-                if (cmd[i] == '\0' || cmd[i] == '\n')
+                if (cmd[i] == '\0')
                         cmd[i] = ' ';
-        while (n > 0 && cmd[n - 1] == ' ')
-                cmd[--n] = '\0';
-        if (n <= 0)
-                snprintf(cmd, sizeof(cmd), "?");
-        fprintf(m, "%8d %8d %c     %-24s %s\n", (int) pid, ppid, state, wchan, cmd);
+        fprintf(m, "%8d %8d %c     %-24s ", (int) pid, ppid, state, wchan);
+        /* A hostile command line must not drive the terminal it is shown on. */
+        if (n > 0)
+                sv_cli_put_term(m, cmd, (size_t) n);
+        else
+                fputc('?', m);
+        fputc('\n', m);
 
         snprintf(path, sizeof(path), "/proc/%d/stack", (int) pid);
         n = read_small(path, stack, sizeof(stack));
@@ -492,10 +497,11 @@ static void snap_one(FILE *m, FILE *stacks, pid_t pid) {
 }
 
 /* The job's tree (leader first) and its last output lines, as text the
- * caller frees. NULL only when out of memory. */
-static char *snapshot(run *r, job *j) {
+ * caller frees, with its length in *out_len (the output may hold NULs).
+ * NULL only when out of memory. */
+static char *snapshot(run *r, job *j, size_t *out_len) {
         char *text = NULL, *stext = NULL, secs[32], *tail;
-        size_t len = 0, slen = 0;
+        size_t len = 0, slen = 0, tlen = 0;
         sv_proc *procs = NULL;
         FILE *m, *stacks;
         int n, i;
@@ -525,33 +531,49 @@ static char *snapshot(run *r, job *j) {
         if (stext)
                 fputs(stext, m);
         free(stext);
-        tail = sv_outbuf_tail(j->out, SV_OUTBUF_TAIL_LINES);
-        fprintf(m, "last %u output lines:\n%s", SV_OUTBUF_TAIL_LINES,
-                tail && *tail ? tail : "(no output)\n");
-        if (tail && *tail && tail[strlen(tail) - 1] != '\n')
+        tail = sv_outbuf_tailn(j->out, SV_OUTBUF_TAIL_LINES, &tlen);
+        fprintf(m, "last %u output lines:\n", SV_OUTBUF_TAIL_LINES);
+        if (tail && tlen)
+                (void) fwrite(tail, 1, tlen, m);
+        else
+                fputs("(no output)\n", m);
+        if (tail && tlen && tail[tlen - 1] != '\n')
                 fputc('\n', m);
         free(tail);
         if (fclose(m) != 0) {
                 free(text);
                 return NULL;
         }
+        *out_len = len;
         return text;
 }
 
-static void diag_add(run *r, job *j, const char *kind, const char *text) {
+/* Records `len` bytes of diagnostics (len 0: up to the NUL). */
+static void diag_add(run *r, job *j, const char *kind, const char *text, size_t len) {
         sv_run_event ev = SV_RUN_EVENT_INIT;
-        char *d = NULL;
+        size_t klen = strlen(kind), n;
+        char *d;
 
+        if (!len)
+                len = strlen(text);
         ev.type = SV_RUN_EV_DIAG;
         ev.job = j->index;
         ev.attempt = j->attempt;
         ev.reason = kind;
         ev.text = text;
+        ev.text_len = len;
         event(r, &ev);
-        if (asprintf(&d, "%s--- %s ---\n%s", j->diag ? j->diag : "", kind, text) >= 0) {
-                free(j->diag);
-                j->diag = d;
-        }
+        n = j->diag_len + klen + 9 + len;
+        d = realloc(j->diag, n + 1);
+        if (!d)
+                return;
+        memcpy(d + j->diag_len, "--- ", 4);
+        memcpy(d + j->diag_len + 4, kind, klen);
+        memcpy(d + j->diag_len + 4 + klen, " ---\n", 5);
+        memcpy(d + j->diag_len + 9 + klen, text, len);
+        d[n] = '\0';
+        j->diag = d;
+        j->diag_len = n;
 }
 
 /* ---- Stopping a job ---- */
@@ -638,7 +660,7 @@ static void on_helper_exit(sv_worker *w, const sv_exit_info *e, void *ud) {
         m = open_memstream(&text, &len);
         if (m) {
                 if (j->helper_out)
-                        fputs(j->helper_out, m);
+                        (void) fwrite(j->helper_out, 1, j->helper_len, m);
                 if (j->helper_len && j->helper_out[j->helper_len - 1] != '\n')
                         fputc('\n', m);
                 if (j->helper_dropped)
@@ -656,7 +678,7 @@ static void on_helper_exit(sv_worker *w, const sv_exit_info *e, void *ud) {
                         text = NULL;
                 }
         }
-        diag_add(r, j, "on-timeout", text ? text : "[out of memory]\n");
+        diag_add(r, j, "on-timeout", text ? text : "[out of memory]\n", text ? len : 0);
         free(text);
         free(j->helper_out);
         j->helper_out = NULL;
@@ -732,14 +754,15 @@ out:
  * command, and only then start the ladder. */
 static void hang(run *r, job *j, bool idle) {
         char *text, msg[512];
+        size_t len = 0;
         int e;
 
         j->hung = true;
         j->hung_idle = idle;
         j->stop_reason = idle ? "idle" : "timeout";
         uv_timer_stop(&j->slot->timer);
-        text = snapshot(r, j);
-        diag_add(r, j, "snapshot", text ? text : "[out of memory]\n");
+        text = snapshot(r, j, &len);
+        diag_add(r, j, "snapshot", text ? text : "[out of memory]\n", text ? len : 0);
         free(text);
         if (!r->on_timeout_argv || r->stop_signal) {
                 stop_job(r, j, j->stop_reason, 0);
@@ -749,7 +772,7 @@ static void hang(run *r, job *j, bool idle) {
         if (e < 0) {
                 snprintf(msg, sizeof(msg), "[cannot run on-timeout command '%s': %s]\n",
                          r->on_timeout_argv[0], uv_strerror(e));
-                diag_add(r, j, "on-timeout", msg);
+                diag_add(r, j, "on-timeout", msg, 0);
                 stop_job(r, j, j->stop_reason, 0);
         }
 }
@@ -1024,10 +1047,10 @@ static void print_attempt(run *r, job *j, const sv_exit_info *e, sv_verdict v, b
                 out_write(r, text, len);
         }
         if (j->diag) {
-                log_write(j, j->diag, strlen(j->diag));
+                log_write(j, j->diag, j->diag_len);
                 if (!r->o->quiet) {
                         progress_clear(r);
-                        err_write(r, j->diag, strlen(j->diag));
+                        err_write(r, j->diag, j->diag_len);
                 }
         }
 }
@@ -1047,10 +1070,13 @@ static void leak_diag(run *r, job *j, const sv_exit_info *e) {
         fprintf(m, "%u process%s outlived the job's leader (%s):\n", e->leaked,
                 e->leaked == 1 ? "" : "es", r->o->leaks == SV_LEAKS_REPORT ? "left running" : "killed");
         n = e->leaked < SV_LEAKS_MAX ? e->leaked : SV_LEAKS_MAX;
-        for (i = 0; j->leaks && i < n; i++)
-                fprintf(m, "    pid %d: %s\n", (int) j->leaks[i].pid, j->leaks[i].cmdline);
+        for (i = 0; j->leaks && i < n; i++) {
+                fprintf(m, "    pid %d: ", (int) j->leaks[i].pid);
+                sv_cli_put_term(m, j->leaks[i].cmdline, strlen(j->leaks[i].cmdline));
+                fputc('\n', m);
+        }
         if (fclose(m) == 0)
-                diag_add(r, j, "leaks", text);
+                diag_add(r, j, "leaks", text, len);
         free(text);
 }
 
@@ -1059,6 +1085,7 @@ static void finish_attempt(run *r, job *j) {
         sv_exit_info e = j->exit;
         sv_verdict v;
         char *tail;
+        size_t tail_len = 0;
         bool retry;
         int err;
 
@@ -1082,7 +1109,7 @@ static void finish_attempt(run *r, job *j) {
                 ev.count = e.leaked;
                 event(r, &ev);
         }
-        tail = sv_outbuf_tail(j->out, SV_OUTBUF_TAIL_LINES);
+        tail = sv_outbuf_tailn(j->out, SV_OUTBUF_TAIL_LINES, &tail_len);
         memset(&ev, 0, sizeof(ev));
         ev.type = SV_RUN_EV_EXIT;
         ev.job = j->index;
@@ -1091,6 +1118,7 @@ static void finish_attempt(run *r, job *j) {
         ev.exit = &e;
         ev.verdict = v;
         ev.text = tail;
+        ev.text_len = tail_len;
         retry = should_retry(r, j, v);
         if (!retry)
                 r->done++;
@@ -1099,6 +1127,7 @@ static void finish_attempt(run *r, job *j) {
         print_attempt(r, j, &e, v, retry);
         free(j->diag);
         j->diag = NULL;
+        j->diag_len = 0;
         free(j->leaks);
         j->leaks = NULL;
         if (!retry) {
