@@ -376,6 +376,28 @@ void sv_report_get_counts(const sv_report *r, sv_report_counts *out);
 /* The final verdict of job `i` (its last finished attempt). */
 sv_verdict sv_report_verdict(const sv_report *r, size_t i);
 
+/* A report file replaced whole or not at all. sv_atomic_file_open() creates
+ * "<path>.tmp.XXXXXX" beside the file (a symlink's target, if path is one;
+ * with the old file's mode, or 0666 & ~umask) and opens `f` on it; the
+ * caller writes, then sv_atomic_file_commit() flushes, closes and renames it
+ * over `path`, so that the old report stays as it was until the new one is
+ * complete (a SIGKILL between the two leaves the old report and a stray
+ * .tmp file). A path that exists and is not a regular file (/dev/stdout, a
+ * FIFO) is written in place. Open returns 0 or -errno (nothing to clean up);
+ * commit returns 0 or the first error (-errno: ENOSPC, EIO, ...), and then
+ * removes the temporary file and leaves the old report untouched. Either
+ * way the file is closed. sv_atomic_file_abort() closes and removes the
+ * temporary file; it accepts a zeroed or already committed struct. */
+typedef struct sv_atomic_file {
+        FILE *f;    /* write here */
+        char *path; /* private */
+        char *tmp;  /* private; NULL when written in place */
+} sv_atomic_file;
+
+int sv_atomic_file_open(sv_atomic_file *af, const char *path);
+int sv_atomic_file_commit(sv_atomic_file *af);
+void sv_atomic_file_abort(sv_atomic_file *af);
+
 /* JUnit XML (surefire flavour): <testsuites><testsuite name=suite> with one
  * <testcase> per job; time = all attempts' wall time; <failure> for fail,
  * timeout, crash and stopped (type = verdict, message with the exit code or
@@ -383,20 +405,24 @@ sv_verdict sv_report_verdict(const sv_report *r, size_t i);
  * diagnostics), <error> when it could not start, <skipped/> for skip and
  * not-run; a flaky job passes with <property name="flaky" value="true"/> and
  * one <flakyFailure> per failed attempt; <system-out> has the output tail.
- * Text is escaped for XML 1.0: invalid UTF-8 becomes U+FFFD and characters
- * XML 1.0 forbids become visible "\xNN". `suite` NULL: "supervise".
- * Returns 0 or UV_EIO if writing to `f` failed. */
+ * Text is escaped for XML 1.0 with sv_text_escape's scheme: bytes that are
+ * not UTF-8 and the characters XML 1.0 forbids (NUL and the other C0
+ * controls but tab, LF and CR) become the visible text "\xNN"; nothing is
+ * dropped. `suite` NULL: "supervise".
+ * Returns 0, or the error of the write that failed (-errno, e.g. UV_ENOSPC;
+ * UV_EIO if unknown). */
 int sv_report_write_junit(const sv_report *r, FILE *f, const char *suite);
 
 /* TAP version 13: "1..N", then "ok N - name" / "not ok N - name" (skips as
  * "ok N - name # SKIP reason"), each failure and each flaky pass followed by
  * a YAML block (---/...) with verdict, code, signal, timed_out, wall_ms,
- * attempts, and output/diagnostics. Returns 0 or UV_EIO. */
+ * attempts, and output/diagnostics. Returns 0 or the write error, as above. */
 int sv_report_write_tap(const sv_report *r, FILE *f);
 
 /* The end-of-run summary for humans: counts (passed, failed, timed out,
  * crashed with signal names, flaky, skipped), one line per job that did not
- * pass cleanly, the 5 slowest jobs, and the total time. Returns 0 or UV_EIO. */
+ * pass cleanly, the 5 slowest jobs, and the total time. Returns 0 or the write
+ * error, as above. */
 int sv_report_write_summary(const sv_report *r, FILE *f);
 
 #ifdef __cplusplus

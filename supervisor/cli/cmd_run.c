@@ -127,6 +127,7 @@ struct slot;
  * attempt's spawn until the last attempt (and its --on-timeout command) is
  * over, so retries and diagnostics count against -j. */
 typedef struct job {
+        struct run *r;
         const sv_job *def;
         size_t index;
         unsigned attempt;  /* current or last attempt, 1-based; 0: never started */
@@ -177,7 +178,7 @@ typedef struct run {
         unsigned failed; /* jobs that did not pass, for the progress line */
         sv_report *rep;
         int events_fd;
-        FILE *junit, *tap;
+        sv_atomic_file junit, tap; /* renamed into place when complete */
         char **on_timeout_argv;
         uint64_t t0;
         int stop_signal;
@@ -189,8 +190,10 @@ typedef struct run {
         bool progress_on;     /* stderr is a terminal and not --quiet */
         bool progress_shown;  /* a status line is on screen now */
         uint64_t progress_drawn;
-        bool stdout_broken;   /* EPIPE: stop printing job output */
-        bool log_warned;
+        bool out_failed;      /* a report could not be written: no new job, exit 125 */
+        bool stdout_failed;   /* stop printing job output */
+        bool stderr_failed;
+        bool events_failed;
         char *line;           /* --tag line assembly */
         size_t line_cap;
 } run;
@@ -289,22 +292,30 @@ static void on_progress_timer(uv_timer_t *t) {
 
 /* ---- Output ---- */
 
+static void output_failed(run *r, const char *what, int err);
+
+/* A full disk or a reader gone (EPIPE; SIGPIPE is ignored) loses job
+ * output: that ends the run (output_failed). */
 static void out_write(run *r, const char *p, size_t n) {
         int e;
 
-        if (r->stdout_broken || n == 0)
+        if (r->stdout_failed || n == 0)
                 return;
         e = write_all(1, p, n);
-        if (e == -EPIPE) {
-                /* Nobody reads our stdout any more; the jobs still run and
-                 * are still reported. */
-                r->stdout_broken = true;
+        if (e < 0) {
+                r->stdout_failed = true;
+                output_failed(r, "to standard output", e);
         }
 }
 
+/* A lost stderr cannot be reported on stderr; the exit status says it. */
 static void err_write(run *r, const char *p, size_t n) {
-        (void) r;
-        (void) write_all(2, p, n);
+        if (r->stderr_failed)
+                return;
+        if (write_all(2, p, n) < 0) {
+                r->stderr_failed = true;
+                output_failed(r, NULL, 0);
+        }
 }
 
 static int tag_reserve(run *r, size_t n) {
@@ -329,7 +340,7 @@ static void on_tag_line(int fd, const char *line, size_t len, unsigned flags, vo
 
         (void) fd;
         (void) flags;
-        if (r->stdout_broken || tag_reserve(r, n) < 0)
+        if (r->stdout_failed || tag_reserve(r, n) < 0)
                 return;
         r->line[0] = '[';
         memcpy(r->line + 1, j->def->name, nl);
@@ -342,10 +353,12 @@ static void on_tag_line(int fd, const char *line, size_t len, unsigned flags, vo
 
 /* ---- Per-job log files (--logs) ---- */
 
-static void log_open(run *r, job *j) {
-        char path[4096], name[64];
+/* Opens the job's log. Returns 0 or -errno: EMFILE and ENFILE are the
+ * caller's to retry, any other error has ended the run. */
+static int log_open(run *r, job *j) {
+        char path[4096], name[64], what[4200];
         size_t i, k = 0;
-        int width = 1;
+        int width = 1, e;
         size_t c;
 
         for (c = r->list.count; c >= 10; c /= 10)
@@ -367,17 +380,28 @@ static void log_open(run *r, job *j) {
         snprintf(path, sizeof(path), "%s/%0*zu%s%s.log", r->o->logs, width, j->index + 1,
                  k ? "-" : "", name);
         j->log_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (j->log_fd < 0 && !r->log_warned) {
-                r->log_warned = true;
-                progress_clear(r);
-                fprintf(stderr, "supervise run: cannot write '%s': %s\n", path, strerror(errno));
+        if (j->log_fd >= 0)
+                return 0;
+        e = -errno;
+        if (e != UV_EMFILE && e != UV_ENFILE) {
+                snprintf(what, sizeof(what), "log file '%s'", path);
+                output_failed(r, what, e);
         }
+        return e;
 }
 
 static void log_write(job *j, const char *p, size_t n) {
-        if (j->log_fd >= 0 && write_all(j->log_fd, p, n) < 0) {
+        char what[600];
+        int e;
+
+        if (j->log_fd < 0)
+                return;
+        e = write_all(j->log_fd, p, n);
+        if (e < 0) {
                 close(j->log_fd);
                 j->log_fd = -1;
+                snprintf(what, sizeof(what), "the log file of job '%.500s'", j->def->name);
+                output_failed(j->r, what, e);
         }
 }
 
@@ -403,12 +427,15 @@ static void event(run *r, sv_run_event *ev) {
 
         ev->t_ms = now_ms(r);
         e = sv_report_add(r->rep, ev);
-        if (e < 0 && e != UV_ENOMEM && r->events_fd >= 0) {
-                /* A full disk must not end the run: the other reports are
-                 * written from memory at the end. Say it once. */
-                progress_clear(r);
-                fprintf(stderr, "supervise run: cannot write the events file: %s\n", uv_strerror(e));
+        if (e < 0 && e != UV_ENOMEM && r->events_fd >= 0 && !r->events_failed) {
+                char what[4200];
+
+                /* The lines already written stay valid; later ones would
+                 * fail the same way. */
+                r->events_failed = true;
                 sv_report_set_events_fd(r->rep, -1);
+                snprintf(what, sizeof(what), "the events file '%.4096s'", r->o->events);
+                output_failed(r, what, e);
         }
 }
 
@@ -971,8 +998,11 @@ static int start_attempt(run *r, job *j) {
         e = sv_outbuf_new(&oo, &j->out);
         if (e < 0)
                 return e;
-        if (r->o->logs && j->log_fd < 0 && j->attempt == 1)
-                log_open(r, j);
+        if (r->o->logs && j->log_fd < 0 && j->attempt == 1) {
+                e = log_open(r, j);
+                if (e < 0)
+                        return e;
+        }
         if (j->attempt > 1)
                 log_printf(j, "--- supervise: attempt %u ---\n", j->attempt);
         if (j->def->env) {
@@ -1010,7 +1040,7 @@ static int start_attempt(run *r, job *j) {
 }
 
 static bool should_retry(const run *r, const job *j, sv_verdict v) {
-        if (r->stop_signal || j->attempt > r->o->retries)
+        if (r->stop_signal || r->out_failed || j->attempt > r->o->retries)
                 return false;
         return v == SV_VERDICT_FAIL || v == SV_VERDICT_TIMEOUT || v == SV_VERDICT_CRASH;
 }
@@ -1194,8 +1224,36 @@ static void skip_job(run *r, job *j, const char *reason) {
         ev.reason = reason;
         event(r, &ev);
         r->done++;
-        if (strcmp(reason, "interrupted") != 0)
+        if (strcmp(reason, "interrupted") != 0 && strcmp(reason, "aborted") != 0)
                 status_line(r, j, SV_VERDICT_SKIP, 0, reason, NULL);
+}
+
+/* Nothing may be lost unnoticed. A report, a log or our stdout that cannot
+ * be written ends the run as an interrupt does: no new job starts, the
+ * running ones are stopped through the ladder and reported, and the other
+ * reports are still written. One line names the file and the error (`what`
+ * NULL: stderr itself, where nothing can be said); the exit status is 125. */
+static void output_failed(run *r, const char *what, int err) {
+        unsigned i;
+
+        if (what) {
+                progress_clear(r);
+                fprintf(stderr, "supervise run: cannot write %s: %s\n", what, uv_strerror(err));
+        }
+        if (r->out_failed)
+                return;
+        r->out_failed = true;
+        while (r->next < r->list.count)
+                skip_job(r, &r->jobs[r->next++], "aborted");
+        for (i = 0; i < r->nslots; i++) {
+                job *j = r->slots[i].job;
+
+                if (!j)
+                        continue;
+                if (j->helper)
+                        (void) sv_worker_stop_signal(j->helper, 0);
+                stop_job(r, j, "aborted", 0);
+        }
 }
 
 /* Starts jobs until -j are running or none is left. Never recurses: a job
@@ -1204,7 +1262,7 @@ static void fill(run *r) {
         job *j;
         int e;
 
-        while (!r->stop_signal && r->nfree > 0 && r->next < r->list.count) {
+        while (!r->stop_signal && !r->out_failed && r->nfree > 0 && r->next < r->list.count) {
                 j = &r->jobs[r->next++];
                 if (j->def->flags & SV_JOB_DISABLED) {
                         skip_job(r, j, "disabled");
@@ -1401,15 +1459,17 @@ static int parse_args(int argc, char **argv, run_opts *o) {
 
 /* ---- Setup: everything that can fail does so before any job starts ---- */
 
-static int open_report(const char *path, const char *what, FILE **out) {
-        FILE *f = fopen(path, "we");
+/* The report goes to a temporary file beside `path`, made now so that a bad
+ * path fails before any job starts, and renamed over it only when complete
+ * (finish_reports), so an old report survives until then. */
+static int open_report(const char *path, const char *what, sv_atomic_file *out) {
+        int e = sv_atomic_file_open(out, path);
 
-        if (!f) {
+        if (e < 0) {
                 fprintf(stderr, "supervise run: cannot write %s '%s': %s\n", what, path,
-                        strerror(errno));
+                        uv_strerror(e));
                 return EXIT_OWN;
         }
-        *out = f;
         return 0;
 }
 
@@ -1468,6 +1528,7 @@ static int prepare(run *r, const run_opts *o) {
         if (!r->jobs || !r->slots || !r->free_slots)
                 goto oom;
         for (i = 0; i < r->list.count; i++) {
+                r->jobs[i].r = r;
                 r->jobs[i].def = &r->list.jobs[i];
                 r->jobs[i].index = i;
                 r->jobs[i].log_fd = -1;
@@ -1512,6 +1573,30 @@ static int start_loop(run *r) {
         return 0;
 }
 
+/* Writes the report and renames it into place; on any error the old file
+ * stays and one line says why. Returns 0 or EXIT_OWN. */
+static int commit_report(run *r, sv_atomic_file *af, const char *what, const char *path,
+                         int (*write)(const sv_report *, FILE *)) {
+        bool replaces = af->tmp != NULL;
+        int e, c;
+
+        errno = 0;
+        e = write(r->rep, af->f);
+        /* The writer knows only that a write failed; the commit's flush
+         * repeats it and learns why. */
+        c = sv_atomic_file_commit(af);
+        if (e >= 0 && c >= 0)
+                return 0;
+        progress_clear(r);
+        fprintf(stderr, "supervise run: cannot write %s '%s': %s%s\n", what, path,
+                uv_strerror(e < 0 ? e : c), replaces ? " (the previous report, if any, is kept)" : "");
+        return EXIT_OWN;
+}
+
+static int write_junit(const sv_report *rep, FILE *f) {
+        return sv_report_write_junit(rep, f, NULL);
+}
+
 static int finish_reports(run *r) {
         sv_run_event ev = SV_RUN_EVENT_INIT;
         int status = 0;
@@ -1519,22 +1604,20 @@ static int finish_reports(run *r) {
         ev.type = SV_RUN_EV_END;
         event(r, &ev);
         progress_clear(r);
-        if (!r->o->quiet)
-                (void) sv_report_write_summary(r->rep, stderr);
-        if (r->junit && sv_report_write_junit(r->rep, r->junit, NULL) < 0) {
-                fprintf(stderr, "supervise run: cannot write JUnit report '%s'\n", r->o->junit);
+        if (!r->o->quiet && !r->stderr_failed && sv_report_write_summary(r->rep, stderr) < 0)
+                r->stderr_failed = r->out_failed = true;
+        if (r->junit.f && commit_report(r, &r->junit, "JUnit report", r->o->junit, write_junit))
                 status = EXIT_OWN;
-        }
-        if (r->tap && sv_report_write_tap(r->rep, r->tap) < 0) {
-                fprintf(stderr, "supervise run: cannot write TAP report '%s'\n", r->o->tap);
+        if (r->tap.f && commit_report(r, &r->tap, "TAP report", r->o->tap, sv_report_write_tap))
                 status = EXIT_OWN;
-        }
         return status;
 }
 
 static int exit_status(const run *r) {
         sv_report_counts c;
 
+        if (r->out_failed)
+                return EXIT_OWN;
         if (r->stop_signal)
                 return 128 + r->stop_signal;
         sv_report_get_counts(r->rep, &c);
@@ -1583,10 +1666,8 @@ static void release(run *r) {
         sv_argv_free(r->on_timeout_argv);
         if (r->events_fd >= 0)
                 close(r->events_fd);
-        if (r->junit)
-                fclose(r->junit);
-        if (r->tap)
-                fclose(r->tap);
+        sv_atomic_file_abort(&r->junit);
+        sv_atomic_file_abort(&r->tap);
         sv_joblist_release(&r->list);
 }
 

@@ -2,6 +2,7 @@
  * for humans. It reads only the records report.c built from events, writes
  * only to the FILE* it is given, and escapes every byte that came from a job
  * (names, argv, output) for the format it writes. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -11,6 +12,18 @@
 #include "run/report_internal.h"
 
 /* ---- Shared pieces ---- */
+
+/* 0, or why writing to f failed: errno still holds the failed write's
+ * error (nothing after it sets errno without failing), UV_EIO if unknown. */
+static int write_result(FILE *f) {
+        int e = errno;
+
+        if (fflush(f) == 0 && !ferror(f))
+                return 0;
+        if (errno)
+                e = errno;
+        return e ? -e : UV_EIO;
+}
 
 static void fmt_secs(char buf[32], uint64_t ms) {
         (void) snprintf(buf, 32, "%llu.%03llu", (unsigned long long) (ms / 1000),
@@ -278,7 +291,7 @@ int sv_report_write_junit(const sv_report *r, FILE *f, const char *suite) {
         for (i = 0; i < r->njobs; i++)
                 junit_case(f, &r->jobs[i], suite);
         (void) fputs("  </testsuite>\n</testsuites>\n", f);
-        return fflush(f) != 0 || ferror(f) ? UV_EIO : 0;
+        return write_result(f);
 }
 
 /* ---- TAP 13 ---- */
@@ -404,7 +417,7 @@ int sv_report_write_tap(const sv_report *r, FILE *f) {
                 else if (v == SV_VERDICT_NOTRUN)
                         (void) fputs("  ---\n  verdict: notrun\n  ...\n", f);
         }
-        return fflush(f) != 0 || ferror(f) ? UV_EIO : 0;
+        return write_result(f);
 }
 
 /* ---- Summary ---- */
@@ -515,5 +528,5 @@ int sv_report_write_summary(const sv_report *r, FILE *f) {
                 free(v);
         }
         (void) fprintf(f, "total time: %s s\n", secs);
-        return fflush(f) != 0 || ferror(f) ? UV_EIO : 0;
+        return write_result(f);
 }
