@@ -40,6 +40,11 @@
 #define HELPER_OUT_MAX (256u * 1024u)
 #define CMDLINE_MAX 512
 #define PROGRESS_MS 250
+/* A job that cannot start for a passing reason while nothing else runs is
+ * tried again after 10 ms, 20 ms, ... (about 5 s in all) before it is an
+ * ERROR. */
+#define SPAWN_BACKOFF_MS 10u
+#define SPAWN_BACKOFF_TRIES 9u
 
 extern char **environ;
 
@@ -142,6 +147,7 @@ typedef struct job {
         bool hung_idle;    /* ... and it was the idle one */
         bool stopping;     /* we started this attempt's stop ladder */
         int step;          /* ladder step announced in the events */
+        unsigned spawn_tries; /* backoff retries of a spawn that failed for a passing reason */
         const char *stop_reason;
         /* --on-timeout: while `helper` runs, the attempt's exit is held back
          * (exit_pending), so its diagnostics come before its EXIT event. */
@@ -173,6 +179,17 @@ typedef struct run {
         slot **free_slots;
         unsigned nfree;
         size_t next;    /* first job not started yet */
+        /* Jobs whose spawn failed for a passing reason (EMFILE, ENFILE,
+         * EAGAIN, ENOMEM), to start before `next`, and the effective -j:
+         * the number running when that happened, raised by one as each job
+         * ends, up to nslots. */
+        job **deferred;
+        size_t ndeferred;
+        unsigned limit;
+        bool throttled;   /* said so on stderr */
+        bool spawn_hopeless; /* a job gave up its backoff; no spawn worked since */
+        uv_timer_t backoff; /* nothing runs to end and make room: try later */
+        bool backoff_init;
         size_t done;    /* jobs with a final verdict */
         unsigned running;
         unsigned failed; /* jobs that did not pass, for the progress line */
@@ -922,6 +939,9 @@ static void job_done(run *r, job *j, sv_verdict v) {
                 j->slot = NULL;
                 r->free_slots[r->nfree++] = s;
                 r->running--;
+                /* Room was made: probe one more at once than before. */
+                if (r->limit < r->nslots)
+                        r->limit++;
         }
 }
 
@@ -1110,6 +1130,9 @@ static void leak_diag(run *r, job *j, const sv_exit_info *e) {
         free(text);
 }
 
+static bool passing_error(int e);
+static bool throttle(run *r, job *j, int err);
+
 static void finish_attempt(run *r, job *j) {
         sv_run_event ev = SV_RUN_EVENT_INIT;
         sv_exit_info e = j->exit;
@@ -1173,7 +1196,7 @@ static void finish_attempt(run *r, job *j) {
         sv_outbuf_free(j->out);
         j->out = NULL;
         err = start_attempt(r, j);
-        if (err < 0)
+        if (err < 0 && !(passing_error(err) && throttle(r, j, err)))
                 job_error(r, j, err);
 }
 
@@ -1228,6 +1251,22 @@ static void skip_job(run *r, job *j, const char *reason) {
                 status_line(r, j, SV_VERDICT_SKIP, 0, reason, NULL);
 }
 
+/* No job waiting to start will run: fresh ones are skipped with `reason`; a
+ * deferred retry keeps the verdict of the attempt it follows. */
+static void drop_queue(run *r, const char *reason) {
+        job *j;
+
+        while (r->ndeferred > 0) {
+                j = r->deferred[--r->ndeferred];
+                if (j->attempt > 0)
+                        r->done++;
+                else
+                        skip_job(r, j, reason);
+        }
+        while (r->next < r->list.count)
+                skip_job(r, &r->jobs[r->next++], reason);
+}
+
 /* Nothing may be lost unnoticed. A report, a log or our stdout that cannot
  * be written ends the run as an interrupt does: no new job starts, the
  * running ones are stopped through the ladder and reported, and the other
@@ -1243,8 +1282,7 @@ static void output_failed(run *r, const char *what, int err) {
         if (r->out_failed)
                 return;
         r->out_failed = true;
-        while (r->next < r->list.count)
-                skip_job(r, &r->jobs[r->next++], "aborted");
+        drop_queue(r, "aborted");
         for (i = 0; i < r->nslots; i++) {
                 job *j = r->slots[i].job;
 
@@ -1256,28 +1294,102 @@ static void output_failed(run *r, const char *what, int err) {
         }
 }
 
-/* Starts jobs until -j are running or none is left. Never recurses: a job
- * that cannot start is finished here and the loop goes on. */
+/* A spawn failed for a reason that passes when other jobs end. */
+static bool passing_error(int e) {
+        return e == UV_EMFILE || e == UV_ENFILE || e == UV_EAGAIN || e == UV_ENOMEM;
+}
+
+static void on_backoff(uv_timer_t *t) {
+        run *r = t->data;
+
+        if (r->limit == 0)
+                r->limit = 1;
+        fill(r);
+}
+
+/* The spawn of j's next attempt failed with `err`, a passing error: undo the
+ * attempt, put j back in front of the queue, free its slot and lower the
+ * effective -j to what runs now, so that it is tried again when a job ends.
+ * If nothing runs, a backoff timer tries again, a bounded number of times.
+ * Returns false when j has had its tries: the caller gives up on it. */
+static bool throttle(run *r, job *j, int err) {
+        slot *s = j->slot;
+
+        if (r->running <= 1 &&
+            (!r->backoff_init || j->spawn_tries >= SPAWN_BACKOFF_TRIES || r->spawn_hopeless)) {
+                /* Until a spawn works again, the next jobs fail at once
+                 * rather than each waiting out the whole backoff. */
+                r->spawn_hopeless = true;
+                return false;
+        }
+        if (!r->throttled) {
+                r->throttled = true;
+                progress_clear(r);
+                if (r->running > 1)
+                        fprintf(stderr, "supervise run: cannot start more jobs now (%s); running at "
+                                        "most %u at once and trying again as jobs end\n",
+                                uv_strerror(err), r->running - 1);
+                else
+                        fprintf(stderr, "supervise run: cannot start a job now (%s); trying again "
+                                        "shortly\n", uv_strerror(err));
+        }
+        j->attempt--;
+        sv_outbuf_free(j->out);
+        j->out = NULL;
+        uv_timer_stop(&s->timer);
+        s->job = NULL;
+        j->slot = NULL;
+        r->free_slots[r->nfree++] = s;
+        r->running--;
+        r->deferred[r->ndeferred++] = j;
+        r->limit = r->running;
+        if (r->running == 0) {
+                uv_timer_start(&r->backoff, on_backoff, (uint64_t) SPAWN_BACKOFF_MS << j->spawn_tries, 0);
+                j->spawn_tries++;
+        }
+        return true;
+}
+
+/* The next job to start: a deferred one first, else the next fresh one
+ * (a DISABLED or command-less one is finished here). NULL: none. */
+static job *next_job(run *r) {
+        job *j;
+
+        if (r->ndeferred > 0)
+                return r->deferred[--r->ndeferred];
+        while (r->next < r->list.count) {
+                j = &r->jobs[r->next++];
+                if (j->def->flags & SV_JOB_DISABLED)
+                        skip_job(r, j, "disabled");
+                else if (j->def->flags & SV_JOB_UNAVAILABLE)
+                        job_error(r, j, UV_ENOENT);
+                else
+                        return j;
+        }
+        return NULL;
+}
+
+/* Starts jobs until -j (or the throttled limit) are running or none is
+ * left. Never recurses: a job that cannot start is finished or deferred
+ * here and the loop goes on. */
 static void fill(run *r) {
         job *j;
         int e;
 
-        while (!r->stop_signal && !r->out_failed && r->nfree > 0 && r->next < r->list.count) {
-                j = &r->jobs[r->next++];
-                if (j->def->flags & SV_JOB_DISABLED) {
-                        skip_job(r, j, "disabled");
-                        continue;
-                }
-                if (j->def->flags & SV_JOB_UNAVAILABLE) {
-                        job_error(r, j, UV_ENOENT);
-                        continue;
-                }
+        while (!r->stop_signal && !r->out_failed && r->nfree > 0 && r->running < r->limit &&
+               (j = next_job(r)) != NULL) {
                 j->slot = r->free_slots[--r->nfree];
                 j->slot->job = j;
                 r->running++;
                 e = start_attempt(r, j);
-                if (e < 0)
+                if (e == 0) {
+                        j->spawn_tries = 0;
+                        r->spawn_hopeless = false;
+                } else if (!passing_error(e) || !throttle(r, j, e)) {
                         job_error(r, j, e);
+                } else {
+                        break;
+                }
         }
 }
 
@@ -1290,8 +1402,7 @@ static void on_signal(uv_signal_t *h, int signum) {
         r->nstops++;
         if (!r->stop_signal) {
                 r->stop_signal = signum;
-                while (r->next < r->list.count)
-                        skip_job(r, &r->jobs[r->next++], "interrupted");
+                drop_queue(r, "interrupted");
         }
         for (i = 0; i < r->nslots; i++) {
                 job *j = r->slots[i].job;
@@ -1525,7 +1636,9 @@ static int prepare(run *r, const run_opts *o) {
         r->nslots = r->list.count && r->list.count < o->jobs ? (unsigned) r->list.count : o->jobs;
         r->slots = calloc(r->nslots, sizeof(*r->slots));
         r->free_slots = calloc(r->nslots, sizeof(*r->free_slots));
-        if (!r->jobs || !r->slots || !r->free_slots)
+        r->deferred = calloc(r->nslots, sizeof(*r->deferred));
+        r->limit = r->nslots;
+        if (!r->jobs || !r->slots || !r->free_slots || !r->deferred)
                 goto oom;
         for (i = 0; i < r->list.count; i++) {
                 r->jobs[i].r = r;
@@ -1563,6 +1676,10 @@ static int start_loop(run *r) {
         if (e < 0) {
                 fprintf(stderr, "supervise run: cannot watch signals: %s\n", uv_strerror(e));
                 return EXIT_OWN;
+        }
+        if (uv_timer_init(r->loop, &r->backoff) == 0) {
+                r->backoff_init = true;
+                r->backoff.data = r;
         }
         if (r->progress_on && uv_timer_init(r->loop, &r->progress) == 0) {
                 r->progress_init = true;
@@ -1638,6 +1755,8 @@ static void close_handles(run *r) {
                 uv_close((uv_handle_t *) &r->sigs[k], NULL);
         if (r->progress_init)
                 uv_close((uv_handle_t *) &r->progress, NULL);
+        if (r->backoff_init)
+                uv_close((uv_handle_t *) &r->backoff, NULL);
         /* The close callbacks run on the next turn of the loop. */
         (void) uv_run(r->loop, UV_RUN_NOWAIT);
 }
@@ -1661,6 +1780,7 @@ static void release(run *r) {
         free(r->jobs);
         free(r->slots);
         free(r->free_slots);
+        free(r->deferred);
         free(r->line);
         sv_report_free(r->rep);
         sv_argv_free(r->on_timeout_argv);
