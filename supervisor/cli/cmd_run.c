@@ -1046,12 +1046,14 @@ static int start_attempt(run *r, job *j) {
         if (e < 0)
                 return e;
         j->pid = sv_worker_pid(j->w);
+        /* The deadline counts from this job's own start: fill() may have
+         * spent seconds starting the jobs before it. */
+        uv_update_time(r->loop);
         ev.type = SV_RUN_EV_SPAWN;
         ev.job = j->index;
         ev.attempt = j->attempt;
         ev.pid = j->pid;
         event(r, &ev);
-        /* sv_spawn refreshed the loop's clock. */
         t = uv_now(r->loop);
         j->last_out = t;
         j->deadline = job_timeout(r, j) ? t + job_timeout(r, j) : 0;
