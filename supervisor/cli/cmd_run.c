@@ -62,7 +62,9 @@ static const char usage_text[] =
         "                         'ctest --show-only=json-v1'): command, working\n"
         "                         directory, environment, TIMEOUT, WILL_FAIL,\n"
         "                         DISABLED, SKIP_RETURN_CODE\n"
-        "  -j, --jobs N           run N jobs at once (default: number of CPUs)\n"
+        "  -j, --jobs N           run N jobs at once (default: number of CPUs); fewer\n"
+        "                         for a while if a start fails with EMFILE, ENFILE,\n"
+        "                         EAGAIN or ENOMEM (said once; the job is retried)\n"
         "  -t, --timeout DUR      stop a job running longer than DUR (250ms, 1.5s,\n"
         "                         2m; bare number: seconds); ctest's TIMEOUT wins\n"
         "      --idle-timeout DUR a job with no output for DUR counts as hung\n"
@@ -90,6 +92,8 @@ static const char usage_text[] =
         "                         diag, leak, exit, retry, skip)\n"
         "      --junit FILE       JUnit XML, one testcase per job\n"
         "      --tap FILE         TAP version 13\n"
+        "                         (JUnit and TAP are written beside FILE and renamed\n"
+        "                         over it when complete: an old report survives)\n"
         "  -q, --quiet            no progress line, job status lines or summary\n"
         "      --help             show this help and exit\n"
         "\n"
@@ -102,8 +106,10 @@ static const char usage_text[] =
         "  0      every job passed (a flaky pass or a skip counts as passed)\n"
         "  1      a job failed, crashed or could not be started\n"
         "  124    a job timed out, and every other job passed\n"
-        "  125    supervise run itself failed (bad option, bad job file, unwritable\n"
-        "         report); no job was started\n"
+        "  125    supervise run itself failed: a bad option, job file or report\n"
+        "         path (no job was started); or job output, the events file, a log\n"
+        "         or a report could not be written (one line names the file and\n"
+        "         the error; the running jobs were stopped through the ladder)\n"
         "  128+N  supervise run was stopped by signal N (INT 130, TERM 143, HUP 129)\n";
 
 typedef struct run_opts {
