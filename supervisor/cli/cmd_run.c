@@ -901,13 +901,16 @@ static const char *verdict_label(sv_verdict v) {
 /* One status line on stderr, e.g. "[ 3/10] FAIL      0.004 s  name: exit code 1". */
 static void status_line(run *r, job *j, sv_verdict v, uint64_t wall_ms, const char *how,
                         const char *note) {
-        char buf[1024], secs[32], label[32];
+        char buf[1024], secs[32], label[32], *name;
         size_t total = r->list.count;
         int width = 1, n;
         size_t c;
 
         if (r->o->quiet)
                 return;
+        /* A name is the job file's text or ctest's: it may hold anything. */
+        name = sv_text_escape(j->def->name, strlen(j->def->name), SV_TEXT_CONTROLS | SV_TEXT_BACKSLASH,
+                              NULL, NULL);
         for (c = total; c >= 10; c /= 10)
                 width++;
         fmt_secs(secs, wall_ms);
@@ -916,8 +919,9 @@ static void status_line(run *r, job *j, sv_verdict v, uint64_t wall_ms, const ch
         else
                 snprintf(label, sizeof(label), "%s", verdict_label(v));
         n = snprintf(buf, sizeof(buf), "[%*zu/%zu] %-7s %11s  %s%s%s%s\n", width, r->done, total,
-                     label, secs, j->def->name, how && *how ? ": " : "", how ? how : "",
+                     label, secs, name ? name : "?", how && *how ? ": " : "", how ? how : "",
                      note ? note : "");
+        free(name);
         if (n < 0)
                 return;
         if ((size_t) n >= sizeof(buf)) {
@@ -965,8 +969,13 @@ static void job_error(run *r, job *j, int err) {
         r->done++;
         if (j->def->flags & SV_JOB_UNAVAILABLE)
                 snprintf(how, sizeof(how), "not found (ctest lists no command for it)");
-        else
-                snprintf(how, sizeof(how), "cannot run '%s': %s", j->def->argv[0], uv_strerror(err));
+        else {
+                char *cmd = sv_text_escape(j->def->argv[0], strlen(j->def->argv[0]),
+                                           SV_TEXT_CONTROLS | SV_TEXT_BACKSLASH, NULL, NULL);
+
+                snprintf(how, sizeof(how), "cannot run '%.200s': %s", cmd ? cmd : "?", uv_strerror(err));
+                free(cmd);
+        }
         log_printf(j, "--- supervise: %s ---\n", how);
         job_done(r, j, SV_VERDICT_ERROR);
         status_line(r, j, SV_VERDICT_ERROR, 0, how, NULL);
