@@ -240,7 +240,8 @@ static char *expect_line_prefix(int fd, const char *prefix) {
                 free(line);
         }
         if (!line || strncmp(line, prefix, strlen(prefix)) != 0)
-                fail_msg("expected a line starting with '%s', got '%s'", prefix, line ? keep(line) : "(EOF)");
+                fail_msg("expected a line starting with '%s', got '%s'", prefix,
+                         line ? (const char *) keep(line) : "(EOF)");
         return line;
 }
 
