@@ -11,7 +11,12 @@
  * uv_timer per slot watches both the job's deadline and its idle time.
  * Every byte of job output goes to our stdout and every message of ours to
  * stderr, each with write(2), whole lines (or a whole job's output) at a
- * time, so two jobs' output never mixes. */
+ * time, so two jobs' output never mixes.
+ *
+ * Nothing is lost silently: a write that fails (stdout, stderr, the events
+ * file, a log, a report) ends the run through output_failed() with 125, and
+ * a spawn that fails for a passing reason (EMFILE, EAGAIN, ...) is retried
+ * at a lower effective -j by throttle() before the job is an ERROR. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
