@@ -1278,6 +1278,8 @@ static void skip_job(run *r, job *j, const char *reason) {
 static void drop_queue(run *r, const char *reason) {
         job *j;
 
+        if (r->backoff_init)
+                uv_timer_stop(&r->backoff);
         while (r->ndeferred > 0) {
                 j = r->deferred[--r->ndeferred];
                 if (j->attempt > 0)
