@@ -12,6 +12,8 @@ int sv_cli_pkill(int argc, char **argv);
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <jansson.h>
 #include <uv.h>
 
 /* What `supervise timeout` (cmd_timeout.c) asks of the main command's runner
@@ -58,5 +60,21 @@ int sv_cli_usage_error(const char *cmd, const char *fmt, const char *arg);
  * counting each one initialised in *nstarted (they must all be closed). */
 int sv_cli_watch_signals(uv_loop_t *loop, uv_signal_t *handles, const int *signums, int n,
                          uv_signal_cb cb, void *data, int *nstarted);
+
+/* Writes n bytes of s (a command line, a name: anything from outside) for a
+ * terminal, as `ps` does: controls, escape sequences and bytes that are not
+ * UTF-8 as \xHH, '\\' doubled, tab/LF/CR as \t \n \r (sv_text_escape with
+ * SV_TEXT_CONTROLS | SV_TEXT_BACKSLASH). The one escaping of every
+ * subcommand's terminal output. */
+void sv_cli_put_term(FILE *f, const char *s, size_t n);
+
+/* Sets o[key] to n bytes of s as JSON text: valid UTF-8 (NUL included) as
+ * is, each other byte as the text \xHH; if there was such a byte, also
+ * o[key "_b64"] = the raw bytes in base64, so that nothing is lost. */
+void sv_cli_json_set_text(json_t *o, const char *key, const char *s, size_t n);
+
+/* The same for a NULL-terminated argv: o[key] an array of texts, and if any
+ * word had such a byte, o[key "_b64"] every word in base64. */
+void sv_cli_json_set_argv(json_t *o, const char *key, char *const *argv);
 
 #endif

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "supervise/sv_run.h"
 #include "cli/cmd_find.h"
 #include "supervise/sv.h"
 #include "supervise/sv_find.h"
@@ -417,22 +418,7 @@ static int parse_args(find_opts *o, int argc, char **argv) {
 /* Writes `len` bytes with anything unprintable escaped, so a name holding a
  * newline or an escape sequence cannot forge lines or drive the terminal. */
 static void put_escaped(FILE *out, const char *s, size_t len) {
-        unsigned char ch;
-        size_t i;
-
-        for (i = 0; i < len; i++) {
-                ch = (unsigned char) s[i];
-                if (ch == '\\')
-                        fputs("\\\\", out);
-                else if (ch == '\n')
-                        fputs("\\n", out);
-                else if (ch == '\t')
-                        fputs("\\t", out);
-                else if (ch < 0x20 || ch == 0x7f)
-                        fprintf(out, "\\x%02x", ch);
-                else
-                        fputc(ch, out);
-        }
+        sv_cli_put_term(out, s, len);
 }
 
 /* The command line as shown: argv joined by spaces, or "[name]". */
@@ -614,37 +600,15 @@ static void print_tree(const sv_find_row *rows, int n, const char *match_mark) {
 
 /* ---- JSON output. ---- */
 
-/* jansson rejects invalid UTF-8, and a process name is raw bytes: copy,
- * replacing each byte that does not start a valid sequence with U+FFFD. */
+/* jansson rejects invalid UTF-8, and a process name is raw bytes: each byte
+ * that is not UTF-8 becomes the text \xHH (sv_text_escape's scheme); the
+ * command line's raw bytes also go in "cmdline_b64" then (json_proc). */
 static json_t *json_bytes(const char *s, size_t len) {
-        json_t *j = json_stringn(s, len);
-        unsigned char c;
-        size_t i, k, need, o = 0;
-        char *buf;
+        size_t n;
+        char *t = sv_text_escape(s, len, 0, &n, NULL);
+        json_t *j = t ? json_stringn(t, n) : NULL;
 
-        if (j)
-                return j;
-        buf = malloc(len * 3 + 1);
-        if (!buf)
-                return NULL;
-        for (i = 0; i < len;) {
-                c = (unsigned char) s[i];
-                need = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2 : (c >> 3) == 30 ? 3 : 9;
-                for (k = 1; need != 9 && k <= need; k++)
-                        if (i + k >= len || ((unsigned char) s[i + k] >> 6) != 2)
-                                need = 9;
-                if (need == 9 || (c != 0 && !json_stringn(s + i, need + 1))) {
-                        memcpy(buf + o, "\xef\xbf\xbd", 3);
-                        o += 3;
-                        i++;
-                        continue;
-                }
-                memcpy(buf + o, s + i, need + 1);
-                o += need + 1;
-                i += need + 1;
-        }
-        j = json_stringn(buf, o);
-        free(buf);
+        free(t);
         return j;
 }
 
@@ -683,11 +647,27 @@ static json_t *json_cmdline(const sv_find_proc *p) {
         return j;
 }
 
+/* When the command line has bytes that are not UTF-8: "cmdline_b64", the
+ * raw argv (NUL-separated) in base64, so that nothing is lost. */
+static void add_raw_cmdline(json_t *o, const sv_find_proc *p) {
+        size_t bad = 0;
+        char *t = sv_text_escape(p->cmdline, p->cmdline_len - 1, 0, NULL, &bad), *b64;
+
+        free(t);
+        if (!bad)
+                return;
+        b64 = sv_base64(p->cmdline, p->cmdline_len - 1);
+        if (b64)
+                (void) json_object_set_new(o, "cmdline_b64", json_string(b64));
+        free(b64);
+}
+
 static json_t *json_proc(const sv_find_proc *p) {
         char state[2] = { p->state, '\0' }, ubuf[40];
         const char *user = user_name(p, ubuf, sizeof(ubuf));
+        json_t *o;
 
-        return json_pack("{s:i, s:i, s:o, s:s, s:o, s:o, s:I, s:I, s:I, s:b, s:o, s:o}",
+        o = json_pack("{s:i, s:i, s:o, s:s, s:o, s:o, s:I, s:I, s:I, s:b, s:o, s:o}",
                          "pid", (int) p->pid,
                          "ppid", (int) p->ppid,
                          "name", json_bytes(p->name, strlen(p->name)),
@@ -700,6 +680,9 @@ static json_t *json_proc(const sv_find_proc *p) {
                          "kernel_thread", p->kthread,
                          "cmdline", json_cmdline(p),
                          "argv", json_argv(p));
+        if (o && p->cmdline && p->cmdline_len > 0)
+                add_raw_cmdline(o, p);
+        return o;
 }
 
 /* Nests pre-order rows into {"...", "matched": b, "children": [...]} objects. */

@@ -48,8 +48,9 @@ static const char usage_text[] =
         "      --leaks POLICY    descendants alive when a copy exits: kill (default:\n"
         "                        kill and report), report, fail, ignore\n"
         "      --mechanism M     tree containment: auto (default), cgroup, procwalk\n"
-        "      --json FILE       one JSON object per exit, written as it happens\n"
-        "                        ('-' for stdout)\n"
+        "      --json FILE       JSON lines as they happen ('-' for stdout): one\n"
+        "                        {\"event\":\"start\",...} per copy started, one\n"
+        "                        object per exit\n"
         "  -q, --quiet           no report on stderr\n"
         "  -v, --verbose         log every state change on stderr\n"
         "  -h, --help            show this help and exit\n"
@@ -64,7 +65,9 @@ static const char usage_text[] =
         "  N      the first copy that failed exited with N (as with GNU timeout,\n"
         "         a copy's own 124-255 passes through unchanged)\n"
         "  124    a copy timed out\n"
-        "  125    supervise itself failed, or a usage error\n"
+        "  125    supervise itself failed, or a usage error; also when a report\n"
+        "         (--json, stdout, stderr) could not be written: one line names\n"
+        "         the file and the error, and the copies are stopped\n"
         "  126    COMMAND was found but could not be run\n"
         "  127    COMMAND was not found\n"
         "  128+N  the first copy that failed was killed by signal N; or supervise\n"
@@ -102,6 +105,7 @@ typedef struct run {
         unsigned expected; /* copies spawned */
         unsigned done;
         FILE *json;
+        bool out_failed; /* a report could not be written: exit 125 */
         int stop_signal; /* the signal that stopped us, 0 if none */
         uv_signal_t sigs[6];
         uv_timer_t warn;
@@ -230,6 +234,76 @@ static int parse_args(int argc, char **argv, cli_opts *o) {
 
 /* ---- Reporting ---- */
 
+/* A report could not be written, and nothing may be lost unnoticed: say so
+ * once, naming the file and the error, stop every copy through the ladder
+ * (each is still reported where that works), and exit 125. */
+static void output_failed(run *r, const char *name, int err) {
+        if (!r->out_failed && name)
+                fprintf(stderr, "supervise: cannot write %s: %s\n", name, strerror(err));
+        r->out_failed = true;
+        if (r->sv)
+                (void) sv_supervisor_stop_all(r->sv);
+}
+
+static void json_failed(run *r, int err) {
+        char name[4200];
+
+        if (strcmp(r->o->json_path, "-") == 0)
+                snprintf(name, sizeof(name), "to standard output (--json -)");
+        else
+                snprintf(name, sizeof(name), "'%.4096s'", r->o->json_path);
+        output_failed(r, name, err);
+        /* Later records would only fail the same way. */
+        if (r->json != stdout)
+                (void) fclose(r->json);
+        r->json = NULL;
+}
+
+/* The stderr report is the run's record for a person; if it is lost we
+ * cannot say so there, but the exit status does. */
+static void check_stderr(run *r) {
+        if (ferror(stderr) && !r->out_failed) {
+                r->out_failed = true;
+                if (r->sv)
+                        (void) sv_supervisor_stop_all(r->sv);
+        }
+}
+
+/* One line, flushed at once: a reader (or a crash) never sees half a
+ * record, and a write error is seen at the record that hit it. */
+static void json_emit(run *r, json_t *o) {
+        char *text;
+        int err;
+
+        text = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(12));
+        json_decref(o);
+        if (!text) {
+                json_failed(r, ENOMEM);
+                return;
+        }
+        errno = 0;
+        if (fprintf(r->json, "%s\n", text) < 0 || fflush(r->json) != 0) {
+                err = errno ? errno : EIO;
+                json_failed(r, err);
+        }
+        free(text);
+}
+
+/* {"event":"start","worker":N,"pid":P,"argv":[...]}: a line of its own for
+ * each copy started; exit records keep their shape (no "event" key). */
+static void json_start(run *r, unsigned index, pid_t pid) {
+        json_t *o;
+
+        o = json_pack("{s:s, s:I, s:I}", "event", "start", "worker", (json_int_t) index, "pid",
+                      (json_int_t) pid);
+        if (!o) {
+                json_failed(r, ENOMEM);
+                return;
+        }
+        sv_cli_json_set_argv(o, "argv", r->o->argv);
+        json_emit(r, o);
+}
+
 static void fmt_ms(char *buf, size_t n, uint64_t us) {
         if (us >= 10000000u)
                 snprintf(buf, n, "%.1fs", (double) us / 1e6);
@@ -277,16 +351,17 @@ static void report_line(const run *r, const slot *s) {
                 fprintf(stderr, "supervise: worker %u left %u descendant%s running (%s):\n", s->index,
                         e->leaked, e->leaked == 1 ? "" : "s",
                         r->o->leaks == SV_LEAKS_REPORT ? "left running" : "killed");
-                for (i = 0; i < e->leaked && i < SV_LEAKS_MAX; i++)
-                        fprintf(stderr, "supervise:   pid %d: %s\n", (int) e->leaks[i].pid,
-                                e->leaks[i].cmdline);
+                for (i = 0; i < e->leaked && i < SV_LEAKS_MAX; i++) {
+                        fprintf(stderr, "supervise:   pid %d: ", (int) e->leaks[i].pid);
+                        sv_cli_put_term(stderr, e->leaks[i].cmdline, strlen(e->leaks[i].cmdline));
+                        fputc('\n', stderr);
+                }
         }
 }
 
 static void json_line(run *r, const slot *s) {
         const sv_exit_info *e = &s->info;
-        json_t *o, *leaks;
-        char *text;
+        json_t *o, *leaks, *l;
         int st;
         unsigned i;
 
@@ -301,8 +376,10 @@ static void json_line(run *r, const slot *s) {
                       "wall_ms", (double) e->wall_us / 1000.0, "user_ms", (double) e->user_us / 1000.0,
                       "sys_ms", (double) e->sys_us / 1000.0, "max_rss_kb", (json_int_t) e->max_rss_kb,
                       "mechanism", sv_mechanism_name(e->mechanism));
-        if (!o)
+        if (!o) {
+                json_failed(r, ENOMEM);
                 return;
+        }
         if (st >= 0) {
                 const char *name = sv_signal_name(e->step_signal);
                 json_object_set_new(o, "step", json_integer(st + 1));
@@ -316,19 +393,16 @@ static void json_line(run *r, const slot *s) {
                 json_object_set_new(o, "idle", json_boolean(e->idle));
         }
         leaks = json_array();
-        for (i = 0; i < e->leaked && i < SV_LEAKS_MAX; i++)
-                json_array_append_new(leaks, json_pack("{s:I, s:s}", "pid", (json_int_t) e->leaks[i].pid,
-                                                       "cmdline", e->leaks[i].cmdline));
+        for (i = 0; i < e->leaked && i < SV_LEAKS_MAX; i++) {
+                /* A command line is bytes: escaped, never dropped. */
+                l = json_pack("{s:I}", "pid", (json_int_t) e->leaks[i].pid);
+                if (!l)
+                        continue;
+                sv_cli_json_set_text(l, "cmdline", e->leaks[i].cmdline, strlen(e->leaks[i].cmdline));
+                json_array_append_new(leaks, l);
+        }
         json_object_set_new(o, "leaked", leaks);
-        text = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(12));
-        json_decref(o);
-        if (!text)
-                return;
-        /* One line, flushed as the worker exits: a reader (or a crash) never
-         * sees half a record. */
-        fprintf(r->json, "%s\n", text);
-        fflush(r->json);
-        free(text);
+        json_emit(r, o);
 }
 
 /* ---- Running the copies ---- */
@@ -350,16 +424,20 @@ static void close_run_handles(run *r) {
 /* Copies a worker's piped output through to ours (used with --idle-timeout,
  * where we must see the output to know it is there). */
 static void on_output_cb(sv_worker *w, int fd, const char *buf, size_t len, void *userdata) {
+        run *r = userdata;
         ssize_t n;
 
         (void) w;
-        (void) userdata;
-        while (len > 0) {
+        while (len > 0 && !r->out_failed) {
                 n = write(fd, buf, len);
                 if (n < 0 && errno == EINTR)
                         continue;
-                if (n <= 0)
-                        return; /* our reader is gone; the copy runs on */
+                if (n <= 0) {
+                        /* The copy's output would be lost from here on. */
+                        output_failed(r, fd == 1 ? "to standard output" : "to standard error",
+                                      n < 0 ? errno : EIO);
+                        return;
+                }
                 buf += n;
                 len -= (size_t) n;
         }
@@ -373,10 +451,14 @@ static void print_tree(sv_worker *w, void *arg) {
         fprintf(stderr, "supervise: still running after %llums: worker %u pid %d\n",
                 (unsigned long long) r->o->warn_after_ms, sv_worker_id(w), (int) sv_worker_pid(w));
         n = sv_worker_descendants(w, &procs);
-        for (i = 0; i < n; i++)
-                fprintf(stderr, "supervise:   pid %d ppid %d %c %s\n", (int) procs[i].pid,
-                        (int) procs[i].ppid, procs[i].state, procs[i].comm);
+        for (i = 0; i < n; i++) {
+                fprintf(stderr, "supervise:   pid %d ppid %d %c ", (int) procs[i].pid,
+                        (int) procs[i].ppid, procs[i].state);
+                sv_cli_put_term(stderr, procs[i].comm, strlen(procs[i].comm));
+                fputc('\n', stderr);
+        }
         free(procs);
+        check_stderr(r);
 }
 
 static void on_warn(uv_timer_t *t) {
@@ -396,6 +478,7 @@ static void on_exit_cb(sv_worker *w, const sv_exit_info *info, void *userdata) {
         if (!r->o->quiet) {
                 s->info.leaks = info->leaks;
                 report_line(r, s);
+                check_stderr(r);
         }
         if (r->json) {
                 s->info.leaks = info->leaks;
@@ -536,7 +619,9 @@ static void log_cb(const char *msg, void *ud) {
         (void) ud;
         if (!t0)
                 t0 = now;
-        fprintf(stderr, "supervise: [%8.3f] %s\n", (double) (now - t0) / 1e6, msg);
+        fprintf(stderr, "supervise: [%8.3f] ", (double) (now - t0) / 1e6);
+        sv_cli_put_term(stderr, msg, strlen(msg));
+        fputc('\n', stderr);
 }
 
 static int run_copies(cli_opts *o) {
@@ -622,6 +707,10 @@ static int run_copies(cli_opts *o) {
                 r.expected++;
                 if (o->foreground && sv_cli_tty_give(sv_worker_pgid(w), &tty) > 0)
                         (void) sv_worker_kill_tree(w, SIGCONT); /* if it read the tty too early */
+                if (r.json)
+                        json_start(&r, i, r.slots[i].pid);
+                if (r.out_failed)
+                        break; /* the copies already started are being stopped */
         }
         if (e < 0) {
                 /* Nothing is abandoned: the copies already running are
@@ -638,6 +727,8 @@ static int run_copies(cli_opts *o) {
         }
         sv_supervisor_run(r.sv);
         status = final_status(&r);
+        if (r.out_failed)
+                status = EXIT_FAILURE_OWN;
 
 out_sv:
         sv_cli_tty_take_back(tty);
@@ -648,8 +739,11 @@ out_sv:
 out_slots:
         free(r.slots);
 out_json:
-        if (r.json && r.json != stdout)
-                fclose(r.json);
+        if (r.json && r.json != stdout && fclose(r.json) != 0) {
+                /* Every line was flushed; this is the last word of a full disk. */
+                fprintf(stderr, "supervise: cannot write '%s': %s\n", o->json_path, strerror(errno));
+                status = EXIT_FAILURE_OWN;
+        }
         return status;
 }
 

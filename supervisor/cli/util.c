@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "supervise/sv_run.h"
 
 int sv_cli_parse_uint(const char *s, unsigned min, unsigned max, unsigned *out) {
         unsigned long v;
@@ -66,4 +67,60 @@ const char *sv_cli_bad_option(char **argv, char *buf, size_t len) {
                 return buf;
         }
         return optind > 0 && argv[optind - 1] ? argv[optind - 1] : "?";
+}
+
+void sv_cli_put_term(FILE *f, const char *s, size_t n) {
+        char *t;
+        size_t len;
+
+        t = sv_text_escape(s, n, SV_TEXT_CONTROLS | SV_TEXT_BACKSLASH, &len, NULL);
+        if (!t) {
+                /* Out of memory: nothing raw reaches the terminal. */
+                (void) fputs("?", f);
+                return;
+        }
+        (void) fwrite(t, 1, len, f);
+        free(t);
+}
+
+void sv_cli_json_set_text(json_t *o, const char *key, const char *s, size_t n) {
+        char k[64], *t, *b64;
+        size_t len, bad;
+
+        t = sv_text_escape(s, n, 0, &len, &bad);
+        if (!t)
+                return;
+        (void) json_object_set_new(o, key, json_stringn(t, len));
+        free(t);
+        if (!bad)
+                return;
+        b64 = sv_base64(s, n);
+        (void) snprintf(k, sizeof(k), "%s_b64", key);
+        if (b64)
+                (void) json_object_set_new(o, k, json_string(b64));
+        free(b64);
+}
+
+void sv_cli_json_set_argv(json_t *o, const char *key, char *const *argv) {
+        json_t *a = json_array(), *raw;
+        char k[64], *t;
+        size_t i, len, bad, nbad = 0;
+
+        for (i = 0; a && argv[i]; i++) {
+                t = sv_text_escape(argv[i], strlen(argv[i]), 0, &len, &bad);
+                (void) json_array_append_new(a, t ? json_stringn(t, len) : json_null());
+                free(t);
+                nbad += bad;
+        }
+        (void) json_object_set_new(o, key, a);
+        if (!nbad)
+                return;
+        raw = json_array();
+        for (i = 0; raw && argv[i]; i++) {
+                t = sv_base64(argv[i], strlen(argv[i]));
+                (void) json_array_append_new(raw, t ? json_string(t) : json_null());
+                free(t);
+        }
+        (void) snprintf(k, sizeof(k), "%s_b64", key);
+        (void) json_object_set_new(o, k, raw);
 }

@@ -178,6 +178,10 @@ int sv__proc_group_alive(pid_t pgid);
  * Returns the count and a malloc'd array, or a negative error. */
 int sv__proc_tree(pid_t root, pid_t pgid, const char *marker, sv_proc **out);
 
+/* Reads /proc/<pid>/stat into *out (pid, ppid, pgid, state, comm): 0, or a
+ * negative error (the process is gone). */
+int sv__proc_stat(pid_t pid, sv_proc *out);
+
 /* ---- The guardian: ends our trees if we die without cleaning up ---- */
 
 #define SV_GUARD_PATH_MAX 512

@@ -230,6 +230,10 @@ static int read_stat(pid_t pid, sv_proc *p) {
         return 0;
 }
 
+int sv__proc_stat(pid_t pid, sv_proc *out) {
+        return read_stat(pid, out);
+}
+
 int sv__proc_tree(pid_t root, pid_t pgid, const char *marker, sv_proc **out) {
         sv_proc *all = NULL, *nv;
         size_t cap = 0, cnt = 0, i, j;
