@@ -133,10 +133,19 @@ int sv__plat_timer_at(uint64_t at_us);
 
 /* ---- Trees ---- */
 
+/* Writes "<pid>-<64 random bits in hex>": a name for this supervisor that
+ * no other supervisor shares, in any PID namespace, across reboots (the
+ * cgroup directory's and the SUPERVISE_TREE marker's). */
+int sv__plat_token(char *out, size_t n);
+
 /* The cgroup v2 directory all our workers' cgroups go under, created for this
- * supervisor ("<our cgroup>/supervise.<pid>"). Returns 0 and writes the path,
- * or a negative error when there is no writable cgroup2 (the fallback). */
-int sv__cg_setup(char *out, size_t n);
+ * supervisor ("<our cgroup>/supervise-<token>"), first removing the ones
+ * whose owners are provably gone (cgroot.c says how). Returns 0, writes the
+ * path, and stores an fd whose flock is our proof of life: keep it open
+ * until the directory is removed. UV_EEXIST: the name is taken, try again
+ * with a new token. Other negative errors: no writable cgroup2 (the
+ * fallback). */
+int sv__cg_setup(const char *token, char *out, size_t n, int *out_lock);
 
 /* One worker cgroup, kept open: a worker joins it through procs_fd before
  * exec, and populated() is one pread on events_fd. Empty cgroups are reused
@@ -198,17 +207,41 @@ int sv__proc_group_alive(pid_t pgid);
  * Returns the count and a malloc'd array, or a negative error. */
 int sv__proc_tree(pid_t root, pid_t pgid, const char *marker, sv_proc **out);
 
+/* Reads /proc/<pid>/stat into *out (pid, ppid, pgid, state, comm): 0, or a
+ * negative error (the process is gone). */
+int sv__proc_stat(pid_t pid, sv_proc *out);
+
 /* ---- The guardian: ends our trees if we die without cleaning up ---- */
 
 #define SV_GUARD_PATH_MAX 512
 
 typedef struct sv__guardian {
-        pid_t pid; /* 0: none */
-        int fd;    /* write end of its pipe */
+        pid_t pid;  /* 0: none */
+        int fd;     /* write end of its pipe */
+        int pidfd;  /* the guardian's pidfd, or -1 where there is none */
 } sv__guardian;
 
-/* Forks the guardian. `cgroot` is our cgroup directory, or "" without one. */
-int sv__guardian_start(const char *cgroot, sv__guardian *out);
+/* Forks the guardian. `token` is ours (sv__plat_token; the guardian ends
+ * the processes carrying SUPERVISE_TREE=<token>.), `cgroot` our cgroup
+ * directory, or "" without one. The write end in out->fd becomes an error
+ * (POLLERR) when the guardian is gone: watch it to notice. */
+int sv__guardian_start(const char *token, const char *cgroot, sv__guardian *out);
+
+/* After the guardian's pipe reported POLLERR: reaps the guardian, which is
+ * gone or exiting, and forgets it. Returns its raw wait status when we
+ * reaped it, or -1 when it was not ours to wait for (see guardian.c). */
+int sv__guardian_reap(sv__guardian *g);
+
+/* ---- PID 1 of a PID namespace ---- */
+
+/* True if we are the init of our PID namespace: the kernel sends us every
+ * orphan of the namespace, and kills the whole namespace when we die. */
+bool sv__plat_is_ns_init(void);
+
+/* Looks, without reaping, for a child of ours that has exited. Returns 1
+ * and stores its pid, 0 if none has, or a negative error (UV_ECHILD: we
+ * have no children). It sees only the first such child, whoever owns it. */
+int sv__plat_peek_exited(pid_t *out);
 
 /* Tells the guardian we are done, and reaps it unless `nowait`. With
  * `cleanup` it also removes our (empty) cgroup directories on its way out. */

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -29,6 +30,8 @@
 
 typedef struct fixture {
         svt_proc sup;
+        char dir[64];  /* for the JSON file, writable by uid 65534 */
+        char json[96];
         pid_t escapee; /* seen alive; killed at teardown if still there */
         char *out, *err;
         json_t *rec;
@@ -42,6 +45,10 @@ static int setup(void **state) {
         svt_proc_init(&fx.sup);
         if (!svt_pidns_allowed(true))
                 skip();
+        strcpy(fx.dir, "/tmp/test_pidns.XXXXXX");
+        assert_non_null(mkdtemp(fx.dir));
+        assert_int_equal(chmod(fx.dir, 0777), 0);
+        snprintf(fx.json, sizeof(fx.json), "%s/run.json", fx.dir);
         return 0;
 }
 
@@ -70,6 +77,10 @@ static int teardown(void **state) {
         (void) state;
         svt_proc_release(&fx.sup, T_MS);
         kill_escapee();
+        if (fx.dir[0]) {
+                (void) unlink(fx.json);
+                (void) rmdir(fx.dir);
+        }
         free(fx.out);
         free(fx.err);
         json_decref(fx.rec);
@@ -120,20 +131,26 @@ static void assert_exit_status(int st, int want) {
                          fx.err ? fx.err : "");
 }
 
-/* The JSON record: the first line of `text` that starts with '{'. */
-static json_t *record(const char *text) {
-        const char *p = text;
+/* The exit record of the --json file: its line that is not an event. */
+static json_t *record(void) {
+        char line[8192];
         json_error_t e;
+        FILE *f;
 
-        while (p && *p != '{') {
-                p = strchr(p, '\n');
-                if (p)
-                        p++;
+        f = fopen(fx.json, "re");
+        assert_non_null(f);
+        while (!fx.rec && fgets(line, sizeof(line), f)) {
+                fx.rec = json_loads(line, 0, &e);
+                if (!fx.rec)
+                        fail_msg("bad JSON line: %s", e.text);
+                if (json_object_get(fx.rec, "event")) {
+                        json_decref(fx.rec);
+                        fx.rec = NULL;
+                }
         }
-        assert_non_null(p);
-        fx.rec = json_loadb(p, strcspn(p, "\n"), 0, &e);
+        fclose(f);
         if (!fx.rec)
-                fail_msg("bad JSON record: %s", e.text);
+                fail_msg("no exit record in %s", fx.json);
         return fx.rec;
 }
 
@@ -150,7 +167,7 @@ static void assert_gone(pid_t pid) {
 }
 
 static void test_timeout_kills_env_setsid_escapee(void **state) {
-        const char *args[] = { "--mechanism", "pidns", "-t", "300ms", "--json", "-", "--",
+        const char *args[] = { "--mechanism", "pidns", "-t", "300ms", "--json", fx.json, "--",
                                svt_worker("sv-env-escapee"), "forever", NULL };
         json_t *rec;
         pid_t esc;
@@ -159,7 +176,7 @@ static void test_timeout_kills_env_setsid_escapee(void **state) {
         start_as_nobody(args);
         esc = read_escapee();
         assert_exit_status(finish(), 124);
-        rec = record(fx.out);
+        rec = record();
         assert_string_equal(rec_str(rec, "mechanism"), "pidns");
         assert_string_equal(rec_str(rec, "cause"), "timeout");
         /* The init is reaped only once its namespace is empty. */
@@ -167,7 +184,7 @@ static void test_timeout_kills_env_setsid_escapee(void **state) {
 }
 
 static void test_leaked_env_setsid_escapee_dies_and_is_reported(void **state) {
-        const char *args[] = { "--mechanism", "pidns", "--json", "-", "--",
+        const char *args[] = { "--mechanism", "pidns", "--json", fx.json, "--",
                                svt_worker("sv-env-escapee"), "forever", "exit", NULL };
         json_t *rec, *leaked;
         pid_t esc;
@@ -176,7 +193,7 @@ static void test_leaked_env_setsid_escapee_dies_and_is_reported(void **state) {
         start_as_nobody(args);
         esc = read_escapee();
         assert_exit_status(finish(), 0);
-        rec = record(fx.out);
+        rec = record();
         assert_string_equal(rec_str(rec, "cause"), "exited");
         leaked = json_object_get(rec, "leaked");
         assert_int_equal(json_array_size(leaked), 1);
@@ -217,28 +234,28 @@ static void test_sigterm_of_supervise_kills_env_setsid_escapee(void **state) {
 }
 
 static void test_exit_code_passes_through_init(void **state) {
-        const char *args[] = { "--mechanism", "pidns", "--json", "-", "--", svt_worker("sv-exit"),
+        const char *args[] = { "--mechanism", "pidns", "--json", fx.json, "--", svt_worker("sv-exit"),
                                "3", NULL };
         json_t *rec;
 
         (void) state;
         start_as_nobody(args);
         assert_exit_status(finish(), 3);
-        rec = record(fx.out);
+        rec = record();
         assert_int_equal(json_integer_value(json_object_get(rec, "code")), 3);
         assert_string_equal(rec_str(rec, "cause"), "exited");
         assert_string_equal(rec_str(rec, "mechanism"), "pidns");
 }
 
 static void test_signal_passes_through_init(void **state) {
-        const char *args[] = { "--mechanism", "pidns", "--json", "-", "--", svt_worker("sv-crash"),
+        const char *args[] = { "--mechanism", "pidns", "--json", fx.json, "--", svt_worker("sv-crash"),
                                "SEGV", NULL };
         json_t *rec;
 
         (void) state;
         start_as_nobody(args);
         assert_exit_status(finish(), 128 + SIGSEGV);
-        rec = record(fx.out);
+        rec = record();
         assert_int_equal(json_integer_value(json_object_get(rec, "code")), -SIGSEGV);
         assert_string_equal(rec_str(rec, "signal"), "SIGSEGV");
         assert_string_equal(rec_str(rec, "cause"), "signaled");
@@ -258,13 +275,13 @@ static void test_worker_keeps_its_uid(void **state) {
  * would rightly pick it): auto must then pick pidns, never the /proc walk,
  * and -v names what it picked. */
 static void test_auto_picks_pidns_without_cgroups(void **state) {
-        const char *args[] = { "-v", "--json", "-", "--", svt_worker("sv-exit"), "0", NULL };
+        const char *args[] = { "-v", "--json", fx.json, "--", svt_worker("sv-exit"), "0", NULL };
         json_t *rec;
 
         (void) state;
         start_as_nobody(args);
         assert_exit_status(finish(), 0);
-        rec = record(fx.out);
+        rec = record();
         if (strcmp(rec_str(rec, "mechanism"), "cgroup") != 0) {
                 assert_string_equal(rec_str(rec, "mechanism"), "pidns");
                 assert_non_null(strstr(fx.err, "mechanism pidns"));
