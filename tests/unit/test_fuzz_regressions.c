@@ -17,6 +17,7 @@
 #include <uv.h>
 
 #include "find/find_internal.h"
+#include "supervise/sv_run.h"
 
 /* The fields after a stat line's ppid, as the kernel writes them. */
 #define STAT_REST " 100 100 0 -1 4194560 10 0 0 0 5 6 0 0 20 0 1 0 123456 2000000 789 " \
@@ -74,11 +75,50 @@ static void test_stat_number_with_trailing_garbage_is_rejected(void **state) {
         assert_int_equal(st.rss_pages, 789);
 }
 
+/* fuzz_ctest: a test name holding a line break ("a\nb" is valid JSON and a
+ * valid CMake test name) split the "one clear line" error in two. */
+static void test_ctest_error_naming_a_test_with_a_newline_is_one_line(void **state) {
+        static const char json[] =
+                "{\"kind\":\"ctestInfo\",\"tests\":[{\"name\":\"a\\nb\",\"command\":5}]}";
+        static const char bad_cmd[] =
+                "{\"kind\":\"ctestInfo\",\"tests\":[{\"name\":\"x\\ty\",\"command\":[1]}]}";
+        sv_joblist l = SV_JOBLIST_INIT;
+        char err[256];
+
+        (void) state;
+        assert_int_equal(sv_ctest_parse(json, sizeof(json) - 1, &l, err, sizeof(err)), UV_EINVAL);
+        assert_null(strchr(err, '\n'));
+        assert_string_equal(err, "ctest JSON: test 'a?b' is malformed");
+        assert_int_equal(l.count, 0);
+
+        assert_int_equal(sv_ctest_parse(bad_cmd, sizeof(bad_cmd) - 1, &l, err, sizeof(err)),
+                         UV_EINVAL);
+        assert_string_equal(err, "ctest JSON: test 'x?y': bad command");
+        assert_int_equal(l.count, 0);
+}
+
+/* fuzz_ctest: jansson's own message quotes the text near a syntax error,
+ * which may hold a line break of the input. */
+static void test_ctest_syntax_error_message_is_one_line(void **state) {
+        /* jansson: "invalid escape near '"\u12<newline>'". */
+        static const char json[] = "{\"kind\":\"ctestInfo\",\"tests\":[\"\\u12\n\"]}";
+        sv_joblist l = SV_JOBLIST_INIT;
+        char err[256];
+
+        (void) state;
+        assert_int_equal(sv_ctest_parse(json, sizeof(json) - 1, &l, err, sizeof(err)), UV_EINVAL);
+        assert_true(strncmp(err, "ctest JSON: line ", 17) == 0);
+        assert_non_null(strstr(err, "invalid escape"));
+        assert_null(strchr(err, '\n'));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_stat_ppid_overflowing_64_bits_is_rejected),
                 cmocka_unit_test(test_stat_ppid_beyond_pid_range_is_rejected),
                 cmocka_unit_test(test_stat_number_with_trailing_garbage_is_rejected),
+                cmocka_unit_test(test_ctest_error_naming_a_test_with_a_newline_is_one_line),
+                cmocka_unit_test(test_ctest_syntax_error_message_is_one_line),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
