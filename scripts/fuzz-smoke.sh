@@ -31,8 +31,11 @@ failed=""
 for t in $targets; do
 	mkdir -p "$build/corpus/$t"
 	log="$build/fuzz_$t.log"
+	dict=""
+	[ -f "tests/fuzz/$t.dict" ] && dict="-dict=tests/fuzz/$t.dict"
 	echo "== fuzz_$t, ${secs}s"
-	if "$build/tests/fuzz/fuzz_$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=1024 \
+	# shellcheck disable=SC2086
+	if "$build/tests/fuzz/fuzz_$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=1024 $dict \
 		-print_final_stats=1 -artifact_prefix="$build/artifacts/$t-" \
 		"$build/corpus/$t" "tests/fuzz/corpus/$t" >"$log" 2>&1; then
 		# "#N DONE cov: C ft: F corp: ... exec/s: E rss: R"
