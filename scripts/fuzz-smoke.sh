@@ -19,8 +19,13 @@ targets=${FUZZ_TARGETS:-"duration signal ladder jobfile ctest procstat"}
 
 command -v "${CC:-clang}" >/dev/null || { echo "fuzz-smoke: ${CC:-clang} not found (scripts/deps.sh installs it)" >&2; exit 1; }
 echo "== fuzz build ($build)"
-CC=${CC:-clang} cmake -S . -B "$build" -DSV_FUZZ=ON -DSV_BUILD_TESTS=OFF -DSV_BUILD_BENCH=OFF >/dev/null
-cmake --build "$build" --target fuzz -j "$(nproc)" >/dev/null
+mkdir -p "$build"
+if ! { CC=${CC:-clang} cmake -S . -B "$build" -DSV_FUZZ=ON -DSV_BUILD_TESTS=OFF -DSV_BUILD_BENCH=OFF &&
+	cmake --build "$build" --target fuzz -j "$(nproc)"; } >"$build/fuzz-build.log" 2>&1; then
+	tail -n 40 "$build/fuzz-build.log" >&2
+	echo "fuzz-smoke: the build failed (log: $build/fuzz-build.log)" >&2
+	exit 1
+fi
 
 mkdir -p "$build/artifacts"
 # A small ASan quarantine keeps six runs frugal on a shared machine; leaks
