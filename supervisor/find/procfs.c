@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,18 +27,26 @@ static int gone_or(int err) {
         return -err;
 }
 
-/* Parses an unsigned decimal at *p, skipping one leading space, and moves *p
- * past it. Returns false if there is no digit. */
+/* Parses an unsigned decimal field at *p, skipping leading spaces, and moves
+ * *p past it. Returns false if there is no digit, if the field goes on with
+ * something else ("12x"), or if it does not fit in 64 bits: a wrapped number
+ * would be a wrong pid, not a parse error. */
 static bool next_u64(const char **p, const char *end, uint64_t *out) {
         const char *s = *p;
-        uint64_t v = 0;
+        uint64_t v = 0, d;
 
         while (s < end && *s == ' ')
                 s++;
         if (s >= end || *s < '0' || *s > '9')
                 return false;
-        while (s < end && *s >= '0' && *s <= '9')
-                v = v * 10 + (uint64_t) (*s++ - '0');
+        while (s < end && *s >= '0' && *s <= '9') {
+                d = (uint64_t) (*s++ - '0');
+                if (v > (UINT64_MAX - d) / 10)
+                        return false;
+                v = v * 10 + d;
+        }
+        if (s < end && *s != ' ' && *s != '\n')
+                return false;
         *p = s;
         *out = v;
         return true;
@@ -118,6 +127,9 @@ int sv__find_parse_stat(const char *buf, size_t len, sv__stat *out) {
         if (!next_u64(&p, end, &st.start_ticks))
                 return UV_EINVAL;
         if (!skip_field(&p, end) || !next_u64(&p, end, &v))
+                return UV_EINVAL;
+        /* pid_t is an int: a larger ppid is no pid at all. */
+        if (ppid > INT_MAX)
                 return UV_EINVAL;
         st.rss_pages = v;
         st.ppid = (pid_t) ppid;

@@ -169,6 +169,15 @@ static int add_test(json_t *t, size_t idx, sv_joblist *out, char *err, size_t er
         return 0;
 }
 
+/* The message quotes test and property names and jansson's text near the
+ * error, all from the listing, which may hold line breaks ("a\nb" is a valid
+ * test name): make it the one line the caller prints. */
+static void one_line(char *err) {
+        for (; err && *err; err++)
+                if ((unsigned char) *err < 0x20 || *err == 0x7f)
+                        *err = '?';
+}
+
 int sv_ctest_parse(const char *json, size_t len, sv_joblist *out, char *err, size_t errlen) {
         size_t from = out->count, old_cap = out->cap, i;
         json_error_t je;
@@ -179,6 +188,7 @@ int sv_ctest_parse(const char *json, size_t len, sv_joblist *out, char *err, siz
         root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
         if (!root) {
                 sv__err(err, errlen, "ctest JSON: line %d: %s", je.line, je.text);
+                one_line(errlen ? err : NULL);
                 return UV_EINVAL;
         }
         tests = json_object_get(root, "tests");
@@ -203,6 +213,7 @@ int sv_ctest_parse(const char *json, size_t len, sv_joblist *out, char *err, siz
 out:
         json_decref(root);
         if (r < 0) {
+                one_line(errlen ? err : NULL);
                 sv__joblist_rollback(out, from, old_cap);
                 return r;
         }
