@@ -1,7 +1,8 @@
 #!/bin/sh
-# check.sh - the whole test suite: installs what is missing, builds, runs the
-# cmocka suite plain, under valgrind memcheck, and again in an ASan/UBSan
-# build. Any failure fails the run.
+# check.sh - the whole test suite: installs what is missing, builds, compiles
+# the build matrix (four build types x gcc, clang), runs the cmocka suite plain,
+# under valgrind memcheck, and again in an ASan/UBSan build, then a short fuzz
+# smoke. Any failure fails the run.
 set -eu
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -9,6 +10,8 @@ jobs=$(nproc)
 
 echo "== build (warnings are errors)"
 scripts/build.sh build
+echo "== build matrix: Debug, Release, RelWithDebInfo, MinSizeRel with gcc and clang, warnings as errors"
+scripts/build-matrix.sh build-matrix
 echo "== tests"
 ctest --test-dir build -LE valgrind --output-on-failure -j "$jobs"
 echo "== tests under valgrind memcheck"
@@ -21,4 +24,6 @@ scripts/build.sh build-asan -DSV_SANITIZE=ON
 build/supervisor/supervise run --ctest build-asan -j "$jobs" \
 	--junit build-asan/junit.xml --events build-asan/events.jsonl --logs build-asan/test-logs \
 	> build-asan/test-output.txt || { cat build-asan/test-output.txt; exit 1; }
+echo "== fuzz smoke: each libFuzzer target briefly from its seeds"
+scripts/fuzz-smoke.sh build-fuzz
 echo "== all checks passed"
