@@ -84,6 +84,16 @@ void sv__plat_nap_us(unsigned us);
  * terminated; returns its length or a negative error. */
 int sv__read_file(const char *path, char *buf, size_t n);
 
+/* Reads a file of any size (a list: pids, environment strings) to EOF
+ * into a malloc'd, NUL-terminated buffer; returns its length or a
+ * negative error. */
+int sv__read_file_all(const char *path, char **out);
+
+/* Reads a file of whitespace-separated pids (a children file,
+ * cgroup.procs) into a malloc'd array; returns the count, or a negative
+ * error (UV_EINVAL if a token is not a pid). */
+int sv__read_pid_list(const char *path, pid_t **out);
+
 /* Writes s to an existing file (cgroup.kill, cgroup.procs). */
 int sv__write_file(const char *path, const char *s);
 
