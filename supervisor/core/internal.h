@@ -23,7 +23,8 @@ struct sv_worker {
         sv_worker_state state;
         pid_t pid;
         int pidfd; /* -1 without pidfds; closed at reap */
-        int tfd;   /* timerfd of the timeout in the supervisor's epoll set, or -1 */
+        uint64_t deadline_us; /* the timeout, while queued in sv->timeouts */
+        unsigned heap_pos;    /* 1 + index in sv->timeouts, 0 if not queued */
 
         sv_ladder ladder;
         uint64_t timeout_ms;
@@ -108,6 +109,13 @@ struct sv_supervisor {
         unsigned closing; /* handles of finished workers still closing */
 
         int epfd;             /* our epoll set of worker pidfds, or -1 */
+        /* Every worker's timeout, in one min-heap on deadline_us, behind
+         * one timer fd in the epoll set: a timer fd per worker was an fd
+         * per worker more. tfd_at_us is what the fd is set to (0: off). */
+        int tfd;
+        uint64_t tfd_at_us;
+        sv_worker **timeouts;
+        unsigned ntimeouts, timeouts_cap;
         uv_poll_t epwatch;    /* libuv's watch on epfd (with pidfds) */
         uv_signal_t sigchld;  /* the fallback's reaper (without pidfds) */
         uv_timer_t sweep_timer;
@@ -148,6 +156,7 @@ void sv__pidmap_release(sv__pidmap *m);
 int sv__reap_init(sv_supervisor *sv);
 int sv__reap_watch(sv_supervisor *sv, sv_worker *w);
 int sv__reap_watch_timeout(sv_supervisor *sv, sv_worker *w);
+void sv__reap_cancel_timeout(sv_supervisor *sv, sv_worker *w);
 void sv__worker_bury(sv_worker *w);
 uv_handle_t *sv__reap_handle(sv_supervisor *sv);
 void sv__reap_close(sv_supervisor *sv, uv_close_cb cb);

@@ -256,8 +256,11 @@ void sv_supervisor_free(sv_supervisor *sv) {
                 (void) uv_run(sv->loop, UV_RUN_NOWAIT);
         if (sv->owns_loop)
                 (void) uv_loop_close(sv->loop);
+        if (sv->tfd >= 0)
+                close(sv->tfd);
         if (sv->epfd >= 0)
                 close(sv->epfd);
+        free(sv->timeouts);
         /* A program about to exit hands the removal of our (empty) cgroups
          * to the guardian, which outlives us by a moment: rmdir in cgroupfs
          * costs more than the rest of our teardown. */

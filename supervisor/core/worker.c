@@ -537,10 +537,7 @@ void sv__worker_close(sv_worker *w) {
 }
 
 static void close_timeout(sv_worker *w) {
-        if (w->tfd >= 0) {
-                close(w->tfd);
-                w->tfd = -1;
-        }
+        sv__reap_cancel_timeout(w->sv, w);
 }
 
 void sv__worker_timeout_fired(sv_worker *w) {
@@ -850,7 +847,6 @@ int sv_spawn(sv_supervisor *sv, const sv_spawn_opts *o, sv_worker **out) {
         w->sv = sv;
         w->id = sv->next_id++;
         w->pidfd = -1;
-        w->tfd = -1;
         w->step = -1;
         w->last_step = -1;
         w->ladder = o->ladder ? *o->ladder : sv->ladder;
@@ -880,8 +876,7 @@ int sv_spawn(sv_supervisor *sv, const sv_spawn_opts *o, sv_worker **out) {
         req.envp = p.envp;
         req.path = p.path;
         req.cwd = o->cwd;
-        req.cgroup_procs_fd = w->cg ? w->cg->procs_fd : -1;
-        req.cgroup_dir_fd = w->cg ? w->cg->dir_fd : -1;
+        req.cgroup = w->cg ? w->cg->path : NULL;
         req.want_pidfd = sv->pidfds;
 
         /* Wall time and the deadline count from here, as GNU timeout's do

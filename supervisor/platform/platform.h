@@ -22,8 +22,8 @@ typedef struct sv__spawn_req {
         const char *path;         /* PATH to search if argv[0] has no '/' */
         const char *cwd;          /* may be NULL */
         int stdio_fd[3];          /* fd to dup2 onto 0..2, or -1 to inherit */
-        int cgroup_procs_fd;      /* <cg>/cgroup.procs to join, or -1 */
-        int cgroup_dir_fd;        /* <cg> itself, for clone3(CLONE_INTO_CGROUP), or -1 */
+        const char *cgroup;       /* the cgroup directory to start in, or NULL;
+                                   * opened only for the spawn */
         bool want_pidfd;
 } sv__spawn_req;
 
@@ -108,9 +108,14 @@ int sv__plat_waitset_add(int set, int fd, uint64_t tag);
  * how many, or a negative error. A closed fd leaves the set by itself. */
 int sv__plat_waitset_ready(int set, uint64_t *tags, int max);
 
-/* A timer fd that becomes readable at `at_us` on the sv__plat_now_us()
- * clock. */
-int sv__plat_timer_at(uint64_t at_us);
+/* A timer fd, unarmed, for a wait set. */
+int sv__plat_timer_new(void);
+
+/* Makes it readable at `at_us` on the sv__plat_now_us() clock (0: never). */
+int sv__plat_timer_set(int fd, uint64_t at_us);
+
+/* Makes a fired timer fd unreadable again until it is next set. */
+void sv__plat_timer_ack(int fd);
 
 /* ---- Trees ---- */
 
@@ -119,18 +124,15 @@ int sv__plat_timer_at(uint64_t at_us);
  * or a negative error when there is no writable cgroup2 (the fallback). */
 int sv__cg_setup(char *out, size_t n);
 
-/* One worker cgroup, kept open: a worker joins it through procs_fd before
- * exec, and populated() is one pread on events_fd. Empty cgroups are reused
- * for later workers rather than removed and made again. */
+/* One worker cgroup. No fd is kept open: a worker would then cost four
+ * fds instead of its pidfd. Empty cgroups are reused for later workers
+ * rather than removed and made again. */
 typedef struct sv__cg {
         bool killed; /* cgroup.kill was written: never reuse it */
-        int dir_fd;
-        int procs_fd;
-        int events_fd;
         char path[SV_CG_MAX];
 } sv__cg;
 
-/* Creates "<parent>/w<n>" and opens its files. */
+/* Creates the directory "<parent>/w<n>". */
 int sv__cg_create(const char *parent, unsigned n, sv__cg *out);
 
 /* Writes "1" to cgroup.kill. */
@@ -146,10 +148,10 @@ int sv__cg_populated(const sv__cg *cg);
 /* Lists the pids in the cgroup into a malloc'd array; returns the count. */
 int sv__cg_pids(const sv__cg *cg, pid_t **out);
 
-/* Closes the files and removes the (empty) directory. */
+/* Removes the (empty) directory. */
 int sv__cg_destroy(sv__cg *cg);
 
-/* Closes the files only. */
+/* Forgets the cgroup without removing it (nothing is held open). */
 void sv__cg_close(sv__cg *cg);
 
 /* Removes the empty worker cgroups under a supervisor's directory, then

@@ -99,9 +99,18 @@ int sv__plat_waitset_ready(int set, uint64_t *tags, int max) {
         return 0;
 }
 
-int sv__plat_timer_at(uint64_t at_us) {
+int sv__plat_timer_new(void) {
+        return UV_ENOSYS;
+}
+
+int sv__plat_timer_set(int fd, uint64_t at_us) {
+        (void) fd;
         (void) at_us;
         return UV_ENOSYS;
+}
+
+void sv__plat_timer_ack(int fd) {
+        (void) fd;
 }
 
 int sv__cg_setup(char *out, size_t n) {

@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/sched.h>
+#include <pthread.h>
 
 #include "platform/platform.h"
 
@@ -46,6 +47,8 @@
  * errno travels through a CLOEXEC pipe instead. */
 typedef struct child_args {
         const sv__spawn_req *req;
+        int cg_dir_fd;     /* the cgroup for clone3, or -1 */
+        int cg_procs_fd;   /* its cgroup.procs, written by the child, or -1 */
         sigset_t mask;     /* the mask to exec with (empty) */
         pid_t parent;
         int errpipe;       /* -1 in shared-memory mode */
@@ -73,7 +76,17 @@ static bool masks_ready;
 static bool clone3_unusable; /* ENOSYS (valgrind 3.19, old kernels) or refused once */ /* signals our own parent left ignored */
 static bool kernel_lacks_pidfd;   /* CLONE_PIDFD gave EINVAL once */
 static int errno_via_pipe = -1;   /* -1: not probed yet */
-static char *child_stack;
+/* RLIMIT_NOFILE as we found it, before raising the soft limit: what our
+ * children get back (select() users break above 1024). */
+static struct rlimit nofile_at_start;
+static bool nofile_raised;
+/* One clone stack per thread, made on its first spawn and unmapped when
+ * the thread ends: a thread is suspended while its child runs on the
+ * stack (CLONE_VFORK), so it never needs two, but two threads (two
+ * supervisors, or one used from two threads in turn) must never share. */
+static pthread_once_t stack_key_once = PTHREAD_ONCE_INIT;
+static pthread_key_t stack_key;
+static int stack_key_err;
 
 void sv__plat_init_process(void) {
         static bool done;
@@ -106,9 +119,12 @@ void sv__plat_init_process(void) {
         sa.sa_handler = SIG_IGN;
         (void) sigaction(SIGPIPE, &sa, NULL);
 
+        /* A supervisor holds a pidfd per worker: as systemd and nginx do,
+         * take the hard limit, and give children the soft one back. */
         if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+                nofile_at_start = rl;
                 rl.rlim_cur = rl.rlim_max;
-                (void) setrlimit(RLIMIT_NOFILE, &rl);
+                nofile_raised = setrlimit(RLIMIT_NOFILE, &rl) == 0;
         }
 }
 
@@ -195,7 +211,11 @@ CHILD_CODE static int child_main(void *arg) {
          * the death signal, so don't start at all. */
         if (getppid() != a->parent)
                 child_fail(a, ESRCH);
-        if (!a->joined_cgroup && req->cgroup_procs_fd >= 0 && write(req->cgroup_procs_fd, "0", 1) < 0)
+        if (!a->joined_cgroup && a->cg_procs_fd >= 0 && write(a->cg_procs_fd, "0", 1) < 0)
+                child_fail(a, errno);
+        /* setrlimit is async-signal-safe; lowering the soft limit always
+         * succeeds. */
+        if (nofile_raised && setrlimit(RLIMIT_NOFILE, &nofile_at_start) < 0)
                 child_fail(a, errno);
 
         for (i = 0; i < 3; i++) {
@@ -259,20 +279,20 @@ static long clone3_vm(struct clone_args *ca, int (*fn)(void *), void *arg) {
 #endif
 
 /* Returns the pid, or -errno. */
-static long start_child(const sv__spawn_req *req, child_args *a, int flags, int *pidfd) {
+static long start_child(child_args *a, char *stack, int flags, int *pidfd) {
         long pid;
 
 #ifdef HAVE_CLONE3_VM
-        if (req->cgroup_dir_fd >= 0 && !clone3_unusable) {
+        if (a->cg_dir_fd >= 0) {
                 struct clone_args ca;
 
                 memset(&ca, 0, sizeof(ca));
                 ca.flags = (uint64_t) (flags & ~0xff) | CLONE_INTO_CGROUP;
                 ca.pidfd = (uint64_t) (uintptr_t) pidfd;
                 ca.exit_signal = SIGCHLD;
-                ca.stack = (uint64_t) (uintptr_t) child_stack;
+                ca.stack = (uint64_t) (uintptr_t) stack;
                 ca.stack_size = CHILD_STACK_SIZE;
-                ca.cgroup = (uint64_t) req->cgroup_dir_fd;
+                ca.cgroup = (uint64_t) a->cg_dir_fd;
                 a->joined_cgroup = true;
                 pid = clone3_vm(&ca, child_main, a);
                 if (pid >= 0)
@@ -281,31 +301,112 @@ static long start_child(const sv__spawn_req *req, child_args *a, int flags, int 
                 if (pid != -ENOSYS && pid != -EINVAL && pid != -E2BIG && pid != -EOPNOTSUPP)
                         return pid;
                 clone3_unusable = true;
+                return -ENOSYS; /* the caller retries with cgroup.procs */
         }
 #endif
-        pid = clone(child_main, child_stack + CHILD_STACK_SIZE, flags, a, pidfd);
+        pid = clone(child_main, stack + CHILD_STACK_SIZE, flags, a, pidfd);
         return pid < 0 ? -errno : pid;
+}
+
+static void stack_free(void *stack) {
+        (void) munmap(stack, CHILD_STACK_SIZE);
+}
+
+static void stack_key_make(void) {
+        stack_key_err = pthread_key_create(&stack_key, stack_free);
+}
+
+/* This thread's clone stack, or NULL when out of memory. */
+static char *thread_stack(void) {
+        char *stack;
+
+        if (pthread_once(&stack_key_once, stack_key_make) != 0 || stack_key_err != 0)
+                return NULL;
+        stack = pthread_getspecific(stack_key);
+        if (stack)
+                return stack;
+        stack = mmap(NULL, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+        if (stack == MAP_FAILED)
+                return NULL;
+        if (pthread_setspecific(stack_key, stack) != 0) {
+                stack_free(stack);
+                return NULL;
+        }
+        return stack;
+}
+
+/* Opens what the child needs to start in `path`: the directory for
+ * clone3(CLONE_INTO_CGROUP), or cgroup.procs to join by a write where
+ * clone3 is unusable. Held only for the spawn. */
+static int open_cgroup(const char *path, child_args *a) {
+        char file[SV_CG_MAX + 32];
+        int r;
+
+        a->cg_dir_fd = a->cg_procs_fd = -1;
+        if (!path)
+                return 0;
+#ifdef HAVE_CLONE3_VM
+        if (!clone3_unusable) {
+                a->cg_dir_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                return a->cg_dir_fd < 0 ? -errno : 0;
+        }
+#endif
+        r = snprintf(file, sizeof(file), "%s/cgroup.procs", path);
+        if (r < 0 || (size_t) r >= sizeof(file))
+                return UV_ENAMETOOLONG;
+        a->cg_procs_fd = open(file, O_WRONLY | O_CLOEXEC);
+        return a->cg_procs_fd < 0 ? -errno : 0;
+}
+
+static void close_cgroup(child_args *a) {
+        if (a->cg_dir_fd >= 0)
+                close(a->cg_dir_fd);
+        if (a->cg_procs_fd >= 0)
+                close(a->cg_procs_fd);
+        a->cg_dir_fd = a->cg_procs_fd = -1;
+}
+
+/* Runs the child to its exec (or its failure); returns its pid, or the
+ * negative error of clone itself. */
+static long run_child(const sv__spawn_req *req, child_args *a, char *stack, int flags,
+                      int *pidfd) {
+        sigset_t old;
+        long lpid;
+        int r;
+
+        r = open_cgroup(req->cgroup, a);
+        if (r < 0)
+                return r;
+        pthread_sigmask(SIG_SETMASK, &all_mask, &old);
+        lpid = start_child(a, stack, flags, pidfd);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (lpid == -ENOSYS && clone3_unusable) {
+                close_cgroup(a);
+                r = open_cgroup(req->cgroup, a);
+                if (r < 0)
+                        return r;
+                pthread_sigmask(SIG_SETMASK, &all_mask, &old);
+                lpid = start_child(a, stack, flags, pidfd);
+                pthread_sigmask(SIG_SETMASK, &old, NULL);
+        }
+        close_cgroup(a);
+        return lpid;
 }
 
 int sv__plat_spawn(const sv__spawn_req *req, sv__spawn_res *out) {
         child_args a;
-        sigset_t old;
         int pipefd[2] = { -1, -1 };
         int pidfd = -1;
+        char *stack;
         int flags;
         long lpid;
         pid_t pid;
         int err;
 
-        if (!child_stack) {
-                child_stack = mmap(NULL, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
-                                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-                if (child_stack == MAP_FAILED) {
-                        child_stack = NULL;
-                        return UV_ENOMEM;
-                }
-        }
-
+        stack = thread_stack();
+        if (!stack)
+                return UV_ENOMEM;
         if (!masks_ready) {
                 sigemptyset(&empty_mask);
                 sigfillset(&all_mask);
@@ -328,25 +429,19 @@ int sv__plat_spawn(const sv__spawn_req *req, sv__spawn_res *out) {
         if (req->want_pidfd && !kernel_lacks_pidfd)
                 flags |= CLONE_PIDFD;
 
-        pthread_sigmask(SIG_SETMASK, &all_mask, &old);
-        lpid = start_child(req, &a, flags, &pidfd);
+        lpid = run_child(req, &a, stack, flags, &pidfd);
         pid = lpid < 0 ? -1 : (pid_t) lpid;
         err = lpid < 0 ? (int) -lpid : 0;
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
 
         if (pid < 0) {
-                if (err == EINVAL && (flags & CLONE_PIDFD)) {
-                        /* A kernel older than 5.2: no pidfds at all. */
-                        kernel_lacks_pidfd = true;
-                        if (pipefd[0] >= 0) {
-                                close(pipefd[0]);
-                                close(pipefd[1]);
-                        }
-                        return sv__plat_spawn(req, out);
-                }
                 if (pipefd[0] >= 0) {
                         close(pipefd[0]);
                         close(pipefd[1]);
+                }
+                if (err == EINVAL && (flags & CLONE_PIDFD)) {
+                        /* A kernel older than 5.2: no pidfds at all. */
+                        kernel_lacks_pidfd = true;
+                        return sv__plat_spawn(req, out);
                 }
                 return -err;
         }
@@ -499,20 +594,29 @@ int sv__plat_waitset_ready(int set, uint64_t *tags, int max) {
         return n;
 }
 
-int sv__plat_timer_at(uint64_t at_us) {
-        struct itimerspec its;
-        int fd, r;
+int sv__plat_timer_new(void) {
+        int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 
-        fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-        if (fd < 0)
-                return -errno;
+        return fd < 0 ? -errno : fd;
+}
+
+int sv__plat_timer_set(int fd, uint64_t at_us) {
+        struct itimerspec its;
+
         memset(&its, 0, sizeof(its));
-        its.it_value.tv_sec = (time_t) (at_us / 1000000u);
-        its.it_value.tv_nsec = (long) (at_us % 1000000u) * 1000L;
-        if (timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL) < 0) {
-                r = -errno;
-                close(fd);
-                return r;
+        /* An absolute time of 0 would disarm it: a deadline already past
+         * is made the clock's first microsecond instead. */
+        if (at_us) {
+                its.it_value.tv_sec = (time_t) (at_us / 1000000u);
+                its.it_value.tv_nsec = (long) (at_us % 1000000u) * 1000L;
         }
-        return fd;
+        if (timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
+                return -errno;
+        return 0;
+}
+
+void sv__plat_timer_ack(int fd) {
+        uint64_t ticks;
+
+        (void) !read(fd, &ticks, sizeof(ticks));
 }

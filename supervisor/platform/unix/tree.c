@@ -285,8 +285,10 @@ static bool environ_has(pid_t pid, const char *marker) {
         return sv__proc_has_marker(pid, marker) == 1;
 }
 
+/* Only the directory: its files are opened when used (the spawn opens the
+ * directory for clone3), so a pooled or busy cgroup holds no fd and a
+ * worker costs one fd, its pidfd. */
 int sv__cg_create(const char *parent, unsigned n, sv__cg *out) {
-        char file[SV_CG_MAX + 32];
         int r;
 
         r = snprintf(out->path, sizeof(out->path), "%s/w%u", parent, n);
@@ -295,34 +297,7 @@ int sv__cg_create(const char *parent, unsigned n, sv__cg *out) {
         if (mkdir(out->path, 0755) < 0 && errno != EEXIST)
                 return -errno;
         out->killed = false;
-        out->dir_fd = open(out->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (out->dir_fd < 0)
-                goto fail;
-        snprintf(file, sizeof(file), "%s/cgroup.procs", out->path);
-        out->procs_fd = open(file, O_WRONLY | O_CLOEXEC);
-        if (out->procs_fd < 0)
-                goto fail_dir;
-        snprintf(file, sizeof(file), "%s/cgroup.events", out->path);
-        out->events_fd = open(file, O_RDONLY | O_CLOEXEC);
-        if (out->events_fd < 0)
-                goto fail_procs;
         return 0;
-
-fail_procs:
-        r = -errno;
-        close(out->procs_fd);
-        close(out->dir_fd);
-        (void) rmdir(out->path);
-        return r;
-fail_dir:
-        r = -errno;
-        close(out->dir_fd);
-        (void) rmdir(out->path);
-        return r;
-fail:
-        r = -errno;
-        (void) rmdir(out->path);
-        return r;
 }
 
 int sv__cg_kill(sv__cg *cg) {
@@ -361,14 +336,14 @@ int sv__cg_signal(const sv__cg *cg, int sig, bool then_cont) {
 }
 
 int sv__cg_populated(const sv__cg *cg) {
-        char buf[256];
-        ssize_t n;
+        char path[SV_CG_MAX + 32], buf[256];
         char *p;
+        int n;
 
-        n = pread(cg->events_fd, buf, sizeof(buf) - 1, 0);
+        snprintf(path, sizeof(path), "%s/cgroup.events", cg->path);
+        n = sv__read_file(path, buf, sizeof(buf));
         if (n < 0)
-                return -errno;
-        buf[n] = '\0';
+                return n;
         /* "populated N" is the first line; search only if that changes. */
         p = strncmp(buf, "populated ", 10) == 0 ? buf : strstr(buf, "\npopulated ");
         if (!p)
@@ -379,9 +354,7 @@ int sv__cg_populated(const sv__cg *cg) {
 }
 
 void sv__cg_close(sv__cg *cg) {
-        close(cg->dir_fd);
-        close(cg->procs_fd);
-        close(cg->events_fd);
+        (void) cg; /* nothing is kept open */
 }
 
 int sv__cg_destroy(sv__cg *cg) {
