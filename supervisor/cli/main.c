@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -476,6 +477,26 @@ static int spawn_error_status(int err) {
         return EXIT_FAILURE_OWN;
 }
 
+/* The limit behind a resource error, for the one line we print about it:
+ * "too many open files" alone does not say which knob to turn. */
+static void limit_hint(int err, char *buf, size_t n) {
+        struct rlimit rl;
+
+        buf[0] = '\0';
+        if (err == UV_EMFILE && getrlimit(RLIMIT_NOFILE, &rl) == 0)
+                snprintf(buf, n, " (the open-file limit, RLIMIT_NOFILE, is %llu; 'ulimit -n')",
+                         (unsigned long long) rl.rlim_cur);
+        else if (err == UV_ENFILE)
+                snprintf(buf, n, " (the system-wide open-file limit, fs.file-max)");
+        else if (err == UV_EAGAIN && getrlimit(RLIMIT_NPROC, &rl) == 0)
+                snprintf(buf, n, " (a process limit: RLIMIT_NPROC is %s%llu, or the cgroup's "
+                         "pids.max, or kernel.pid_max)",
+                         rl.rlim_cur == RLIM_INFINITY ? "unlimited, " : "",
+                         rl.rlim_cur == RLIM_INFINITY ? 0ULL : (unsigned long long) rl.rlim_cur);
+        else if (err == UV_ENOMEM)
+                snprintf(buf, n, " (out of memory, or a memory limit)");
+}
+
 static int watch_signals(run *r) {
         static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
 
@@ -523,6 +544,7 @@ static int run_copies(cli_opts *o) {
         sv_spawn_opts sp;
         run r;
         unsigned i;
+        char hint[160];
         int e, status = EXIT_FAILURE_OWN;
 
         memset(&r, 0, sizeof(r));
@@ -551,7 +573,8 @@ static int run_copies(cli_opts *o) {
                 so.log = log_cb;
         e = sv_supervisor_new(&so, &r.sv);
         if (e < 0) {
-                fprintf(stderr, "supervise: cannot start: %s\n", uv_strerror(e));
+                limit_hint(e, hint, sizeof(hint));
+                fprintf(stderr, "supervise: cannot start: %s%s\n", uv_strerror(e), hint);
                 goto out_slots;
         }
         if (strcmp(o->mechanism, "cgroup") == 0 && sv_supervisor_mechanism(r.sv) != SV_MECH_CGROUP) {
@@ -603,7 +626,14 @@ static int run_copies(cli_opts *o) {
         if (e < 0) {
                 /* Nothing is abandoned: the copies already running are
                  * stopped through the ladder and reported. */
-                fprintf(stderr, "supervise: cannot run '%s': %s\n", o->argv[0], uv_strerror(e));
+                limit_hint(e, hint, sizeof(hint));
+                if (r.expected > 0)
+                        fprintf(stderr, "supervise: cannot run '%s' (copy %u of %u): %s%s; "
+                                "stopping the %u started\n", o->argv[0], r.expected + 1, o->copies,
+                                uv_strerror(e), hint, r.expected);
+                else
+                        fprintf(stderr, "supervise: cannot run '%s': %s%s\n", o->argv[0],
+                                uv_strerror(e), hint);
                 status = spawn_error_status(e);
                 sv_supervisor_stop_all(r.sv);
                 if (r.done == r.expected)

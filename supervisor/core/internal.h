@@ -45,6 +45,7 @@ struct sv_worker {
         bool reaped_ok;
         bool tree_done;
         bool tree_empty; /* verified: no process of the tree is left */
+        bool tree_multi; /* the tree may have had more than its leader */
         bool finished; /* on_exit has run */
         sv__reaped reaped;
         uint64_t end_us;
@@ -57,6 +58,7 @@ struct sv_worker {
         bool idle_active;
         bool pipe_open[2];
         bool timer_active, cgev_active;
+        bool cgev_watching; /* cgev started: an empty tree is an event */
         int handles; /* open libuv handles; freed when it reaches 0 */
 
         /* The handles stay last: sv_spawn zeroes only what is above, since
@@ -119,6 +121,8 @@ struct sv_supervisor {
         uv_poll_t epwatch;    /* libuv's watch on epfd (with pidfds) */
         uv_signal_t sigchld;  /* the fallback's reaper (without pidfds) */
         uv_timer_t sweep_timer;
+        pid_t *left;           /* procwalk: leaked processes left running */
+        size_t nleft, leftcap;
         uint64_t reaps;        /* children we reaped (workers and orphans) */
         uint64_t orphans;      /* adopted orphans reaped */
         char readbuf[65536];
@@ -147,6 +151,7 @@ void sv__cg_put(sv_supervisor *sv, sv__cg *cg);
 void sv__cg_retire(sv_supervisor *sv, sv__cg *cg);
 
 /* pidmap.c */
+int sv__pidmap_reserve(sv__pidmap *m);
 int sv__pidmap_put(sv__pidmap *m, sv_worker *w);
 sv_worker *sv__pidmap_get(const sv__pidmap *m, pid_t pid);
 void sv__pidmap_del(sv__pidmap *m, pid_t pid);
@@ -161,5 +166,7 @@ void sv__worker_bury(sv_worker *w);
 uv_handle_t *sv__reap_handle(sv_supervisor *sv);
 void sv__reap_close(sv_supervisor *sv, uv_close_cb cb);
 void sv__reap_sweep(sv_supervisor *sv);
+void sv__reap_sweep_soon(sv_supervisor *sv);
+void sv__note_left_running(sv_worker *w);
 
 #endif

@@ -233,6 +233,38 @@ static void on_sweep_timer(uv_timer_t *t) {
         sv__reap_sweep(t->data);
 }
 
+/* A sweep in the next loop iteration, however many exits ask for one in
+ * this one; then the slow period again. */
+void sv__reap_sweep_soon(sv_supervisor *sv) {
+        if (uv_timer_get_due_in(&sv->sweep_timer) > 0)
+                uv_timer_start(&sv->sweep_timer, on_sweep_timer, 0, 1000);
+}
+
+/* A tree we leave running on purpose (--leaks report or ignore) is not
+ * waited for at free(). With a cgroup its members are found in the
+ * retired cgroup then; without one, remember who they are now. */
+void sv__note_left_running(sv_worker *w) {
+        sv_supervisor *sv = w->sv;
+        sv_proc *procs = NULL;
+        pid_t *v;
+        int n, i;
+
+        if (sv->mech == SV_MECH_CGROUP || (sv->flags & SV_SUPERVISOR_NO_SUBREAPER))
+                return;
+        n = sv__proc_tree(0, w->pid, w->marker, &procs);
+        for (i = 0; i < n; i++) {
+                if (sv->nleft == sv->leftcap) {
+                        v = realloc(sv->left, (sv->leftcap + 16) * sizeof(*v));
+                        if (!v)
+                                break;
+                        sv->left = v;
+                        sv->leftcap += 16;
+                }
+                sv->left[sv->nleft++] = procs[i].pid;
+        }
+        free(procs);
+}
+
 int sv__reap_watch(sv_supervisor *sv, sv_worker *w) {
         return sv__plat_waitset_add(sv->epfd, w->pidfd, (uint64_t) (uintptr_t) w);
 }

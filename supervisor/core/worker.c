@@ -21,6 +21,10 @@
 /* How often the /proc fallback looks whether a dying tree is gone. The
  * cgroup path needs no polling: cgroup.events tells. */
 #define TREE_POLL_MS 1
+/* With a cgroup, cgroup.events says when the tree is empty; the poll is
+ * only the safety net for a watch that could not be set up or an event
+ * missed, so it may be slow. */
+#define CG_POLL_MS 20
 
 static const char *const state_names[] = { "running", "stopping", "exited" };
 _Static_assert(sizeof(state_names) / sizeof(state_names[0]) == SV_WORKER_STATE_COUNT,
@@ -100,7 +104,9 @@ static int signal_tree(sv_worker *w, int sig) {
 
         if (sig == SIGKILL) {
                 /* The tree first and the leader last, so that nobody is
-                 * reparented while the /proc walk follows parent links. */
+                 * reparented while the /proc walk follows parent links.
+                 * cgroup.kill does not say whom it reached. */
+                w->tree_multi = true;
                 if (w->cg)
                         (void) sv__cg_kill(w->cg);
                 else
@@ -112,10 +118,14 @@ static int signal_tree(sv_worker *w, int sig) {
                 if (sig != SIGCONT)
                         (void) sv__plat_kill(w->pid, w->pidfd, SIGCONT);
         }
-        if (w->cg)
-                (void) sv__cg_signal(w->cg, sig, sig != SIGCONT);
-        else
+        if (w->cg) {
+                /* Reaching only the leader (or it alone being left) is the
+                 * common case that tree_alive() can take cheaply. */
+                if (sv__cg_signal(w->cg, sig, sig != SIGCONT) != (leader ? 1 : 0))
+                        w->tree_multi = true;
+        } else {
                 signal_tree_procwalk(w, sig);
+        }
         return r;
 }
 
@@ -156,13 +166,18 @@ static int adopted_pending(sv_worker *w) {
  * children. Never a scan of /proc. */
 static int tree_alive(sv_worker *w) {
         if (w->cg) {
-                if (sv__cg_populated(w->cg) == 1)
+                /* An error (EMFILE at the limit) counts as alive: the tree
+                 * is looked at again. */
+                if (sv__cg_populated(w->cg) != 0)
                         return 1;
-                /* The cgroup holds escapees while they live; orphans can
-                 * only be dying now, and only if the tree was more than its
-                 * leader, which a kill or a leak tells us. Skipping the look
-                 * keeps the plain exit at one pread. */
-                if (w->step < 0 && !w->leaked)
+                /* The cgroup holds escapees while they live; an adopted one
+                 * that died may still wait to be reaped, and on_exit must
+                 * not run before. That takes a look at all our children,
+                 * so only trees known (or not known not) to be more than
+                 * their leader pay for it: a mass stop of thousands of
+                 * single-process workers would read the whole children
+                 * list at every exit. */
+                if (!w->tree_multi && !w->leaked)
                         return 0;
                 return adopted_pending(w);
         }
@@ -259,8 +274,14 @@ static void watch_cgroup(sv_worker *w) {
         w->cgev_active = true;
         snprintf(file, sizeof(file), "%s/cgroup.events", w->cg->path);
         r = uv_fs_event_start(&w->cgev, on_cg_event, file, 0);
+        w->cgev_watching = r == 0;
         if (r < 0)
                 sv__log(w->sv, "worker %u: cannot watch '%s': %s", w->id, file, uv_strerror(r));
+}
+
+/* How soon to look again at a tree that outlived its leader. */
+static uint64_t poll_ms(const sv_worker *w) {
+        return w->cgev_watching ? CG_POLL_MS : TREE_POLL_MS;
 }
 
 /* The leader is reaped. Decide what its surviving tree means. */
@@ -282,7 +303,7 @@ static void on_leader_gone(sv_worker *w) {
                  * shortly, and kill again only what is still there then. */
                 if (w->last_signal != SIGKILL)
                         (void) signal_tree(w, SIGKILL);
-                arm(w, TREE_POLL_MS);
+                arm(w, poll_ms(w));
                 return;
         }
         w->tree_done = true;
@@ -335,7 +356,7 @@ void sv__worker_step(sv_worker *w, sv__event ev) {
                         /* Polling a dying tree: kill again what is left. */
                         if (tree_alive(w)) {
                                 (void) signal_tree(w, SIGKILL);
-                                arm(w, TREE_POLL_MS);
+                                arm(w, poll_ms(w));
                                 return;
                         }
                         /* fall through */
@@ -499,9 +520,14 @@ static void finish(sv_worker *w) {
                 }
                 w->cg = NULL;
         }
-        /* Adopted descendants we just killed are our zombies now. */
+        /* Adopted descendants we just killed are our zombies now, or will
+         * be in a moment. One sweep for all the exits of this loop
+         * iteration: a sweep per exit read our children list (O(n)) n
+         * times when n killed workers ended together. */
         if (w->leaked || w->step >= 0)
-                sv__reap_sweep(sv);
+                sv__reap_sweep_soon(sv);
+        if (!w->tree_empty)
+                sv__note_left_running(w);
 
         if (w->prev)
                 w->prev->next = w->next;
@@ -783,12 +809,39 @@ static int publish_pipes(sv_worker *w, spawn_prep *p) {
         return 0;
 }
 
-static int publish(sv_worker *w, spawn_prep *p, const sv__spawn_res *res) {
-        sv_supervisor *sv = w->sv;
+/* A child we cannot watch would never have its exit reported: end it
+ * (and anything it started already) and reap it before failing. */
+static void abandon_child(sv_worker *w, const sv__spawn_res *res) {
+        if (w->cg)
+                (void) sv__cg_kill(w->cg);
+        (void) sv__plat_kill(res->pid, res->pidfd, SIGKILL);
+        if (res->pidfd >= 0)
+                close(res->pidfd);
+        (void) sv__plat_reap_wait(&res->pid, 1, 5000);
+}
+
+/* The one step after the spawn that may fail: the pidfd joins the wait
+ * set. The pid map has room already (sv__pidmap_reserve). */
+static int watch(sv_worker *w, const sv__spawn_res *res) {
         int r;
 
         w->pid = res->pid;
         w->pidfd = res->pidfd;
+        if (w->pidfd < 0)
+                return 0;
+        r = sv__reap_watch(w->sv, w);
+        if (r < 0) {
+                sv__log(w->sv, "worker %u: cannot watch its pidfd: %s", w->id, uv_strerror(r));
+                abandon_child(w, res);
+                w->pid = 0;
+                w->pidfd = -1;
+        }
+        return r;
+}
+
+static void publish(sv_worker *w, spawn_prep *p) {
+        sv_supervisor *sv = w->sv;
+        int r;
 
         if (sv->tail) {
                 sv->tail->next = w;
@@ -802,14 +855,9 @@ static int publish(sv_worker *w, spawn_prep *p, const sv__spawn_res *res) {
          * it must keep the loop alive while a leader is unreaped. */
         if (sv->unreaped++ == 0)
                 uv_ref(sv__reap_handle(sv));
-        if (sv__pidmap_put(&sv->bypid, w) < 0)
-                sv__log(sv, "worker %u: out of memory for the pid map", w->id);
+        (void) sv__pidmap_put(&sv->bypid, w); /* reserved: cannot fail */
 
-        if (w->pidfd >= 0) {
-                r = sv__reap_watch(sv, w);
-                if (r < 0)
-                        sv__log(sv, "worker %u: cannot watch its pidfd: %s", w->id, uv_strerror(r));
-        }
+        /* From here on, failures only cost features, never the exit. */
         r = publish_pipes(w, p);
         if (r < 0)
                 sv__log(sv, "worker %u: cannot read its output: %s", w->id, uv_strerror(r));
@@ -828,7 +876,6 @@ static int publish(sv_worker *w, spawn_prep *p, const sv__spawn_res *res) {
                 arm(w, w->timeout_ms);
         }
         sv__log(sv, "worker %u pid %d: spawned '%s'", w->id, (int) w->pid, "");
-        return 0;
 }
 
 int sv_spawn(sv_supervisor *sv, const sv_spawn_opts *o, sv_worker **out) {
@@ -867,6 +914,9 @@ int sv_spawn(sv_supervisor *sv, const sv_spawn_opts *o, sv_worker **out) {
         r = prep_stdio(w, o, &p, &req);
         if (r < 0)
                 goto fail;
+        r = sv__pidmap_reserve(&sv->bypid);
+        if (r < 0)
+                goto fail;
         if (sv->mech == SV_MECH_CGROUP) {
                 r = sv__cg_get(sv, &w->cg);
                 if (r < 0)
@@ -892,10 +942,12 @@ int sv_spawn(sv_supervisor *sv, const sv_spawn_opts *o, sv_worker **out) {
         r = sv__plat_spawn(&req, &res);
         if (r < 0)
                 goto fail_cg;
+        r = watch(w, &res);
+        if (r < 0)
+                goto fail_cg;
 
-        /* From here the worker exists; failures below only cost features. */
         set_state(w, SV_WORKER_RUNNING, "spawned");
-        publish(w, &p, &res);
+        publish(w, &p);
 
         prep_release(&p);
         if (out)
@@ -903,8 +955,12 @@ int sv_spawn(sv_supervisor *sv, const sv_spawn_opts *o, sv_worker **out) {
         return 0;
 
 fail_cg:
-        if (w->cg)
+        if (w->cg && w->cg->killed) {
+                (void) sv__cg_destroy(w->cg);
+                free(w->cg);
+        } else if (w->cg) {
                 sv__cg_put(sv, w->cg);
+        }
 fail:
         prep_release(&p);
         free(w);

@@ -36,6 +36,11 @@ typedef struct sv__spawn_res {
  * raise RLIMIT_NOFILE, remember which signals we inherited as ignored. */
 void sv__plat_init_process(void);
 
+/* 0 if `want` more fds can be opened now, else UV_EMFILE (or the error of
+ * the open that failed). libuv aborts the process when its loop cannot get
+ * its pipes, so a supervisor checks before it makes a loop. */
+int sv__plat_fds_available(int want);
+
 /* Creates the child with clone(CLONE_VM|CLONE_VFORK), so its cost does not
  * grow with our memory. Returns 0 when the child has exec'd, or the negative
  * error of whatever failed in the child before exec (the child is reaped). */
@@ -68,6 +73,12 @@ int sv__plat_reap_pid(pid_t pid, sv__reaped *out);
 /* Reaps any child: 1 with *out, 0 if none is waitable, UV_ECHILD if we have
  * no children. Only for the fallback without pidfds. */
 int sv__plat_reap_any(sv__reaped *out);
+
+/* Waits until each of our children in pids[0..n-1] has exited, reaping
+ * each as it does, for at most `timeout_ms` in all. Waits on the
+ * children's pidfds (polls only where pidfd_open is missing). Returns how
+ * many are still unreaped at the end, or a negative error. */
+int sv__plat_reap_wait(const pid_t *pids, int n, unsigned timeout_ms);
 
 /* True if this kernel gives pidfds (and we were not told to avoid them). */
 bool sv__plat_have_pidfd(void);

@@ -64,6 +64,18 @@ int sv__plat_reap_any(sv__reaped *out) {
         return 0;
 }
 
+int sv__plat_reap_wait(const pid_t *pids, int n, unsigned timeout_ms) {
+        (void) pids;
+        (void) n;
+        (void) timeout_ms;
+        return 0;
+}
+
+int sv__plat_fds_available(int want) {
+        (void) want;
+        return 0;
+}
+
 bool sv__plat_have_pidfd(void) {
         return false;
 }

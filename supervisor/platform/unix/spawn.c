@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <poll.h>
 #include <sys/timerfd.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -126,6 +127,25 @@ void sv__plat_init_process(void) {
                 rl.rlim_cur = rl.rlim_max;
                 nofile_raised = setrlimit(RLIMIT_NOFILE, &rl) == 0;
         }
+}
+
+int sv__plat_fds_available(int want) {
+        int fds[64];
+        int i, n = 0, r = 0;
+
+        if (want > 64)
+                want = 64;
+        while (n < want) {
+                fds[n] = fcntl(2, F_DUPFD_CLOEXEC, 3);
+                if (fds[n] < 0) {
+                        r = -errno;
+                        break;
+                }
+                n++;
+        }
+        for (i = 0; i < n; i++)
+                close(fds[i]);
+        return r;
 }
 
 bool sv__plat_have_pidfd(void) {
@@ -540,6 +560,83 @@ int sv__plat_reap_pid(pid_t pid, sv__reaped *out) {
 
 int sv__plat_reap_any(sv__reaped *out) {
         return reap(P_ALL, 0, out);
+}
+
+/* The fallback of sv__plat_reap_wait: naps of 1 ms. Reaps what it can;
+ * pids[i] is set to 0 once reaped. */
+static int reap_wait_nap(pid_t *pids, int n, uint64_t deadline_us) {
+        sv__reaped r;
+        int i, left;
+
+        for (;;) {
+                left = 0;
+                for (i = 0; i < n; i++) {
+                        if (pids[i] > 0 && reap(P_PID, pids[i], &r) != 0)
+                                pids[i] = 0; /* reaped, or not ours (ECHILD) */
+                        if (pids[i] > 0)
+                                left++;
+                }
+                if (left == 0 || sv__plat_now_us() >= deadline_us)
+                        return left;
+                sv__plat_nap_us(1000);
+        }
+}
+
+int sv__plat_reap_wait(const pid_t *pids_in, int n, unsigned timeout_ms) {
+        uint64_t deadline = sv__plat_now_us() + (uint64_t) timeout_ms * 1000u;
+        struct pollfd *pfd = NULL;
+        pid_t *pids;
+        sv__reaped r;
+        int i, left = 0, nap = 0, ms;
+
+        if (n <= 0)
+                return 0;
+        pids = malloc((size_t) n * sizeof(*pids));
+        pfd = calloc((size_t) n, sizeof(*pfd));
+        if (!pids || !pfd) {
+                free(pids);
+                free(pfd);
+                return UV_ENOMEM;
+        }
+        memcpy(pids, pids_in, (size_t) n * sizeof(*pids));
+        for (i = 0; i < n; i++) {
+                pfd[i].fd = -1;
+                if (reap(P_PID, pids[i], &r) != 0) {
+                        pids[i] = 0; /* a zombie already, or not ours */
+                        continue;
+                }
+                pfd[i].fd = (int) syscall(SYS_pidfd_open, pids[i], 0);
+                pfd[i].events = POLLIN;
+                if (pfd[i].fd < 0 && errno != ESRCH)
+                        nap = 1; /* no pidfd_open (valgrind), or EMFILE */
+                if (pfd[i].fd >= 0)
+                        left++;
+        }
+        while (left > 0 && !nap) {
+                uint64_t now = sv__plat_now_us();
+                if (now >= deadline)
+                        break;
+                ms = (int) ((deadline - now + 999u) / 1000u);
+                if (poll(pfd, (nfds_t) n, ms) < 0 && errno != EINTR)
+                        break;
+                for (i = 0; i < n; i++) {
+                        if (pfd[i].fd < 0 || !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                                continue;
+                        (void) reap(P_PID, pids[i], &r);
+                        pids[i] = 0;
+                        close(pfd[i].fd);
+                        pfd[i].fd = -1;
+                        left--;
+                }
+        }
+        for (i = 0; i < n; i++) {
+                if (pfd[i].fd >= 0)
+                        close(pfd[i].fd);
+        }
+        free(pfd);
+        left = reap_wait_nap(pids, n, nap ? deadline : 0);
+        free(pids);
+        return left;
 }
 
 int sv__plat_set_subreaper(void) {
