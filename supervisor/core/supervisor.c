@@ -333,6 +333,7 @@ void sv_supervisor_free(sv_supervisor *sv) {
         while (sv->spare) {
                 sv_worker *spare = sv->spare;
                 sv->spare = spare->next;
+                free(spare->io);
                 free(spare);
         }
         while (sv->cg_nbusy > 0) {

@@ -165,10 +165,15 @@ static int adopted_pending(sv_worker *w) {
  * pread with a cgroup; without one, a group probe; then a look at our own
  * children. Never a scan of /proc. */
 static int tree_alive(sv_worker *w) {
+        int r;
+
         if (w->cg) {
                 /* An error (EMFILE at the limit) counts as alive: the tree
-                 * is looked at again. */
-                if (sv__cg_populated(w->cg) != 0)
+                 * is looked at again. But a cgroup that is gone (someone
+                 * removed it, which rmdir allows only when it is empty)
+                 * holds nobody, and looking again would spin forever. */
+                r = sv__cg_populated(w->cg);
+                if (r != 0 && r != UV_ENOENT)
                         return 1;
                 /* The cgroup holds escapees while they live; an adopted one
                  * that died may still wait to be reaped, and on_exit must
@@ -258,22 +263,28 @@ static void close_pipes_if_tree_gone(sv_worker *w);
 static void finish(sv_worker *w);
 static void on_cg_event(uv_fs_event_t *h, const char *file, int events, int status);
 
+static int need_io(sv_worker *w) {
+        if (!w->io)
+                w->io = malloc(sizeof(*w->io));
+        return w->io ? 0 : UV_ENOMEM;
+}
+
 /* Only a tree that outlives its leader needs cgroup.events watched; most
  * never do, and pay nothing for it. */
 static void watch_cgroup(sv_worker *w) {
         char file[SV_CG_MAX + 32];
         int r;
 
-        if (w->cgev_active)
-                return;
-        r = uv_fs_event_init(w->sv->loop, &w->cgev);
+        if (w->cgev_active || need_io(w) < 0)
+                return; /* without the watch, the poll finds the end */
+        r = uv_fs_event_init(w->sv->loop, &w->io->cgev);
         if (r < 0)
                 return;
-        w->cgev.data = w;
+        w->io->cgev.data = w;
         w->handles++;
         w->cgev_active = true;
         snprintf(file, sizeof(file), "%s/cgroup.events", w->cg->path);
-        r = uv_fs_event_start(&w->cgev, on_cg_event, file, 0);
+        r = uv_fs_event_start(&w->io->cgev, on_cg_event, file, 0);
         w->cgev_watching = r == 0;
         if (r < 0)
                 sv__log(w->sv, "worker %u: cannot watch '%s': %s", w->id, file, uv_strerror(r));
@@ -406,6 +417,7 @@ void sv__worker_bury(sv_worker *w) {
                 sv->nspare++;
                 return;
         }
+        free(w->io);
         free(w);
 }
 
@@ -417,7 +429,10 @@ static sv_worker *alloc_worker(sv_supervisor *sv) {
                 sv->nspare--;
                 return w;
         }
-        return malloc(sizeof(*w));
+        w = malloc(sizeof(*w));
+        if (w)
+                w->io = NULL;
+        return w;
 }
 
 /* A pipe may close at EOF long before the exit: only a finished worker
@@ -440,7 +455,7 @@ static void close_pipes_if_tree_gone(sv_worker *w) {
         for (i = 0; i < 2; i++) {
                 if (w->pipe_open[i]) {
                         w->pipe_open[i] = false;
-                        close_handle((uv_handle_t *) &w->pipe[i]);
+                        close_handle((uv_handle_t *) &w->io->pipe[i]);
                 }
         }
 }
@@ -498,11 +513,11 @@ static void finish(sv_worker *w) {
                 uv_timer_stop(&w->timer);
         if (w->idle_active) {
                 w->idle_active = false;
-                close_handle((uv_handle_t *) &w->idle);
+                close_handle((uv_handle_t *) &w->io->idle);
         }
         if (w->cgev_active) {
                 w->cgev_active = false;
-                close_handle((uv_handle_t *) &w->cgev);
+                close_handle((uv_handle_t *) &w->io->cgev);
         }
         if (w->cg) {
                 /* Empty or not (leaks left running), it is no longer ours to
@@ -552,7 +567,7 @@ void sv__worker_close(sv_worker *w) {
         close_pipes_if_tree_gone(w);
         if (w->cgev_active) {
                 w->cgev_active = false;
-                close_handle((uv_handle_t *) &w->cgev);
+                close_handle((uv_handle_t *) &w->io->cgev);
         }
         if (w->timer_active) {
                 w->timer_active = false;
@@ -654,11 +669,11 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
 
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
         sv_worker *w = s->data;
-        int i = (uv_pipe_t *) s == &w->pipe[0] ? 0 : 1;
+        int i = (uv_pipe_t *) s == &w->io->pipe[0] ? 0 : 1;
 
         if (n > 0) {
                 if (w->idle_active && w->state == SV_WORKER_RUNNING)
-                        uv_timer_again(&w->idle);
+                        uv_timer_again(&w->io->idle);
                 if (w->on_output)
                         w->on_output(w, i + 1, buf->base, (size_t) n, w->userdata);
                 return;
@@ -669,7 +684,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
         if (w->on_output)
                 w->on_output(w, i + 1, buf->base, 0, w->userdata);
         w->pipe_open[i] = false;
-        close_handle((uv_handle_t *) &w->pipe[i]);
+        close_handle((uv_handle_t *) &w->io->pipe[i]);
         finish(w);
 }
 
@@ -772,6 +787,8 @@ static int prep_stdio(sv_worker *w, const sv_spawn_opts *o, spawn_prep *p, sv__s
                 case SV_STDIO_PIPE:
                         if (i == 0)
                                 return UV_EINVAL; /* we never write to workers */
+                        if (need_io(w) < 0)
+                                return UV_ENOMEM;
                         if (pipe2(p->pipes[i - 1], O_CLOEXEC) < 0)
                                 return -errno;
                         req->stdio_fd[i] = p->pipes[i - 1][1];
@@ -792,17 +809,17 @@ static int publish_pipes(sv_worker *w, spawn_prep *p) {
                         continue;
                 close(p->pipes[i][1]);
                 p->pipes[i][1] = -1;
-                r = uv_pipe_init(loop, &w->pipe[i], 0);
+                r = uv_pipe_init(loop, &w->io->pipe[i], 0);
                 if (r < 0)
                         return r;
-                w->pipe[i].data = w;
+                w->io->pipe[i].data = w;
                 w->handles++;
                 w->pipe_open[i] = true;
-                r = uv_pipe_open(&w->pipe[i], p->pipes[i][0]);
+                r = uv_pipe_open(&w->io->pipe[i], p->pipes[i][0]);
                 if (r < 0)
                         return r;
                 p->pipes[i][0] = -1;
-                r = uv_read_start((uv_stream_t *) &w->pipe[i], on_alloc, on_read);
+                r = uv_read_start((uv_stream_t *) &w->io->pipe[i], on_alloc, on_read);
                 if (r < 0)
                         return r;
         }
@@ -862,12 +879,12 @@ static void publish(sv_worker *w, spawn_prep *p) {
         if (r < 0)
                 sv__log(sv, "worker %u: cannot read its output: %s", w->id, uv_strerror(r));
         if (w->idle_timeout_ms && (w->pipe_open[0] || w->pipe_open[1]) &&
-            uv_timer_init(sv->loop, &w->idle) == 0) {
-                w->idle.data = w;
+            uv_timer_init(sv->loop, &w->io->idle) == 0) {
+                w->io->idle.data = w;
                 w->handles++;
                 w->idle_active = true;
                 uv_update_time(sv->loop);
-                uv_timer_start(&w->idle, on_idle, w->idle_timeout_ms, w->idle_timeout_ms);
+                uv_timer_start(&w->io->idle, on_idle, w->idle_timeout_ms, w->idle_timeout_ms);
         }
         if (w->timeout_ms && (!sv->pidfds || sv__reap_watch_timeout(sv, w) < 0)) {
                 /* Without our epoll set, a libuv timer; the loop's clock may
@@ -963,6 +980,7 @@ fail_cg:
         }
 fail:
         prep_release(&p);
+        free(w->io);
         free(w);
         /* Keep ids dense: a failed spawn never became a worker. */
         sv->next_id--;

@@ -35,6 +35,9 @@
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
+#ifndef CLOSE_RANGE_UNSHARE
+#define CLOSE_RANGE_UNSHARE (1U << 1)
+#endif
 #ifndef P_PIDFD
 #define P_PIDFD 3
 #endif
@@ -54,6 +57,7 @@ typedef struct child_args {
         pid_t parent;
         int errpipe;       /* -1 in shared-memory mode */
         bool joined_cgroup; /* born in it by clone3(CLONE_INTO_CGROUP) */
+        bool shared_fds;    /* CLONE_FILES: the child shares our fd table */
         volatile int ran;
         volatile int err;
 } child_args;
@@ -206,6 +210,33 @@ CHILD_CODE static int child_exec(const sv__spawn_req *req) {
         return saw_eacces ? EACCES : ENOENT;
 }
 
+/* The child starts on our fd table (CLONE_FILES), so that a supervisor
+ * with 10,000 pidfds does not copy them into every child only for exec to
+ * close them again: that was 10,000 closes per spawn, and made spawning
+ * quadratic in the number of live workers. Here the child takes a table
+ * of its own holding only the fds below the highest one it still needs
+ * (its stdio sources and the error pipe), in one close_range() call
+ * (Linux 5.9). Until then it must not change an fd: they are ours. */
+CHILD_CODE static void child_own_fds(child_args *a) {
+        const sv__spawn_req *req = a->req;
+        unsigned keep = 3;
+        int i;
+
+        if (!a->shared_fds)
+                return;
+        for (i = 0; i < 3; i++) {
+                if (req->stdio_fd[i] >= 0 && (unsigned) req->stdio_fd[i] + 1 > keep)
+                        keep = (unsigned) req->stdio_fd[i] + 1;
+        }
+        if (a->errpipe >= 0 && (unsigned) a->errpipe + 1 > keep)
+                keep = (unsigned) a->errpipe + 1;
+        if (syscall(SYS_close_range, keep, ~0U, CLOSE_RANGE_UNSHARE) == 0)
+                return;
+        /* An older kernel: a copy of the whole table. */
+        if (unshare(CLONE_FILES) < 0)
+                child_fail(a, errno);
+}
+
 CHILD_CODE static int child_main(void *arg) {
         child_args *a = arg;
         const sv__spawn_req *req = a->req;
@@ -238,6 +269,7 @@ CHILD_CODE static int child_main(void *arg) {
         if (nofile_raised && setrlimit(RLIMIT_NOFILE, &nofile_at_start) < 0)
                 child_fail(a, errno);
 
+        child_own_fds(a);
         for (i = 0; i < 3; i++) {
                 if (req->stdio_fd[i] >= 0 && dup2(req->stdio_fd[i], i) < 0)
                         child_fail(a, errno);
@@ -445,7 +477,8 @@ int sv__plat_spawn(const sv__spawn_req *req, sv__spawn_res *out) {
                 a.errpipe = pipefd[1];
         }
 
-        flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
+        flags = CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD;
+        a.shared_fds = true;
         if (req->want_pidfd && !kernel_lacks_pidfd)
                 flags |= CLONE_PIDFD;
 
