@@ -618,6 +618,10 @@ static int run_copies(cli_opts *o) {
                 }
                 sp.env = (const char *const *) r.slots[i].envp;
                 e = sv_spawn(r.sv, &sp, &w);
+                /* sv_spawn is done with it (the child has exec'd): kept,
+                 * it was a third of our memory per running copy. */
+                free_env(r.slots[i].envp);
+                r.slots[i].envp = NULL;
                 if (e < 0)
                         break;
                 r.slots[i].pid = sv_worker_pid(w);

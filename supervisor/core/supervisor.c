@@ -103,14 +103,9 @@ int sv__cg_get(sv_supervisor *sv, sv__cg **out) {
                 *out = sv->cg_free[--sv->cg_nfree];
                 return 0;
         }
-        cg = malloc(sizeof(*cg));
-        if (!cg)
-                return UV_ENOMEM;
-        r = sv__cg_create(sv->cgroot, sv->cg_made, cg);
-        if (r < 0) {
-                free(cg);
+        r = sv__cg_create(sv->cgroot, sv->cg_made, &cg);
+        if (r < 0)
                 return r;
-        }
         sv->cg_made++;
         *out = cg;
         return 0;

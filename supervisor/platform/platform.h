@@ -140,11 +140,13 @@ int sv__cg_setup(char *out, size_t n);
  * rather than removed and made again. */
 typedef struct sv__cg {
         bool killed; /* cgroup.kill was written: never reuse it */
-        char path[SV_CG_MAX];
+        char path[];  /* sized to fit: 512 bytes each were a third of a
+                       * worker's memory */
 } sv__cg;
 
-/* Creates the directory "<parent>/w<n>". */
-int sv__cg_create(const char *parent, unsigned n, sv__cg *out);
+/* Creates the directory "<parent>/w<n>" and stores a malloc'd sv__cg for
+ * it in *out (the caller frees it, after sv__cg_destroy if need be). */
+int sv__cg_create(const char *parent, unsigned n, sv__cg **out);
 
 /* Writes "1" to cgroup.kill. */
 int sv__cg_kill(sv__cg *cg);

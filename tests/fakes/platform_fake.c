@@ -131,7 +131,7 @@ int sv__cg_setup(char *out, size_t n) {
         return UV_ENOTSUP; /* the state machine is the same on both mechanisms */
 }
 
-int sv__cg_create(const char *parent, unsigned n, sv__cg *out) {
+int sv__cg_create(const char *parent, unsigned n, sv__cg **out) {
         (void) parent;
         (void) n;
         (void) out;

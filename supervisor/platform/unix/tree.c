@@ -288,15 +288,24 @@ static bool environ_has(pid_t pid, const char *marker) {
 /* Only the directory: its files are opened when used (the spawn opens the
  * directory for clone3), so a pooled or busy cgroup holds no fd and a
  * worker costs one fd, its pidfd. */
-int sv__cg_create(const char *parent, unsigned n, sv__cg *out) {
+int sv__cg_create(const char *parent, unsigned n, sv__cg **out) {
+        size_t len = strlen(parent) + 16;
+        sv__cg *cg;
         int r;
 
-        r = snprintf(out->path, sizeof(out->path), "%s/w%u", parent, n);
-        if (r < 0 || (size_t) r >= sizeof(out->path))
+        if (len >= SV_CG_MAX)
                 return UV_ENAMETOOLONG;
-        if (mkdir(out->path, 0755) < 0 && errno != EEXIST)
-                return -errno;
-        out->killed = false;
+        cg = malloc(sizeof(*cg) + len);
+        if (!cg)
+                return UV_ENOMEM;
+        snprintf(cg->path, len, "%s/w%u", parent, n);
+        if (mkdir(cg->path, 0755) < 0 && errno != EEXIST) {
+                r = -errno;
+                free(cg);
+                return r;
+        }
+        cg->killed = false;
+        *out = cg;
         return 0;
 }
 
