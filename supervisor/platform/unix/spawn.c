@@ -335,17 +335,21 @@ static long start_child(child_args *a, char *stack, int flags, int *pidfd) {
         long pid;
 
 #ifdef HAVE_CLONE3_VM
-        if (a->cg_dir_fd >= 0) {
+        if (!clone3_unusable) {
                 struct clone_args ca;
 
                 memset(&ca, 0, sizeof(ca));
-                ca.flags = (uint64_t) (flags & ~0xff) | CLONE_INTO_CGROUP;
+                ca.flags = (uint64_t) (flags & ~0xff);
                 ca.pidfd = (uint64_t) (uintptr_t) pidfd;
                 ca.exit_signal = SIGCHLD;
                 ca.stack = (uint64_t) (uintptr_t) stack;
                 ca.stack_size = CHILD_STACK_SIZE;
-                ca.cgroup = (uint64_t) a->cg_dir_fd;
-                a->joined_cgroup = true;
+                if (a->cg_dir_fd >= 0) {
+                        ca.flags |= CLONE_INTO_CGROUP;
+                        ca.cgroup = (uint64_t) a->cg_dir_fd;
+                        a->joined_cgroup = true;
+                }
+                a->shared_fds = (flags & CLONE_FILES) != 0;
                 pid = clone3_vm(&ca, child_main, a);
                 if (pid >= 0)
                         return pid;
@@ -353,10 +357,15 @@ static long start_child(child_args *a, char *stack, int flags, int *pidfd) {
                 if (pid != -ENOSYS && pid != -EINVAL && pid != -E2BIG && pid != -EOPNOTSUPP)
                         return pid;
                 clone3_unusable = true;
-                return -ENOSYS; /* the caller retries with cgroup.procs */
+                if (a->cg_dir_fd >= 0)
+                        return -ENOSYS; /* the caller retries with cgroup.procs */
         }
 #endif
-        pid = clone(child_main, stack + CHILD_STACK_SIZE, flags, a, pidfd);
+        /* clone() copies our fd table: valgrind, whose clone3 is missing,
+         * refuses CLONE_FILES together with CLONE_VFORK, and a kernel
+         * without a usable clone3 may lack close_range's UNSHARE too. */
+        a->shared_fds = false;
+        pid = clone(child_main, stack + CHILD_STACK_SIZE, flags & ~CLONE_FILES, a, pidfd);
         return pid < 0 ? -errno : pid;
 }
 
@@ -478,7 +487,7 @@ int sv__plat_spawn(const sv__spawn_req *req, sv__spawn_res *out) {
         }
 
         flags = CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD;
-        a.shared_fds = true;
+        a.shared_fds = false;
         if (req->want_pidfd && !kernel_lacks_pidfd)
                 flags |= CLONE_PIDFD;
 
