@@ -96,6 +96,30 @@ static void signal_tree_procwalk(sv_worker *w, int sig) {
         free(procs);
 }
 
+/* Signals every process in the worker's cgroup, and notes whether the
+ * tree is more than its leader: a cgroup that held nobody else is the
+ * common case tree_alive() takes cheaply. Note it by pid, never by how
+ * many were reached: a leader that died of our pidfd signal before the
+ * read leaves one other process reached. (A process forked after the read
+ * is not noted; if it dies an orphan, the coalesced sweep reaps it.) */
+static void signal_cgroup(sv_worker *w, int sig) {
+        pid_t *pids = NULL;
+        int n, i;
+
+        n = sv__cg_pids(w->cg, &pids);
+        if (n < 0)
+                w->tree_multi = true;
+        /* A pid read from cgroup.procs is in our cgroup at that moment;
+         * the window before kill() is the same one killpg has. */
+        for (i = 0; i < n; i++) {
+                if (pids[i] != w->pid)
+                        w->tree_multi = true;
+                if (sv__plat_kill(pids[i], -1, sig) == 0 && sig != SIGCONT)
+                        (void) sv__plat_kill(pids[i], -1, SIGCONT);
+        }
+        free(pids);
+}
+
 /* Signals every process of the tree, the leader through its pidfd. A
  * stopped process is sent SIGCONT too, so it can act on a polite signal. */
 static int signal_tree(sv_worker *w, int sig) {
@@ -119,10 +143,7 @@ static int signal_tree(sv_worker *w, int sig) {
                         (void) sv__plat_kill(w->pid, w->pidfd, SIGCONT);
         }
         if (w->cg) {
-                /* Reaching only the leader (or it alone being left) is the
-                 * common case that tree_alive() can take cheaply. */
-                if (sv__cg_signal(w->cg, sig, sig != SIGCONT) != (leader ? 1 : 0))
-                        w->tree_multi = true;
+                signal_cgroup(w, sig);
         } else {
                 signal_tree_procwalk(w, sig);
         }
@@ -535,11 +556,14 @@ static void finish(sv_worker *w) {
                 }
                 w->cg = NULL;
         }
-        /* Adopted descendants we just killed are our zombies now, or will
-         * be in a moment. One sweep for all the exits of this loop
-         * iteration: a sweep per exit read our children list (O(n)) n
-         * times when n killed workers ended together. */
-        if (w->leaked || w->step >= 0)
+        /* Adopted descendants we just killed are our zombies now: reap
+         * them before on_exit says the tree is gone. A worker whose cgroup
+         * held only its leader has none, and takes part in one sweep for all
+         * the exits of this loop iteration instead: a sweep per exit read
+         * our whole children list n times when n workers stopped at once. */
+        if (w->leaked || w->tree_multi || sv->mech != SV_MECH_CGROUP)
+                sv__reap_sweep(sv);
+        else if (w->step >= 0)
                 sv__reap_sweep_soon(sv);
         if (!w->tree_empty)
                 sv__note_left_running(w);
