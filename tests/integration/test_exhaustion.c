@@ -256,6 +256,29 @@ static void test_pids_max_one_line_started_copies_stopped_exit_125(void **state)
         free(err);
 }
 
+/* supervise raises its soft RLIMIT_NOFILE to the hard limit (it holds a
+ * pidfd per copy); its copies get the soft limit back. */
+static void test_copies_get_the_original_soft_nofile_limit(void **state) {
+        const char *argv[] = { svt_cli(), "-q", "--", "/bin/sh", "-c",
+                               "echo soft=$(ulimit -Sn) hard=$(ulimit -Hn) >&2", NULL };
+        char *err = NULL;
+        int st;
+
+        (void) state;
+        /* prlimit(1) sets soft and hard alike; set the soft one here. */
+        const char *args[] = { "/usr/bin/prlimit", "--nofile=1000:4000", "--", argv[0], argv[1],
+                               argv[2], argv[3], argv[4], argv[5], NULL };
+        limit l = { -1, 0, 0, NULL };
+
+        st = run_limited(&l, args, &err);
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+                fail_msg("status %#x:\n%s", st, err);
+        if (!strstr(err, "soft=1000 hard=4000"))
+                fail_msg("the copy's limits were not 1000/4000:\n%s", err);
+        free(err);
+        svt_reap_all(10000);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup(test_nofile_limit_one_line_started_copies_stopped_exit_125,
@@ -265,6 +288,7 @@ int main(void) {
                                        setup),
                 cmocka_unit_test_setup(test_pids_max_one_line_started_copies_stopped_exit_125,
                                        setup),
+                cmocka_unit_test_setup(test_copies_get_the_original_soft_nofile_limit, setup),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
