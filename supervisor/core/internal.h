@@ -77,6 +77,18 @@ typedef struct sv__worker_io {
         uv_pipe_t pipe[2];    /* stdout, stderr */
 } sv__worker_io;
 
+/* Worker cgroups made ahead on a thread (cgmaker.c). */
+#define SV_CG_AHEAD 32
+typedef struct sv__cgmaker {
+        uv_thread_t thread;
+        uv_mutex_t mu;       /* guards ready, nready, stop, failed, sv->cg_made */
+        uv_cond_t cv;
+        sv__cg *ready[SV_CG_AHEAD];
+        unsigned nready;
+        unsigned misses;     /* spawns that found the pool dry, before the start */
+        bool started, stop, failed;
+} sv__cgmaker;
+
 typedef struct sv__pidmap {
         sv_worker **slots;
         size_t cap, count;
@@ -97,6 +109,7 @@ struct sv_supervisor {
         char cgroot[SV_CG_PATH_MAX];
         sv__cg **cg_free;  /* empty cgroups ready for the next worker */
         unsigned cg_nfree, cg_cap, cg_made;
+        sv__cgmaker maker;
         const char **envbuf; /* the envp being built for a spawn */
         size_t envcap;
         char **env_seen;     /* environ when env_count was taken */
@@ -157,6 +170,10 @@ sv_worker *sv__worker_by_pid(sv_supervisor *sv, pid_t pid);
 int sv__cg_get(sv_supervisor *sv, sv__cg **out);
 void sv__cg_put(sv_supervisor *sv, sv__cg *cg);
 void sv__cg_retire(sv_supervisor *sv, sv__cg *cg);
+
+/* cgmaker.c */
+int sv__cgmaker_get(sv_supervisor *sv, sv__cg **out);
+void sv__cgmaker_stop(sv_supervisor *sv);
 
 /* pidmap.c */
 int sv__pidmap_reserve(sv__pidmap *m);

@@ -96,19 +96,11 @@ fail_free:
 /* Workers take an empty cgroup from the pool, or a new one; making and
  * removing a cgroup per spawn would cost two directory operations each. */
 int sv__cg_get(sv_supervisor *sv, sv__cg **out) {
-        sv__cg *cg;
-        int r;
-
         if (sv->cg_nfree > 0) {
                 *out = sv->cg_free[--sv->cg_nfree];
                 return 0;
         }
-        r = sv__cg_create(sv->cgroot, sv->cg_made, &cg);
-        if (r < 0)
-                return r;
-        sv->cg_made++;
-        *out = cg;
-        return 0;
+        return sv__cgmaker_get(sv, out);
 }
 
 void sv__cg_put(sv_supervisor *sv, sv__cg *cg) {
@@ -313,6 +305,7 @@ void sv_supervisor_free(sv_supervisor *sv) {
         /* A program about to exit hands the removal of our (empty) cgroups
          * to the guardian, which outlives us by a moment: rmdir in cgroupfs
          * costs more than the rest of our teardown. */
+        sv__cgmaker_stop(sv);
         handoff = (sv->flags & SV_SUPERVISOR_EXIT_AFTER_FREE) && sv->guardian.pid > 0 &&
                   sv->mech == SV_MECH_CGROUP;
         while (sv->cg_nfree > 0) {
