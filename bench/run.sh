@@ -25,7 +25,7 @@ RESULTS=${RESULTS:-$here/results.md}
 B=$build/bench
 W=$build/workers
 CLI=$build/supervisor/supervise
-for f in "$B/raw_spawn" "$B/sv_spawn_bench" "$B/wall" "$B/treekill_bench" "$B/escapee_tree" \
+for f in "$B/raw_spawn" "$B/sv_spawn_bench" "$B/wall" "$B/treekill_bench" "$B/escapee_tree" "$B/pidns_bench" \
          "$W/sv-sleep" "$W/sv-tree" "$CLI"; do
         if [[ ! -x $f ]]; then
                 echo "run.sh: missing $f; build with: cmake -S . -B $build && cmake --build $build" >&2
@@ -155,6 +155,19 @@ row "throughput 500 × /bin/true, 4 in flight (procs/s, 1 round)" "our core, pro
     "$(calc %.0f "500 * 1e6 / $t_pw")" procs/s "$(calc %.2f "$t_raw / $t_pw")" "(fallback; no target)" \
     "raw loop in the same round: $(calc %.0f "500 * 1e6 / $t_raw") procs/s"
 throughput 10000 64 "$BIG_ROUNDS"
+# A PID namespace per worker (the pidns mechanism, for when cgroups are not
+# writable) against the plain spawn, rounds interleaved in one process.
+log "spawn cost, pidns against plain: 300 copies of /bin/true one at a time (5 rounds)"
+if pn=$("$B/pidns_bench" -n 300 -r 5 -- /bin/true); then
+        pn_plain=$(grep '^mechanism=plain' <<<"$pn" | sed 's/.*wall_per_copy_us=//')
+        pn_ns=$(grep '^mechanism=pidns' <<<"$pn" | sed 's/.*wall_per_copy_us=//')
+        pn_in=$(grep '^ratio' <<<"$pn" | sed 's/.*in_sv_spawn=\([0-9.]*\)x.*/\1/')
+        row "spawn to reap of /bin/true, one at a time (µs per copy, 5 rounds)" "our core, pidns mechanism" \
+            "$pn_ns" µs "$(calc %.2f "$pn_ns / $pn_plain")" "(containment without cgroups; no target)" \
+            "plain (procwalk) in the same rounds: $pn_plain µs; time inside sv_spawn: ${pn_in}×"
+else
+        log "run.sh: pidns_bench: no PID namespace here, row left out"
+fi
 
 # ---- 2. Wait system calls per exited child, 500 alive at once ------------
 #

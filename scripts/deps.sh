@@ -3,7 +3,9 @@
 # benchmark, if any is missing. Needs root (or sudo) only when something is.
 set -eu
 
-pkgs="gcc libc6-dev linux-libc-dev make cmake pkg-config libuv1-dev libcmocka-dev libjansson-dev valgrind python3 perl procps strace parallel"
+# clang and ninja-build: scripts/build-matrix.sh; scdoc and man-db: the man
+# pages (docs/man) and their test.
+pkgs="gcc clang ninja-build scdoc man-db libc6-dev linux-libc-dev make cmake pkg-config libuv1-dev libcmocka-dev libjansson-dev valgrind python3 perl procps strace parallel"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -1,6 +1,6 @@
 /* sv-daemon [MS] [exit] - classic double fork: fork, setsid, fork, the middle
  * one exits; the daemon does chdir("/"), stdio on /dev/null, sleeps MS (default
- * "forever"). Prints "ready <daemonpid>" after reaping the middle one, then
+ * "forever"). Prints "ready <daemonpid>" (as /proc names it) after reaping the middle one, then
  * pauses forever, or with "exit" exits 0. Errors: exit 1; bad args: exit 2. */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,7 +26,7 @@ static void intermediate_main(int wfd, long long ms) {
         if (chdir("/") < 0)
                 _exit(1);
         stdio_to_null();
-        daemon_pid = getpid();
+        daemon_pid = wk_outer_pid();
         if (write(wfd, &daemon_pid, sizeof(daemon_pid)) != (ssize_t) sizeof(daemon_pid))
                 _exit(1);
         close(wfd);

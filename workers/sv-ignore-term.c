@@ -20,7 +20,7 @@ int main(int argc, char **argv) {
         }
         signal(SIGTERM, SIG_IGN);
         signal(SIGINT, SIG_IGN);
-        printf("ready %d\n", (int) getpid());
+        printf("ready %d\n", (int) wk_outer_pid());
         fflush(stdout);
         sleep_ms(ms);
         return 0;

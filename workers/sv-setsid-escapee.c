@@ -1,6 +1,6 @@
 /* sv-setsid-escapee [MS] [exit] - forks a child that calls setsid() (new session
  * and group), puts stdio on /dev/null, sleeps MS (default "forever"). Prints
- * "ready <escapeepid>" once setsid() is done, then pauses forever, or with "exit"
+ * "ready <escapeepid>" (as /proc names it) once setsid() is done, then pauses forever, or with "exit"
  * exits 0, orphaning the escapee. Errors: exit 1; bad args: exit 2. */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,8 +15,7 @@
 int main(int argc, char **argv) {
         long long ms;
         int exit_after, fds[2];
-        pid_t child;
-        char byte;
+        pid_t child, escapee;
 
         if (wk_parse_ms_exit(argc, argv, &ms, &exit_after) < 0)
                 goto usage;
@@ -25,19 +24,20 @@ int main(int argc, char **argv) {
                 if (setsid() < 0)
                         _exit(1);
                 stdio_to_null();
-                /* The byte tells the parent the escape is complete. */
-                if (write(fds[1], "k", 1) != 1)
+                /* Its pid tells the parent the escape is complete. */
+                escapee = wk_outer_pid();
+                if (write(fds[1], &escapee, sizeof(escapee)) != (ssize_t) sizeof(escapee))
                         _exit(1);
                 close(fds[1]);
                 sleep_ms(ms);
                 _exit(0);
         }
-        if (wk_read_handshake(fds[0], &byte, 1) < 0) {
+        if (wk_read_handshake(fds[0], &escapee, sizeof(escapee)) < 0) {
                 fprintf(stderr, "sv-setsid-escapee: escapee did not start\n");
                 return 1;
         }
 
-        printf("ready %d\n", (int) child);
+        printf("ready %d\n", (int) escapee);
         fflush(stdout);
         if (exit_after)
                 return 0;

@@ -1,8 +1,10 @@
-/* sv-sigstop - prints "ready <pid>", then stops itself with SIGSTOP; once
+/* sv-sigstop - prints "ready <pid>" (as /proc names it), then stops itself with SIGSTOP; once
  * continued (SIGCONT) it pauses until killed. Takes no arguments (exit 2). */
 #include <signal.h>
 #include <stdio.h>
 #include <unistd.h>
+
+#include "wk.h"
 
 int main(int argc, char **argv) {
         (void) argv;
@@ -10,7 +12,7 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "usage: sv-sigstop\n");
                 return 2;
         }
-        printf("ready %d\n", (int) getpid());
+        printf("ready %d\n", (int) wk_outer_pid());
         fflush(stdout);
         raise(SIGSTOP);
         for (;;)

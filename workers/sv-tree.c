@@ -19,7 +19,7 @@
 /* Each descendant writes its pid (one atomic pipe write) and closes its end:
  * EOF on the read end means every descendant that exists has reported. */
 static void report_up(int wfd) {
-        pid_t self = getpid();
+        pid_t self = wk_outer_pid();
 
         if (write(wfd, &self, sizeof(self)) != (ssize_t) sizeof(self))
                 _exit(1);

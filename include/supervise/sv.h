@@ -9,7 +9,14 @@
  * loop. Callbacks run on that thread, from inside uv_run().
  *
  * Errors: functions return 0 (or a count) on success and a negative libuv
- * error code (UV_ENOENT, UV_EINVAL, ...) on failure. */
+ * error code (UV_ENOENT, UV_EINVAL, ...) on failure.
+ *
+ * Compiling: `pkg-config --cflags --libs supervise`, or find_package(supervise)
+ * and supervise::sv in CMake, give everything needed, including
+ * -D_POSIX_C_SOURCE=200809L: uv.h uses POSIX types (pthread_rwlock_t) that
+ * glibc hides under a strict -std=c11 unless a POSIX level is asked for.
+ * Any POSIX level from 2001 up (or _DEFAULT_SOURCE, _GNU_SOURCE) will do.
+ * The library's own lifecycle and ownership rules: libsv(3). */
 #ifndef SUPERVISE_SV_H
 #define SUPERVISE_SV_H
 
@@ -17,6 +24,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+/* Say what is wrong here rather than let uv.h fail on an unknown type. */
+#if defined(__GLIBC__) && (!defined(_POSIX_C_SOURCE) || _POSIX_C_SOURCE < 200112L)
+#error "supervise/sv.h needs POSIX 2001 or later: compile with -D_POSIX_C_SOURCE=200809L (pkg-config --cflags supervise has it)"
+#endif
+
 #include <uv.h>
 
 #ifdef __cplusplus
@@ -38,11 +51,18 @@ int sv_signal_parse(const char *s);
  * The string is static. */
 const char *sv_signal_name(int sig);
 
-/* Parses "250ms", "1.5s", "2m", "1h", "1d" or a bare number of seconds into
- * milliseconds (rounded up to whole milliseconds). Rejects negatives, empty
- * strings, unknown units, trailing garbage and overflow with UV_EINVAL.
- * *out is written only on success. */
+/* Parses a duration into milliseconds, rounded up to whole milliseconds: a
+ * number as strtod(3) writes it without sign ("10", "1.5", ".5", "1e-1",
+ * "2E3") followed by a unit (ms, s, m, h, d; none: seconds, as for sleep(1)
+ * and timeout(1)), or "inf"/"infinity" (any case, unit allowed). Infinity and
+ * values too large for 64 bits give SV_DURATION_INF. Rejects negatives,
+ * signs, spaces, hex, "nan", unknown units and trailing garbage with
+ * UV_EINVAL. *out is written only on success. */
 int sv_duration_parse(const char *s, uint64_t *out_ms);
+
+/* "Forever": as a timeout or a grace period it never runs out in practice
+ * (it is 584 million years). */
+#define SV_DURATION_INF UINT64_MAX
 
 /* ---- Stop ladders. ---- */
 
@@ -129,10 +149,18 @@ const char *sv_cause_name(sv_cause c);
 typedef enum sv_mechanism {
         SV_MECH_CGROUP,  /* a cgroup v2 per worker; cgroup.kill */
         SV_MECH_PROCWALK, /* subreaper + SIGSTOP freeze + /proc walk + process group */
+        SV_MECH_PIDNS,   /* a PID namespace per worker, under an init of ours:
+                          * the kernel kills the tree with it, even when we are
+                          * SIGKILLed. sv_exit_info.pid and sv_worker_pid() are
+                          * then the init's: signals sent to it go to the worker,
+                          * and SIGKILL to it ends the whole tree. What the worker
+                          * leaves behind dies with it at once, whatever the
+                          * leaks policy (SV_LEAKS_REPORT cannot leave it running),
+                          * and is reported as leaked. */
         SV_MECH_COUNT
 } sv_mechanism;
 
-/* "cgroup", "procwalk". */
+/* "cgroup", "procwalk", "pidns". */
 const char *sv_mechanism_name(sv_mechanism m);
 
 typedef struct sv_exit_info {
@@ -234,12 +262,19 @@ enum sv_supervisor_flags {
         SV_SUPERVISOR_NO_CGROUP = 1u << 0,
         /* Don't become a child subreaper (leave orphans to init). */
         SV_SUPERVISOR_NO_SUBREAPER = 1u << 1,
-        /* Don't fork the guardian that kills our trees if we are SIGKILLed. */
+        /* Don't fork the guardian that kills our trees if we are SIGKILLed.
+         * Implied as PID 1 of a PID namespace, whose death the kernel turns
+         * into the death of every process in it. A guardian that dies is
+         * replaced at once (the log says so). */
         SV_SUPERVISOR_NO_GUARDIAN = 1u << 2,
         /* The program exits right after sv_supervisor_free(): the guardian
          * is told we are done but not waited for; it exits at once, and
          * whoever reaps our orphans reaps it. Saves the wait at exit. */
         SV_SUPERVISOR_EXIT_AFTER_FREE = 1u << 3,
+        /* Contain each worker in a PID namespace (SV_MECH_PIDNS) even where
+         * cgroups are writable. Where the kernel refuses one, the /proc
+         * walk: check sv_supervisor_mechanism(). */
+        SV_SUPERVISOR_PIDNS = 1u << 4,
 };
 
 typedef void (*sv_log_cb)(const char *msg, void *userdata);
@@ -255,8 +290,16 @@ typedef struct sv_supervisor_opts {
 /* Creates a supervisor. The supervisor reaps its own workers, and, as child
  * subreaper, every orphan reparented to this process; it never reaps a child
  * it did not start or adopt (a uv_spawn child of the same process is safe).
- * The environment variable SUPERVISE_MECHANISM=procwalk forces the fallback
- * as SV_SUPERVISOR_NO_CGROUP does. */
+ * The mechanism: a cgroup per worker where cgroup v2 is writable, else a PID
+ * namespace per worker where the kernel allows one (as an ordinary user, with
+ * a user namespace), else the /proc walk. SV_SUPERVISOR_NO_CGROUP means the
+ * /proc walk, SV_SUPERVISOR_PIDNS a PID namespace. The environment variable
+ * SUPERVISE_MECHANISM=procwalk (or =pidns) forces the same.
+ * As PID 1 of a PID namespace (a container's
+ * entrypoint) it reaps every orphan of the namespace as soon as it exits.
+ * Its cgroup directory is named so that no other supervisor, in any PID
+ * namespace, shares it, and is locked for the supervisor's life; only
+ * unlocked, empty ones of other supervisors are ever removed. */
 int sv_supervisor_new(const sv_supervisor_opts *opts, sv_supervisor **out);
 
 uv_loop_t *sv_supervisor_loop(sv_supervisor *sv);

@@ -44,7 +44,25 @@ enum sv_find_flags {
         /* Don't read the user and command line of each match: for counting
          * and killing, where only pid and name are shown. */
         SV_FIND_NO_DETAILS = 1u << 3,
+        /* The regex ignores case (REG_ICASE). */
+        SV_FIND_ICASE = 1u << 4,
+        /* Invert: match every process the other criteria do NOT match
+         * (pgrep -v). We and our ancestors stay out all the same. */
+        SV_FIND_INVERT = 1u << 5,
+        /* Keep only the most recently started match (pgrep -n); of those
+         * started in the same clock tick, the highest pid. */
+        SV_FIND_NEWEST = 1u << 6,
+        /* Keep only the least recently started match (pgrep -o); of those
+         * started in the same clock tick, the lowest pid. */
+        SV_FIND_OLDEST = 1u << 7,
 };
+
+/* A list criterion (pgrep's -u, -U, -G, -P, -g, -s, -t): a process matches if
+ * its value is any of v[0..n-1]; n == 0 means no constraint. */
+typedef struct sv_find_list {
+        const int64_t *v;
+        size_t n;
+} sv_find_list;
 
 enum sv_find_proto {
         SV_FIND_TCP = 1u << 0,
@@ -66,6 +84,14 @@ typedef struct sv_find_filter {
         uint16_t port;             /* only owners of a socket on this port */
         unsigned protos;           /* enum sv_find_proto; 0: tcp and udp */
         unsigned flags;            /* enum sv_find_flags */
+        sv_find_list euids;        /* effective uid in the list */
+        sv_find_list ruids;        /* real uid */
+        sv_find_list rgids;        /* real gid */
+        sv_find_list ppids;        /* parent pid */
+        sv_find_list pgrps;        /* process group */
+        sv_find_list sids;         /* session */
+        sv_find_list ttys;         /* controlling terminal, as tty_nr in
+                                    * /proc/<pid>/stat (0: none) */
 } sv_find_filter;
 
 #define SV_FIND_FILTER_INIT { 0 }
@@ -74,6 +100,9 @@ typedef struct sv_find_filter {
 typedef struct sv_find_proc {
         pid_t pid;
         pid_t ppid;
+        pid_t pgrp;              /* process group */
+        pid_t sid;               /* session */
+        int tty_nr;              /* controlling terminal (0: none), encoded as in proc(5) */
         char state;              /* 'R', 'S', 'D', 'Z', ... as in /proc/<pid>/stat */
         bool kthread;            /* a kernel thread (no command line, unkillable) */
         bool matched;            /* in the filter's result (false: tree context only) */

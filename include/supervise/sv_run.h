@@ -24,6 +24,44 @@
 extern "C" {
 #endif
 
+/* ==== Bytes from outside as text =======================================
+ *
+ * Command lines, job output and names are bytes, not text, and every report
+ * carries them with one scheme, so that nothing is dropped or cut:
+ *   - well-formed UTF-8 is kept as it is, NUL included (JSON writes it as
+ *     \u0000);
+ *   - each byte that does not start a well-formed UTF-8 sequence (overlong
+ *     forms, surrogates and code points above U+10FFFF count as not
+ *     well-formed) becomes the four characters \xHH, HH its value in
+ *     upper-case hex;
+ *   - SV_TEXT_CONTROLS: C0 controls, DEL and the C1 controls U+0080..U+009F
+ *     (some terminals act on U+009B as CSI) become \xHH too, a C1 control as
+ *     its two bytes "\xC2\xHH";
+ *   - SV_TEXT_KEEP_LINES: ... except tab, LF and CR (multi-line text);
+ *   - SV_TEXT_BACKSLASH: '\\' becomes "\\\\" and tab, LF and CR become \t,
+ *     \n and \r, so that the text reads back without ambiguity (terminal
+ *     output: SV_TEXT_CONTROLS | SV_TEXT_BACKSLASH, as `ps` does).
+ * Without SV_TEXT_BACKSLASH a literal "\xFF" in the input reads the same as
+ * an escaped byte, so the JSON writers add a base64 copy of the raw bytes
+ * (field "<name>_b64") whenever a byte was escaped. */
+
+enum sv_text_flags {
+        SV_TEXT_CONTROLS = 1u << 0,
+        SV_TEXT_KEEP_LINES = 1u << 1,
+        SV_TEXT_BACKSLASH = 1u << 2,
+};
+
+/* Escapes `len` bytes of `s` (NULL: none) as above into a new NUL-terminated
+ * string the caller frees, stores its length in *out_len and the number of
+ * bytes that were not UTF-8 in *out_invalid (either may be NULL). Returns
+ * NULL only when out of memory. */
+char *sv_text_escape(const char *s, size_t len, unsigned flags, size_t *out_len,
+                     size_t *out_invalid);
+
+/* RFC 4648 base64 (with '=' padding) of `len` bytes, as a new string the
+ * caller frees; NULL when out of memory. */
+char *sv_base64(const void *data, size_t len);
+
 /* ==== Jobs ============================================================== */
 
 enum sv_job_flags {
@@ -212,6 +250,9 @@ const char *sv_outbuf_text(sv_outbuf *b, size_t *out_len, uint64_t *out_dropped)
  * start is cut), as a new NUL-terminated string the caller frees; NULL on
  * ENOMEM. Returns "" if nothing was kept. */
 char *sv_outbuf_tail(sv_outbuf *b, unsigned nlines);
+/* The same, with the tail's length (it may hold NUL bytes) in *out_len (may
+ * be NULL). */
+char *sv_outbuf_tailn(sv_outbuf *b, unsigned nlines, size_t *out_len);
 
 uint64_t sv_outbuf_total_bytes(const sv_outbuf *b); /* all bytes fed */
 uint64_t sv_outbuf_total_lines(const sv_outbuf *b); /* all lines delivered */
@@ -281,6 +322,7 @@ typedef struct sv_run_event {
         uint64_t grace_ms;        /* STEP */
         const char *reason;       /* SIGNAL, STEP, DIAG, RETRY, SKIP; may be NULL */
         const char *text;         /* DIAG: diagnostics; EXIT: output tail; may be NULL */
+        size_t text_len;          /* bytes of text, NULs included; 0: strlen(text) */
         const sv_exit_info *exit; /* EXIT, unless verdict is SV_VERDICT_ERROR */
         sv_verdict verdict;       /* EXIT */
         int error;                /* EXIT with SV_VERDICT_ERROR: negative error code */
@@ -334,6 +376,28 @@ void sv_report_get_counts(const sv_report *r, sv_report_counts *out);
 /* The final verdict of job `i` (its last finished attempt). */
 sv_verdict sv_report_verdict(const sv_report *r, size_t i);
 
+/* A report file replaced whole or not at all. sv_atomic_file_open() creates
+ * "<path>.tmp.XXXXXX" beside the file (a symlink's target, if path is one;
+ * with the old file's mode, or 0666 & ~umask) and opens `f` on it; the
+ * caller writes, then sv_atomic_file_commit() flushes, closes and renames it
+ * over `path`, so that the old report stays as it was until the new one is
+ * complete (a SIGKILL between the two leaves the old report and a stray
+ * .tmp file). A path that exists and is not a regular file (/dev/stdout, a
+ * FIFO) is written in place. Open returns 0 or -errno (nothing to clean up);
+ * commit returns 0 or the first error (-errno: ENOSPC, EIO, ...), and then
+ * removes the temporary file and leaves the old report untouched. Either
+ * way the file is closed. sv_atomic_file_abort() closes and removes the
+ * temporary file; it accepts a zeroed or already committed struct. */
+typedef struct sv_atomic_file {
+        FILE *f;    /* write here */
+        char *path; /* private */
+        char *tmp;  /* private; NULL when written in place */
+} sv_atomic_file;
+
+int sv_atomic_file_open(sv_atomic_file *af, const char *path);
+int sv_atomic_file_commit(sv_atomic_file *af);
+void sv_atomic_file_abort(sv_atomic_file *af);
+
 /* JUnit XML (surefire flavour): <testsuites><testsuite name=suite> with one
  * <testcase> per job; time = all attempts' wall time; <failure> for fail,
  * timeout, crash and stopped (type = verdict, message with the exit code or
@@ -341,20 +405,24 @@ sv_verdict sv_report_verdict(const sv_report *r, size_t i);
  * diagnostics), <error> when it could not start, <skipped/> for skip and
  * not-run; a flaky job passes with <property name="flaky" value="true"/> and
  * one <flakyFailure> per failed attempt; <system-out> has the output tail.
- * Text is escaped for XML 1.0: invalid UTF-8 becomes U+FFFD and characters
- * XML 1.0 forbids become visible "\xNN". `suite` NULL: "supervise".
- * Returns 0 or UV_EIO if writing to `f` failed. */
+ * Text is escaped for XML 1.0 with sv_text_escape's scheme: bytes that are
+ * not UTF-8 and the characters XML 1.0 forbids (NUL and the other C0
+ * controls but tab, LF and CR) become the visible text "\xNN"; nothing is
+ * dropped. `suite` NULL: "supervise".
+ * Returns 0, or the error of the write that failed (-errno, e.g. UV_ENOSPC;
+ * UV_EIO if unknown). */
 int sv_report_write_junit(const sv_report *r, FILE *f, const char *suite);
 
 /* TAP version 13: "1..N", then "ok N - name" / "not ok N - name" (skips as
  * "ok N - name # SKIP reason"), each failure and each flaky pass followed by
  * a YAML block (---/...) with verdict, code, signal, timed_out, wall_ms,
- * attempts, and output/diagnostics. Returns 0 or UV_EIO. */
+ * attempts, and output/diagnostics. Returns 0 or the write error, as above. */
 int sv_report_write_tap(const sv_report *r, FILE *f);
 
 /* The end-of-run summary for humans: counts (passed, failed, timed out,
  * crashed with signal names, flaky, skipped), one line per job that did not
- * pass cleanly, the 5 slowest jobs, and the total time. Returns 0 or UV_EIO. */
+ * pass cleanly, the 5 slowest jobs, and the total time. Returns 0 or the write
+ * error, as above. */
 int sv_report_write_summary(const sv_report *r, FILE *f);
 
 #ifdef __cplusplus

@@ -6,14 +6,52 @@
 int sv_cli_ps(int argc, char **argv);
 int sv_cli_kill(int argc, char **argv);
 int sv_cli_run(int argc, char **argv);
+int sv_cli_timeout(int argc, char **argv);
+int sv_cli_pgrep(int argc, char **argv);
+int sv_cli_pkill(int argc, char **argv);
 
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <jansson.h>
 #include <uv.h>
+
+/* What `supervise timeout` (cmd_timeout.c) asks of the main command's runner
+ * (main.c): one copy, GNU timeout's exit statuses, quiet unless `report`. */
+typedef struct sv_cli_timeout {
+        uint64_t duration_ms;   /* 0: no timeout */
+        int signal;             /* first signal on timeout */
+        uint64_t kill_after_ms; /* 0: never escalate to KILL */
+        bool preserve_status, foreground, verbose, report;
+        const char *json_path;  /* NULL: no JSON */
+        char **argv;            /* COMMAND [ARG]... */
+} sv_cli_timeout_opts;
+
+/* Runs t->argv as `supervise timeout` does; returns the exit status. */
+int sv_cli_timeout_run(const sv_cli_timeout_opts *t);
+
+/* --foreground: makes `pgid` the foreground group of our controlling
+ * terminal if we are in the foreground ourselves. Returns 1 and stores the
+ * terminal's fd (for sv_cli_tty_take_back) or 0 and stores -1. */
+int sv_cli_tty_give(pid_t pgid, int *out_fd);
+
+/* Gives the terminal back to our group and closes fd; -1 does nothing. */
+void sv_cli_tty_take_back(int fd);
+
+/* After `supervise 0.2 sleep` failed to run '0.2': if argv[0] reads as a
+ * duration, prints the `supervise timeout` form the user probably meant. */
+void sv_cli_timeout_hint(char **argv);
 
 /* The exit status of our own failure or a usage error, as GNU timeout. */
 #define SV_CLI_EXIT_OWN 125
 
 /* Parses a decimal in [min, max]: 0, or -1 for anything else. */
 int sv_cli_parse_uint(const char *s, unsigned min, unsigned max, unsigned *out);
+
+/* The word getopt_long() just rejected (returned '?' or ':' for), for an
+ * error message: "-K" for a short option, the whole "--bogus" for a long one.
+ * Uses buf (a few bytes) for the short form. */
+const char *sv_cli_bad_option(char **argv, char *buf, size_t len);
 
 /* Prints "CMD: <fmt with arg>" and the --help hint; returns 125. */
 int sv_cli_usage_error(const char *cmd, const char *fmt, const char *arg);
@@ -22,5 +60,21 @@ int sv_cli_usage_error(const char *cmd, const char *fmt, const char *arg);
  * counting each one initialised in *nstarted (they must all be closed). */
 int sv_cli_watch_signals(uv_loop_t *loop, uv_signal_t *handles, const int *signums, int n,
                          uv_signal_cb cb, void *data, int *nstarted);
+
+/* Writes n bytes of s (a command line, a name: anything from outside) for a
+ * terminal, as `ps` does: controls, escape sequences and bytes that are not
+ * UTF-8 as \xHH, '\\' doubled, tab/LF/CR as \t \n \r (sv_text_escape with
+ * SV_TEXT_CONTROLS | SV_TEXT_BACKSLASH). The one escaping of every
+ * subcommand's terminal output. */
+void sv_cli_put_term(FILE *f, const char *s, size_t n);
+
+/* Sets o[key] to n bytes of s as JSON text: valid UTF-8 (NUL included) as
+ * is, each other byte as the text \xHH; if there was such a byte, also
+ * o[key "_b64"] = the raw bytes in base64, so that nothing is lost. */
+void sv_cli_json_set_text(json_t *o, const char *key, const char *s, size_t n);
+
+/* The same for a NULL-terminated argv: o[key] an array of texts, and if any
+ * word had such a byte, o[key "_b64"] every word in base64. */
+void sv_cli_json_set_argv(json_t *o, const char *key, char *const *argv);
 
 #endif

@@ -13,8 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
+#include "cli/cli.h"
+#include "supervise/sv_run.h"
 #include "cli/cmd_find.h"
 #include "supervise/sv.h"
 #include "supervise/sv_find.h"
@@ -40,6 +44,7 @@ enum {
         OPT_JSON,
         OPT_DRY_RUN,
         OPT_WAIT_TIMEOUT,
+        OPT_VERSION,
 };
 
 static const struct option long_opts[] = {
@@ -63,6 +68,7 @@ static const struct option long_opts[] = {
         { "dry-run", no_argument, NULL, OPT_DRY_RUN },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, OPT_VERSION },
         { NULL, 0, NULL, 0 },
 };
 
@@ -111,7 +117,8 @@ static void print_help(bool is_kill) {
                        "                         with --parent: select all descendants\n"
                        "  -c, --count            print the number of matches only\n");
         printf("      --json             machine-readable output\n"
-               "  -h, --help             this help\n\n");
+               "  -h, --help             this help\n"
+               "      --version          show the version and exit\n\n");
         fputs(exit_help, stdout);
 }
 
@@ -230,6 +237,20 @@ static const char *opt_name(char **argv, int optind_now) {
         const char *arg = argv[optind_now - 1];
 
         return arg ? arg : "?";
+}
+
+/* Names the word getopt rejected. `kill --name x -KILL` fails at 'K' inside
+ * "-KILL": say so, and how a signal is given here. */
+static int bad_option(const find_opts *o, char **argv) {
+        const char *w = argv[optind];
+        char buf[8], msg[160];
+
+        if (optopt > 0 && w && w[0] == '-' && w[1] == optopt && sv_signal_parse(w + 1) > 0) {
+                (void) snprintf(msg, sizeof(msg), "unknown option '%s' (a signal is given as -s %s%s)", w,
+                                w + 1, o->is_kill ? "" : ", with 'supervise kill'");
+                return usage_error(o, "%s", msg);
+        }
+        return usage_error(o, "unknown option '%s'", sv_cli_bad_option(argv, buf, sizeof(buf)));
 }
 
 /* Options only one of the two subcommands has. */
@@ -357,21 +378,32 @@ static int check_combination(find_opts *o) {
 
 /* Returns 0 when the options are good, -1 for --help (done), or an exit code. */
 static int parse_args(find_opts *o, int argc, char **argv) {
-        int c, rc;
+        char bad[8];
+        int c, rc, li = -1;
 
         opterr = 0;
         optind = 0; /* GNU: re-initialise, main() may have used getopt already */
-        while ((c = getopt_long(argc, argv, ":r:fp:P:tu:cs:wk:qh", long_opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, ":r:fp:P:tu:cs:wk:qh", long_opts, &li)) != -1) {
                 if (c == 'h') {
                         print_help(o->is_kill);
                         return -1;
                 }
+                if (c == OPT_VERSION) {
+                        printf("supervise %s %s\n", o->cmd, SV_VERSION);
+                        return -1;
+                }
                 if (c == '?')
-                        return usage_error(o, "unknown option '%s'", opt_name(argv, optind));
+                        return bad_option(o, argv);
                 if (c == ':')
-                        return usage_error(o, "option '%s' needs a value", opt_name(argv, optind));
-                if (!o->is_kill && kill_only(c))
-                        return usage_error(o, "option '%s' is for 'supervise kill'", opt_name(argv, optind));
+                        return usage_error(o, "option '%s' needs a value",
+                                           sv_cli_bad_option(argv, bad, sizeof(bad)));
+                if (!o->is_kill && kill_only(c)) {
+                        /* A short option may sit inside a cluster: name its letter. */
+                        (void) snprintf(bad, sizeof(bad), "-%c", c);
+                        return usage_error(o, "option '%s' is for 'supervise kill'",
+                                           li < 0 ? bad : opt_name(argv, optind));
+                }
+                li = -1;
                 rc = parse_one(o, c, optarg);
                 if (rc)
                         return rc;
@@ -386,22 +418,7 @@ static int parse_args(find_opts *o, int argc, char **argv) {
 /* Writes `len` bytes with anything unprintable escaped, so a name holding a
  * newline or an escape sequence cannot forge lines or drive the terminal. */
 static void put_escaped(FILE *out, const char *s, size_t len) {
-        unsigned char ch;
-        size_t i;
-
-        for (i = 0; i < len; i++) {
-                ch = (unsigned char) s[i];
-                if (ch == '\\')
-                        fputs("\\\\", out);
-                else if (ch == '\n')
-                        fputs("\\n", out);
-                else if (ch == '\t')
-                        fputs("\\t", out);
-                else if (ch < 0x20 || ch == 0x7f)
-                        fprintf(out, "\\x%02x", ch);
-                else
-                        fputc(ch, out);
-        }
+        sv_cli_put_term(out, s, len);
 }
 
 /* The command line as shown: argv joined by spaces, or "[name]". */
@@ -422,6 +439,14 @@ static void put_cmdline(FILE *out, const sv_find_proc *p) {
                 put_escaped(out, p->cmdline + start, i - start);
                 start = i + 1;
         }
+}
+
+void sv_cli_find_put_name(FILE *out, const sv_find_proc *p) {
+        put_escaped(out, p->name, strlen(p->name));
+}
+
+void sv_cli_find_put_cmdline(FILE *out, const sv_find_proc *p) {
+        put_cmdline(out, p);
 }
 
 static void format_age(uint64_t ms, char *buf, size_t len) {
@@ -465,19 +490,83 @@ static const char *user_name(const sv_find_proc *p, char *buf, size_t len) {
         return buf;
 }
 
+/* The width rows are cut to, as procps' ps decides it: COLUMNS if set, else
+ * the terminal's width when stdout is one, else no limit (0); and never
+ * below 80 columns, as procps' ps never cuts below 80 either. */
+static size_t out_width(void) {
+        static bool known;
+        static size_t width;
+        const char *env = getenv("COLUMNS");
+        struct winsize ws;
+        unsigned v;
+
+        if (known)
+                return width;
+        known = true;
+        if (env && *env && sv_cli_parse_uint(env, 1, 1u << 20, &v) == 0)
+                width = v;
+        else if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+                width = ws.ws_col;
+        if (width && width < 80)
+                width = 80;
+        return width;
+}
+
+/* Writes `len` bytes of a row, cut after `width` columns (a UTF-8 sequence
+ * counts as one column and is never split), then the newline. */
+static void put_fitted(const char *s, size_t len, size_t width) {
+        size_t i, cols = 0;
+
+        for (i = 0; i < len; i++) {
+                if (((unsigned char) s[i] & 0xc0) != 0x80 && cols++ == width)
+                        break;
+        }
+        fwrite(s, 1, i, stdout);
+        fputc('\n', stdout);
+}
+
+/* A row goes to a memory stream first when it may have to be cut. */
+static FILE *row_begin(char **buf, size_t *len) {
+        FILE *m;
+
+        *buf = NULL;
+        if (!out_width())
+                return stdout;
+        m = open_memstream(buf, len);
+        return m ? m : stdout;
+}
+
+/* fclose() is what fills in *buf and *len: they are read only after it. */
+static void row_end(FILE *out, char **buf, size_t *len) {
+        if (out == stdout) {
+                fputc('\n', stdout);
+                return;
+        }
+        if (fclose(out) == 0)
+                put_fitted(*buf, *len, out_width());
+        free(*buf);
+}
+
 static void print_header(void) {
-        printf("%7s %7s %-8s %6s %s %8s  %s\n", "PID", "PPID", "USER", "AGE", "S", "RSS", "COMMAND");
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *out = row_begin(&buf, &len);
+
+        fprintf(out, "%7s %7s %-8s %6s %s %8s  %s", "PID", "PPID", "USER", "AGE", "S", "RSS", "COMMAND");
+        row_end(out, &buf, &len);
 }
 
 static void print_row(const sv_find_proc *p, const char *prefix) {
-        char age[24], ubuf[40];
+        char age[24], ubuf[40], *buf = NULL;
         const char *user = user_name(p, ubuf, sizeof(ubuf));
+        size_t len = 0;
+        FILE *out = row_begin(&buf, &len);
 
         format_age(p->age_ms, age, sizeof(age));
-        printf("%7d %7d %-8s %6s %c %8llu  %s", (int) p->pid, (int) p->ppid, user ? user : "?", age,
-               p->state, (unsigned long long) p->rss_kb, prefix);
-        put_cmdline(stdout, p);
-        fputc('\n', stdout);
+        fprintf(out, "%7d %7d %-8s %6s %c %8llu  %s", (int) p->pid, (int) p->ppid, user ? user : "?", age,
+                p->state, (unsigned long long) p->rss_kb, prefix);
+        put_cmdline(out, p);
+        row_end(out, &buf, &len);
 }
 
 /* Tree rows: "|- " / "`- " before each node and "|  " / "   " for each open
@@ -511,37 +600,15 @@ static void print_tree(const sv_find_row *rows, int n, const char *match_mark) {
 
 /* ---- JSON output. ---- */
 
-/* jansson rejects invalid UTF-8, and a process name is raw bytes: copy,
- * replacing each byte that does not start a valid sequence with U+FFFD. */
+/* jansson rejects invalid UTF-8, and a process name is raw bytes: each byte
+ * that is not UTF-8 becomes the text \xHH (sv_text_escape's scheme); the
+ * command line's raw bytes also go in "cmdline_b64" then (json_proc). */
 static json_t *json_bytes(const char *s, size_t len) {
-        json_t *j = json_stringn(s, len);
-        unsigned char c;
-        size_t i, k, need, o = 0;
-        char *buf;
+        size_t n;
+        char *t = sv_text_escape(s, len, 0, &n, NULL);
+        json_t *j = t ? json_stringn(t, n) : NULL;
 
-        if (j)
-                return j;
-        buf = malloc(len * 3 + 1);
-        if (!buf)
-                return NULL;
-        for (i = 0; i < len;) {
-                c = (unsigned char) s[i];
-                need = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2 : (c >> 3) == 30 ? 3 : 9;
-                for (k = 1; need != 9 && k <= need; k++)
-                        if (i + k >= len || ((unsigned char) s[i + k] >> 6) != 2)
-                                need = 9;
-                if (need == 9 || (c != 0 && !json_stringn(s + i, need + 1))) {
-                        memcpy(buf + o, "\xef\xbf\xbd", 3);
-                        o += 3;
-                        i++;
-                        continue;
-                }
-                memcpy(buf + o, s + i, need + 1);
-                o += need + 1;
-                i += need + 1;
-        }
-        j = json_stringn(buf, o);
-        free(buf);
+        free(t);
         return j;
 }
 
@@ -580,11 +647,27 @@ static json_t *json_cmdline(const sv_find_proc *p) {
         return j;
 }
 
+/* When the command line has bytes that are not UTF-8: "cmdline_b64", the
+ * raw argv (NUL-separated) in base64, so that nothing is lost. */
+static void add_raw_cmdline(json_t *o, const sv_find_proc *p) {
+        size_t bad = 0;
+        char *t = sv_text_escape(p->cmdline, p->cmdline_len - 1, 0, NULL, &bad), *b64;
+
+        free(t);
+        if (!bad)
+                return;
+        b64 = sv_base64(p->cmdline, p->cmdline_len - 1);
+        if (b64)
+                (void) json_object_set_new(o, "cmdline_b64", json_string(b64));
+        free(b64);
+}
+
 static json_t *json_proc(const sv_find_proc *p) {
         char state[2] = { p->state, '\0' }, ubuf[40];
         const char *user = user_name(p, ubuf, sizeof(ubuf));
+        json_t *o;
 
-        return json_pack("{s:i, s:i, s:o, s:s, s:o, s:o, s:I, s:I, s:I, s:b, s:o, s:o}",
+        o = json_pack("{s:i, s:i, s:o, s:s, s:o, s:o, s:I, s:I, s:I, s:b, s:o, s:o}",
                          "pid", (int) p->pid,
                          "ppid", (int) p->ppid,
                          "name", json_bytes(p->name, strlen(p->name)),
@@ -597,6 +680,9 @@ static json_t *json_proc(const sv_find_proc *p) {
                          "kernel_thread", p->kthread,
                          "cmdline", json_cmdline(p),
                          "argv", json_argv(p));
+        if (o && p->cmdline && p->cmdline_len > 0)
+                add_raw_cmdline(o, p);
+        return o;
 }
 
 /* Nests pre-order rows into {"...", "matched": b, "children": [...]} objects. */
@@ -734,6 +820,10 @@ static void raise_fd_limit(size_t need) {
                 return;
         rl.rlim_cur = rl.rlim_max;
         (void) setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+void sv_cli_find_raise_fd_limit(size_t need) {
+        raise_fd_limit(need);
 }
 
 static const char *sig_name(int sig, char *buf, size_t len) {

@@ -20,4 +20,16 @@ int sv_cli_ps(int argc, char **argv);
  * [--json]`. argv[0] is "kill". Returns the process exit code. */
 int sv_cli_kill(int argc, char **argv);
 
+/* For pgrep/pkill (cmd_pgrep.c): a process's name, and its command line
+ * (argv joined by spaces, or "[name]"), written as `ps` writes them, with
+ * anything unprintable escaped. */
+struct sv_find_proc;
+#include <stdio.h>
+void sv_cli_find_put_name(FILE *out, const struct sv_find_proc *p);
+void sv_cli_find_put_cmdline(FILE *out, const struct sv_find_proc *p);
+
+/* Raises the soft limit on open files towards the hard one when `need`
+ * handles (one pidfd per match) would not fit under it. */
+void sv_cli_find_raise_fd_limit(size_t need);
+
 #endif

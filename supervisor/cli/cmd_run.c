@@ -11,7 +11,12 @@
  * uv_timer per slot watches both the job's deadline and its idle time.
  * Every byte of job output goes to our stdout and every message of ours to
  * stderr, each with write(2), whole lines (or a whole job's output) at a
- * time, so two jobs' output never mixes. */
+ * time, so two jobs' output never mixes.
+ *
+ * Nothing is lost silently: a write that fails (stdout, stderr, the events
+ * file, a log, a report) ends the run through output_failed() with 125, and
+ * a spawn that fails for a passing reason (EMFILE, EAGAIN, ...) is retried
+ * at a lower effective -j by throttle() before the job is an ERROR. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -40,6 +45,11 @@
 #define HELPER_OUT_MAX (256u * 1024u)
 #define CMDLINE_MAX 512
 #define PROGRESS_MS 250
+/* A job that cannot start for a passing reason while nothing else runs is
+ * tried again after 10 ms, 20 ms, ... (about 5 s in all) before it is an
+ * ERROR. */
+#define SPAWN_BACKOFF_MS 10u
+#define SPAWN_BACKOFF_TRIES 9u
 
 extern char **environ;
 
@@ -57,7 +67,9 @@ static const char usage_text[] =
         "                         'ctest --show-only=json-v1'): command, working\n"
         "                         directory, environment, TIMEOUT, WILL_FAIL,\n"
         "                         DISABLED, SKIP_RETURN_CODE\n"
-        "  -j, --jobs N           run N jobs at once (default: number of CPUs)\n"
+        "  -j, --jobs N           run N jobs at once (default: number of CPUs); fewer\n"
+        "                         for a while if a start fails with EMFILE, ENFILE,\n"
+        "                         EAGAIN or ENOMEM (said once; the job is retried)\n"
         "  -t, --timeout DUR      stop a job running longer than DUR (250ms, 1.5s,\n"
         "                         2m; bare number: seconds); ctest's TIMEOUT wins\n"
         "      --idle-timeout DUR a job with no output for DUR counts as hung\n"
@@ -85,8 +97,11 @@ static const char usage_text[] =
         "                         diag, leak, exit, retry, skip)\n"
         "      --junit FILE       JUnit XML, one testcase per job\n"
         "      --tap FILE         TAP version 13\n"
+        "                         (JUnit and TAP are written beside FILE and renamed\n"
+        "                         over it when complete: an old report survives)\n"
         "  -q, --quiet            no progress line, job status lines or summary\n"
-        "      --help             show this help and exit\n"
+        "  -h, --help             show this help and exit\n"
+        "      --version          show the version and exit\n"
         "\n"
         "On a terminal, one status line (done/total, running, failed, elapsed, ETA)\n"
         "is redrawn on stderr. INT, TERM or HUP stop the running jobs through the\n"
@@ -97,8 +112,10 @@ static const char usage_text[] =
         "  0      every job passed (a flaky pass or a skip counts as passed)\n"
         "  1      a job failed, crashed or could not be started\n"
         "  124    a job timed out, and every other job passed\n"
-        "  125    supervise run itself failed (bad option, bad job file, unwritable\n"
-        "         report); no job was started\n"
+        "  125    supervise run itself failed: a bad option, job file or report\n"
+        "         path (no job was started); or job output, the events file, a log\n"
+        "         or a report could not be written (one line names the file and\n"
+        "         the error; the running jobs were stopped through the ladder)\n"
         "  128+N  supervise run was stopped by signal N (INT 130, TERM 143, HUP 129)\n";
 
 typedef struct run_opts {
@@ -127,6 +144,7 @@ struct slot;
  * attempt's spawn until the last attempt (and its --on-timeout command) is
  * over, so retries and diagnostics count against -j. */
 typedef struct job {
+        struct run *r;
         const sv_job *def;
         size_t index;
         unsigned attempt;  /* current or last attempt, 1-based; 0: never started */
@@ -141,6 +159,7 @@ typedef struct job {
         bool hung_idle;    /* ... and it was the idle one */
         bool stopping;     /* we started this attempt's stop ladder */
         int step;          /* ladder step announced in the events */
+        unsigned spawn_tries; /* backoff retries of a spawn that failed for a passing reason */
         const char *stop_reason;
         /* --on-timeout: while `helper` runs, the attempt's exit is held back
          * (exit_pending), so its diagnostics come before its EXIT event. */
@@ -152,6 +171,7 @@ typedef struct job {
         sv_exit_info exit;
         sv_leak *leaks;
         char *diag; /* this attempt's diagnostics, for the terminal and the log */
+        size_t diag_len; /* bytes of diag: job output in it may hold NULs */
 } job;
 
 typedef struct slot {
@@ -171,12 +191,23 @@ typedef struct run {
         slot **free_slots;
         unsigned nfree;
         size_t next;    /* first job not started yet */
+        /* Jobs whose spawn failed for a passing reason (EMFILE, ENFILE,
+         * EAGAIN, ENOMEM), to start before `next`, and the effective -j:
+         * the number running when that happened, raised by one as each job
+         * ends, up to nslots. */
+        job **deferred;
+        size_t ndeferred;
+        unsigned limit;
+        bool throttled;   /* said so on stderr */
+        bool spawn_hopeless; /* a job gave up its backoff; no spawn worked since */
+        uv_timer_t backoff; /* nothing runs to end and make room: try later */
+        bool backoff_init;
         size_t done;    /* jobs with a final verdict */
         unsigned running;
         unsigned failed; /* jobs that did not pass, for the progress line */
         sv_report *rep;
         int events_fd;
-        FILE *junit, *tap;
+        sv_atomic_file junit, tap; /* renamed into place when complete */
         char **on_timeout_argv;
         uint64_t t0;
         int stop_signal;
@@ -188,8 +219,10 @@ typedef struct run {
         bool progress_on;     /* stderr is a terminal and not --quiet */
         bool progress_shown;  /* a status line is on screen now */
         uint64_t progress_drawn;
-        bool stdout_broken;   /* EPIPE: stop printing job output */
-        bool log_warned;
+        bool out_failed;      /* a report could not be written: no new job, exit 125 */
+        bool stdout_failed;   /* stop printing job output */
+        bool stderr_failed;
+        bool events_failed;
         char *line;           /* --tag line assembly */
         size_t line_cap;
 } run;
@@ -288,22 +321,30 @@ static void on_progress_timer(uv_timer_t *t) {
 
 /* ---- Output ---- */
 
+static void output_failed(run *r, const char *what, int err);
+
+/* A full disk or a reader gone (EPIPE; SIGPIPE is ignored) loses job
+ * output: that ends the run (output_failed). */
 static void out_write(run *r, const char *p, size_t n) {
         int e;
 
-        if (r->stdout_broken || n == 0)
+        if (r->stdout_failed || n == 0)
                 return;
         e = write_all(1, p, n);
-        if (e == -EPIPE) {
-                /* Nobody reads our stdout any more; the jobs still run and
-                 * are still reported. */
-                r->stdout_broken = true;
+        if (e < 0) {
+                r->stdout_failed = true;
+                output_failed(r, "to standard output", e);
         }
 }
 
+/* A lost stderr cannot be reported on stderr; the exit status says it. */
 static void err_write(run *r, const char *p, size_t n) {
-        (void) r;
-        (void) write_all(2, p, n);
+        if (r->stderr_failed)
+                return;
+        if (write_all(2, p, n) < 0) {
+                r->stderr_failed = true;
+                output_failed(r, NULL, 0);
+        }
 }
 
 static int tag_reserve(run *r, size_t n) {
@@ -328,7 +369,7 @@ static void on_tag_line(int fd, const char *line, size_t len, unsigned flags, vo
 
         (void) fd;
         (void) flags;
-        if (r->stdout_broken || tag_reserve(r, n) < 0)
+        if (r->stdout_failed || tag_reserve(r, n) < 0)
                 return;
         r->line[0] = '[';
         memcpy(r->line + 1, j->def->name, nl);
@@ -341,10 +382,12 @@ static void on_tag_line(int fd, const char *line, size_t len, unsigned flags, vo
 
 /* ---- Per-job log files (--logs) ---- */
 
-static void log_open(run *r, job *j) {
-        char path[4096], name[64];
+/* Opens the job's log. Returns 0 or -errno: EMFILE and ENFILE are the
+ * caller's to retry, any other error has ended the run. */
+static int log_open(run *r, job *j) {
+        char path[4096], name[64], what[4200];
         size_t i, k = 0;
-        int width = 1;
+        int width = 1, e;
         size_t c;
 
         for (c = r->list.count; c >= 10; c /= 10)
@@ -366,17 +409,28 @@ static void log_open(run *r, job *j) {
         snprintf(path, sizeof(path), "%s/%0*zu%s%s.log", r->o->logs, width, j->index + 1,
                  k ? "-" : "", name);
         j->log_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (j->log_fd < 0 && !r->log_warned) {
-                r->log_warned = true;
-                progress_clear(r);
-                fprintf(stderr, "supervise run: cannot write '%s': %s\n", path, strerror(errno));
+        if (j->log_fd >= 0)
+                return 0;
+        e = -errno;
+        if (e != UV_EMFILE && e != UV_ENFILE) {
+                snprintf(what, sizeof(what), "log file '%s'", path);
+                output_failed(r, what, e);
         }
+        return e;
 }
 
 static void log_write(job *j, const char *p, size_t n) {
-        if (j->log_fd >= 0 && write_all(j->log_fd, p, n) < 0) {
+        char what[600];
+        int e;
+
+        if (j->log_fd < 0)
+                return;
+        e = write_all(j->log_fd, p, n);
+        if (e < 0) {
                 close(j->log_fd);
                 j->log_fd = -1;
+                snprintf(what, sizeof(what), "the log file of job '%.500s'", j->def->name);
+                output_failed(j->r, what, e);
         }
 }
 
@@ -402,12 +456,15 @@ static void event(run *r, sv_run_event *ev) {
 
         ev->t_ms = now_ms(r);
         e = sv_report_add(r->rep, ev);
-        if (e < 0 && e != UV_ENOMEM && r->events_fd >= 0) {
-                /* A full disk must not end the run: the other reports are
-                 * written from memory at the end. Say it once. */
-                progress_clear(r);
-                fprintf(stderr, "supervise run: cannot write the events file: %s\n", uv_strerror(e));
+        if (e < 0 && e != UV_ENOMEM && r->events_fd >= 0 && !r->events_failed) {
+                char what[4200];
+
+                /* The lines already written stay valid; later ones would
+                 * fail the same way. */
+                r->events_failed = true;
                 sv_report_set_events_fd(r->rep, -1);
+                snprintf(what, sizeof(what), "the events file '%.4096s'", r->o->events);
+                output_failed(r, what, e);
         }
 }
 
@@ -470,14 +527,18 @@ static void snap_one(FILE *m, FILE *stacks, pid_t pid) {
                 snprintf(wchan, sizeof(wchan), "-");
         snprintf(path, sizeof(path), "/proc/%d/cmdline", (int) pid);
         n = read_small(path, cmd, sizeof(cmd));
+        while (n > 0 && cmd[n - 1] == '\0')
+                n--;
         for (i = 0; i < n; i++)
-                if (cmd[i] == '\0' || cmd[i] == '\n')
+                if (cmd[i] == '\0')
                         cmd[i] = ' ';
-        while (n > 0 && cmd[n - 1] == ' ')
-                cmd[--n] = '\0';
-        if (n <= 0)
-                snprintf(cmd, sizeof(cmd), "?");
-        fprintf(m, "%8d %8d %c     %-24s %s\n", (int) pid, ppid, state, wchan, cmd);
+        fprintf(m, "%8d %8d %c     %-24s ", (int) pid, ppid, state, wchan);
+        /* A hostile command line must not drive the terminal it is shown on. */
+        if (n > 0)
+                sv_cli_put_term(m, cmd, (size_t) n);
+        else
+                fputc('?', m);
+        fputc('\n', m);
 
         snprintf(path, sizeof(path), "/proc/%d/stack", (int) pid);
         n = read_small(path, stack, sizeof(stack));
@@ -492,10 +553,11 @@ static void snap_one(FILE *m, FILE *stacks, pid_t pid) {
 }
 
 /* The job's tree (leader first) and its last output lines, as text the
- * caller frees. NULL only when out of memory. */
-static char *snapshot(run *r, job *j) {
+ * caller frees, with its length in *out_len (the output may hold NULs).
+ * NULL only when out of memory. */
+static char *snapshot(run *r, job *j, size_t *out_len) {
         char *text = NULL, *stext = NULL, secs[32], *tail;
-        size_t len = 0, slen = 0;
+        size_t len = 0, slen = 0, tlen = 0;
         sv_proc *procs = NULL;
         FILE *m, *stacks;
         int n, i;
@@ -525,33 +587,49 @@ static char *snapshot(run *r, job *j) {
         if (stext)
                 fputs(stext, m);
         free(stext);
-        tail = sv_outbuf_tail(j->out, SV_OUTBUF_TAIL_LINES);
-        fprintf(m, "last %u output lines:\n%s", SV_OUTBUF_TAIL_LINES,
-                tail && *tail ? tail : "(no output)\n");
-        if (tail && *tail && tail[strlen(tail) - 1] != '\n')
+        tail = sv_outbuf_tailn(j->out, SV_OUTBUF_TAIL_LINES, &tlen);
+        fprintf(m, "last %u output lines:\n", SV_OUTBUF_TAIL_LINES);
+        if (tail && tlen)
+                (void) fwrite(tail, 1, tlen, m);
+        else
+                fputs("(no output)\n", m);
+        if (tail && tlen && tail[tlen - 1] != '\n')
                 fputc('\n', m);
         free(tail);
         if (fclose(m) != 0) {
                 free(text);
                 return NULL;
         }
+        *out_len = len;
         return text;
 }
 
-static void diag_add(run *r, job *j, const char *kind, const char *text) {
+/* Records `len` bytes of diagnostics (len 0: up to the NUL). */
+static void diag_add(run *r, job *j, const char *kind, const char *text, size_t len) {
         sv_run_event ev = SV_RUN_EVENT_INIT;
-        char *d = NULL;
+        size_t klen = strlen(kind), n;
+        char *d;
 
+        if (!len)
+                len = strlen(text);
         ev.type = SV_RUN_EV_DIAG;
         ev.job = j->index;
         ev.attempt = j->attempt;
         ev.reason = kind;
         ev.text = text;
+        ev.text_len = len;
         event(r, &ev);
-        if (asprintf(&d, "%s--- %s ---\n%s", j->diag ? j->diag : "", kind, text) >= 0) {
-                free(j->diag);
-                j->diag = d;
-        }
+        n = j->diag_len + klen + 9 + len;
+        d = realloc(j->diag, n + 1);
+        if (!d)
+                return;
+        memcpy(d + j->diag_len, "--- ", 4);
+        memcpy(d + j->diag_len + 4, kind, klen);
+        memcpy(d + j->diag_len + 4 + klen, " ---\n", 5);
+        memcpy(d + j->diag_len + 9 + klen, text, len);
+        d[n] = '\0';
+        j->diag = d;
+        j->diag_len = n;
 }
 
 /* ---- Stopping a job ---- */
@@ -638,7 +716,7 @@ static void on_helper_exit(sv_worker *w, const sv_exit_info *e, void *ud) {
         m = open_memstream(&text, &len);
         if (m) {
                 if (j->helper_out)
-                        fputs(j->helper_out, m);
+                        (void) fwrite(j->helper_out, 1, j->helper_len, m);
                 if (j->helper_len && j->helper_out[j->helper_len - 1] != '\n')
                         fputc('\n', m);
                 if (j->helper_dropped)
@@ -656,7 +734,7 @@ static void on_helper_exit(sv_worker *w, const sv_exit_info *e, void *ud) {
                         text = NULL;
                 }
         }
-        diag_add(r, j, "on-timeout", text ? text : "[out of memory]\n");
+        diag_add(r, j, "on-timeout", text ? text : "[out of memory]\n", text ? len : 0);
         free(text);
         free(j->helper_out);
         j->helper_out = NULL;
@@ -732,14 +810,15 @@ out:
  * command, and only then start the ladder. */
 static void hang(run *r, job *j, bool idle) {
         char *text, msg[512];
+        size_t len = 0;
         int e;
 
         j->hung = true;
         j->hung_idle = idle;
         j->stop_reason = idle ? "idle" : "timeout";
         uv_timer_stop(&j->slot->timer);
-        text = snapshot(r, j);
-        diag_add(r, j, "snapshot", text ? text : "[out of memory]\n");
+        text = snapshot(r, j, &len);
+        diag_add(r, j, "snapshot", text ? text : "[out of memory]\n", text ? len : 0);
         free(text);
         if (!r->on_timeout_argv || r->stop_signal) {
                 stop_job(r, j, j->stop_reason, 0);
@@ -749,7 +828,7 @@ static void hang(run *r, job *j, bool idle) {
         if (e < 0) {
                 snprintf(msg, sizeof(msg), "[cannot run on-timeout command '%s': %s]\n",
                          r->on_timeout_argv[0], uv_strerror(e));
-                diag_add(r, j, "on-timeout", msg);
+                diag_add(r, j, "on-timeout", msg, 0);
                 stop_job(r, j, j->stop_reason, 0);
         }
 }
@@ -828,13 +907,16 @@ static const char *verdict_label(sv_verdict v) {
 /* One status line on stderr, e.g. "[ 3/10] FAIL      0.004 s  name: exit code 1". */
 static void status_line(run *r, job *j, sv_verdict v, uint64_t wall_ms, const char *how,
                         const char *note) {
-        char buf[1024], secs[32], label[32];
+        char buf[1024], secs[32], label[32], *name;
         size_t total = r->list.count;
         int width = 1, n;
         size_t c;
 
         if (r->o->quiet)
                 return;
+        /* A name is the job file's text or ctest's: it may hold anything. */
+        name = sv_text_escape(j->def->name, strlen(j->def->name), SV_TEXT_CONTROLS | SV_TEXT_BACKSLASH,
+                              NULL, NULL);
         for (c = total; c >= 10; c /= 10)
                 width++;
         fmt_secs(secs, wall_ms);
@@ -843,8 +925,9 @@ static void status_line(run *r, job *j, sv_verdict v, uint64_t wall_ms, const ch
         else
                 snprintf(label, sizeof(label), "%s", verdict_label(v));
         n = snprintf(buf, sizeof(buf), "[%*zu/%zu] %-7s %11s  %s%s%s%s\n", width, r->done, total,
-                     label, secs, j->def->name, how && *how ? ": " : "", how ? how : "",
+                     label, secs, name ? name : "?", how && *how ? ": " : "", how ? how : "",
                      note ? note : "");
+        free(name);
         if (n < 0)
                 return;
         if ((size_t) n >= sizeof(buf)) {
@@ -872,6 +955,9 @@ static void job_done(run *r, job *j, sv_verdict v) {
                 j->slot = NULL;
                 r->free_slots[r->nfree++] = s;
                 r->running--;
+                /* Room was made: probe one more at once than before. */
+                if (r->limit < r->nslots)
+                        r->limit++;
         }
 }
 
@@ -889,8 +975,13 @@ static void job_error(run *r, job *j, int err) {
         r->done++;
         if (j->def->flags & SV_JOB_UNAVAILABLE)
                 snprintf(how, sizeof(how), "not found (ctest lists no command for it)");
-        else
-                snprintf(how, sizeof(how), "cannot run '%s': %s", j->def->argv[0], uv_strerror(err));
+        else {
+                char *cmd = sv_text_escape(j->def->argv[0], strlen(j->def->argv[0]),
+                                           SV_TEXT_CONTROLS | SV_TEXT_BACKSLASH, NULL, NULL);
+
+                snprintf(how, sizeof(how), "cannot run '%.200s': %s", cmd ? cmd : "?", uv_strerror(err));
+                free(cmd);
+        }
         log_printf(j, "--- supervise: %s ---\n", how);
         job_done(r, j, SV_VERDICT_ERROR);
         status_line(r, j, SV_VERDICT_ERROR, 0, how, NULL);
@@ -948,8 +1039,11 @@ static int start_attempt(run *r, job *j) {
         e = sv_outbuf_new(&oo, &j->out);
         if (e < 0)
                 return e;
-        if (r->o->logs && j->log_fd < 0 && j->attempt == 1)
-                log_open(r, j);
+        if (r->o->logs && j->log_fd < 0 && j->attempt == 1) {
+                e = log_open(r, j);
+                if (e < 0)
+                        return e;
+        }
         if (j->attempt > 1)
                 log_printf(j, "--- supervise: attempt %u ---\n", j->attempt);
         if (j->def->env) {
@@ -973,12 +1067,14 @@ static int start_attempt(run *r, job *j) {
         if (e < 0)
                 return e;
         j->pid = sv_worker_pid(j->w);
+        /* The deadline counts from this job's own start: fill() may have
+         * spent seconds starting the jobs before it. */
+        uv_update_time(r->loop);
         ev.type = SV_RUN_EV_SPAWN;
         ev.job = j->index;
         ev.attempt = j->attempt;
         ev.pid = j->pid;
         event(r, &ev);
-        /* sv_spawn refreshed the loop's clock. */
         t = uv_now(r->loop);
         j->last_out = t;
         j->deadline = job_timeout(r, j) ? t + job_timeout(r, j) : 0;
@@ -987,7 +1083,7 @@ static int start_attempt(run *r, job *j) {
 }
 
 static bool should_retry(const run *r, const job *j, sv_verdict v) {
-        if (r->stop_signal || j->attempt > r->o->retries)
+        if (r->stop_signal || r->out_failed || j->attempt > r->o->retries)
                 return false;
         return v == SV_VERDICT_FAIL || v == SV_VERDICT_TIMEOUT || v == SV_VERDICT_CRASH;
 }
@@ -1024,10 +1120,10 @@ static void print_attempt(run *r, job *j, const sv_exit_info *e, sv_verdict v, b
                 out_write(r, text, len);
         }
         if (j->diag) {
-                log_write(j, j->diag, strlen(j->diag));
+                log_write(j, j->diag, j->diag_len);
                 if (!r->o->quiet) {
                         progress_clear(r);
-                        err_write(r, j->diag, strlen(j->diag));
+                        err_write(r, j->diag, j->diag_len);
                 }
         }
 }
@@ -1047,18 +1143,25 @@ static void leak_diag(run *r, job *j, const sv_exit_info *e) {
         fprintf(m, "%u process%s outlived the job's leader (%s):\n", e->leaked,
                 e->leaked == 1 ? "" : "es", r->o->leaks == SV_LEAKS_REPORT ? "left running" : "killed");
         n = e->leaked < SV_LEAKS_MAX ? e->leaked : SV_LEAKS_MAX;
-        for (i = 0; j->leaks && i < n; i++)
-                fprintf(m, "    pid %d: %s\n", (int) j->leaks[i].pid, j->leaks[i].cmdline);
+        for (i = 0; j->leaks && i < n; i++) {
+                fprintf(m, "    pid %d: ", (int) j->leaks[i].pid);
+                sv_cli_put_term(m, j->leaks[i].cmdline, strlen(j->leaks[i].cmdline));
+                fputc('\n', m);
+        }
         if (fclose(m) == 0)
-                diag_add(r, j, "leaks", text);
+                diag_add(r, j, "leaks", text, len);
         free(text);
 }
+
+static bool passing_error(int e);
+static bool throttle(run *r, job *j, int err);
 
 static void finish_attempt(run *r, job *j) {
         sv_run_event ev = SV_RUN_EVENT_INIT;
         sv_exit_info e = j->exit;
         sv_verdict v;
         char *tail;
+        size_t tail_len = 0;
         bool retry;
         int err;
 
@@ -1082,7 +1185,7 @@ static void finish_attempt(run *r, job *j) {
                 ev.count = e.leaked;
                 event(r, &ev);
         }
-        tail = sv_outbuf_tail(j->out, SV_OUTBUF_TAIL_LINES);
+        tail = sv_outbuf_tailn(j->out, SV_OUTBUF_TAIL_LINES, &tail_len);
         memset(&ev, 0, sizeof(ev));
         ev.type = SV_RUN_EV_EXIT;
         ev.job = j->index;
@@ -1091,6 +1194,7 @@ static void finish_attempt(run *r, job *j) {
         ev.exit = &e;
         ev.verdict = v;
         ev.text = tail;
+        ev.text_len = tail_len;
         retry = should_retry(r, j, v);
         if (!retry)
                 r->done++;
@@ -1099,6 +1203,7 @@ static void finish_attempt(run *r, job *j) {
         print_attempt(r, j, &e, v, retry);
         free(j->diag);
         j->diag = NULL;
+        j->diag_len = 0;
         free(j->leaks);
         j->leaks = NULL;
         if (!retry) {
@@ -1114,7 +1219,7 @@ static void finish_attempt(run *r, job *j) {
         sv_outbuf_free(j->out);
         j->out = NULL;
         err = start_attempt(r, j);
-        if (err < 0)
+        if (err < 0 && !(passing_error(err) && throttle(r, j, err)))
                 job_error(r, j, err);
 }
 
@@ -1165,32 +1270,151 @@ static void skip_job(run *r, job *j, const char *reason) {
         ev.reason = reason;
         event(r, &ev);
         r->done++;
-        if (strcmp(reason, "interrupted") != 0)
+        if (strcmp(reason, "interrupted") != 0 && strcmp(reason, "aborted") != 0)
                 status_line(r, j, SV_VERDICT_SKIP, 0, reason, NULL);
 }
 
-/* Starts jobs until -j are running or none is left. Never recurses: a job
- * that cannot start is finished here and the loop goes on. */
+/* No job waiting to start will run: fresh ones are skipped with `reason`; a
+ * deferred retry keeps the verdict of the attempt it follows. */
+static void drop_queue(run *r, const char *reason) {
+        job *j;
+
+        if (r->backoff_init)
+                uv_timer_stop(&r->backoff);
+        while (r->ndeferred > 0) {
+                j = r->deferred[--r->ndeferred];
+                if (j->attempt > 0)
+                        r->done++;
+                else
+                        skip_job(r, j, reason);
+        }
+        while (r->next < r->list.count)
+                skip_job(r, &r->jobs[r->next++], reason);
+}
+
+/* Nothing may be lost unnoticed. A report, a log or our stdout that cannot
+ * be written ends the run as an interrupt does: no new job starts, the
+ * running ones are stopped through the ladder and reported, and the other
+ * reports are still written. One line names the file and the error (`what`
+ * NULL: stderr itself, where nothing can be said); the exit status is 125. */
+static void output_failed(run *r, const char *what, int err) {
+        unsigned i;
+
+        if (what) {
+                progress_clear(r);
+                fprintf(stderr, "supervise run: cannot write %s: %s\n", what, uv_strerror(err));
+        }
+        if (r->out_failed)
+                return;
+        r->out_failed = true;
+        drop_queue(r, "aborted");
+        for (i = 0; i < r->nslots; i++) {
+                job *j = r->slots[i].job;
+
+                if (!j)
+                        continue;
+                if (j->helper)
+                        (void) sv_worker_stop_signal(j->helper, 0);
+                stop_job(r, j, "aborted", 0);
+        }
+}
+
+/* A spawn failed for a reason that passes when other jobs end. */
+static bool passing_error(int e) {
+        return e == UV_EMFILE || e == UV_ENFILE || e == UV_EAGAIN || e == UV_ENOMEM;
+}
+
+static void on_backoff(uv_timer_t *t) {
+        run *r = t->data;
+
+        if (r->limit == 0)
+                r->limit = 1;
+        fill(r);
+}
+
+/* The spawn of j's next attempt failed with `err`, a passing error: undo the
+ * attempt, put j back in front of the queue, free its slot and lower the
+ * effective -j to what runs now, so that it is tried again when a job ends.
+ * If nothing runs, a backoff timer tries again, a bounded number of times.
+ * Returns false when j has had its tries: the caller gives up on it. */
+static bool throttle(run *r, job *j, int err) {
+        slot *s = j->slot;
+
+        if (r->running <= 1 &&
+            (!r->backoff_init || j->spawn_tries >= SPAWN_BACKOFF_TRIES || r->spawn_hopeless)) {
+                /* Until a spawn works again, the next jobs fail at once
+                 * rather than each waiting out the whole backoff. */
+                r->spawn_hopeless = true;
+                return false;
+        }
+        if (!r->throttled) {
+                r->throttled = true;
+                progress_clear(r);
+                if (r->running > 1)
+                        fprintf(stderr, "supervise run: cannot start more jobs now (%s); running at "
+                                        "most %u at once and trying again as jobs end\n",
+                                uv_strerror(err), r->running - 1);
+                else
+                        fprintf(stderr, "supervise run: cannot start a job now (%s); trying again "
+                                        "shortly\n", uv_strerror(err));
+        }
+        j->attempt--;
+        sv_outbuf_free(j->out);
+        j->out = NULL;
+        uv_timer_stop(&s->timer);
+        s->job = NULL;
+        j->slot = NULL;
+        r->free_slots[r->nfree++] = s;
+        r->running--;
+        r->deferred[r->ndeferred++] = j;
+        r->limit = r->running;
+        if (r->running == 0) {
+                uv_timer_start(&r->backoff, on_backoff, (uint64_t) SPAWN_BACKOFF_MS << j->spawn_tries, 0);
+                j->spawn_tries++;
+        }
+        return true;
+}
+
+/* The next job to start: a deferred one first, else the next fresh one
+ * (a DISABLED or command-less one is finished here). NULL: none. */
+static job *next_job(run *r) {
+        job *j;
+
+        if (r->ndeferred > 0)
+                return r->deferred[--r->ndeferred];
+        while (r->next < r->list.count) {
+                j = &r->jobs[r->next++];
+                if (j->def->flags & SV_JOB_DISABLED)
+                        skip_job(r, j, "disabled");
+                else if (j->def->flags & SV_JOB_UNAVAILABLE)
+                        job_error(r, j, UV_ENOENT);
+                else
+                        return j;
+        }
+        return NULL;
+}
+
+/* Starts jobs until -j (or the throttled limit) are running or none is
+ * left. Never recurses: a job that cannot start is finished or deferred
+ * here and the loop goes on. */
 static void fill(run *r) {
         job *j;
         int e;
 
-        while (!r->stop_signal && r->nfree > 0 && r->next < r->list.count) {
-                j = &r->jobs[r->next++];
-                if (j->def->flags & SV_JOB_DISABLED) {
-                        skip_job(r, j, "disabled");
-                        continue;
-                }
-                if (j->def->flags & SV_JOB_UNAVAILABLE) {
-                        job_error(r, j, UV_ENOENT);
-                        continue;
-                }
+        while (!r->stop_signal && !r->out_failed && r->nfree > 0 && r->running < r->limit &&
+               (j = next_job(r)) != NULL) {
                 j->slot = r->free_slots[--r->nfree];
                 j->slot->job = j;
                 r->running++;
                 e = start_attempt(r, j);
-                if (e < 0)
+                if (e == 0) {
+                        j->spawn_tries = 0;
+                        r->spawn_hopeless = false;
+                } else if (!passing_error(e) || !throttle(r, j, e)) {
                         job_error(r, j, e);
+                } else {
+                        break;
+                }
         }
 }
 
@@ -1203,8 +1427,7 @@ static void on_signal(uv_signal_t *h, int signum) {
         r->nstops++;
         if (!r->stop_signal) {
                 r->stop_signal = signum;
-                while (r->next < r->list.count)
-                        skip_job(r, &r->jobs[r->next++], "interrupted");
+                drop_queue(r, "interrupted");
         }
         for (i = 0; i < r->nslots; i++) {
                 job *j = r->slots[i].job;
@@ -1238,7 +1461,7 @@ static int watch_signals(run *r) {
 static int parse_args(int argc, char **argv, run_opts *o) {
         enum {
                 OPT_IDLE = 256, OPT_STOP, OPT_LEAKS, OPT_CTEST, OPT_TAG, OPT_LOGS, OPT_EVENTS,
-                OPT_JUNIT, OPT_TAP, OPT_ON_TIMEOUT, OPT_DIAG_LIMIT, OPT_HELP,
+                OPT_JUNIT, OPT_TAP, OPT_ON_TIMEOUT, OPT_DIAG_LIMIT, OPT_HELP, OPT_VERSION,
         };
         static const struct option longopts[] = {
                 { "jobs", required_argument, NULL, 'j' },
@@ -1260,9 +1483,11 @@ static int parse_args(int argc, char **argv, run_opts *o) {
                 { "on-timeout-limit", required_argument, NULL, OPT_DIAG_LIMIT },
                 { "quiet", no_argument, NULL, 'q' },
                 { "help", no_argument, NULL, OPT_HELP },
+                { "version", no_argument, NULL, OPT_VERSION },
                 { NULL, 0, NULL, 0 },
         };
         int first_signal = SIGTERM, c, s;
+        char bad[8];
         uint64_t kill_after = 5000;
         bool have_ladder = false;
         long ncpu;
@@ -1273,7 +1498,7 @@ static int parse_args(int argc, char **argv, run_opts *o) {
         o->diag_limit_ms = DIAG_LIMIT_DEFAULT_MS;
         opterr = 0;
         optind = 1;
-        while ((c = getopt_long(argc, argv, "+j:t:r:s:k:f:q", longopts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "+j:t:r:s:k:f:qh", longopts, NULL)) != -1) {
                 switch (c) {
                 case 'j':
                         if (sv_cli_parse_uint(optarg, 1, MAX_JOBS_PARALLEL, &o->jobs) < 0)
@@ -1345,13 +1570,18 @@ static int parse_args(int argc, char **argv, run_opts *o) {
                 case 'q':
                         o->quiet = true;
                         break;
+                case 'h':
                 case OPT_HELP:
                         fputs(usage_text, stdout);
                         return EXIT_OK;
+                case OPT_VERSION:
+                        printf("supervise run %s\n", SV_VERSION);
+                        return EXIT_OK;
                 case ':':
-                        return usage_error("option '%s' needs an argument", argv[optind - 1]);
+                        return usage_error("option '%s' needs an argument",
+                                           sv_cli_bad_option(argv, bad, sizeof(bad)));
                 default:
-                        return usage_error("unknown option '%s'", argv[optind - 1]);
+                        return usage_error("unknown option '%s'", sv_cli_bad_option(argv, bad, sizeof(bad)));
                 }
         }
         if (optind < argc)
@@ -1372,15 +1602,17 @@ static int parse_args(int argc, char **argv, run_opts *o) {
 
 /* ---- Setup: everything that can fail does so before any job starts ---- */
 
-static int open_report(const char *path, const char *what, FILE **out) {
-        FILE *f = fopen(path, "we");
+/* The report goes to a temporary file beside `path`, made now so that a bad
+ * path fails before any job starts, and renamed over it only when complete
+ * (finish_reports), so an old report survives until then. */
+static int open_report(const char *path, const char *what, sv_atomic_file *out) {
+        int e = sv_atomic_file_open(out, path);
 
-        if (!f) {
+        if (e < 0) {
                 fprintf(stderr, "supervise run: cannot write %s '%s': %s\n", what, path,
-                        strerror(errno));
+                        uv_strerror(e));
                 return EXIT_OWN;
         }
-        *out = f;
         return 0;
 }
 
@@ -1436,9 +1668,12 @@ static int prepare(run *r, const run_opts *o) {
         r->nslots = r->list.count && r->list.count < o->jobs ? (unsigned) r->list.count : o->jobs;
         r->slots = calloc(r->nslots, sizeof(*r->slots));
         r->free_slots = calloc(r->nslots, sizeof(*r->free_slots));
-        if (!r->jobs || !r->slots || !r->free_slots)
+        r->deferred = calloc(r->nslots, sizeof(*r->deferred));
+        r->limit = r->nslots;
+        if (!r->jobs || !r->slots || !r->free_slots || !r->deferred)
                 goto oom;
         for (i = 0; i < r->list.count; i++) {
+                r->jobs[i].r = r;
                 r->jobs[i].def = &r->list.jobs[i];
                 r->jobs[i].index = i;
                 r->jobs[i].log_fd = -1;
@@ -1474,6 +1709,10 @@ static int start_loop(run *r) {
                 fprintf(stderr, "supervise run: cannot watch signals: %s\n", uv_strerror(e));
                 return EXIT_OWN;
         }
+        if (uv_timer_init(r->loop, &r->backoff) == 0) {
+                r->backoff_init = true;
+                r->backoff.data = r;
+        }
         if (r->progress_on && uv_timer_init(r->loop, &r->progress) == 0) {
                 r->progress_init = true;
                 r->progress.data = r;
@@ -1483,6 +1722,30 @@ static int start_loop(run *r) {
         return 0;
 }
 
+/* Writes the report and renames it into place; on any error the old file
+ * stays and one line says why. Returns 0 or EXIT_OWN. */
+static int commit_report(run *r, sv_atomic_file *af, const char *what, const char *path,
+                         int (*write)(const sv_report *, FILE *)) {
+        bool replaces = af->tmp != NULL;
+        int e, c;
+
+        errno = 0;
+        e = write(r->rep, af->f);
+        /* The writer knows only that a write failed; the commit's flush
+         * repeats it and learns why. */
+        c = sv_atomic_file_commit(af);
+        if (e >= 0 && c >= 0)
+                return 0;
+        progress_clear(r);
+        fprintf(stderr, "supervise run: cannot write %s '%s': %s%s\n", what, path,
+                uv_strerror(e < 0 ? e : c), replaces ? " (the previous report, if any, is kept)" : "");
+        return EXIT_OWN;
+}
+
+static int write_junit(const sv_report *rep, FILE *f) {
+        return sv_report_write_junit(rep, f, NULL);
+}
+
 static int finish_reports(run *r) {
         sv_run_event ev = SV_RUN_EVENT_INIT;
         int status = 0;
@@ -1490,22 +1753,20 @@ static int finish_reports(run *r) {
         ev.type = SV_RUN_EV_END;
         event(r, &ev);
         progress_clear(r);
-        if (!r->o->quiet)
-                (void) sv_report_write_summary(r->rep, stderr);
-        if (r->junit && sv_report_write_junit(r->rep, r->junit, NULL) < 0) {
-                fprintf(stderr, "supervise run: cannot write JUnit report '%s'\n", r->o->junit);
+        if (!r->o->quiet && !r->stderr_failed && sv_report_write_summary(r->rep, stderr) < 0)
+                r->stderr_failed = r->out_failed = true;
+        if (r->junit.f && commit_report(r, &r->junit, "JUnit report", r->o->junit, write_junit))
                 status = EXIT_OWN;
-        }
-        if (r->tap && sv_report_write_tap(r->rep, r->tap) < 0) {
-                fprintf(stderr, "supervise run: cannot write TAP report '%s'\n", r->o->tap);
+        if (r->tap.f && commit_report(r, &r->tap, "TAP report", r->o->tap, sv_report_write_tap))
                 status = EXIT_OWN;
-        }
         return status;
 }
 
 static int exit_status(const run *r) {
         sv_report_counts c;
 
+        if (r->out_failed)
+                return EXIT_OWN;
         if (r->stop_signal)
                 return 128 + r->stop_signal;
         sv_report_get_counts(r->rep, &c);
@@ -1526,6 +1787,8 @@ static void close_handles(run *r) {
                 uv_close((uv_handle_t *) &r->sigs[k], NULL);
         if (r->progress_init)
                 uv_close((uv_handle_t *) &r->progress, NULL);
+        if (r->backoff_init)
+                uv_close((uv_handle_t *) &r->backoff, NULL);
         /* The close callbacks run on the next turn of the loop. */
         (void) uv_run(r->loop, UV_RUN_NOWAIT);
 }
@@ -1549,15 +1812,14 @@ static void release(run *r) {
         free(r->jobs);
         free(r->slots);
         free(r->free_slots);
+        free(r->deferred);
         free(r->line);
         sv_report_free(r->rep);
         sv_argv_free(r->on_timeout_argv);
         if (r->events_fd >= 0)
                 close(r->events_fd);
-        if (r->junit)
-                fclose(r->junit);
-        if (r->tap)
-                fclose(r->tap);
+        sv_atomic_file_abort(&r->junit);
+        sv_atomic_file_abort(&r->tap);
         sv_joblist_release(&r->list);
 }
 

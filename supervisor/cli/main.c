@@ -31,6 +31,8 @@ static const char usage_text[] =
         "Usage: supervise [OPTION]... [--] COMMAND [ARG]...\n"
         "       supervise ps|kill [FILTER]... [OPTION]...   (see 'supervise ps --help')\n"
         "       supervise run [OPTION]... --from FILE        (see 'supervise run --help')\n"
+        "       supervise timeout [OPTION] DURATION COMMAND [ARG]...  (GNU timeout's form)\n"
+        "       supervise pgrep|pkill [OPTION]... [PATTERN]   (procps' forms)\n"
         "Run COMMAND (never through a shell), supervise it and report how it ended.\n"
         "\n"
         "  -n, --copies N        run N copies at once (default 1); each gets\n"
@@ -46,12 +48,16 @@ static const char usage_text[] =
         "                        tree once the run has lasted DUR\n"
         "      --leaks POLICY    descendants alive when a copy exits: kill (default:\n"
         "                        kill and report), report, fail, ignore\n"
-        "      --mechanism M     tree containment: auto (default), cgroup, procwalk\n"
-        "      --json FILE       one JSON object per exit, written as it happens\n"
-        "                        ('-' for stdout)\n"
+        "      --mechanism M     tree containment: auto (default: the first that\n"
+        "                        works of cgroup, pidns, procwalk), cgroup, pidns (a\n"
+        "                        PID namespace per copy; the pid reported is its\n"
+        "                        init's, which forwards signals), procwalk\n"
+        "      --json FILE       JSON lines as they happen ('-' for stdout): one\n"
+        "                        {\"event\":\"start\",...} per copy started, one\n"
+        "                        object per exit\n"
         "  -q, --quiet           no report on stderr\n"
         "  -v, --verbose         log every state change on stderr\n"
-        "      --help            show this help and exit\n"
+        "  -h, --help            show this help and exit\n"
         "      --version         show the version and exit\n"
         "\n"
         "Signals INT, TERM and HUP sent to supervise stop every copy through the\n"
@@ -63,10 +69,12 @@ static const char usage_text[] =
         "  N      the first copy that failed exited with N (as with GNU timeout,\n"
         "         a copy's own 124-255 passes through unchanged)\n"
         "  124    a copy timed out\n"
-        "  125    supervise itself failed, or a usage error; also when a limit (open\n"
-        "         files, processes, memory) stops a copy from starting: one line\n"
-        "         names the limit, and the copies already started are stopped\n"
-        "         through the ladder and reported\n"
+        "  125    supervise itself failed, or a usage error; also when a report\n"
+        "         (--json, stdout, stderr) could not be written: one line names\n"
+        "         the file and the error, and the copies are stopped; and when a\n"
+        "         limit (open files, processes, memory) stops a copy from starting:\n"
+        "         one line names the limit, and the copies already started are\n"
+        "         stopped through the ladder and reported\n"
         "  126    COMMAND was found but could not be run\n"
         "  127    COMMAND was not found\n"
         "  128+N  the first copy that failed was killed by signal N; or supervise\n"
@@ -85,6 +93,7 @@ typedef struct cli_opts {
         const char *mechanism;
         const char *json_path;
         bool quiet, verbose;
+        bool gnu_timeout, preserve_status, foreground; /* `supervise timeout` */
         char **argv;
 } cli_opts;
 
@@ -103,6 +112,7 @@ typedef struct run {
         unsigned expected; /* copies spawned */
         unsigned done;
         FILE *json;
+        bool out_failed; /* a report could not be written: exit 125 */
         int stop_signal; /* the signal that stopped us, 0 if none */
         uv_signal_t sigs[6];
         uv_timer_t warn;
@@ -136,6 +146,7 @@ static int parse_args(int argc, char **argv, cli_opts *o) {
                 { "version", no_argument, NULL, OPT_VERSION },
                 { NULL, 0, NULL, 0 },
         };
+        char bad[8];
         int c, r;
 
         memset(o, 0, sizeof(*o));
@@ -145,7 +156,7 @@ static int parse_args(int argc, char **argv, cli_opts *o) {
         o->mechanism = "auto";
         opterr = 0;
         optind = 1;
-        while ((c = getopt_long(argc, argv, "+:n:t:s:k:qv", longopts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "+:n:t:s:k:qvh", longopts, NULL)) != -1) {
                 switch (c) {
                 case 'n':
                         if (sv_cli_parse_uint(optarg, 1, 100000, &o->copies) < 0)
@@ -187,9 +198,9 @@ static int parse_args(int argc, char **argv, cli_opts *o) {
                         break;
                 case OPT_MECH:
                         if (strcmp(optarg, "auto") && strcmp(optarg, "cgroup") &&
-                            strcmp(optarg, "procwalk"))
-                                return usage_error("invalid --mechanism '%s' (want auto, cgroup or "
-                                                   "procwalk)", optarg);
+                            strcmp(optarg, "procwalk") && strcmp(optarg, "pidns"))
+                                return usage_error("invalid --mechanism '%s' (want auto, cgroup, "
+                                                   "pidns or procwalk)", optarg);
                         o->mechanism = optarg;
                         break;
                 case OPT_JSON:
@@ -201,6 +212,7 @@ static int parse_args(int argc, char **argv, cli_opts *o) {
                 case 'v':
                         o->verbose = true;
                         break;
+                case 'h':
                 case OPT_HELP:
                         fputs(usage_text, stdout);
                         return 0;
@@ -208,9 +220,10 @@ static int parse_args(int argc, char **argv, cli_opts *o) {
                         printf("supervise %s\n", SV_VERSION);
                         return 0;
                 case ':':
-                        return usage_error("option '%s' needs an argument", argv[optind - 1]);
+                        return usage_error("option '%s' needs an argument",
+                                           sv_cli_bad_option(argv, bad, sizeof(bad)));
                 default:
-                        return usage_error("unknown option '%s'", argv[optind - 1]);
+                        return usage_error("unknown option '%s'", sv_cli_bad_option(argv, bad, sizeof(bad)));
                 }
         }
         if (optind >= argc)
@@ -227,6 +240,76 @@ static int parse_args(int argc, char **argv, cli_opts *o) {
 }
 
 /* ---- Reporting ---- */
+
+/* A report could not be written, and nothing may be lost unnoticed: say so
+ * once, naming the file and the error, stop every copy through the ladder
+ * (each is still reported where that works), and exit 125. */
+static void output_failed(run *r, const char *name, int err) {
+        if (!r->out_failed && name)
+                fprintf(stderr, "supervise: cannot write %s: %s\n", name, strerror(err));
+        r->out_failed = true;
+        if (r->sv)
+                (void) sv_supervisor_stop_all(r->sv);
+}
+
+static void json_failed(run *r, int err) {
+        char name[4200];
+
+        if (strcmp(r->o->json_path, "-") == 0)
+                snprintf(name, sizeof(name), "to standard output (--json -)");
+        else
+                snprintf(name, sizeof(name), "'%.4096s'", r->o->json_path);
+        output_failed(r, name, err);
+        /* Later records would only fail the same way. */
+        if (r->json != stdout)
+                (void) fclose(r->json);
+        r->json = NULL;
+}
+
+/* The stderr report is the run's record for a person; if it is lost we
+ * cannot say so there, but the exit status does. */
+static void check_stderr(run *r) {
+        if (ferror(stderr) && !r->out_failed) {
+                r->out_failed = true;
+                if (r->sv)
+                        (void) sv_supervisor_stop_all(r->sv);
+        }
+}
+
+/* One line, flushed at once: a reader (or a crash) never sees half a
+ * record, and a write error is seen at the record that hit it. */
+static void json_emit(run *r, json_t *o) {
+        char *text;
+        int err;
+
+        text = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(12));
+        json_decref(o);
+        if (!text) {
+                json_failed(r, ENOMEM);
+                return;
+        }
+        errno = 0;
+        if (fprintf(r->json, "%s\n", text) < 0 || fflush(r->json) != 0) {
+                err = errno ? errno : EIO;
+                json_failed(r, err);
+        }
+        free(text);
+}
+
+/* {"event":"start","worker":N,"pid":P,"argv":[...]}: a line of its own for
+ * each copy started; exit records keep their shape (no "event" key). */
+static void json_start(run *r, unsigned index, pid_t pid) {
+        json_t *o;
+
+        o = json_pack("{s:s, s:I, s:I}", "event", "start", "worker", (json_int_t) index, "pid",
+                      (json_int_t) pid);
+        if (!o) {
+                json_failed(r, ENOMEM);
+                return;
+        }
+        sv_cli_json_set_argv(o, "argv", r->o->argv);
+        json_emit(r, o);
+}
 
 static void fmt_ms(char *buf, size_t n, uint64_t us) {
         if (us >= 10000000u)
@@ -274,17 +357,20 @@ static void report_line(const run *r, const slot *s) {
         if (e->leaked) {
                 fprintf(stderr, "supervise: worker %u left %u descendant%s running (%s):\n", s->index,
                         e->leaked, e->leaked == 1 ? "" : "s",
-                        r->o->leaks == SV_LEAKS_REPORT ? "left running" : "killed");
-                for (i = 0; i < e->leaked && i < SV_LEAKS_MAX; i++)
-                        fprintf(stderr, "supervise:   pid %d: %s\n", (int) e->leaks[i].pid,
-                                e->leaks[i].cmdline);
+                        r->o->leaks == SV_LEAKS_REPORT && e->mechanism != SV_MECH_PIDNS
+                                ? "left running"
+                                : "killed");
+                for (i = 0; i < e->leaked && i < SV_LEAKS_MAX; i++) {
+                        fprintf(stderr, "supervise:   pid %d: ", (int) e->leaks[i].pid);
+                        sv_cli_put_term(stderr, e->leaks[i].cmdline, strlen(e->leaks[i].cmdline));
+                        fputc('\n', stderr);
+                }
         }
 }
 
 static void json_line(run *r, const slot *s) {
         const sv_exit_info *e = &s->info;
-        json_t *o, *leaks;
-        char *text;
+        json_t *o, *leaks, *l;
         int st;
         unsigned i;
 
@@ -299,8 +385,10 @@ static void json_line(run *r, const slot *s) {
                       "wall_ms", (double) e->wall_us / 1000.0, "user_ms", (double) e->user_us / 1000.0,
                       "sys_ms", (double) e->sys_us / 1000.0, "max_rss_kb", (json_int_t) e->max_rss_kb,
                       "mechanism", sv_mechanism_name(e->mechanism));
-        if (!o)
+        if (!o) {
+                json_failed(r, ENOMEM);
                 return;
+        }
         if (st >= 0) {
                 const char *name = sv_signal_name(e->step_signal);
                 json_object_set_new(o, "step", json_integer(st + 1));
@@ -314,19 +402,16 @@ static void json_line(run *r, const slot *s) {
                 json_object_set_new(o, "idle", json_boolean(e->idle));
         }
         leaks = json_array();
-        for (i = 0; i < e->leaked && i < SV_LEAKS_MAX; i++)
-                json_array_append_new(leaks, json_pack("{s:I, s:s}", "pid", (json_int_t) e->leaks[i].pid,
-                                                       "cmdline", e->leaks[i].cmdline));
+        for (i = 0; i < e->leaked && i < SV_LEAKS_MAX; i++) {
+                /* A command line is bytes: escaped, never dropped. */
+                l = json_pack("{s:I}", "pid", (json_int_t) e->leaks[i].pid);
+                if (!l)
+                        continue;
+                sv_cli_json_set_text(l, "cmdline", e->leaks[i].cmdline, strlen(e->leaks[i].cmdline));
+                json_array_append_new(leaks, l);
+        }
         json_object_set_new(o, "leaked", leaks);
-        text = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(12));
-        json_decref(o);
-        if (!text)
-                return;
-        /* One line, flushed as the worker exits: a reader (or a crash) never
-         * sees half a record. */
-        fprintf(r->json, "%s\n", text);
-        fflush(r->json);
-        free(text);
+        json_emit(r, o);
 }
 
 /* ---- Running the copies ---- */
@@ -348,16 +433,20 @@ static void close_run_handles(run *r) {
 /* Copies a worker's piped output through to ours (used with --idle-timeout,
  * where we must see the output to know it is there). */
 static void on_output_cb(sv_worker *w, int fd, const char *buf, size_t len, void *userdata) {
+        run *r = userdata;
         ssize_t n;
 
         (void) w;
-        (void) userdata;
-        while (len > 0) {
+        while (len > 0 && !r->out_failed) {
                 n = write(fd, buf, len);
                 if (n < 0 && errno == EINTR)
                         continue;
-                if (n <= 0)
-                        return; /* our reader is gone; the copy runs on */
+                if (n <= 0) {
+                        /* The copy's output would be lost from here on. */
+                        output_failed(r, fd == 1 ? "to standard output" : "to standard error",
+                                      n < 0 ? errno : EIO);
+                        return;
+                }
                 buf += n;
                 len -= (size_t) n;
         }
@@ -371,10 +460,14 @@ static void print_tree(sv_worker *w, void *arg) {
         fprintf(stderr, "supervise: still running after %llums: worker %u pid %d\n",
                 (unsigned long long) r->o->warn_after_ms, sv_worker_id(w), (int) sv_worker_pid(w));
         n = sv_worker_descendants(w, &procs);
-        for (i = 0; i < n; i++)
-                fprintf(stderr, "supervise:   pid %d ppid %d %c %s\n", (int) procs[i].pid,
-                        (int) procs[i].ppid, procs[i].state, procs[i].comm);
+        for (i = 0; i < n; i++) {
+                fprintf(stderr, "supervise:   pid %d ppid %d %c ", (int) procs[i].pid,
+                        (int) procs[i].ppid, procs[i].state);
+                sv_cli_put_term(stderr, procs[i].comm, strlen(procs[i].comm));
+                fputc('\n', stderr);
+        }
         free(procs);
+        check_stderr(r);
 }
 
 static void on_warn(uv_timer_t *t) {
@@ -394,6 +487,7 @@ static void on_exit_cb(sv_worker *w, const sv_exit_info *info, void *userdata) {
         if (!r->o->quiet) {
                 s->info.leaks = info->leaks;
                 report_line(r, s);
+                check_stderr(r);
         }
         if (r->json) {
                 s->info.leaks = info->leaks;
@@ -507,11 +601,26 @@ static int watch_signals(run *r) {
                                     (int) (sizeof(sigs) / sizeof(sigs[0])), on_signal, r, &r->nsigs);
 }
 
+/* GNU timeout's table: 124 on timeout unless --preserve-status, but 137
+ * whenever KILL ended the command (GNU's own KILL kills timeout too). */
+static int gnu_timeout_status(const run *r) {
+        const sv_exit_info *e = &r->slots[0].info;
+        int own = e->exited ? e->code : 128 + e->signal;
+
+        if (!e->exited && e->signal == SIGKILL)
+                return own;
+        if (e->cause == SV_CAUSE_TIMEOUT && !r->o->preserve_status)
+                return EXIT_TIMEDOUT;
+        return own;
+}
+
 static int final_status(const run *r) {
         unsigned i;
 
         if (r->stop_signal)
                 return 128 + r->stop_signal;
+        if (r->o->gnu_timeout && r->expected == 1 && r->slots[0].done)
+                return gnu_timeout_status(r);
         for (i = 0; i < r->expected; i++) {
                 if (r->slots[i].done && r->slots[i].info.cause == SV_CAUSE_TIMEOUT)
                         return EXIT_TIMEDOUT;
@@ -539,7 +648,9 @@ static void log_cb(const char *msg, void *ud) {
         (void) ud;
         if (!t0)
                 t0 = now;
-        fprintf(stderr, "supervise: [%8.3f] %s\n", (double) (now - t0) / 1e6, msg);
+        fprintf(stderr, "supervise: [%8.3f] ", (double) (now - t0) / 1e6);
+        sv_cli_put_term(stderr, msg, strlen(msg));
+        fputc('\n', stderr);
 }
 
 static int run_copies(cli_opts *o) {
@@ -548,7 +659,7 @@ static int run_copies(cli_opts *o) {
         run r;
         unsigned i;
         char hint[160];
-        int e, status = EXIT_FAILURE_OWN;
+        int e, status = EXIT_FAILURE_OWN, tty = -1;
 
         memset(&r, 0, sizeof(r));
         r.o = o;
@@ -572,6 +683,8 @@ static int run_copies(cli_opts *o) {
         so.flags |= SV_SUPERVISOR_EXIT_AFTER_FREE;
         if (strcmp(o->mechanism, "procwalk") == 0)
                 so.flags |= SV_SUPERVISOR_NO_CGROUP;
+        if (strcmp(o->mechanism, "pidns") == 0)
+                so.flags |= SV_SUPERVISOR_PIDNS;
         if (o->verbose)
                 so.log = log_cb;
         e = sv_supervisor_new(&so, &r.sv);
@@ -585,6 +698,11 @@ static int run_copies(cli_opts *o) {
                                 "with cgroup.kill here\n");
                 goto out_sv;
         }
+        if (strcmp(o->mechanism, "pidns") == 0 && sv_supervisor_mechanism(r.sv) != SV_MECH_PIDNS) {
+                fprintf(stderr, "supervise: --mechanism pidns: no PID namespace here (the kernel "
+                                "refuses one, or SUPERVISE_MECHANISM forces another)\n");
+                goto out_sv;
+        }
         e = watch_signals(&r);
         if (e < 0) {
                 fprintf(stderr, "supervise: cannot watch signals: %s\n", uv_strerror(e));
@@ -593,7 +711,7 @@ static int run_copies(cli_opts *o) {
 
         memset(&sp, 0, sizeof(sp));
         sp.argv = (const char *const *) o->argv;
-        sp.stdio[0] = SV_STDIO_NULL;
+        sp.stdio[0] = o->gnu_timeout ? SV_STDIO_INHERIT : SV_STDIO_NULL;
         sp.timeout_ms = o->timeout_ms;
         if (o->idle_timeout_ms) {
                 sp.idle_timeout_ms = o->idle_timeout_ms;
@@ -629,6 +747,12 @@ static int run_copies(cli_opts *o) {
                         break;
                 r.slots[i].pid = sv_worker_pid(w);
                 r.expected++;
+                if (o->foreground && sv_cli_tty_give(sv_worker_pgid(w), &tty) > 0)
+                        (void) sv_worker_kill_tree(w, SIGCONT); /* if it read the tty too early */
+                if (r.json)
+                        json_start(&r, i, r.slots[i].pid);
+                if (r.out_failed)
+                        break; /* the copies already started are being stopped */
         }
         if (e < 0) {
                 /* Nothing is abandoned: the copies already running are
@@ -641,6 +765,8 @@ static int run_copies(cli_opts *o) {
                 else
                         fprintf(stderr, "supervise: cannot run '%s': %s%s\n", o->argv[0],
                                 uv_strerror(e), hint);
+                if (!o->gnu_timeout && e == UV_ENOENT)
+                        sv_cli_timeout_hint(o->argv);
                 status = spawn_error_status(e);
                 sv_supervisor_stop_all(r.sv);
                 if (r.done == r.expected)
@@ -650,8 +776,11 @@ static int run_copies(cli_opts *o) {
         }
         sv_supervisor_run(r.sv);
         status = final_status(&r);
+        if (r.out_failed)
+                status = EXIT_FAILURE_OWN;
 
 out_sv:
+        sv_cli_tty_take_back(tty);
         close_run_handles(&r);
         sv_supervisor_free(r.sv);
         for (i = 0; i < o->copies; i++)
@@ -659,9 +788,39 @@ out_sv:
 out_slots:
         free(r.slots);
 out_json:
-        if (r.json && r.json != stdout)
-                fclose(r.json);
+        if (r.json && r.json != stdout && fclose(r.json) != 0) {
+                /* Every line was flushed; this is the last word of a full disk. */
+                fprintf(stderr, "supervise: cannot write '%s': %s\n", o->json_path, strerror(errno));
+                status = EXIT_FAILURE_OWN;
+        }
         return status;
+}
+
+int sv_cli_timeout_run(const sv_cli_timeout_opts *t) {
+        cli_opts o;
+
+        memset(&o, 0, sizeof(o));
+        o.copies = 1;
+        o.timeout_ms = t->duration_ms;
+        o.mechanism = "auto";
+        o.json_path = t->json_path;
+        o.quiet = !t->report;
+        o.verbose = t->verbose;
+        o.gnu_timeout = true;
+        o.preserve_status = t->preserve_status;
+        o.foreground = t->foreground;
+        o.argv = t->argv;
+        /* GNU sends KILL only with -k; without it the first signal is all. */
+        o.ladder.count = 1;
+        o.ladder.steps[0].signal = t->signal;
+        o.ladder.steps[0].grace_ms = SV_DURATION_INF;
+        if (t->kill_after_ms && t->signal != SIGKILL) {
+                o.ladder.steps[0].grace_ms = t->kill_after_ms;
+                o.ladder.steps[1].signal = SIGKILL;
+                o.ladder.steps[1].grace_ms = 5000;
+                o.ladder.count = 2;
+        }
+        return run_copies(&o);
 }
 
 int main(int argc, char **argv) {
@@ -675,6 +834,12 @@ int main(int argc, char **argv) {
                         return sv_cli_kill(argc - 1, argv + 1);
                 if (strcmp(argv[1], "run") == 0)
                         return sv_cli_run(argc - 1, argv + 1);
+                if (strcmp(argv[1], "timeout") == 0)
+                        return sv_cli_timeout(argc - 1, argv + 1);
+                if (strcmp(argv[1], "pgrep") == 0)
+                        return sv_cli_pgrep(argc - 1, argv + 1);
+                if (strcmp(argv[1], "pkill") == 0)
+                        return sv_cli_pkill(argc - 1, argv + 1);
         }
         r = parse_args(argc, argv, &o);
         if (r >= 0)

@@ -26,3 +26,15 @@ __attribute__((weak)) int sv_cli_run(int argc, char **argv) {
         (void) argv;
         return not_built("run");
 }
+
+__attribute__((weak)) int sv_cli_pgrep(int argc, char **argv) {
+        (void) argc;
+        (void) argv;
+        return not_built("pgrep");
+}
+
+__attribute__((weak)) int sv_cli_pkill(int argc, char **argv) {
+        (void) argc;
+        (void) argv;
+        return not_built("pkill");
+}

@@ -25,6 +25,7 @@ struct sv_worker {
         int pidfd; /* -1 without pidfds; closed at reap */
         uint64_t deadline_us; /* the timeout, while queued in sv->timeouts */
         unsigned heap_pos;    /* 1 + index in sv->timeouts, 0 if not queued */
+        int nsfd;  /* pidns: the init's report of the worker's end; closed at reap; else -1 */
 
         sv_ladder ladder;
         uint64_t timeout_ms;
@@ -104,9 +105,11 @@ struct sv_supervisor {
         void *log_userdata;
 
         sv_mechanism mech;
-        char marker_prefix[40]; /* "SUPERVISE_TREE=<our pid>." */
+        char token[48];         /* "<pid>-<random>": our name (sv__plat_token) */
+        char marker_prefix[64]; /* "SUPERVISE_TREE=<token>." */
         size_t marker_len;
         char cgroot[SV_CG_PATH_MAX];
+        int cglock;        /* flock'd fd of cgroot: our proof of life, or -1 */
         sv__cg **cg_free;  /* empty cgroups ready for the next worker */
         unsigned cg_nfree, cg_cap, cg_made;
         sv__cgmaker maker;
@@ -119,6 +122,12 @@ struct sv_supervisor {
         bool pidfds;
         int devnull;
         sv__guardian guardian;
+        uv_poll_t *guard_watch; /* the guardian's pipe, or NULL (guard.c) */
+        unsigned guard_restarts;
+        bool ns_init;           /* we are PID 1 of our PID namespace */
+        bool init_reaper;       /* init_chld and init_check are initialised */
+        uv_signal_t init_chld;  /* as PID 1: reap each orphan as it exits */
+        uv_check_t init_check;
 
         sv_worker *head, *tail; /* live workers (not yet finished) */
         sv_worker *spare;       /* freed workers kept for reuse */
@@ -165,6 +174,11 @@ void sv__worker_reaped(sv_worker *w, const sv__reaped *r);
 void sv__worker_timeout_fired(sv_worker *w);
 void sv__worker_close(sv_worker *w);
 sv_worker *sv__worker_by_pid(sv_supervisor *sv, pid_t pid);
+
+/* guard.c */
+void sv__guard_start(sv_supervisor *sv);
+int sv__guard_init_reaper(sv_supervisor *sv);
+void sv__guard_close(sv_supervisor *sv); /* adds to sv->closing */
 
 /* supervisor.c */
 int sv__cg_get(sv_supervisor *sv, sv__cg **out);

@@ -1,9 +1,11 @@
 /* parse.c - the text forms the CLI and callers share: signal names and
  * numbers, durations, stop ladders, and the names of causes and mechanisms.
  * Pure functions: no allocation, no I/O, no global state, no floating point
- * (a duration like "1.5s" must come out as exactly 1500 ms). */
+ * (a duration like "1.5s" or "1e-1" must come out as exactly 1500 or 100 ms,
+ * rounded up, never down, however many digits it has). */
 #include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 #include <strings.h>
@@ -167,18 +169,20 @@ static int duration_unit(const char *s, uint64_t *out_ms) {
         return UV_EINVAL;
 }
 
-/* Returns ceil(0.<digits> * unit) exactly, by multiplying the decimal fraction
- * by `unit` from its last digit to its first, like long multiplication on
- * paper: each step keeps one digit of the product's fraction and carries the
- * rest. The carry stays below `unit`, so nothing can overflow, however many
- * digits there are. */
-static uint64_t fraction_ms_ceil(const char *digits, size_t n, uint64_t unit) {
+/* Returns ceil(0.<zeros times '0'><digits> * unit) exactly, by multiplying the
+ * decimal fraction by `unit` from its last digit to its first, like long
+ * multiplication on paper: each step keeps one digit of the product's fraction
+ * and carries the rest. The carry stays below `unit`, so nothing can overflow,
+ * however many digits there are. `more`: non-zero digits follow `digits`. */
+static uint64_t fraction_ms_ceil(const char *digits, size_t n, size_t zeros, uint64_t unit,
+                                 bool more) {
         uint64_t carry = 0;
-        int inexact = 0;
+        int inexact = more; /* digits we dropped make any product inexact */
         size_t i;
 
-        for (i = n; i > 0; i--) {
-                uint64_t t = (uint64_t) (digits[i - 1] - '0') * unit + carry;
+        for (i = n + zeros; i > 0; i--) {
+                uint64_t d = i > zeros ? (uint64_t) (digits[i - 1 - zeros] - '0') : 0;
+                uint64_t t = d * unit + carry;
 
                 inexact |= t % 10 != 0;
                 carry = t / 10;
@@ -186,41 +190,122 @@ static uint64_t fraction_ms_ceil(const char *digits, size_t n, uint64_t unit) {
         return carry + (inexact ? 1 : 0);
 }
 
+/* A number as strtod(3) reads it, minus sign, hex and "nan": the digits with
+ * the decimal point taken out, and where the point goes once the exponent is
+ * applied (`point` digits of `digits` are whole; it may be negative or past
+ * the end). Leading zeros are dropped, so a non-zero number's first digit is
+ * never '0'; n == 0 means the number is zero. */
+typedef struct decimal {
+        char digits[64];     /* the first significant digits */
+        size_t n;
+        bool more;           /* non-zero digits were dropped past digits[63] */
+        long point;
+} decimal;
+
+static void decimal_push(decimal *d, char c, bool before_point) {
+        if (d->n == 0 && c == '0') {
+                if (!before_point)
+                        d->point--; /* 0.05 is 5 with the point one place further left */
+                return;
+        }
+        if (d->n < sizeof(d->digits))
+                d->digits[d->n++] = c;
+        else if (c != '0')
+                d->more = true;
+        if (before_point)
+                d->point++;
+}
+
+/* Reads [digits][.digits][e[+-]digits] from *s, at least one digit before the
+ * exponent; advances *s past it. Returns 0 or UV_EINVAL. */
+static int decimal_read(const char **s, decimal *d) {
+        const char *p = *s;
+        size_t ndig = 0;
+        long exp = 0;
+        int esign = 1;
+
+        memset(d, 0, sizeof(*d));
+        for (; *p >= '0' && *p <= '9'; p++, ndig++)
+                decimal_push(d, *p, true);
+        if (*p == '.')
+                for (p++; *p >= '0' && *p <= '9'; p++, ndig++)
+                        decimal_push(d, *p, false);
+        if (ndig == 0)
+                return UV_EINVAL; /* "", ".", "e5", "-1", " 1", "nan" */
+        if (*p == 'e' || *p == 'E') {
+                p++;
+                if (*p == '+' || *p == '-')
+                        esign = *p++ == '-' ? -1 : 1;
+                if (*p < '0' || *p > '9')
+                        return UV_EINVAL; /* "1e", "1e+" */
+                for (; *p >= '0' && *p <= '9'; p++)
+                        if (exp < 100000)
+                                exp = exp * 10 + (*p - '0');
+        }
+        d->point += esign * exp;
+        *s = p;
+        return 0;
+}
+
+/* "inf" or "infinity" in any case, as strtod(3) takes them. */
+static bool read_inf(const char **s) {
+        if (strncasecmp(*s, "infinity", 8) == 0) {
+                *s += 8;
+                return true;
+        }
+        if (strncasecmp(*s, "inf", 3) == 0) {
+                *s += 3;
+                return true;
+        }
+        return false;
+}
+
+/* ceil(d * unit) in milliseconds, SV_DURATION_INF when it does not fit. */
+static uint64_t decimal_to_ms(const decimal *d, uint64_t unit) {
+        uint64_t whole = 0, ms, extra;
+        size_t i, nwhole;
+
+        if (d->n == 0)
+                return 0;
+        if (d->point > 20)
+                return SV_DURATION_INF; /* >= 10^20 ms */
+        if (d->point <= -8)
+                return 1; /* below 10^-8 of a unit, and a unit is < 10^8 ms */
+        nwhole = d->point > 0 ? (size_t) d->point : 0;
+        for (i = 0; i < nwhole; i++) {
+                uint64_t digit = i < d->n ? (uint64_t) (d->digits[i] - '0') : 0;
+
+                if (whole > (UINT64_MAX - digit) / 10)
+                        return SV_DURATION_INF;
+                whole = whole * 10 + digit;
+        }
+        if (whole > UINT64_MAX / unit)
+                return SV_DURATION_INF;
+        ms = whole * unit;
+        /* d->more implies 64 digits, more than the 20 whole ones at most. */
+        extra = 0;
+        if (d->n > nwhole)
+                extra = fraction_ms_ceil(d->digits + nwhole, d->n - nwhole,
+                                         d->point < 0 ? (size_t) -d->point : 0, unit, d->more);
+        if (ms > UINT64_MAX - extra)
+                return SV_DURATION_INF;
+        return ms + extra;
+}
+
 int sv_duration_parse(const char *s, uint64_t *out_ms) {
         const char *p = s;
-        const char *frac = NULL;
-        size_t frac_len = 0;
-        uint64_t whole = 0, unit, ms, extra;
+        decimal d;
+        uint64_t unit;
+        bool inf;
 
         if (!s)
                 return UV_EINVAL;
-        if (*p < '0' || *p > '9')
-                return UV_EINVAL; /* "", "-1", " 1", ".5", "ms", "nan", "inf" */
-        for (; *p >= '0' && *p <= '9'; p++) {
-                uint64_t digit = (uint64_t) (*p - '0');
-
-                if (whole > (UINT64_MAX - digit) / 10)
-                        return UV_EINVAL;
-                whole = whole * 10 + digit;
-        }
-        if (*p == '.') {
-                frac = ++p;
-                while (*p >= '0' && *p <= '9')
-                        p++;
-                frac_len = (size_t) (p - frac);
-                if (frac_len == 0)
-                        return UV_EINVAL; /* "1." and "1.s" */
-        }
+        inf = read_inf(&p);
+        if (!inf && decimal_read(&p, &d) < 0)
+                return UV_EINVAL;
         if (duration_unit(p, &unit) < 0)
-                return UV_EINVAL; /* "1x", "1.5.2", "1 s" */
-
-        if (whole > UINT64_MAX / unit)
-                return UV_EINVAL;
-        ms = whole * unit;
-        extra = frac ? fraction_ms_ceil(frac, frac_len, unit) : 0;
-        if (ms > UINT64_MAX - extra)
-                return UV_EINVAL;
-        *out_ms = ms + extra;
+                return UV_EINVAL; /* "1x", "1.5.2", "1 s", "infx" */
+        *out_ms = inf ? SV_DURATION_INF : decimal_to_ms(&d, unit);
         return 0;
 }
 
@@ -305,6 +390,7 @@ _Static_assert(sizeof(cause_names) / sizeof(cause_names[0]) == SV_CAUSE_COUNT,
 static const char *const mechanism_names[] = {
         [SV_MECH_CGROUP] = "cgroup",
         [SV_MECH_PROCWALK] = "procwalk",
+        [SV_MECH_PIDNS] = "pidns",
 };
 _Static_assert(sizeof(mechanism_names) / sizeof(mechanism_names[0]) == SV_MECH_COUNT,
                "every sv_mechanism needs a name");

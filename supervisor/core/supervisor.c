@@ -1,7 +1,8 @@
 /* supervisor.c - the sv_supervisor: its loop, its mechanism, and the
  * operations on all workers at once. Owns the loop when the caller gave
  * none, the SIGCHLD watcher, the /dev/null fd and the cgroup directory all
- * worker cgroups live under. */
+ * worker cgroups live under, with the lock that tells neighbours it is
+ * ours (platform/unix/cgroot.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -13,6 +14,43 @@
 #include "core/internal.h"
 
 #define SV_MIN_FDS 16
+
+/* Names this supervisor: a token no neighbour shares (the marker's and the
+ * cgroup directory's), and the directory itself when cgroups are wanted.
+ * A taken name is never adopted: draw another. */
+static void make_identity(sv_supervisor *sv, bool want_cgroup) {
+        int r = UV_EEXIST, tries;
+
+        for (tries = 0; tries < 16 && r == UV_EEXIST; tries++) {
+                if (sv__plat_token(sv->token, sizeof(sv->token)) < 0)
+                        snprintf(sv->token, sizeof(sv->token), "%d", (int) getpid());
+                r = want_cgroup ? sv__cg_setup(sv->token, sv->cgroot, sizeof(sv->cgroot),
+                                               &sv->cglock)
+                                : UV_ENOTSUP;
+        }
+        if (r == 0)
+                sv->mech = SV_MECH_CGROUP;
+        sv->marker_len = (size_t) snprintf(sv->marker_prefix, sizeof(sv->marker_prefix),
+                                           "SUPERVISE_TREE=%s.", sv->token);
+}
+
+/* cgroup > pidns > procwalk, each where it works. A cgroup is preferred
+ * to a PID namespace: it costs no process of its own per worker and keeps
+ * leaks it is told to leave running. */
+static void choose_mechanism(sv_supervisor *sv) {
+        const char *force = getenv("SUPERVISE_MECHANISM");
+        bool pidns = (sv->flags & SV_SUPERVISOR_PIDNS) || (force && strcmp(force, "pidns") == 0);
+        bool procwalk = (force && strcmp(force, "procwalk") == 0) ||
+                        ((sv->flags & SV_SUPERVISOR_NO_CGROUP) && !pidns);
+
+        make_identity(sv, !procwalk && !pidns);
+        if (sv->mech == SV_MECH_CGROUP || procwalk || !sv__plat_pidns_usable())
+                return;
+        sv->mech = SV_MECH_PIDNS;
+        /* Nor does a PID namespace need a guardian: each init dies with us
+         * (its parent-death signal), and the kernel kills the rest. */
+        sv->flags |= SV_SUPERVISOR_NO_GUARDIAN;
+}
 
 int sv_supervisor_new(const sv_supervisor_opts *opts, sv_supervisor **out) {
         sv_supervisor_opts defaults;
@@ -36,12 +74,14 @@ int sv_supervisor_new(const sv_supervisor_opts *opts, sv_supervisor **out) {
         if (!sv)
                 return UV_ENOMEM;
         sv->flags = opts->flags;
-        sv->marker_len = (size_t) snprintf(sv->marker_prefix, sizeof(sv->marker_prefix),
-                                           "SUPERVISE_TREE=%d.", (int) getpid());
+        sv->cglock = -1;
         sv->mech = SV_MECH_PROCWALK;
-        if (!(sv->flags & SV_SUPERVISOR_NO_CGROUP) &&
-            sv__cg_setup(sv->cgroot, sizeof(sv->cgroot)) == 0)
-                sv->mech = SV_MECH_CGROUP;
+        /* PID 1 of a namespace needs no guardian: when it dies, the kernel
+         * kills every process of the namespace. */
+        sv->ns_init = sv__plat_is_ns_init();
+        if (sv->ns_init)
+                sv->flags |= SV_SUPERVISOR_NO_GUARDIAN;
+        choose_mechanism(sv);
 
         sv->log = opts->log;
         sv->log_userdata = opts->log_userdata;
@@ -75,6 +115,12 @@ int sv_supervisor_new(const sv_supervisor_opts *opts, sv_supervisor **out) {
         r = sv__reap_init(sv);
         if (r < 0)
                 goto fail_devnull;
+        /* Every orphan of the namespace is ours: reap each as it exits
+         * rather than on the slow sweep. Without pidfds, SIGCHLD already
+         * reaps every child. */
+        if (sv->ns_init && sv->pidfds && !(sv->flags & SV_SUPERVISOR_NO_SUBREAPER) &&
+            (r = sv__guard_init_reaper(sv)) < 0)
+                sv__log(sv, "supervisor: cannot watch SIGCHLD as PID 1: %s", uv_strerror(r));
         sv__log(sv, "supervisor: mechanism %s, pidfds %s", sv_mechanism_name(sv->mech),
                 sv->pidfds ? "yes" : "no");
         *out = sv;
@@ -86,9 +132,10 @@ fail_loop:
         if (sv->owns_loop)
                 (void) uv_loop_close(&sv->own_loop);
 fail_free:
-        sv__guardian_stop(&sv->guardian, false, false);
-        if (sv->mech == SV_MECH_CGROUP)
+        if (sv->mech == SV_MECH_CGROUP) {
                 (void) sv__cg_remove_root(sv->cgroot);
+                close(sv->cglock);
+        }
         free(sv);
         return r;
 }
@@ -291,6 +338,7 @@ void sv_supervisor_free(sv_supervisor *sv) {
 
         sv->closing = 2;
         sv__reap_close(sv, on_own_closed);
+        sv__guard_close(sv);
         /* Close callbacks run in the loop's next iteration, which does not
          * block on them. */
         while (sv->closing > 0)
@@ -337,6 +385,10 @@ void sv_supervisor_free(sv_supervisor *sv) {
         sv__pidmap_release(&sv->bypid);
         if (sv->mech == SV_MECH_CGROUP && !handoff)
                 (void) sv__cg_remove_root(sv->cgroot);
+        /* Only now may a neighbour's sweep take our directory: it is gone,
+         * or its removal is the guardian's (handoff). */
+        if (sv->mech == SV_MECH_CGROUP)
+                close(sv->cglock);
         sv__guardian_stop(&sv->guardian, (sv->flags & SV_SUPERVISOR_EXIT_AFTER_FREE) != 0, handoff);
         close(sv->devnull);
         free(sv);

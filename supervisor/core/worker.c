@@ -35,6 +35,17 @@ static const char *const event_names[] = { "stop", "timeout", "grace-expired", "
 _Static_assert(sizeof(event_names) / sizeof(event_names[0]) == SV_EV_COUNT,
                "event_names must match sv__event");
 
+/* The names are looked up through these because the "can't happen" branch of
+ * sv__worker_step logs exactly the values the tables don't cover: a state or
+ * event out of range must print as such, not read past the array. */
+static const char *state_name(sv_worker_state s) {
+        return (unsigned) s < SV_WORKER_STATE_COUNT ? state_names[s] : "(invalid state)";
+}
+
+static const char *event_name(sv__event ev) {
+        return (unsigned) ev < SV_EV_COUNT ? event_names[ev] : "(invalid event)";
+}
+
 extern char **environ;
 
 void sv__log_(sv_supervisor *sv, const char *fmt, ...) {
@@ -50,7 +61,7 @@ void sv__log_(sv_supervisor *sv, const char *fmt, ...) {
 static void set_state(sv_worker *w, sv_worker_state s, const char *why) {
         if (w->state != s)
                 sv__log(w->sv, "worker %u pid %d: %s -> %s (%s)", w->id, (int) w->pid,
-                        state_names[w->state], state_names[s], why);
+                        state_name(w->state), state_name(s), why);
         w->state = s;
 }
 
@@ -126,6 +137,11 @@ static int signal_tree(sv_worker *w, int sig) {
         bool leader = w->state != SV_WORKER_EXITED;
         int r = 0;
 
+        /* The tree is the init's namespace, and only the init can reach
+         * into it; once the init is reaped, the namespace is gone. */
+        if (w->sv->mech == SV_MECH_PIDNS)
+                return leader ? sv__plat_pidns_signal(w->pid, w->pidfd, sig, true) : 0;
+
         if (sig == SIGKILL) {
                 /* The tree first and the leader last, so that nobody is
                  * reparented while the /proc walk follows parent links.
@@ -188,6 +204,10 @@ static int adopted_pending(sv_worker *w) {
 static int tree_alive(sv_worker *w) {
         int r;
 
+        /* The kernel lets a namespace's init be reaped only once every
+         * other member is gone. */
+        if (w->sv->mech == SV_MECH_PIDNS)
+                return 0;
         if (w->cg) {
                 /* An error (EMFILE at the limit) counts as alive: the tree
                  * is looked at again. But a cgroup that is gone (someone
@@ -344,8 +364,8 @@ static void on_leader_gone(sv_worker *w) {
 
 /* The single place that assigns w->state. */
 void sv__worker_step(sv_worker *w, sv__event ev) {
-        sv__log(w->sv, "worker %u pid %d: event %s in %s", w->id, (int) w->pid, event_names[ev],
-                state_names[w->state]);
+        sv__log(w->sv, "worker %u pid %d: event %s in %s", w->id, (int) w->pid, event_name(ev),
+                state_name(w->state));
         switch (w->state) {
         case SV_WORKER_RUNNING:
                 switch (ev) {
@@ -405,8 +425,8 @@ void sv__worker_step(sv_worker *w, sv__event ev) {
         default:
                 break;
         }
-        sv__log(w->sv, "worker %u: can't happen: event %s in state %s", w->id, event_names[ev],
-                state_names[w->state]);
+        sv__log(w->sv, "worker %u: can't happen: event %s in state %s", w->id, event_name(ev),
+                state_name(w->state));
 }
 
 /* ---- Finishing ---- */
@@ -611,9 +631,31 @@ void sv__worker_timeout_fired(sv_worker *w) {
                 sv__worker_step(w, SV_EV_TIMEOUT);
 }
 
+/* What the init of a pidns worker says of the worker's own end replaces the
+ * init's; what the worker left behind has died with the namespace and is
+ * reported as leaked. */
+static void take_pidns_end(sv_worker *w) {
+        sv_leak left[SV_LEAKS_MAX];
+        size_t keep;
+        int n;
+
+        n = sv__plat_pidns_end(w->nsfd, &w->reaped, left, SV_LEAKS_MAX);
+        w->nsfd = -1;
+        if (n <= 0 || w->step >= 0 || w->leaks == SV_LEAKS_IGNORE)
+                return;
+        keep = (size_t) (n < SV_LEAKS_MAX ? n : SV_LEAKS_MAX);
+        w->leak_list = malloc(keep * sizeof(sv_leak));
+        if (!w->leak_list)
+                return;
+        memcpy(w->leak_list, left, keep * sizeof(sv_leak));
+        w->leaked = (unsigned) n;
+}
+
 void sv__worker_reaped(sv_worker *w, const sv__reaped *r) {
         w->reaped = *r;
         w->reaped_ok = true;
+        if (w->nsfd >= 0)
+                take_pidns_end(w);
         w->end_us = sv__plat_now_us();
         w->sv->reaps++;
         if (--w->sv->unreaped == 0)
@@ -779,7 +821,7 @@ static int prep_env(sv_worker *w, const sv_spawn_opts *o, spawn_prep *p) {
         return 0;
 }
 
-/* "SUPERVISE_TREE=<our pid>.<id>" without snprintf, which costs more than
+/* "SUPERVISE_TREE=<our token>.<id>" without snprintf, which costs more than
  * the rest of the spawn's bookkeeping. */
 static void make_marker(sv_worker *w) {
         const sv_supervisor *sv = w->sv;
@@ -858,6 +900,8 @@ static void abandon_child(sv_worker *w, const sv__spawn_res *res) {
         (void) sv__plat_kill(res->pid, res->pidfd, SIGKILL);
         if (res->pidfd >= 0)
                 close(res->pidfd);
+        if (res->nsfd >= 0)
+                close(res->nsfd);
         (void) sv__plat_reap_wait(&res->pid, 1, 5000);
 }
 
@@ -868,6 +912,7 @@ static int watch(sv_worker *w, const sv__spawn_res *res) {
 
         w->pid = res->pid;
         w->pidfd = res->pidfd;
+        w->nsfd = res->nsfd;
         if (w->pidfd < 0)
                 return 0;
         r = sv__reap_watch(w->sv, w);
@@ -876,6 +921,7 @@ static int watch(sv_worker *w, const sv__spawn_res *res) {
                 abandon_child(w, res);
                 w->pid = 0;
                 w->pidfd = -1;
+                w->nsfd = -1;
         }
         return r;
 }
@@ -935,10 +981,14 @@ int sv_spawn(sv_supervisor *sv, const sv_spawn_opts *o, sv_worker **out) {
         w->sv = sv;
         w->id = sv->next_id++;
         w->pidfd = -1;
+        w->nsfd = -1;
         w->step = -1;
         w->last_step = -1;
         w->ladder = o->ladder ? *o->ladder : sv->ladder;
-        w->timeout_ms = o->timeout_ms;
+        /* A timeout past 2^44 ms (557 years) never fires: count it as none,
+         * so start_us + timeout_ms * 1000 stays inside 64 bits (inf is
+         * SV_DURATION_INF = UINT64_MAX). */
+        w->timeout_ms = o->timeout_ms >> 44 ? 0 : o->timeout_ms;
         w->idle_timeout_ms = o->idle_timeout_ms;
         w->leaks = o->leaks;
         w->on_exit = o->on_exit;
@@ -969,6 +1019,8 @@ int sv_spawn(sv_supervisor *sv, const sv_spawn_opts *o, sv_worker **out) {
         req.cwd = o->cwd;
         req.cgroup = w->cg ? w->cg->path : NULL;
         req.want_pidfd = sv->pidfds;
+        req.pidns = sv->mech == SV_MECH_PIDNS;
+        res.nsfd = -1;
 
         /* Wall time and the deadline count from here, as GNU timeout's do
          * from its fork: the exec is part of the job's time. */
@@ -977,9 +1029,8 @@ int sv_spawn(sv_supervisor *sv, const sv_spawn_opts *o, sv_worker **out) {
          * that would outlive us. It is started here rather than with the
          * supervisor, so that a timed run's clock (which starts above) pays
          * for its fork instead of our start-up. */
-        if (!sv->guardian.pid && !(sv->flags & SV_SUPERVISOR_NO_GUARDIAN) &&
-            (r = sv__guardian_start(sv->cgroot, &sv->guardian)) < 0)
-                sv__log(sv, "supervisor: cannot start the guardian: %s", uv_strerror(r));
+        if (!sv->guardian.pid && !(sv->flags & SV_SUPERVISOR_NO_GUARDIAN))
+                sv__guard_start(sv);
         r = sv__plat_spawn(&req, &res);
         if (r < 0)
                 goto fail_cg;
@@ -1022,6 +1073,8 @@ int sv_worker_kill(sv_worker *w, int sig) {
         if (w->state == SV_WORKER_EXITED)
                 return UV_ESRCH;
         note_sent(w, sig);
+        if (w->sv->mech == SV_MECH_PIDNS)
+                return sv__plat_pidns_signal(w->pid, w->pidfd, sig, false);
         return sv__plat_kill(w->pid, w->pidfd, sig);
 }
 
@@ -1065,6 +1118,41 @@ void *sv_worker_userdata(const sv_worker *w) {
         return w->userdata;
 }
 
+/* With a cgroup, the tree is its members: one read of cgroup.procs and one
+ * stat per member, where the /proc walk reads every process on the machine
+ * (2,000 hung jobs diagnosed at once took minutes: O(n^2) reads). */
+static int cg_descendants(const sv_worker *w, sv_proc **out) {
+        pid_t *pids = NULL;
+        sv_proc *procs;
+        int n, i, k = 0;
+
+        n = sv__cg_pids(w->cg, &pids);
+        if (n <= 0) {
+                free(pids);
+                if (n == 0)
+                        *out = NULL;
+                return n;
+        }
+        procs = malloc((size_t) n * sizeof(*procs));
+        if (!procs) {
+                free(pids);
+                return UV_ENOMEM;
+        }
+        for (i = 0; i < n; i++)
+                if (pids[i] != w->pid && sv__proc_stat(pids[i], &procs[k]) == 0 &&
+                    procs[k].state != 'Z')
+                        k++;
+        free(pids);
+        if (k == 0) {
+                free(procs);
+                procs = NULL;
+        }
+        *out = procs;
+        return k;
+}
+
 int sv_worker_descendants(const sv_worker *w, sv_proc **out) {
+        if (w->cg)
+                return cg_descendants(w, out);
         return sv__proc_tree(w->state == SV_WORKER_EXITED ? 0 : w->pid, w->pid, w->marker, out);
 }

@@ -140,6 +140,9 @@ static int read_table(sv_find_table *t) {
                 memset(&p, 0, sizeof(p));
                 p.pid = (pid_t) atoi(de->d_name);
                 p.ppid = st.ppid;
+                p.pgrp = st.pgrp;
+                p.sid = st.sid;
+                p.tty_nr = st.tty_nr;
                 p.state = st.state;
                 p.kthread = st.kthread;
                 p.start_ticks = st.start_ticks;
@@ -291,6 +294,40 @@ static int long_name_matches(sv_find_table *t, sv_find_proc *p, const char *name
         return strcmp(base_name(exe), name) == 0;
 }
 
+static bool in_list(const sv_find_list *l, int64_t v) {
+        size_t i;
+
+        for (i = 0; i < l->n; i++)
+                if (l->v[i] == v)
+                        return true;
+        return false;
+}
+
+/* The list criteria read from stat: no file opened. */
+static bool stat_lists_match(const sv_find_filter *f, const sv_find_proc *p) {
+        return (!f->ppids.n || in_list(&f->ppids, p->ppid)) &&
+               (!f->pgrps.n || in_list(&f->pgrps, p->pgrp)) &&
+               (!f->sids.n || in_list(&f->sids, p->sid)) &&
+               (!f->ttys.n || in_list(&f->ttys, p->tty_nr));
+}
+
+/* The id lists, from /proc/<pid>/status. 1, 0, or a negative error. */
+static int id_lists_match(sv_find_table *t, const sv_find_filter *f, const sv_find_proc *p) {
+        sv__ids ids;
+        int r;
+
+        if (!f->euids.n && !f->ruids.n && !f->rgids.n)
+                return 1;
+        r = sv__find_read_ids(t->proc_fd, p->pid, &ids);
+        if (r == UV_ENOMEM)
+                return r;
+        if (r < 0)
+                return 0; /* gone */
+        return (!f->euids.n || in_list(&f->euids, ids.euid)) &&
+               (!f->ruids.n || in_list(&f->ruids, ids.ruid)) &&
+               (!f->rgids.n || in_list(&f->rgids, ids.rgid));
+}
+
 static bool name_matches_exact(const sv_find_proc *p, const char *name) {
         return strcmp(p->name, name) == 0;
 }
@@ -330,11 +367,11 @@ static int proc_matches(sv_find_table *t, scan_ctx *c, size_t i) {
         sv_find_proc *p = &t->procs[i];
         int r;
 
-        if (c->excluded[i])
-                return 0;
         if (f->npids && !bsearch(&p->pid, c->pids, f->npids, sizeof(*c->pids), cmp_pid))
                 return 0;
         if (f->parent > 0 && !((f->flags & SV_FIND_TREE) ? c->desc[i] : p->ppid == f->parent))
+                return 0;
+        if (!stat_lists_match(f, p))
                 return 0;
         if (f->older_than_ms && p->age_ms < f->older_than_ms)
                 return 0;
@@ -354,6 +391,9 @@ static int proc_matches(sv_find_table *t, scan_ctx *c, size_t i) {
                 if (r <= 0)
                         return r;
         }
+        r = id_lists_match(t, f, p);
+        if (r <= 0)
+                return r;
         if (f->has_uid) {
                 r = load_uid(t, p);
                 if (r < 0)
@@ -377,7 +417,8 @@ static int ctx_init(scan_ctx *c, const sv_find_filter *f, const sv_find_table *t
         memset(c, 0, sizeof(*c));
         c->f = f;
         if (f->regex) {
-                if (regcomp(&c->re, f->regex, REG_EXTENDED | REG_NOSUB) != 0)
+                if (regcomp(&c->re, f->regex,
+                            REG_EXTENDED | REG_NOSUB | (f->flags & SV_FIND_ICASE ? REG_ICASE : 0)) != 0)
                         return UV_EINVAL;
                 c->has_re = true;
         }
@@ -422,26 +463,58 @@ int sv__find_load_details(sv_find_table *t, sv_find_proc *p) {
         return load_cmdline(t, p);
 }
 
+/* SV_FIND_NEWEST / SV_FIND_OLDEST: true if procs[i] beats procs[best]. */
+static bool better(const sv_find_table *t, size_t i, size_t best) {
+        const sv_find_proc *a = &t->procs[i], *b = &t->procs[best];
+
+        if (a->start_ticks != b->start_ticks)
+                return (t->flags & SV_FIND_NEWEST) ? a->start_ticks > b->start_ticks
+                                                   : a->start_ticks < b->start_ticks;
+        return (t->flags & SV_FIND_NEWEST) ? a->pid > b->pid : a->pid < b->pid;
+}
+
+/* Keeps only the newest or the oldest match. */
+static void keep_one(sv_find_table *t) {
+        size_t k, best;
+
+        if (!(t->flags & (SV_FIND_NEWEST | SV_FIND_OLDEST)) || t->nmatch < 2)
+                return;
+        best = t->match[0];
+        for (k = 1; k < t->nmatch; k++)
+                if (better(t, t->match[k], best))
+                        best = t->match[k];
+        for (k = 0; k < t->nmatch; k++)
+                t->procs[t->match[k]].matched = t->match[k] == best;
+        t->match[0] = best;
+        t->nmatch = 1;
+}
+
 static int apply_filter(sv_find_table *t, scan_ctx *c) {
-        size_t i;
+        size_t i, k;
         int r;
 
         t->match = malloc((t->nprocs + 1) * sizeof(*t->match));
         if (!t->match)
                 return UV_ENOMEM;
         for (i = 0; i < t->nprocs; i++) {
+                /* Never us or an ancestor, inverted or not. */
+                if (c->excluded[i])
+                        continue;
                 r = proc_matches(t, c, i);
                 if (r < 0)
                         return r;
+                if (c->f->flags & SV_FIND_INVERT)
+                        r = !r;
                 if (!r)
                         continue;
                 t->procs[i].matched = true;
                 t->match[t->nmatch++] = i;
-                if (!(t->flags & SV_FIND_NO_DETAILS)) {
-                        r = sv__find_load_details(t, &t->procs[i]);
-                        if (r < 0)
-                                return r;
-                }
+        }
+        keep_one(t);
+        for (k = 0; k < t->nmatch && !(t->flags & SV_FIND_NO_DETAILS); k++) {
+                r = sv__find_load_details(t, &t->procs[t->match[k]]);
+                if (r < 0)
+                        return r;
         }
         return 0;
 }

@@ -34,6 +34,9 @@ struct sv_find_table {
 /* One parsed /proc/<pid>/stat. */
 typedef struct sv__stat {
         pid_t ppid;
+        pid_t pgrp;
+        pid_t sid;
+        int tty_nr;
         char state;
         bool kthread;
         uint64_t start_ticks;
@@ -58,6 +61,14 @@ ssize_t sv__find_read_file(int dirfd, const char *path, char **out);
 
 /* Reads the effective uid from <proc_fd>/<pid>/status. */
 int sv__find_read_euid(int proc_fd, pid_t pid, uid_t *out);
+
+/* The real and effective uid and the real gid, from the same file. */
+typedef struct sv__ids {
+        uid_t ruid, euid;
+        gid_t rgid;
+} sv__ids;
+
+int sv__find_read_ids(int proc_fd, pid_t pid, sv__ids *out);
 
 /* Socket inodes on `port` from /proc/net/{tcp,tcp6,udp,udp6}, sorted. */
 typedef struct sv__inodes {

@@ -43,6 +43,25 @@ static bool next_u64(const char **p, const char *end, uint64_t *out) {
         return true;
 }
 
+/* Parses a decimal that may be negative (pgrp 0 of a kernel thread, tty_nr,
+ * tpgid -1) at *p, skipping leading spaces. */
+static bool next_i64(const char **p, const char *end, int64_t *out) {
+        const char *s = *p;
+        uint64_t v;
+        bool neg;
+
+        while (s < end && *s == ' ')
+                s++;
+        neg = s < end && *s == '-';
+        if (neg)
+                s++;
+        if (!next_u64(&s, end, &v))
+                return false;
+        *p = s;
+        *out = neg ? -(int64_t) v : (int64_t) v;
+        return true;
+}
+
 /* Skips one space-separated field, which may be negative (tty_nr, tpgid). */
 static bool skip_field(const char **p, const char *end) {
         const char *s = *p;
@@ -60,6 +79,7 @@ static bool skip_field(const char **p, const char *end) {
 int sv__find_parse_stat(const char *buf, size_t len, sv__stat *out) {
         const char *open, *close, *p, *end = buf + len;
         uint64_t ppid, flags, v;
+        int64_t pgrp, sid, tty;
         sv__stat st;
         size_t n;
         int field;
@@ -83,9 +103,13 @@ int sv__find_parse_stat(const char *buf, size_t len, sv__stat *out) {
         /* Fields 4 (ppid) to 24 (rss) of proc(5); the state was field 3. */
         if (!next_u64(&p, end, &ppid))
                 return UV_EINVAL;
-        for (field = 5; field <= 8; field++)
-                if (!skip_field(&p, end))
-                        return UV_EINVAL;
+        /* 5 pgrp, 6 session, 7 tty_nr, 8 tpgid. */
+        if (!next_i64(&p, end, &pgrp) || !next_i64(&p, end, &sid) || !next_i64(&p, end, &tty) ||
+            !skip_field(&p, end))
+                return UV_EINVAL;
+        st.pgrp = (pid_t) pgrp;
+        st.sid = (pid_t) sid;
+        st.tty_nr = (int) tty;
         if (!next_u64(&p, end, &flags))
                 return UV_EINVAL;
         for (field = 10; field <= 21; field++)
@@ -170,24 +194,39 @@ fail_fd:
         return r;
 }
 
-int sv__find_read_euid(int proc_fd, pid_t pid, uid_t *out) {
-        char path[32], *buf, *line;
-        unsigned long ruid, euid;
+int sv__find_read_ids(int proc_fd, pid_t pid, sv__ids *out) {
+        char path[32], *buf, *uline, *gline;
+        unsigned long ruid, euid, rgid;
         ssize_t n;
 
         (void) snprintf(path, sizeof(path), "%d/status", (int) pid);
         n = sv__find_read_file(proc_fd, path, &buf);
         if (n < 0)
                 return (int) n;
-        /* "Uid:\treal\teffective\tsaved\tfs"; a name line cannot fake it,
-         * because the kernel escapes '\n' in Name:. */
-        line = strstr(buf, "\nUid:");
-        if (!line || sscanf(line + 5, "%lu %lu", &ruid, &euid) != 2) {
+        /* "Uid:\treal\teffective\tsaved\tfs", "Gid:" alike; a name line
+         * cannot fake them, because the kernel escapes '\n' in Name:. */
+        uline = strstr(buf, "\nUid:");
+        gline = strstr(buf, "\nGid:");
+        if (!uline || !gline || sscanf(uline + 5, "%lu %lu", &ruid, &euid) != 2 ||
+            sscanf(gline + 5, "%lu", &rgid) != 1) {
                 free(buf);
                 return UV_EINVAL;
         }
         free(buf);
-        *out = (uid_t) euid;
+        out->ruid = (uid_t) ruid;
+        out->euid = (uid_t) euid;
+        out->rgid = (gid_t) rgid;
+        return 0;
+}
+
+int sv__find_read_euid(int proc_fd, pid_t pid, uid_t *out) {
+        sv__ids ids;
+        int r;
+
+        r = sv__find_read_ids(proc_fd, pid, &ids);
+        if (r < 0)
+                return r;
+        *out = ids.euid;
         return 0;
 }
 

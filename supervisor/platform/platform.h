@@ -25,11 +25,14 @@ typedef struct sv__spawn_req {
         const char *cgroup;       /* the cgroup directory to start in, or NULL;
                                    * opened only for the spawn */
         bool want_pidfd;
+        bool pidns;               /* in a PID namespace of its own, under our init (pidns.c) */
 } sv__spawn_req;
 
 typedef struct sv__spawn_res {
         pid_t pid;
         int pidfd; /* -1 when the kernel gave none */
+        int nsfd;  /* with req->pidns: where the init reports the worker's end; the
+                    * caller sets -1 before the call, and only pidns.c writes it */
 } sv__spawn_res;
 
 /* Process-wide preparation, done once: make fds 0..2 valid, ignore SIGPIPE,
@@ -79,6 +82,32 @@ int sv__plat_reap_any(sv__reaped *out);
  * children's pidfds (polls only where pidfd_open is missing). Returns how
  * many are still unreaped at the end, or a negative error. */
 int sv__plat_reap_wait(const pid_t *pids, int n, unsigned timeout_ms);
+
+/* ---- PID namespaces (pidns.c): a tree contained without cgroups ----
+ *
+ * With req->pidns, sv__plat_spawn makes the child pid 1 of a new PID
+ * namespace (with a user namespace unless we are root) and that child, our
+ * init, starts the worker. out->pid and out->pidfd are the init's: it is
+ * the process we reap, and when it ends the kernel kills the rest of the
+ * namespace, escapees included. It forwards to the worker every signal it
+ * gets, and dies with us (PR_SET_PDEATHSIG). */
+
+/* True if this process may give each worker a PID namespace: decided by a
+ * probe clone the first time, then cached. */
+bool sv__plat_pidns_usable(void);
+
+/* Sends `sig` through the init at `init`: to the worker alone, or with
+ * `tree` to every process of the namespace (then SIGCONT, so a stopped one
+ * can act on it). A tree SIGKILL goes to the init itself. */
+int sv__plat_pidns_signal(pid_t init, int pidfd, int sig, bool tree);
+
+/* After the init is reaped into *r: replaces the status and resource usage
+ * in *r with the worker's own, as the init saw them, and stores in left[]
+ * up to `max` of the processes the worker left behind (pid and command line,
+ * read just before they died with the namespace). Returns how many it left
+ * (0 if the init was killed before it could tell us: *r then stays as
+ * reaped). Closes nsfd. */
+int sv__plat_pidns_end(int nsfd, sv__reaped *r, sv_leak *left, int max);
 
 /* True if this kernel gives pidfds (and we were not told to avoid them). */
 bool sv__plat_have_pidfd(void);
@@ -130,10 +159,19 @@ void sv__plat_timer_ack(int fd);
 
 /* ---- Trees ---- */
 
+/* Writes "<pid>-<64 random bits in hex>": a name for this supervisor that
+ * no other supervisor shares, in any PID namespace, across reboots (the
+ * cgroup directory's and the SUPERVISE_TREE marker's). */
+int sv__plat_token(char *out, size_t n);
+
 /* The cgroup v2 directory all our workers' cgroups go under, created for this
- * supervisor ("<our cgroup>/supervise.<pid>"). Returns 0 and writes the path,
- * or a negative error when there is no writable cgroup2 (the fallback). */
-int sv__cg_setup(char *out, size_t n);
+ * supervisor ("<our cgroup>/supervise-<token>"), first removing the ones
+ * whose owners are provably gone (cgroot.c says how). Returns 0, writes the
+ * path, and stores an fd whose flock is our proof of life: keep it open
+ * until the directory is removed. UV_EEXIST: the name is taken, try again
+ * with a new token. Other negative errors: no writable cgroup2 (the
+ * fallback). */
+int sv__cg_setup(const char *token, char *out, size_t n, int *out_lock);
 
 /* One worker cgroup. No fd is kept open: a worker would then cost four
  * fds instead of its pidfd. Empty cgroups are reused for later workers
@@ -194,17 +232,41 @@ int sv__proc_group_alive(pid_t pgid);
  * Returns the count and a malloc'd array, or a negative error. */
 int sv__proc_tree(pid_t root, pid_t pgid, const char *marker, sv_proc **out);
 
+/* Reads /proc/<pid>/stat into *out (pid, ppid, pgid, state, comm): 0, or a
+ * negative error (the process is gone). */
+int sv__proc_stat(pid_t pid, sv_proc *out);
+
 /* ---- The guardian: ends our trees if we die without cleaning up ---- */
 
 #define SV_GUARD_PATH_MAX 512
 
 typedef struct sv__guardian {
-        pid_t pid; /* 0: none */
-        int fd;    /* write end of its pipe */
+        pid_t pid;  /* 0: none */
+        int fd;     /* write end of its pipe */
+        int pidfd;  /* the guardian's pidfd, or -1 where there is none */
 } sv__guardian;
 
-/* Forks the guardian. `cgroot` is our cgroup directory, or "" without one. */
-int sv__guardian_start(const char *cgroot, sv__guardian *out);
+/* Forks the guardian. `token` is ours (sv__plat_token; the guardian ends
+ * the processes carrying SUPERVISE_TREE=<token>.), `cgroot` our cgroup
+ * directory, or "" without one. The write end in out->fd becomes an error
+ * (POLLERR) when the guardian is gone: watch it to notice. */
+int sv__guardian_start(const char *token, const char *cgroot, sv__guardian *out);
+
+/* After the guardian's pipe reported POLLERR: reaps the guardian, which is
+ * gone or exiting, and forgets it. Returns its raw wait status when we
+ * reaped it, or -1 when it was not ours to wait for (see guardian.c). */
+int sv__guardian_reap(sv__guardian *g);
+
+/* ---- PID 1 of a PID namespace ---- */
+
+/* True if we are the init of our PID namespace: the kernel sends us every
+ * orphan of the namespace, and kills the whole namespace when we die. */
+bool sv__plat_is_ns_init(void);
+
+/* Looks, without reaping, for a child of ours that has exited. Returns 1
+ * and stores its pid, 0 if none has, or a negative error (UV_ECHILD: we
+ * have no children). It sees only the first such child, whoever owns it. */
+int sv__plat_peek_exited(pid_t *out);
 
 /* Tells the guardian we are done, and reaps it unless `nowait`. With
  * `cleanup` it also removes our (empty) cgroup directories on its way out. */

@@ -222,6 +222,10 @@ const char *sv_outbuf_text(sv_outbuf *b, size_t *out_len, uint64_t *out_dropped)
 }
 
 char *sv_outbuf_tail(sv_outbuf *b, unsigned nlines) {
+        return sv_outbuf_tailn(b, nlines, NULL);
+}
+
+char *sv_outbuf_tailn(sv_outbuf *b, unsigned nlines, size_t *out_len) {
         size_t len, i, start;
         uint64_t dropped;
         unsigned seen = 0;
@@ -246,6 +250,8 @@ char *sv_outbuf_tail(sv_outbuf *b, unsigned nlines) {
                 return NULL;
         memcpy(s, t + start, len - start);
         s[len - start] = '\0';
+        if (out_len)
+                *out_len = len - start;
         return s;
 }
 

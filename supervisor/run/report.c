@@ -31,7 +31,7 @@ _Static_assert(sizeof(event_names) / sizeof(event_names[0]) == SV_RUN_EV_COUNT,
 static const char *const cause_names[] = { "exited", "signaled", "stopped", "timeout" };
 _Static_assert(sizeof(cause_names) / sizeof(cause_names[0]) == SV_CAUSE_COUNT,
                "one name per cause");
-static const char *const mech_names[] = { "cgroup", "procwalk" };
+static const char *const mech_names[] = { "cgroup", "procwalk", "pidns" };
 _Static_assert(sizeof(mech_names) / sizeof(mech_names[0]) == SV_MECH_COUNT,
                "one name per mechanism");
 
@@ -186,22 +186,48 @@ static int replace_str(char **dst, const char *src) {
         return 0;
 }
 
+/* The bytes of an event's text: text_len, or up to its NUL if that is 0. */
+static size_t text_len(const sv_run_event *ev) {
+        if (!ev->text)
+                return 0;
+        return ev->text_len ? ev->text_len : strlen(ev->text);
+}
+
+/* A copy of n bytes with a NUL after them, in *dst (freeing the old one). */
+static int replace_bytes(char **dst, size_t *dst_len, const char *src, size_t n) {
+        char *s = NULL;
+
+        if (src) {
+                s = malloc(n + 1);
+                if (!s)
+                        return UV_ENOMEM;
+                memcpy(s, src, n);
+                s[n] = '\0';
+        }
+        free(*dst);
+        *dst = s;
+        *dst_len = src ? n : 0;
+        return 0;
+}
+
 /* Diagnostics accumulate: a snapshot, then the --on-timeout output. */
-static int append_diag(sv__attempt *a, const char *kind, const char *text) {
+static int append_diag(sv__attempt *a, const char *kind, const char *text, size_t n) {
         sv__buf b = SV__BUF_INIT;
 
         if (a->diag) {
-                (void) sv__buf_adds(&b, a->diag);
+                (void) sv__buf_add(&b, a->diag, a->diag_len);
                 (void) sv__buf_addc(&b, '\n');
         }
         (void) sv__buf_printf(&b, "--- %s ---\n", kind ? kind : "diagnostics");
-        (void) sv__buf_adds(&b, text ? text : "");
+        (void) sv__buf_add(&b, text ? text : "", text ? n : 0);
         if (b.oom) {
                 sv__buf_release(&b);
                 return UV_ENOMEM;
         }
+        n = b.len;
         free(a->diag);
         a->diag = sv__buf_steal(&b);
+        a->diag_len = a->diag ? n : 0;
         return a->diag ? 0 : UV_ENOMEM;
 }
 
@@ -242,7 +268,7 @@ static int apply(sv_report *r, const sv_run_event *ev) {
                 a->last_signal = ev->signal;
                 return ev->reason ? replace_str(&a->stop_reason, ev->reason) : 0;
         case SV_RUN_EV_DIAG:
-                return append_diag(a, ev->reason, ev->text);
+                return append_diag(a, ev->reason, ev->text, text_len(ev));
         case SV_RUN_EV_LEAK:
                 a->leaked = ev->count;
                 return 0;
@@ -256,7 +282,7 @@ static int apply(sv_report *r, const sv_run_event *ev) {
                         if (ev->exit->leaked > a->leaked)
                                 a->leaked = ev->exit->leaked;
                 }
-                return replace_str(&a->output, ev->text);
+                return replace_bytes(&a->output, &a->output_len, ev->text, text_len(ev));
         default:
                 return 0;
         }
@@ -264,21 +290,33 @@ static int apply(sv_report *r, const sv_run_event *ev) {
 
 /* ---- The events file ---- */
 
-/* jansson refuses invalid UTF-8, and a job's output may be anything. */
-static json_t *jstr(const char *s) {
-        sv__buf b = SV__BUF_INIT;
-        json_t *j;
+/* Sets o[key] to n bytes of s as text (NULL: null), and, if a byte was not
+ * UTF-8 and had to be escaped, o[key + "_b64"] to the raw bytes, so that
+ * nothing is lost (see sv_text_escape). */
+static void set_text(json_t *o, const char *key, const char *s, size_t n) {
+        char k[64], *t, *b64;
+        size_t len, bad;
 
-        if (!s)
-                return json_null();
-        (void) sv__buf_add_utf8(&b, s, strlen(s));
-        if (b.oom) {
-                sv__buf_release(&b);
-                return NULL;
+        if (!s) {
+                (void) json_object_set_new(o, key, json_null());
+                return;
         }
-        j = json_stringn(b.p ? b.p : "", b.len);
-        sv__buf_release(&b);
-        return j;
+        t = sv_text_escape(s, n, 0, &len, &bad);
+        if (!t)
+                return;
+        (void) json_object_set_new(o, key, json_stringn(t, len));
+        free(t);
+        if (!bad)
+                return;
+        b64 = sv_base64(s, n);
+        (void) snprintf(k, sizeof(k), "%s_b64", key);
+        if (b64)
+                (void) json_object_set_new(o, k, json_string(b64));
+        free(b64);
+}
+
+static void set_str(json_t *o, const char *key, const char *s) {
+        set_text(o, key, s, s ? strlen(s) : 0);
 }
 
 static json_t *jsig(int sig) {
@@ -287,13 +325,30 @@ static json_t *jsig(int sig) {
         return sig > 0 ? json_string(sv_run_signame(sig, buf)) : json_null();
 }
 
-static json_t *jargv(char *const *argv) {
-        json_t *a = json_array();
-        size_t i;
+/* o[key] = the words as text; o[key + "_b64"] = every word in base64 if
+ * any word had a byte that is not UTF-8. */
+static void set_argv(json_t *o, const char *key, char *const *argv) {
+        json_t *a = json_array(), *raw = NULL;
+        char k[64], *t;
+        size_t i, len, bad, nbad = 0;
 
-        for (i = 0; a && argv && argv[i]; i++)
-                (void) json_array_append_new(a, jstr(argv[i]));
-        return a;
+        for (i = 0; a && argv && argv[i]; i++) {
+                t = sv_text_escape(argv[i], strlen(argv[i]), 0, &len, &bad);
+                (void) json_array_append_new(a, t ? json_stringn(t, len) : json_null());
+                free(t);
+                nbad += bad;
+        }
+        (void) json_object_set_new(o, key, a);
+        if (!nbad)
+                return;
+        raw = json_array();
+        for (i = 0; raw && argv[i]; i++) {
+                t = sv_base64(argv[i], strlen(argv[i]));
+                (void) json_array_append_new(raw, t ? json_string(t) : json_null());
+                free(t);
+        }
+        (void) snprintf(k, sizeof(k), "%s_b64", key);
+        (void) json_object_set_new(o, k, raw);
 }
 
 static void iso8601(uint64_t unix_ms, char buf[32]) {
@@ -361,13 +416,13 @@ static json_t *event_json(const sv_report *r, const sv_run_event *ev) {
                 return o;
         }
         (void) json_object_set_new(o, "job", json_integer((json_int_t) ev->job));
-        (void) json_object_set_new(o, "name", jstr(jr->name));
+        set_str(o, "name", jr->name);
         if (ev->type != SV_RUN_EV_SKIP)
                 (void) json_object_set_new(o, "attempt", json_integer(n));
         switch (ev->type) {
         case SV_RUN_EV_SPAWN:
                 (void) json_object_set_new(o, "pid", json_integer(ev->pid));
-                (void) json_object_set_new(o, "argv", jargv(jr->argv));
+                set_argv(o, "argv", jr->argv);
                 break;
         case SV_RUN_EV_STEP:
                 (void) json_object_set_new(o, "step", json_integer(ev->step));
@@ -377,11 +432,11 @@ static json_t *event_json(const sv_report *r, const sv_run_event *ev) {
                 (void) json_object_set_new(o, "pid", json_integer(ev->pid));
                 (void) json_object_set_new(o, "signal", json_integer(ev->signal));
                 (void) json_object_set_new(o, "signal_name", jsig(ev->signal));
-                (void) json_object_set_new(o, "reason", jstr(ev->reason));
+                set_str(o, "reason", ev->reason);
                 break;
         case SV_RUN_EV_DIAG:
-                (void) json_object_set_new(o, "kind", jstr(ev->reason));
-                (void) json_object_set_new(o, "text", jstr(ev->text ? ev->text : ""));
+                set_str(o, "kind", ev->reason);
+                set_text(o, "text", ev->text ? ev->text : "", text_len(ev));
                 break;
         case SV_RUN_EV_LEAK:
                 (void) json_object_set_new(o, "count", json_integer(ev->count));
@@ -396,14 +451,14 @@ static json_t *event_json(const sv_report *r, const sv_run_event *ev) {
                         (void) json_object_set_new(o, "error_message",
                                                    json_string(uv_strerror(ev->error)));
                 }
-                (void) json_object_set_new(o, "output_tail", jstr(ev->text ? ev->text : ""));
+                set_text(o, "output_tail", ev->text ? ev->text : "", text_len(ev));
                 break;
         case SV_RUN_EV_RETRY:
                 (void) json_object_set_new(o, "next_attempt", json_integer(n + 1));
-                (void) json_object_set_new(o, "reason", jstr(ev->reason));
+                set_str(o, "reason", ev->reason);
                 break;
         case SV_RUN_EV_SKIP:
-                (void) json_object_set_new(o, "reason", jstr(ev->reason));
+                set_str(o, "reason", ev->reason);
                 break;
         default:
                 break;

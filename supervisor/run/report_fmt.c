@@ -2,6 +2,7 @@
  * for humans. It reads only the records report.c built from events, writes
  * only to the FILE* it is given, and escapes every byte that came from a job
  * (names, argv, output) for the format it writes. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -11,6 +12,18 @@
 #include "run/report_internal.h"
 
 /* ---- Shared pieces ---- */
+
+/* 0, or why writing to f failed: errno still holds the failed write's
+ * error (nothing after it sets errno without failing), UV_EIO if unknown. */
+static int write_result(FILE *f) {
+        int e = errno;
+
+        if (fflush(f) == 0 && !ferror(f))
+                return 0;
+        if (errno)
+                e = errno;
+        return e ? -e : UV_EIO;
+}
 
 static void fmt_secs(char buf[32], uint64_t ms) {
         (void) snprintf(buf, 32, "%llu.%03llu", (unsigned long long) (ms / 1000),
@@ -102,7 +115,7 @@ static void details(sv__buf *b, const sv__jobrec *jr, const sv__attempt *a) {
                                       (unsigned long long) e->max_rss_kb);
         if (a->diag) {
                 (void) sv__buf_adds(b, "\n");
-                (void) sv__buf_adds(b, a->diag);
+                (void) sv__buf_add(b, a->diag, a->diag_len);
         }
 }
 
@@ -114,23 +127,25 @@ static bool failed(sv_verdict v) {
 /* ---- JUnit XML ---- */
 
 /* XML 1.0 allows no C0 control but tab, LF and CR, no U+FFFE/U+FFFF, and no
- * character reference can smuggle them in; they are shown as "\xNN". Invalid
- * UTF-8 becomes U+FFFD so that the document stays well-formed. */
-static void xml_escape(FILE *f, const char *s, size_t n, bool attr) {
-        const unsigned char *u = (const unsigned char *) s;
-        size_t i = 0, k;
+ * character reference can smuggle them in. They, and bytes that are not
+ * UTF-8, are shown as "\xNN" text (sv_text_escape's scheme); U+FFFE and
+ * U+FFFF as "\uFFFE" and "\uFFFF". */
+static void xml_escape(FILE *f, const char *raw, size_t rawlen, bool attr) {
+        sv__buf t = SV__BUF_INIT;
+        const unsigned char *u;
+        const char *s;
+        size_t i = 0, k, n;
 
+        (void) sv__buf_add_text(&t, raw, rawlen, SV_TEXT_CONTROLS | SV_TEXT_KEEP_LINES);
+        s = t.p ? t.p : "";
+        n = t.len;
+        u = (const unsigned char *) s;
         while (i < n) {
                 k = sv__utf8_seq(u + i, n - i);
-                if (k == 0) {
-                        (void) fputs("\xef\xbf\xbd", f);
-                        i++;
-                        continue;
-                }
                 if (k == 3 && u[i] == 0xef && u[i + 1] == 0xbf &&
                     (u[i + 2] == 0xbe || u[i + 2] == 0xbf)) {
                         (void) fprintf(f, "\\u%s", u[i + 2] == 0xbe ? "FFFE" : "FFFF");
-                } else if (k > 1) {
+                } else if (k != 1) {
                         (void) fwrite(s + i, 1, k, f);
                 } else {
                         switch (u[i]) {
@@ -144,15 +159,12 @@ static void xml_escape(FILE *f, const char *s, size_t n, bool attr) {
                         case '\r': (void) fputs("&#13;", f); break;
                         case '\n': (void) fputs(attr ? "&#10;" : "\n", f); break;
                         case '\t': (void) fputs(attr ? "&#9;" : "\t", f); break;
-                        default:
-                                if (u[i] < 0x20)
-                                        (void) fprintf(f, "\\x%02X", u[i]);
-                                else
-                                        (void) fputc(u[i], f);
+                        default: (void) fputc(u[i], f);
                         }
                 }
-                i += k;
+                i += k ? k : 1;
         }
+        sv__buf_release(&t);
 }
 
 static void xml_s(FILE *f, const char *s, bool attr) {
@@ -184,7 +196,8 @@ static void junit_failure(FILE *f, const char *tag, const sv__jobrec *jr, const 
                 if (body.p)
                         xml_escape(f, body.p, body.len, false);
                 (void) fputs("</stackTrace>\n        <system-out>", f);
-                xml_s(f, a->output, false);
+                if (a->output)
+                        xml_escape(f, a->output, a->output_len, false);
                 (void) fprintf(f, "</system-out>\n      </%s>\n", tag);
         } else {
                 if (body.p)
@@ -240,7 +253,7 @@ static void junit_case(FILE *f, const sv__jobrec *jr, const char *suite) {
         }
         if (last && last->output) {
                 (void) fputs("      <system-out>", f);
-                xml_s(f, last->output, false);
+                xml_escape(f, last->output, last->output_len, false);
                 (void) fputs("</system-out>\n", f);
         }
         (void) fputs("    </testcase>\n", f);
@@ -278,34 +291,32 @@ int sv_report_write_junit(const sv_report *r, FILE *f, const char *suite) {
         for (i = 0; i < r->njobs; i++)
                 junit_case(f, &r->jobs[i], suite);
         (void) fputs("  </testsuite>\n</testsuites>\n", f);
-        return fflush(f) != 0 || ferror(f) ? UV_EIO : 0;
+        return write_result(f);
 }
 
 /* ---- TAP 13 ---- */
 
-/* A name on one line: control characters shown as \xNN. In a TAP
- * description '#' would start a directive, so it and '\\' are escaped too. */
+/* A name on one line, escaped as sv_text_escape's terminal form (controls
+ * and bytes that are not UTF-8 as \xNN, '\\' doubled). In a TAP description
+ * '#' would start a directive, so it is escaped too. */
 static void name_out(FILE *f, const char *s, bool tap) {
         sv__buf b = SV__BUF_INIT;
         size_t i;
 
-        (void) sv__buf_add_utf8(&b, s, strlen(s));
+        (void) sv__buf_add_text(&b, s, strlen(s), SV_TEXT_CONTROLS | SV_TEXT_BACKSLASH);
         for (i = 0; b.p && i < b.len; i++) {
-                unsigned char c = (unsigned char) b.p[i];
-
-                if (tap && (c == '#' || c == '\\'))
-                        (void) fprintf(f, "\\%c", c);
-                else if (c < 0x20 || c == 0x7f)
-                        (void) fprintf(f, "\\x%02X", c);
-                else
-                        (void) fputc(c, f);
+                if (tap && b.p[i] == '#')
+                        (void) fputc('\\', f);
+                (void) fputc(b.p[i], f);
         }
         sv__buf_release(&b);
 }
 
 /* A YAML double-quoted scalar on one line, with the escapes TAP::Parser's
- * YAMLish reader knows (\\ \" \n \r \t \xNN). */
-static void yaml_str(FILE *f, const char *s) {
+ * YAMLish reader knows (\\ \" \n \r \t \xNN). Control characters, NUL
+ * included, are YAML escapes and read back as themselves; bytes that are not
+ * UTF-8 read back as the text "\xNN" (sv_text_escape's scheme). */
+static void yaml_strn(FILE *f, const char *s, size_t n) {
         sv__buf b = SV__BUF_INIT;
         size_t i;
 
@@ -313,7 +324,7 @@ static void yaml_str(FILE *f, const char *s) {
                 (void) fputs("~", f);
                 return;
         }
-        (void) sv__buf_add_utf8(&b, s, strlen(s));
+        (void) sv__buf_add_text(&b, s, n, 0);
         (void) fputc('"', f);
         for (i = 0; b.p && i < b.len; i++) {
                 unsigned char c = (unsigned char) b.p[i];
@@ -333,6 +344,10 @@ static void yaml_str(FILE *f, const char *s) {
         }
         (void) fputc('"', f);
         sv__buf_release(&b);
+}
+
+static void yaml_str(FILE *f, const char *s) {
+        yaml_strn(f, s, s ? strlen(s) : 0);
 }
 
 static void tap_yaml(FILE *f, const sv__jobrec *jr, const sv__attempt *a, bool flaky) {
@@ -366,12 +381,12 @@ static void tap_yaml(FILE *f, const sv__jobrec *jr, const sv__attempt *a, bool f
         sv__buf_release(&b);
         if (!flaky && a->diag) {
                 (void) fputs("  diagnostics: ", f);
-                yaml_str(f, a->diag);
+                yaml_strn(f, a->diag, a->diag_len);
                 (void) fputc('\n', f);
         }
         if (!flaky && a->output) {
                 (void) fputs("  output: ", f);
-                yaml_str(f, a->output);
+                yaml_strn(f, a->output, a->output_len);
                 (void) fputc('\n', f);
         }
         (void) fputs("  ...\n", f);
@@ -402,7 +417,7 @@ int sv_report_write_tap(const sv_report *r, FILE *f) {
                 else if (v == SV_VERDICT_NOTRUN)
                         (void) fputs("  ---\n  verdict: notrun\n  ...\n", f);
         }
-        return fflush(f) != 0 || ferror(f) ? UV_EIO : 0;
+        return write_result(f);
 }
 
 /* ---- Summary ---- */
@@ -513,5 +528,5 @@ int sv_report_write_summary(const sv_report *r, FILE *f) {
                 free(v);
         }
         (void) fprintf(f, "total time: %s s\n", secs);
-        return fflush(f) != 0 || ferror(f) ? UV_EIO : 0;
+        return write_result(f);
 }

@@ -19,8 +19,11 @@ typedef struct sv__attempt {
         unsigned leaked;
         int last_signal;   /* the last signal we sent, 0 if none */
         char *stop_reason; /* why we sent it ("timeout", "interrupt"), or NULL */
-        char *output;      /* output tail from EXIT, or NULL */
-        char *diag;        /* DIAG texts, each under a "--- kind ---" line, or NULL */
+        char *output;      /* output tail from EXIT (output_len bytes, may hold NULs), or NULL */
+        size_t output_len;
+        char *diag;        /* DIAG texts, each under a "--- kind ---" line (diag_len
+                            * bytes, may hold NULs), or NULL */
+        size_t diag_len;
 } sv__attempt;
 
 typedef struct sv__jobrec {

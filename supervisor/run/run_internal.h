@@ -26,10 +26,10 @@ int sv__buf_add(sv__buf *b, const void *data, size_t n);
 int sv__buf_addc(sv__buf *b, char c);
 int sv__buf_adds(sv__buf *b, const char *s);
 int sv__buf_printf(sv__buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Appends `n` bytes of `s` as valid UTF-8: each byte that does not start a
- * well-formed sequence (overlong forms, surrogates and code points above
- * U+10FFFF included) becomes U+FFFD. */
-int sv__buf_add_utf8(sv__buf *b, const char *s, size_t n);
+/* Appends `n` bytes of `s` escaped as sv_text_escape() does with `flags`
+ * (enum sv_text_flags). Returns how many bytes were not UTF-8, or
+ * UV_ENOMEM. */
+int sv__buf_add_text(sv__buf *b, const char *s, size_t n, unsigned flags);
 /* Returns the NUL-terminated contents (never NULL unless out of memory) and
  * leaves `b` empty; the caller frees the string. */
 char *sv__buf_steal(sv__buf *b);

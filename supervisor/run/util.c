@@ -108,24 +108,6 @@ size_t sv__utf8_seq(const unsigned char *s, size_t n) {
         return len;
 }
 
-int sv__buf_add_utf8(sv__buf *b, const char *s, size_t n) {
-        const unsigned char *u = (const unsigned char *) s;
-        size_t i = 0, run = 0, k;
-
-        while (i < n) {
-                k = sv__utf8_seq(u + i, n - i);
-                if (k > 0) {
-                        i += k;
-                        continue;
-                }
-                (void) sv__buf_add(b, s + run, i - run);
-                (void) sv__buf_add(b, "\xef\xbf\xbd", 3);
-                i++;
-                run = i;
-        }
-        return sv__buf_add(b, s + run, n - run);
-}
-
 char *sv__buf_steal(sv__buf *b) {
         char *p;
 

@@ -12,8 +12,10 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -728,4 +730,93 @@ void svt_proc_release(svt_proc *p, int timeout_ms) {
         if (p->err >= 0)
                 (void) close(p->err);
         p->out = p->err = -1;
+}
+
+/* ---- PID namespaces ---- */
+
+static bool sysctl_is_zero(const char *path) {
+        char buf[32] = "";
+        FILE *f = fopen(path, "re");
+
+        if (!f)
+                return false; /* absent: the kernel has no such switch */
+        if (!fgets(buf, sizeof(buf), f))
+                buf[0] = '\0';
+        fclose(f);
+        return strcmp(buf, "0\n") == 0 || strcmp(buf, "0") == 0;
+}
+
+/* The child tries what the library will try, and answers by exit status. */
+static bool probe_unshare(bool as_nobody) {
+        pid_t pid;
+        int st;
+
+        fflush(NULL);
+        pid = fork();
+        if (pid < 0)
+                return false;
+        if (pid == 0) {
+                if (as_nobody) {
+                        if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+                                _exit(1);
+                        _exit(unshare(CLONE_NEWUSER | CLONE_NEWPID) == 0 ? 0 : 1);
+                }
+                if (unshare(CLONE_NEWPID) == 0 || unshare(CLONE_NEWUSER | CLONE_NEWPID) == 0)
+                        _exit(0);
+                _exit(1);
+        }
+        while (waitpid(pid, &st, 0) < 0) {
+                if (errno != EINTR)
+                        return false;
+        }
+        return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+bool svt_pidns_allowed(bool as_nobody) {
+        static int cached[2] = { -1, -1 };
+        int *c = &cached[as_nobody ? 1 : 0];
+
+        if (*c >= 0)
+                return *c;
+        *c = 0;
+        if (sysctl_is_zero("/proc/sys/user/max_pid_namespaces"))
+                return false;
+        if ((as_nobody || geteuid() != 0) &&
+            (sysctl_is_zero("/proc/sys/kernel/unprivileged_userns_clone") ||
+             sysctl_is_zero("/proc/sys/user/max_user_namespaces")))
+                return false;
+        *c = probe_unshare(as_nobody);
+        return *c;
+}
+
+int svt_wait_gone(pid_t pid, int timeout_ms) {
+        int64_t deadline = now_ms() + timeout_ms;
+        struct pollfd pfd;
+        int backoff = 1, fd;
+
+        fd = no_pidfd ? -1 : sys_pidfd_open(pid);
+        if (fd < 0 && errno == ESRCH)
+                return 0;
+        if (fd < 0 && errno == ENOSYS)
+                no_pidfd = 1;
+        if (fd >= 0) {
+                pfd.fd = fd;
+                pfd.events = POLLIN;
+                while (poll(&pfd, 1, (int) (deadline - now_ms() > 0 ? deadline - now_ms() : 0)) < 0 &&
+                       errno == EINTR)
+                        ;
+                close(fd);
+        } else {
+                while (kill(pid, 0) == 0 && now_ms() < deadline) {
+                        struct timespec ts = { 0, backoff * 1000000L };
+                        nanosleep(&ts, NULL);
+                        backoff = backoff < 50 ? backoff * 2 : 50;
+                }
+        }
+        /* A pidfd turns readable at exit; the pid is gone once reaped. */
+        while (kill(pid, 0) == 0 && now_ms() < deadline) {
+                struct timespec ts = { 0, 1000000L };
+                nanosleep(&ts, NULL);
+        }
+        return kill(pid, 0) == 0 ? -1 : 0;
 }

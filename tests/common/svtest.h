@@ -9,6 +9,7 @@
 #ifndef SVTEST_H
 #define SVTEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -107,5 +108,17 @@ int svt_proc_finish(svt_proc *p, char **out, char **err, int timeout_ms);
 /* For teardown: SIGKILLs and reaps the program if it is still ours (its pid
  * cannot have been recycled before we reap it), and closes the pipes. */
 void svt_proc_release(svt_proc *p, int timeout_ms);
+
+/* True if the kernel gives this process a PID namespace (as root: alone, or
+ * inside a user namespace), or with `as_nobody` gives uid 65534 one inside a
+ * user namespace: /proc/sys/kernel/unprivileged_userns_clone and
+ * max_user_namespaces are read, then a forked child tries unshare(2). The
+ * answer is cached. A test skips on false, and must not skip on true. */
+bool svt_pidns_allowed(bool as_nobody);
+
+/* Waits up to `timeout_ms` until `pid`, which need not be our child, no
+ * longer exists (a pidfd where there is one, else a polling backoff).
+ * Returns 0 once it is gone, -1 if it is still there. */
+int svt_wait_gone(pid_t pid, int timeout_ms);
 
 #endif

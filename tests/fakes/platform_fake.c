@@ -4,6 +4,7 @@
  * clock moves only when a test moves it, and what the /proc and cgroup
  * probes answer is set by the test. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -125,9 +126,25 @@ void sv__plat_timer_ack(int fd) {
         (void) fd;
 }
 
-int sv__cg_setup(char *out, size_t n) {
+int sv__plat_token(char *out, size_t n) {
+        snprintf(out, n, "4242-0123456789abcdef");
+        return 0;
+}
+
+bool sv__plat_is_ns_init(void) {
+        return false;
+}
+
+int sv__plat_peek_exited(pid_t *out) {
+        (void) out;
+        return 0;
+}
+
+int sv__cg_setup(const char *token, char *out, size_t n, int *out_lock) {
+        (void) token;
         (void) out;
         (void) n;
+        (void) out_lock;
         return UV_ENOTSUP; /* the state machine is the same on both mechanisms */
 }
 
@@ -186,6 +203,12 @@ int sv__proc_group_alive(pid_t pgid) {
         return sv_fake_state.tree_alive;
 }
 
+int sv__proc_stat(pid_t pid, sv_proc *out) {
+        (void) pid;
+        (void) out;
+        return UV_ESRCH;
+}
+
 int sv__proc_tree(pid_t root, pid_t pgid, const char *marker, sv_proc **out) {
         int i, n = sv_fake_state.tree_alive ? sv_fake_state.tree_size : 0;
 
@@ -234,10 +257,12 @@ int sv__proc_children(pid_t **out) {
         return 0;
 }
 
-int sv__guardian_start(const char *cgroot, sv__guardian *out) {
+int sv__guardian_start(const char *token, const char *cgroot, sv__guardian *out) {
+        (void) token;
         (void) cgroot;
         out->pid = 0;
         out->fd = -1;
+        out->pidfd = -1;
         return 0;
 }
 
@@ -245,4 +270,29 @@ void sv__guardian_stop(sv__guardian *g, bool nowait, bool cleanup) {
         (void) g;
         (void) nowait;
         (void) cleanup;
+}
+
+int sv__guardian_reap(sv__guardian *g) {
+        g->pid = 0;
+        g->fd = -1;
+        g->pidfd = -1;
+        return -1;
+}
+
+/* No PID namespaces here: the state machine's tests run cgroup or procwalk. */
+bool sv__plat_pidns_usable(void) {
+        return false;
+}
+
+int sv__plat_pidns_signal(pid_t init, int pidfd, int sig, bool tree) {
+        (void) tree;
+        return sv__plat_kill(init, pidfd, sig);
+}
+
+int sv__plat_pidns_end(int nsfd, sv__reaped *r, sv_leak *left, int max) {
+        (void) nsfd;
+        (void) r;
+        (void) left;
+        (void) max;
+        return 0;
 }

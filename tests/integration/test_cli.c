@@ -223,6 +223,28 @@ static const char *rec_str(json_t *o, const char *key) {
         return json_is_string(v) ? json_string_value(v) : "null";
 }
 
+/* A start record ({"event":"start",...}): one per copy, before its exit
+ * record, in any order with the copies' own output. */
+static bool is_start_record(const char *line) {
+        return strncmp(line, "{\"event\":\"start\"", 16) == 0;
+}
+
+/* The next line of supervise's stdout that is not a start record. */
+static char *expect_line_prefix(int fd, const char *prefix) {
+        char *line;
+
+        for (;;) {
+                line = svt_read_line(fd, T_MS);
+                if (!line || !is_start_record(line))
+                        break;
+                free(line);
+        }
+        if (!line || strncmp(line, prefix, strlen(prefix)) != 0)
+                fail_msg("expected a line starting with '%s', got '%s'", prefix,
+                         line ? (const char *) keep(line) : "(EOF)");
+        return line;
+}
+
 /* Splits `text` into lines and parses each as a record into recs[]; returns
  * how many there were. Lines that are not JSON objects fail the test unless
  * they start with `skip_prefix` (worker output sharing the stream). */
@@ -231,7 +253,8 @@ static int records_parse(char *text, const char *skip_prefix, json_t **recs, int
         int n = 0;
 
         for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-                if (skip_prefix && strncmp(line, skip_prefix, strlen(skip_prefix)) == 0)
+                if (is_start_record(line) ||
+                    (skip_prefix && strncmp(line, skip_prefix, strlen(skip_prefix)) == 0))
                         continue;
                 assert_true(n < max);
                 recs[n++] = record_parse(line);
@@ -247,7 +270,8 @@ static json_t *next_record(int fd, const char *skip_prefix) {
                 line = svt_read_line(fd, T_MS);
                 if (!line)
                         fail_msg("no JSON record on stdout within %d ms", T_MS);
-                if (skip_prefix && strncmp(line, skip_prefix, strlen(skip_prefix)) == 0) {
+                if (is_start_record(line) ||
+                    (skip_prefix && strncmp(line, skip_prefix, strlen(skip_prefix)) == 0)) {
                         free(line);
                         continue;
                 }
@@ -258,7 +282,7 @@ static json_t *next_record(int fd, const char *skip_prefix) {
 
 /* "ready <pid>" -> pid. */
 static pid_t ready_pid(int fd) {
-        char *line = svt_expect_line_prefix(fd, "ready ", T_MS);
+        char *line = expect_line_prefix(fd, "ready ");
         long v = strtol(line + 6, NULL, 10);
 
         free(line);
@@ -851,7 +875,7 @@ static int signal_two_copies(int sig, const char *code_sig, const char *cause, l
 
         cli_start(args);
         for (i = 0; i < 2; i++) {
-                line = svt_expect_line_prefix(fx.sup.out, "start", T_MS);
+                line = expect_line_prefix(fx.sup.out, "start");
                 free(line);
         }
         assert_int_equal(kill(fx.sup.pid, sig), 0);

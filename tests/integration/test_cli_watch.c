@@ -42,7 +42,10 @@ static void test_idle_timeout_stops_silent_copy_with_124(void **state) {
         text = svt_read_all(fd, 5000);
         close(fd);
         unlink(json);
-        rec = json_loads(text, JSON_DISABLE_EOF_CHECK, NULL);
+        /* The start record, then the exit record. */
+        assert_non_null(strstr(text, "{\"event\":\"start\""));
+        assert_non_null(strchr(text, '\n'));
+        rec = json_loads(strchr(text, '\n') + 1, JSON_DISABLE_EOF_CHECK, NULL);
         assert_non_null(rec);
         assert_true(json_is_true(json_object_get(rec, "timed_out")));
         assert_true(json_is_true(json_object_get(rec, "idle")));

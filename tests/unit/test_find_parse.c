@@ -55,6 +55,23 @@ static void test_stat_empty_name(void **state) {
         assert_string_equal(st.name, "");
 }
 
+/* Fields 5-7, for pgrep's -g, -s and -t: pgrp, session, tty_nr (34817 is
+ * pts/1: major 136, minor 1). */
+static void test_stat_group_session_and_terminal(void **state) {
+        sv__stat st;
+        const char *line = "4711 (bash) S 4700 4711 4711 34817 4711 4194560 0 0 0 0 0 0 0 0 20 0 1 0 "
+                           "555 0 321 18446744073709551615\n";
+
+        (void) state;
+        parse(line, &st);
+        assert_int_equal(st.ppid, 4700);
+        assert_int_equal(st.pgrp, 4711);
+        assert_int_equal(st.sid, 4711);
+        assert_int_equal(st.tty_nr, 34817);
+        assert_int_equal(st.start_ticks, 555);
+        assert_int_equal(st.rss_pages, 321);
+}
+
 static void test_stat_kernel_thread_flag(void **state) {
         sv__stat st;
         const char *line = "2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 20 0 1 0 13 0 0 "
@@ -178,6 +195,7 @@ int main(void) {
                 cmocka_unit_test(test_stat_plain_name),
                 cmocka_unit_test(test_stat_name_with_parens_spaces_and_newline),
                 cmocka_unit_test(test_stat_empty_name),
+                cmocka_unit_test(test_stat_group_session_and_terminal),
                 cmocka_unit_test(test_stat_kernel_thread_flag),
                 cmocka_unit_test(test_stat_long_kernel_thread_name_is_kept),
                 cmocka_unit_test(test_stat_garbage_is_einval),

@@ -189,11 +189,10 @@ static void test_duration_fraction_rounds_up_to_whole_milliseconds(void **state)
 
 static void test_duration_garbage_returns_einval_and_leaves_out_alone(void **state) {
         static const char *const bad[] = {
-                "",      "-1",   "+1",    "1x",    "1.5.2", "ms",    " 1",     "1 ",
-                "1 s",   "nan",  "inf",   "NaN",   "1e3",   ".5",    "1.",     "1.s",
-                "1S",    "1sec", "1mss",  "0x10",  "s",     "1,5s",  "1..5",   "1us",
-                "18446744073709551616ms", "18446744073709551615s", "213503982334601d",
-                "99999999999999999999999999",
+                "",     "-1",   "+1",   "1x",   "1.5.2", "ms",   " 1",   "1 ",   "1 s",  "nan",
+                "NaN",  "-inf", "+inf", "infx", "inff",  "in",   "1S",   "1sec", "1mss", "0x10",
+                "s",    "1,5s", "1..5", "1us",  ".",     ".s",   "e5",   "1e",   "1e+",  "1e-",
+                "1e1.5", "1e 1", "-1e1", "1e-1x", "-0",  "--1",  "1ee1", "inf inf", "nans", "infinit",
         };
         size_t i;
 
@@ -208,7 +207,68 @@ static void test_duration_garbage_returns_einval_and_leaves_out_alone(void **sta
         }
 }
 
-static void test_duration_largest_day_count_fits_and_the_next_overflows(void **state) {
+/* GNU timeout's forms: strtod(3) numbers, exponents, "inf". */
+static void test_duration_floating_forms_and_inf_parse_as_strtod_reads_them(void **state) {
+        static const struct {
+                const char *in;
+                uint64_t want;
+        } rows[] = {
+                { "1e-1", 100 },         { ".5", 500 },           { "0.2", 200 },
+                { "1.", 1000 },          { "1.s", 1000 },         { "1e3", 1000000 },
+                { "1E3ms", 1000 },       { "2.5e-3", 3 },         { "1e-3", 1 },
+                { "1e+2s", 100000 },     { "0e999999999", 0 },    { "0.000e5", 0 },
+                { "12.5e1ms", 125 },     { "1e-9", 1 },           { "1e-400", 1 },
+                { "0.1e-1m", 600 },      { "000.0100e2", 1000 },  { ".5m", 30000 },
+                { "inf", SV_DURATION_INF }, { "INF", SV_DURATION_INF }, { "Infinity", SV_DURATION_INF },
+                { "infs", SV_DURATION_INF }, { "infd", SV_DURATION_INF }, { "infinityms", SV_DURATION_INF },
+        };
+        size_t i;
+
+        (void) state;
+        for (i = 0; i < COUNT(rows); i++) {
+                uint64_t got = 12345;
+                int r = sv_duration_parse(rows[i].in, &got);
+
+                if (r != 0 || got != rows[i].want)
+                        fail_msg("'%s' gave %d, %llu ms; want 0, %llu ms", rows[i].in, r,
+                                 (unsigned long long) got, (unsigned long long) rows[i].want);
+        }
+}
+
+/* Too large for 64 bits is "forever", as GNU timeout treats it, not an error. */
+static void test_duration_too_large_saturates_to_inf(void **state) {
+        static const char *const big[] = {
+                "18446744073709551616ms", "18446744073709551615s", "213503982334601d",
+                "99999999999999999999999999", "1e20ms", "1e300", "1e99999999999999999999",
+        };
+        size_t i;
+
+        (void) state;
+        for (i = 0; i < COUNT(big); i++) {
+                uint64_t got = 12345;
+                int r = sv_duration_parse(big[i], &got);
+
+                if (r != 0 || got != SV_DURATION_INF)
+                        fail_msg("'%s' gave %d, %llu ms; want 0, SV_DURATION_INF", big[i], r,
+                                 (unsigned long long) got);
+        }
+}
+
+/* Past the 64 significant digits we keep, a non-zero digit still rounds up. */
+static void test_duration_digits_past_64_still_round_up(void **state) {
+        char in[200];
+        uint64_t got = 0;
+
+        (void) state;
+        (void) snprintf(in, sizeof(in), "1.%0100ums", 1u);
+        assert_int_equal(sv_duration_parse(in, &got), 0);
+        assert_int_equal(got, 2);
+        (void) snprintf(in, sizeof(in), "1.%0100ums", 0u);
+        assert_int_equal(sv_duration_parse(in, &got), 0);
+        assert_int_equal(got, 1);
+}
+
+static void test_duration_largest_day_count_fits_and_the_next_saturates(void **state) {
         uint64_t got = 0;
         char in[64];
 
@@ -218,16 +278,18 @@ static void test_duration_largest_day_count_fits_and_the_next_overflows(void **s
         assert_int_equal(sv_duration_parse(in, &got), 0);
         assert_int_equal(got, (UINT64_MAX / 86400000) * 86400000);
         (void) snprintf(in, sizeof(in), "%llud", (unsigned long long) (UINT64_MAX / 86400000 + 1));
-        assert_int_equal(sv_duration_parse(in, &got), UV_EINVAL);
+        assert_int_equal(sv_duration_parse(in, &got), 0);
+        assert_true(got == SV_DURATION_INF);
 }
 
-static void test_duration_fraction_that_overflows_when_rounded_returns_einval(void **state) {
+static void test_duration_fraction_that_overflows_when_rounded_saturates(void **state) {
         uint64_t got = 0;
 
         (void) state;
-        assert_int_equal(sv_duration_parse("18446744073709551614.5ms", &got), 0);
-        assert_int_equal(got, UINT64_MAX);
-        assert_int_equal(sv_duration_parse("18446744073709551615.5ms", &got), UV_EINVAL);
+        assert_int_equal(sv_duration_parse("18446744073709551613.5ms", &got), 0);
+        assert_true(got == UINT64_MAX - 1);
+        assert_int_equal(sv_duration_parse("18446744073709551615.5ms", &got), 0);
+        assert_true(got == SV_DURATION_INF);
 }
 
 /* ---- sv_ladder_parse / sv_ladder_default. ---- */
@@ -339,6 +401,7 @@ static void test_mechanism_names_are_lowercase_words(void **state) {
         (void) state;
         assert_string_equal(sv_mechanism_name(SV_MECH_CGROUP), "cgroup");
         assert_string_equal(sv_mechanism_name(SV_MECH_PROCWALK), "procwalk");
+        assert_string_equal(sv_mechanism_name(SV_MECH_PIDNS), "pidns");
         assert_string_equal(sv_mechanism_name(SV_MECH_COUNT), "unknown");
 }
 
@@ -355,8 +418,11 @@ int main(void) {
                 cmocka_unit_test(test_duration_units_convert_to_milliseconds),
                 cmocka_unit_test(test_duration_fraction_rounds_up_to_whole_milliseconds),
                 cmocka_unit_test(test_duration_garbage_returns_einval_and_leaves_out_alone),
-                cmocka_unit_test(test_duration_largest_day_count_fits_and_the_next_overflows),
-                cmocka_unit_test(test_duration_fraction_that_overflows_when_rounded_returns_einval),
+                cmocka_unit_test(test_duration_floating_forms_and_inf_parse_as_strtod_reads_them),
+                cmocka_unit_test(test_duration_too_large_saturates_to_inf),
+                cmocka_unit_test(test_duration_digits_past_64_still_round_up),
+                cmocka_unit_test(test_duration_largest_day_count_fits_and_the_next_saturates),
+                cmocka_unit_test(test_duration_fraction_that_overflows_when_rounded_saturates),
                 cmocka_unit_test(test_ladder_three_steps_keep_their_order_and_graces),
                 cmocka_unit_test(test_ladder_step_without_duration_gets_default_grace),
                 cmocka_unit_test(test_ladder_single_step_is_a_ladder_of_one),

@@ -388,10 +388,13 @@ static void test_report_events_file_is_one_json_object_per_line(void **state) {
         assert_int_equal(json_integer_value(json_object_get(exit_timeout, "user_ms")), 1);
         assert_int_equal(json_integer_value(json_object_get(exit_timeout, "max_rss_kb")), 2048);
         assert_string_equal(json_string_value(json_object_get(exit_timeout, "output_tail")), "waiting...\n");
-        /* Invalid UTF-8 in the output became U+FFFD, the rest survived. */
+        /* Each byte of invalid UTF-8 in the output became the text \xHH, the
+         * rest survived, and the raw bytes are in output_tail_b64. */
         assert_non_null(exit_hostile);
         assert_non_null(strstr(json_string_value(json_object_get(exit_hostile, "output_tail")),
-                               "bad:\xef\xbf\xbd"));
+                               "bad:\\xC0\\xAF\\xED\\xA0\\x80\\xF5 "));
+        assert_non_null(json_string_value(json_object_get(exit_hostile, "output_tail_b64")));
+        assert_null(json_object_get(exit_timeout, "output_tail_b64"));
         assert_non_null(strstr(json_string_value(json_object_get(exit_hostile, "output_tail")),
                                "ok:\xe2\x82\xac"));
         json_decref(exit_timeout);
@@ -557,10 +560,10 @@ static void test_report_junit_parses_with_python_xml(void **state) {
                 "disabled:0.000:skipped\n"
                 "missing:0.000:error=error\n"
                 "never:0.000:skipped\n"
-                "./t '#1 <b>&amp;</b> \"q\" ]]>' \"\\\\\" 'caf\xc3\xa9' '\xef\xbf\xbd\xef\xbf\xbd':0.009:failure=fail\n"
+                "./t '#1 <b>&amp;</b> \"q\" ]]>' \"\\\\\" 'caf\xc3\xa9' '\\xFF\\xFE':0.009:failure=fail\n"
                 "willfail:0.001:failure=fail\n"
-                "'ctl:\\\\x01\\\\x02\\\\x1B[31m\\x7f tab:\\t cr:\\r amp:& lt:< gt:> ]]> quote:\" apos:\\' "
-                "bad:\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd fffe:\\\\uFFFE ok:€\\n'\n"
+                "'ctl:\\\\x01\\\\x02\\\\x1B[31m\\\\x7F tab:\\t cr:\\r amp:& lt:< gt:> ]]> quote:\" apos:\\' "
+                "bad:\\\\xC0\\\\xAF\\\\xED\\\\xA0\\\\x80\\\\xF5 fffe:\\\\uFFFE ok:€\\n'\n"
                 "'exit code 2, 2 processes left behind'\n");
         free(out);
         free(err);
@@ -683,7 +686,7 @@ static void test_report_summary_counts_and_lists_the_slowest(void **state) {
         expect_in(text, "CRASH    segv: killed by SIGSEGV (-11), core dumped\n");
         expect_in(text, "FLAKY    flaky: passed on attempt 2 of 2\n");
         expect_in(text, "ERROR    missing: could not start");
-        expect_in(text, "caf\xc3\xa9' '\xef\xbf\xbd\xef\xbf\xbd': exit code 2");
+        expect_in(text, "caf\xc3\xa9' '\\xFF\\xFE': exit code 2");
         expect_in(text, "10 jobs: 2 passed, 3 failed, 1 timed out, 1 crashed (SIGSEGV), 1 flaky, "
                                      "1 skipped, 1 could not start, 1 not run\n");
         expect_in(text, "slowest:\n      15.000 s  hang\n       0.120 s  pass\n"

@@ -9,8 +9,15 @@
  * workers close every fd above 2), so EOF means we are gone. If we said
  * "done" first, it just exits; otherwise it kills every worker cgroup
  * (cgroup.kill on our parent cgroup) or, in the /proc fallback, every
- * process whose environment carries our SUPERVISE_TREE=<pid>. marker, then
- * removes our cgroups and exits. It never uses libuv and leaves with _exit. */
+ * process whose environment carries our SUPERVISE_TREE=<token>. marker, then
+ * removes our cgroups and exits. It never uses libuv and leaves with _exit.
+ * The token (sv__plat_token) is unique across PID namespaces, where a pid is
+ * not: a guardian that reads the host's /proc must never match the workers
+ * of a supervisor that merely has our pid in its own namespace.
+ *
+ * The supervisor watches its end of the pipe: when the guardian dies, the
+ * write end reports POLLERR at once, and the supervisor reaps it and starts
+ * another (core/supervisor.c). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +34,10 @@
 
 #include "platform/platform.h"
 
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
 static void nap_ms(long ms) {
         struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 
@@ -34,8 +45,8 @@ static void nap_ms(long ms) {
                 ;
 }
 
-/* Processes carrying "SUPERVISE_TREE=<owner>." in their environment. */
-static int kill_marked(pid_t owner, int sig) {
+/* Processes carrying "SUPERVISE_TREE=<token>." in their environment. */
+static int kill_marked(const char *token, int sig) {
         char prefix[48], path[64];
         static char env[65536];
         struct dirent *de;
@@ -43,7 +54,7 @@ static int kill_marked(pid_t owner, int sig) {
         int hits = 0;
         size_t plen;
 
-        plen = (size_t) snprintf(prefix, sizeof(prefix), "SUPERVISE_TREE=%d.", (int) owner);
+        plen = (size_t) snprintf(prefix, sizeof(prefix), "SUPERVISE_TREE=%s.", token);
         d = opendir("/proc");
         if (!d)
                 return 0;
@@ -98,7 +109,7 @@ static int kill_cgroup(const char *dir) {
 }
 
 
-static void guard(int fd, pid_t owner, const char *cgroot) {
+static void guard(int fd, const char *token, const char *cgroot) {
         char c = 0;
         ssize_t n;
         int round;
@@ -136,14 +147,14 @@ static void guard(int fd, pid_t owner, const char *cgroot) {
                 /* Stopped processes still match: freezing is done when a
                  * pass finds no one new. */
                 for (round = 0; round < 100; round++) {
-                        now = kill_marked(owner, SIGSTOP);
+                        now = kill_marked(token, SIGSTOP);
                         if (now == 0 || now == before)
                                 break;
                         before = now;
                 }
         }
         for (round = 0; round < 100; round++) {
-                if (kill_marked(owner, SIGKILL) == 0)
+                if (kill_marked(token, SIGKILL) == 0)
                         break;
                 nap_ms(2);
         }
@@ -157,18 +168,20 @@ static void guard(int fd, pid_t owner, const char *cgroot) {
  * otherwise carry on inside a forked child, out of it. */
 __attribute__((constructor)) static void guardian_entry(void) {
         const char *env = getenv("SV__GUARDIAN");
-        static char cgroot[SV_GUARD_PATH_MAX];
+        static char cgroot[SV_GUARD_PATH_MAX], token[48];
         struct sigaction sa;
         const char *colon;
-        pid_t owner;
         int sig, fd;
 
         if (!env)
                 return;
-        owner = (pid_t) atoi(env);
+        /* "<token>:<cgroot>"; an empty or odd token would match too much. */
         colon = strchr(env, ':');
-        if (owner <= 1 || !colon || strlen(colon + 1) >= sizeof(cgroot))
+        if (!colon || colon == env || (size_t) (colon - env) >= sizeof(token) ||
+            memchr(env, '.', (size_t) (colon - env)) || strlen(colon + 1) >= sizeof(cgroot))
                 _exit(2);
+        memcpy(token, env, (size_t) (colon - env));
+        token[colon - env] = '\0';
         strcpy(cgroot, colon + 1);
 
         /* Deaf to everything but SIGKILL until our work is done. */
@@ -190,25 +203,25 @@ __attribute__((constructor)) static void guardian_entry(void) {
                         close(fd);
         }
         (void) prctl(PR_SET_NAME, "sv-guardian");
-        guard(3, owner, cgroot);
+        guard(3, token, cgroot);
 }
 
-int sv__guardian_start(const char *cgroot, sv__guardian *out) {
+int sv__guardian_start(const char *token, const char *cgroot, sv__guardian *out) {
         char exe[4096], envbuf[SV_GUARD_PATH_MAX + 64];
-        char *argv[] = { "sv-guardian", NULL };
+        char *argv[] = { "supervise-guardian", NULL }; /* what ps shows */
         char *envp[] = { envbuf, NULL };
         sigset_t all, old;
         ssize_t n;
         int p[2];
         pid_t pid;
 
-        if (strlen(cgroot) >= SV_GUARD_PATH_MAX)
+        if (strlen(cgroot) >= SV_GUARD_PATH_MAX || strlen(token) >= 48)
                 return UV_ENAMETOOLONG;
         n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
         if (n <= 0)
                 return n < 0 ? -errno : UV_ENOENT;
         exe[n] = '\0';
-        snprintf(envbuf, sizeof(envbuf), "SV__GUARDIAN=%d:%s", (int) getpid(), cgroot);
+        snprintf(envbuf, sizeof(envbuf), "SV__GUARDIAN=%s:%s", token, cgroot);
         if (pipe2(p, O_CLOEXEC) < 0)
                 return -errno;
 
@@ -234,18 +247,68 @@ int sv__guardian_start(const char *cgroot, sv__guardian *out) {
         }
         out->pid = pid;
         out->fd = p[1];
+        /* Race-free: it is our child and nobody has reaped it. Without a
+         * pidfd (valgrind, old kernels) we never wait for it by pid but at
+         * stop; see sv__guardian_reap. */
+        out->pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+        if (out->pidfd < 0)
+                out->pidfd = -1;
         return 0;
 }
 
-void sv__guardian_stop(sv__guardian *g, bool nowait, bool cleanup) {
-        int st;
+/* Waits for the guardian to exit, through its pidfd (which can never name
+ * another process) or else by pid. Returns the raw status, or -1. */
+static int wait_guardian(const sv__guardian *g) {
+        siginfo_t si;
+        int r, st = 0;
 
+        memset(&si, 0, sizeof(si));
+        if (g->pidfd >= 0) {
+                do {
+                        r = waitid((idtype_t) P_PIDFD, (id_t) g->pidfd, &si, WEXITED);
+                } while (r < 0 && errno == EINTR);
+                if (r < 0)
+                        return -1;
+                return si.si_code == CLD_EXITED ? (si.si_status & 0xff) << 8 : si.si_status & 0x7f;
+        }
+        do {
+                r = waitpid(g->pid, &st, 0);
+        } while (r < 0 && errno == EINTR);
+        return r < 0 ? -1 : st;
+}
+
+void sv__guardian_stop(sv__guardian *g, bool nowait, bool cleanup) {
         if (g->pid <= 0)
                 return;
         (void) !write(g->fd, cleanup ? "c" : "d", 1);
         close(g->fd);
-        while (!nowait && waitpid(g->pid, &st, 0) < 0 && errno == EINTR)
-                ;
+        if (!nowait)
+                (void) wait_guardian(g);
+        if (g->pidfd >= 0)
+                close(g->pidfd);
         g->pid = 0;
         g->fd = -1;
+        g->pidfd = -1;
+}
+
+int sv__guardian_reap(sv__guardian *g) {
+        int st = -1;
+
+        if (g->pid <= 0)
+                return -1;
+        /* The pipe broke when the guardian's files were closed, in its exit,
+         * a moment before it becomes waitable: a blocking wait is short. Only
+         * through its pidfd, though: without one, the fallback's SIGCHLD
+         * reap-all may have taken it already and its pid may be a worker's
+         * by now. That reap-all (or, as subreaper, the sweep, to which it is
+         * now a plain child) collects it instead. */
+        if (g->pidfd >= 0) {
+                st = wait_guardian(g);
+                close(g->pidfd);
+        }
+        close(g->fd);
+        g->pid = 0;
+        g->fd = -1;
+        g->pidfd = -1;
+        return st;
 }

@@ -31,6 +31,7 @@
 #include <pthread.h>
 
 #include "platform/platform.h"
+#include "platform/unix/unix.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
@@ -465,6 +466,8 @@ int sv__plat_spawn(const sv__spawn_req *req, sv__spawn_res *out) {
         pid_t pid;
         int err;
 
+        if (req->pidns)
+                return sv__unix_pidns_spawn(req, out);
         stack = thread_stack();
         if (!stack)
                 return UV_ENOMEM;
@@ -758,4 +761,12 @@ void sv__plat_timer_ack(int fd) {
         uint64_t ticks;
 
         (void) !read(fd, &ticks, sizeof(ticks));
+}
+
+const sigset_t *sv__unix_ignored_at_start(void) {
+        return &ignored_at_start;
+}
+
+CHILD_CODE int sv__unix_child_exec(const sv__spawn_req *req) {
+        return child_exec(req);
 }

@@ -164,123 +164,6 @@ int sv__write_file(const char *path, const char *s) {
         return r;
 }
 
-/* The cgroup2 mount point, from /proc/self/mountinfo (field 5 is the mount
- * point; the filesystem type follows the " - " separator). */
-static int cg2_mount(char *out, size_t n) {
-        char line[4096];
-        FILE *f;
-        int r = UV_ENOENT;
-
-        f = fopen("/proc/self/mountinfo", "re");
-        if (!f)
-                return -errno;
-        while (fgets(line, sizeof(line), f)) {
-                char *sep = strstr(line, " - ");
-                char *tok, *save = NULL;
-                int field = 0;
-
-                if (!sep || strncmp(sep + 3, "cgroup2 ", 8) != 0)
-                        continue;
-                for (tok = strtok_r(line, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
-                        if (++field == 5)
-                                break;
-                }
-                if (tok && strlen(tok) < n) {
-                        strcpy(out, tok);
-                        r = 0;
-                }
-                break;
-        }
-        fclose(f);
-        return r;
-}
-
-void sv__cg_remove_tree(const char *root) {
-        char path[4700];
-        struct dirent *de;
-        DIR *d;
-
-        d = opendir(root);
-        if (!d)
-                return;
-        while ((de = readdir(d))) {
-                if (de->d_name[0] != 'w')
-                        continue;
-                snprintf(path, sizeof(path), "%s/%s", root, de->d_name);
-                (void) rmdir(path);
-        }
-        closedir(d);
-        (void) rmdir(root);
-}
-
-/* A supervisor killed together with its guardian (an OOM kill, a kill of
- * the whole session) leaves its empty cgroups behind. Remove those of dead
- * supervisors; one still populated is left alone. */
-static void remove_stale(const char *parent) {
-        char path[4400];
-        struct dirent *de;
-        DIR *d;
-        pid_t pid;
-
-        d = opendir(parent);
-        if (!d)
-                return;
-        while ((de = readdir(d))) {
-                if (strncmp(de->d_name, "supervise.", 10) != 0)
-                        continue;
-                pid = (pid_t) atoi(de->d_name + 10);
-                if (pid <= 1 || kill(pid, 0) == 0 || errno != ESRCH)
-                        continue;
-                snprintf(path, sizeof(path), "%s/%s", parent, de->d_name);
-                sv__cg_remove_tree(path);
-        }
-        closedir(d);
-}
-
-int sv__cg_setup(char *out, size_t n) {
-        char mnt[1024], self[2048], path[4096], probe[4200];
-        const char *force;
-        char *rel, *nl;
-        int r;
-
-        force = getenv("SUPERVISE_MECHANISM");
-        if (force && strcmp(force, "procwalk") == 0)
-                return UV_ENOTSUP;
-        r = cg2_mount(mnt, sizeof(mnt));
-        if (r < 0)
-                return r;
-        r = sv__read_file("/proc/self/cgroup", self, sizeof(self));
-        if (r < 0)
-                return r;
-        rel = strstr(self, "0::");
-        if (!rel)
-                return UV_ENOENT;
-        rel += 3;
-        nl = strchr(rel, '\n');
-        if (nl)
-                *nl = '\0';
-        if (strcmp(rel, "/") == 0)
-                rel = "";
-        r = snprintf(path, sizeof(path), "%s%s", mnt, rel);
-        if (r < 0 || (size_t) r >= sizeof(path))
-                return UV_ENAMETOOLONG;
-        remove_stale(path);
-        r = snprintf(path, sizeof(path), "%s%s/supervise.%d", mnt, rel, (int) getpid());
-        if (r < 0 || (size_t) r >= sizeof(path) || (size_t) r >= n)
-                return UV_ENAMETOOLONG;
-        if (mkdir(path, 0755) < 0 && errno != EEXIST)
-                return -errno;
-        /* cgroup.kill arrived in 5.14; without it there is no atomic tree kill. */
-        snprintf(probe, sizeof(probe), "%s/cgroup.kill", path);
-        if (access(probe, W_OK) < 0) {
-                r = -errno;
-                (void) rmdir(path);
-                return r;
-        }
-        strcpy(out, path);
-        return 0;
-}
-
 static bool environ_has(pid_t pid, const char *marker) {
         return sv__proc_has_marker(pid, marker) == 1;
 }
@@ -373,12 +256,6 @@ int sv__cg_destroy(sv__cg *cg) {
         return 0;
 }
 
-int sv__cg_remove_root(const char *root) {
-        if (rmdir(root) < 0)
-                return -errno;
-        return 0;
-}
-
 int sv__proc_has_marker(pid_t pid, const char *marker) {
         char path[64];
         size_t mlen = strlen(marker);
@@ -430,6 +307,10 @@ static int read_stat(pid_t pid, sv_proc *p) {
         if (sscanf(r + 2, "%c %d %d", &p->state, &p->ppid, &p->pgid) != 3)
                 return UV_EINVAL;
         return 0;
+}
+
+int sv__proc_stat(pid_t pid, sv_proc *out) {
+        return read_stat(pid, out);
 }
 
 int sv__proc_tree(pid_t root, pid_t pgid, const char *marker, sv_proc **out) {
