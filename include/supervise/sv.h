@@ -212,12 +212,18 @@ typedef struct sv_spawn_opts {
 } sv_spawn_opts;
 
 /* Starts a worker in its own process group. Before exec the child resets its
- * signal mask and dispositions, sets SIGKILL as its parent-death signal and
- * closes every fd but its stdio. Returns 0 and stores the worker in *out
- * (out may be NULL); the worker stays valid until its on_exit callback has
- * returned. On failure, including a failure of the child before exec
- * (UV_ENOENT: not found, UV_EACCES: not executable, UV_EMFILE, UV_EAGAIN),
- * returns the negative error, leaves *out untouched, and on_exit never runs. */
+ * signal mask and dispositions, sets SIGKILL as its parent-death signal,
+ * gets back the soft RLIMIT_NOFILE the process started with (the library
+ * raises ours to the hard limit), and closes every fd but its stdio.
+ * Returns 0 and stores the worker in *out (out may be NULL); the worker
+ * stays valid until its on_exit callback has returned, and on_exit always
+ * runs once. On failure, including a failure of the child before exec
+ * (UV_ENOENT: not found, UV_EACCES: not executable, UV_EMFILE, UV_ENFILE,
+ * UV_EAGAIN: a process limit, UV_ENOMEM), returns the negative error, leaves
+ * *out untouched, and on_exit never runs. A child that started but could
+ * not be watched (its exit would never be reported: the wait set refused
+ * its pidfd) is killed and reaped, with its cgroup, before that error is
+ * returned: a 0 return always means an exit will be reported. */
 int sv_spawn(sv_supervisor *sv, const sv_spawn_opts *opts, sv_worker **out);
 
 /* Sends `sig` to the worker's leader only, through a pidfd where the kernel

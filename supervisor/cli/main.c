@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -70,7 +71,10 @@ static const char usage_text[] =
         "  124    a copy timed out\n"
         "  125    supervise itself failed, or a usage error; also when a report\n"
         "         (--json, stdout, stderr) could not be written: one line names\n"
-        "         the file and the error, and the copies are stopped\n"
+        "         the file and the error, and the copies are stopped; and when a\n"
+        "         limit (open files, processes, memory) stops a copy from starting:\n"
+        "         one line names the limit, and the copies already started are\n"
+        "         stopped through the ladder and reported\n"
         "  126    COMMAND was found but could not be run\n"
         "  127    COMMAND was not found\n"
         "  128+N  the first copy that failed was killed by signal N; or supervise\n"
@@ -570,6 +574,26 @@ static int spawn_error_status(int err) {
         return EXIT_FAILURE_OWN;
 }
 
+/* The limit behind a resource error, for the one line we print about it:
+ * "too many open files" alone does not say which knob to turn. */
+static void limit_hint(int err, char *buf, size_t n) {
+        struct rlimit rl;
+
+        buf[0] = '\0';
+        if (err == UV_EMFILE && getrlimit(RLIMIT_NOFILE, &rl) == 0)
+                snprintf(buf, n, " (the open-file limit, RLIMIT_NOFILE, is %llu; 'ulimit -n')",
+                         (unsigned long long) rl.rlim_cur);
+        else if (err == UV_ENFILE)
+                snprintf(buf, n, " (the system-wide open-file limit, fs.file-max)");
+        else if (err == UV_EAGAIN && getrlimit(RLIMIT_NPROC, &rl) == 0)
+                snprintf(buf, n, " (a process limit: RLIMIT_NPROC is %s%llu, or the cgroup's "
+                         "pids.max, or kernel.pid_max)",
+                         rl.rlim_cur == RLIM_INFINITY ? "unlimited, " : "",
+                         rl.rlim_cur == RLIM_INFINITY ? 0ULL : (unsigned long long) rl.rlim_cur);
+        else if (err == UV_ENOMEM)
+                snprintf(buf, n, " (out of memory, or a memory limit)");
+}
+
 static int watch_signals(run *r) {
         static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
 
@@ -634,6 +658,7 @@ static int run_copies(cli_opts *o) {
         sv_spawn_opts sp;
         run r;
         unsigned i;
+        char hint[160];
         int e, status = EXIT_FAILURE_OWN, tty = -1;
 
         memset(&r, 0, sizeof(r));
@@ -664,7 +689,8 @@ static int run_copies(cli_opts *o) {
                 so.log = log_cb;
         e = sv_supervisor_new(&so, &r.sv);
         if (e < 0) {
-                fprintf(stderr, "supervise: cannot start: %s\n", uv_strerror(e));
+                limit_hint(e, hint, sizeof(hint));
+                fprintf(stderr, "supervise: cannot start: %s%s\n", uv_strerror(e), hint);
                 goto out_slots;
         }
         if (strcmp(o->mechanism, "cgroup") == 0 && sv_supervisor_mechanism(r.sv) != SV_MECH_CGROUP) {
@@ -713,6 +739,10 @@ static int run_copies(cli_opts *o) {
                 }
                 sp.env = (const char *const *) r.slots[i].envp;
                 e = sv_spawn(r.sv, &sp, &w);
+                /* sv_spawn is done with it (the child has exec'd): kept,
+                 * it was a third of our memory per running copy. */
+                free_env(r.slots[i].envp);
+                r.slots[i].envp = NULL;
                 if (e < 0)
                         break;
                 r.slots[i].pid = sv_worker_pid(w);
@@ -727,7 +757,14 @@ static int run_copies(cli_opts *o) {
         if (e < 0) {
                 /* Nothing is abandoned: the copies already running are
                  * stopped through the ladder and reported. */
-                fprintf(stderr, "supervise: cannot run '%s': %s\n", o->argv[0], uv_strerror(e));
+                limit_hint(e, hint, sizeof(hint));
+                if (r.expected > 0)
+                        fprintf(stderr, "supervise: cannot run '%s' (copy %u of %u): %s%s; "
+                                "stopping the %u started\n", o->argv[0], r.expected + 1, o->copies,
+                                uv_strerror(e), hint, r.expected);
+                else
+                        fprintf(stderr, "supervise: cannot run '%s': %s%s\n", o->argv[0],
+                                uv_strerror(e), hint);
                 if (!o->gnu_timeout && e == UV_ENOENT)
                         sv_cli_timeout_hint(o->argv);
                 status = spawn_error_status(e);

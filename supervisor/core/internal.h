@@ -23,8 +23,9 @@ struct sv_worker {
         sv_worker_state state;
         pid_t pid;
         int pidfd; /* -1 without pidfds; closed at reap */
+        uint64_t deadline_us; /* the timeout, while queued in sv->timeouts */
+        unsigned heap_pos;    /* 1 + index in sv->timeouts, 0 if not queued */
         int nsfd;  /* pidns: the init's report of the worker's end; closed at reap; else -1 */
-        int tfd;   /* timerfd of the timeout in the supervisor's epoll set, or -1 */
 
         sv_ladder ladder;
         uint64_t timeout_ms;
@@ -45,6 +46,7 @@ struct sv_worker {
         bool reaped_ok;
         bool tree_done;
         bool tree_empty; /* verified: no process of the tree is left */
+        bool tree_multi; /* the tree may have had more than its leader */
         bool finished; /* on_exit has run */
         sv__reaped reaped;
         uint64_t end_us;
@@ -57,15 +59,36 @@ struct sv_worker {
         bool idle_active;
         bool pipe_open[2];
         bool timer_active, cgev_active;
+        bool cgev_watching; /* cgev started: an empty tree is an event */
         int handles; /* open libuv handles; freed when it reaches 0 */
 
         /* The handles stay last: sv_spawn zeroes only what is above, since
          * a handle is set up by its uv_*_init when (if) it is first used. */
         uv_timer_t timer;     /* timeout, ladder grace, tree polling */
+        /* The handles most workers never use (output pipes, idle timer,
+         * cgroup watch), out of line: made on first need and kept with
+         * the worker's memory when it is reused. Inline they were 930 of
+         * a worker's 1,400 bytes. */
+        struct sv__worker_io *io;
+};
+
+typedef struct sv__worker_io {
         uv_timer_t idle;      /* idle timeout, restarted by output */
         uv_fs_event_t cgev;   /* cgroup.events changed */
         uv_pipe_t pipe[2];    /* stdout, stderr */
-};
+} sv__worker_io;
+
+/* Worker cgroups made ahead on a thread (cgmaker.c). */
+#define SV_CG_AHEAD 32
+typedef struct sv__cgmaker {
+        uv_thread_t thread;
+        uv_mutex_t mu;       /* guards ready, nready, stop, failed, sv->cg_made */
+        uv_cond_t cv;
+        sv__cg *ready[SV_CG_AHEAD];
+        unsigned nready;
+        unsigned misses;     /* spawns that found the pool dry, before the start */
+        bool started, stop, failed;
+} sv__cgmaker;
 
 typedef struct sv__pidmap {
         sv_worker **slots;
@@ -89,6 +112,7 @@ struct sv_supervisor {
         int cglock;        /* flock'd fd of cgroot: our proof of life, or -1 */
         sv__cg **cg_free;  /* empty cgroups ready for the next worker */
         unsigned cg_nfree, cg_cap, cg_made;
+        sv__cgmaker maker;
         const char **envbuf; /* the envp being built for a spawn */
         size_t envcap;
         char **env_seen;     /* environ when env_count was taken */
@@ -117,9 +141,18 @@ struct sv_supervisor {
         unsigned closing; /* handles of finished workers still closing */
 
         int epfd;             /* our epoll set of worker pidfds, or -1 */
+        /* Every worker's timeout, in one min-heap on deadline_us, behind
+         * one timer fd in the epoll set: a timer fd per worker was an fd
+         * per worker more. tfd_at_us is what the fd is set to (0: off). */
+        int tfd;
+        uint64_t tfd_at_us;
+        sv_worker **timeouts;
+        unsigned ntimeouts, timeouts_cap;
         uv_poll_t epwatch;    /* libuv's watch on epfd (with pidfds) */
         uv_signal_t sigchld;  /* the fallback's reaper (without pidfds) */
         uv_timer_t sweep_timer;
+        pid_t *left;           /* procwalk: leaked processes left running */
+        size_t nleft, leftcap;
         uint64_t reaps;        /* children we reaped (workers and orphans) */
         uint64_t orphans;      /* adopted orphans reaped */
         char readbuf[65536];
@@ -152,7 +185,12 @@ int sv__cg_get(sv_supervisor *sv, sv__cg **out);
 void sv__cg_put(sv_supervisor *sv, sv__cg *cg);
 void sv__cg_retire(sv_supervisor *sv, sv__cg *cg);
 
+/* cgmaker.c */
+int sv__cgmaker_get(sv_supervisor *sv, sv__cg **out);
+void sv__cgmaker_stop(sv_supervisor *sv);
+
 /* pidmap.c */
+int sv__pidmap_reserve(sv__pidmap *m);
 int sv__pidmap_put(sv__pidmap *m, sv_worker *w);
 sv_worker *sv__pidmap_get(const sv__pidmap *m, pid_t pid);
 void sv__pidmap_del(sv__pidmap *m, pid_t pid);
@@ -162,9 +200,12 @@ void sv__pidmap_release(sv__pidmap *m);
 int sv__reap_init(sv_supervisor *sv);
 int sv__reap_watch(sv_supervisor *sv, sv_worker *w);
 int sv__reap_watch_timeout(sv_supervisor *sv, sv_worker *w);
+void sv__reap_cancel_timeout(sv_supervisor *sv, sv_worker *w);
 void sv__worker_bury(sv_worker *w);
 uv_handle_t *sv__reap_handle(sv_supervisor *sv);
 void sv__reap_close(sv_supervisor *sv, uv_close_cb cb);
 void sv__reap_sweep(sv_supervisor *sv);
+void sv__reap_sweep_soon(sv_supervisor *sv);
+void sv__note_left_running(sv_worker *w);
 
 #endif

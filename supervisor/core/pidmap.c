@@ -33,6 +33,13 @@ static int grow(sv__pidmap *m) {
         return 0;
 }
 
+/* Makes room for one more, so that the put after a spawn cannot fail. */
+int sv__pidmap_reserve(sv__pidmap *m) {
+        if ((m->count + 1) * 2 > m->cap)
+                return grow(m);
+        return 0;
+}
+
 int sv__pidmap_put(sv__pidmap *m, sv_worker *w) {
         size_t j;
         int r;

@@ -74,37 +74,148 @@ void sv__reap_sweep(sv_supervisor *sv) {
         free(kids);
 }
 
-/* A wait set tag is the worker; the low bit says its timer, not its pidfd. */
+/* A wait set tag is the worker whose pidfd is ready, or TAG_TIMER: the
+ * timeouts' timer fd. */
 #define TAG_TIMER 1u
+
+/* ---- The timeouts: a binary min-heap of workers on deadline_us ---- */
+
+static void heap_set(sv_supervisor *sv, unsigned i, sv_worker *w) {
+        sv->timeouts[i] = w;
+        w->heap_pos = i + 1;
+}
+
+static void heap_up(sv_supervisor *sv, unsigned i) {
+        sv_worker *w = sv->timeouts[i];
+
+        while (i > 0 && sv->timeouts[(i - 1) / 2]->deadline_us > w->deadline_us) {
+                heap_set(sv, i, sv->timeouts[(i - 1) / 2]);
+                i = (i - 1) / 2;
+        }
+        heap_set(sv, i, w);
+}
+
+static void heap_down(sv_supervisor *sv, unsigned i) {
+        sv_worker *w = sv->timeouts[i];
+        unsigned c;
+
+        while ((c = 2 * i + 1) < sv->ntimeouts) {
+                if (c + 1 < sv->ntimeouts &&
+                    sv->timeouts[c + 1]->deadline_us < sv->timeouts[c]->deadline_us)
+                        c++;
+                if (sv->timeouts[c]->deadline_us >= w->deadline_us)
+                        break;
+                heap_set(sv, i, sv->timeouts[c]);
+                i = c;
+        }
+        heap_set(sv, i, w);
+}
+
+static void heap_remove(sv_supervisor *sv, sv_worker *w) {
+        unsigned i = w->heap_pos - 1;
+        sv_worker *last = sv->timeouts[--sv->ntimeouts];
+
+        w->heap_pos = 0;
+        if (last == w)
+                return;
+        heap_set(sv, i, last);
+        heap_up(sv, i);
+        heap_down(sv, last->heap_pos - 1);
+}
+
+/* Sets the timer fd to the earliest deadline. Only an earlier deadline
+ * moves it forward at once; a cancelled one is left to fire, find nothing
+ * due and re-aim, which costs a wake-up instead of a system call at every
+ * exit. */
+static void timer_aim(sv_supervisor *sv, bool force) {
+        uint64_t at = sv->ntimeouts ? sv->timeouts[0]->deadline_us : 0;
+
+        if (!force && sv->tfd_at_us && (at == 0 || at >= sv->tfd_at_us))
+                return;
+        if (at == sv->tfd_at_us)
+                return;
+        if (sv__plat_timer_set(sv->tfd, at) == 0)
+                sv->tfd_at_us = at;
+}
+
+static void on_timeouts(sv_supervisor *sv) {
+        uint64_t now = sv__plat_now_us();
+        sv_worker *w;
+
+        sv__plat_timer_ack(sv->tfd);
+        sv->tfd_at_us = 0;
+        /* Take one due worker at a time off the heap before its step: the
+         * step may spawn, stop or finish other workers. */
+        while (sv->ntimeouts > 0 && sv->timeouts[0]->deadline_us <= now) {
+                w = sv->timeouts[0];
+                heap_remove(sv, w);
+                sv__worker_timeout_fired(w);
+        }
+        timer_aim(sv, true);
+}
+
+int sv__reap_watch_timeout(sv_supervisor *sv, sv_worker *w) {
+        sv_worker **v;
+        unsigned cap;
+
+        if (sv->tfd < 0)
+                return UV_ENOSYS;
+        if (sv->ntimeouts == sv->timeouts_cap) {
+                cap = sv->timeouts_cap ? sv->timeouts_cap * 2 : 64;
+                v = realloc(sv->timeouts, cap * sizeof(*v));
+                if (!v)
+                        return UV_ENOMEM;
+                sv->timeouts = v;
+                sv->timeouts_cap = cap;
+        }
+        /* Counts from the worker's start, exact to the microsecond, where
+         * libuv's timers count whole milliseconds. */
+        w->deadline_us = w->start_us + w->timeout_ms * 1000u;
+        sv->timeouts[sv->ntimeouts++] = w;
+        heap_up(sv, sv->ntimeouts - 1);
+        timer_aim(sv, false);
+        return 0;
+}
+
+void sv__reap_cancel_timeout(sv_supervisor *sv, sv_worker *w) {
+        if (w->heap_pos)
+                heap_remove(sv, w);
+}
+
+/* At most this many batches per wake-up: thousands of exits at once are
+ * taken in one loop iteration, yet the loop still gets to its other work. */
+#define EP_ROUNDS 64
 
 static void on_epoll(uv_poll_t *h, int status, int events) {
         sv_supervisor *sv = h->data;
         uint64_t tags[EP_BATCH];
         sv__reaped r;
         sv_worker *w, *dead;
-        int n, i;
+        int n, i, round;
 
         (void) events;
         if (status < 0)
                 return;
-        n = sv__plat_waitset_ready(sv->epfd, tags, EP_BATCH);
         /* A worker may have two events in one batch (its timeout and its
          * exit), and an exit callback may free it and spawn another into
          * the same memory. So workers freed during the batch are buried
          * (kept, marked finished) and only recycled once it is done. */
         sv->in_batch = true;
-        for (i = 0; i < n; i++) {
-                w = (sv_worker *) (uintptr_t) (tags[i] & ~(uint64_t) TAG_TIMER);
-                if (w->finished)
-                        continue;
-                if (tags[i] & TAG_TIMER) {
-                        sv__worker_timeout_fired(w);
-                        continue;
+        for (round = 0; round < EP_ROUNDS; round++) {
+                n = sv__plat_waitset_ready(sv->epfd, tags, EP_BATCH);
+                for (i = 0; i < n; i++) {
+                        if (tags[i] == TAG_TIMER) {
+                                on_timeouts(sv);
+                                continue;
+                        }
+                        w = (sv_worker *) (uintptr_t) tags[i];
+                        if (w->finished || w->reaped_ok || w->pidfd < 0)
+                                continue;
+                        if (sv__plat_reap_pidfd(w->pidfd, &r) == 1)
+                                sv__worker_reaped(w, &r);
                 }
-                if (w->reaped_ok || w->pidfd < 0)
-                        continue;
-                if (sv__plat_reap_pidfd(w->pidfd, &r) == 1)
-                        sv__worker_reaped(w, &r);
+                if (n < EP_BATCH)
+                        break;
         }
         sv->in_batch = false;
         while ((dead = sv->grave)) {
@@ -122,26 +233,40 @@ static void on_sweep_timer(uv_timer_t *t) {
         sv__reap_sweep(t->data);
 }
 
-int sv__reap_watch(sv_supervisor *sv, sv_worker *w) {
-        return sv__plat_waitset_add(sv->epfd, w->pidfd, (uint64_t) (uintptr_t) w);
+/* A sweep in the next loop iteration, however many exits ask for one in
+ * this one; then the slow period again. */
+void sv__reap_sweep_soon(sv_supervisor *sv) {
+        if (uv_timer_get_due_in(&sv->sweep_timer) > 0)
+                uv_timer_start(&sv->sweep_timer, on_sweep_timer, 0, 1000);
 }
 
-/* A timeout as a timer fd in our wait set: exact to the microsecond, where
- * libuv's timers count whole milliseconds and fire up to one late (or, by
- * its clock, early). Counts from the worker's start. */
-int sv__reap_watch_timeout(sv_supervisor *sv, sv_worker *w) {
-        int fd, r;
+/* A tree we leave running on purpose (--leaks report or ignore) is not
+ * waited for at free(). With a cgroup its members are found in the
+ * retired cgroup then; without one, remember who they are now. */
+void sv__note_left_running(sv_worker *w) {
+        sv_supervisor *sv = w->sv;
+        sv_proc *procs = NULL;
+        pid_t *v;
+        int n, i;
 
-        fd = sv__plat_timer_at(w->start_us + w->timeout_ms * 1000u);
-        if (fd < 0)
-                return fd;
-        r = sv__plat_waitset_add(sv->epfd, fd, (uint64_t) (uintptr_t) w | TAG_TIMER);
-        if (r < 0) {
-                close(fd);
-                return r;
+        if (sv->mech == SV_MECH_CGROUP || (sv->flags & SV_SUPERVISOR_NO_SUBREAPER))
+                return;
+        n = sv__proc_tree(0, w->pid, w->marker, &procs);
+        for (i = 0; i < n; i++) {
+                if (sv->nleft == sv->leftcap) {
+                        v = realloc(sv->left, (sv->leftcap + 16) * sizeof(*v));
+                        if (!v)
+                                break;
+                        sv->left = v;
+                        sv->leftcap += 16;
+                }
+                sv->left[sv->nleft++] = procs[i].pid;
         }
-        w->tfd = fd;
-        return 0;
+        free(procs);
+}
+
+int sv__reap_watch(sv_supervisor *sv, sv_worker *w) {
+        return sv__plat_waitset_add(sv->epfd, w->pidfd, (uint64_t) (uintptr_t) w);
 }
 
 /* The handle that must keep the loop alive while a leader is unreaped. */
@@ -153,12 +278,21 @@ int sv__reap_init(sv_supervisor *sv) {
         int r;
 
         sv->epfd = -1;
+        sv->tfd = -1;
         if (sv->pidfds) {
                 sv->epfd = sv__plat_waitset_new();
                 if (sv->epfd < 0)
                         return sv->epfd;
+                /* Without it timeouts fall back to libuv timers. */
+                sv->tfd = sv__plat_timer_new();
+                if (sv->tfd >= 0 && sv__plat_waitset_add(sv->epfd, sv->tfd, TAG_TIMER) < 0) {
+                        close(sv->tfd);
+                        sv->tfd = -1;
+                }
                 r = uv_poll_init(sv->loop, &sv->epwatch, sv->epfd);
                 if (r < 0) {
+                        if (sv->tfd >= 0)
+                                close(sv->tfd);
                         close(sv->epfd);
                         return r;
                 }

@@ -13,6 +13,8 @@
 
 #include "core/internal.h"
 
+#define SV_MIN_FDS 16
+
 /* Names this supervisor: a token no neighbour shares (the marker's and the
  * cgroup directory's), and the directory itself when cgroups are wanted.
  * A taken name is never adopted: draw another. */
@@ -60,6 +62,13 @@ int sv_supervisor_new(const sv_supervisor_opts *opts, sv_supervisor **out) {
                 opts = &defaults;
         }
         sv__plat_init_process();
+        /* What a supervisor needs at least: libuv's loop (which aborts the
+         * process if it cannot get its pipes), our wait set, timer,
+         * /dev/null and guardian, and the few a spawn holds for a moment.
+         * Below that, fail with UV_EMFILE rather than abort in libuv. */
+        r = sv__plat_fds_available(SV_MIN_FDS);
+        if (r < 0)
+                return r;
 
         sv = calloc(1, sizeof(*sv));
         if (!sv)
@@ -134,24 +143,11 @@ fail_free:
 /* Workers take an empty cgroup from the pool, or a new one; making and
  * removing a cgroup per spawn would cost two directory operations each. */
 int sv__cg_get(sv_supervisor *sv, sv__cg **out) {
-        sv__cg *cg;
-        int r;
-
         if (sv->cg_nfree > 0) {
                 *out = sv->cg_free[--sv->cg_nfree];
                 return 0;
         }
-        cg = malloc(sizeof(*cg));
-        if (!cg)
-                return UV_ENOMEM;
-        r = sv__cg_create(sv->cgroot, sv->cg_made, cg);
-        if (r < 0) {
-                free(cg);
-                return r;
-        }
-        sv->cg_made++;
-        *out = cg;
-        return 0;
+        return sv__cgmaker_get(sv, out);
 }
 
 void sv__cg_put(sv_supervisor *sv, sv__cg *cg) {
@@ -236,36 +232,81 @@ void sv_supervisor_foreach(sv_supervisor *sv, void (*fn)(sv_worker *w, void *arg
         }
 }
 
+static int cmp_pid(const void *a, const void *b) {
+        pid_t x = *(const pid_t *) a, y = *(const pid_t *) b;
+
+        return (x > y) - (x < y);
+}
+
+/* The processes we leave running on purpose (leaks under --leaks report
+ * or ignore), sorted: the members of retired cgroups, and what the /proc
+ * fallback noted. Returns the count, or 0 with *out NULL. */
+static size_t left_running(sv_supervisor *sv, pid_t **out) {
+        pid_t *v = NULL, *nv, *pids;
+        size_t n = 0;
+        unsigned i;
+        int k;
+
+        for (i = 0; i < sv->cg_nbusy; i++) {
+                k = sv__cg_pids(sv->cg_busy[i], &pids);
+                if (k <= 0)
+                        continue;
+                nv = realloc(v, (n + (size_t) k) * sizeof(*v));
+                if (nv) {
+                        v = nv;
+                        memcpy(v + n, pids, (size_t) k * sizeof(*v));
+                        n += (size_t) k;
+                }
+                free(pids);
+        }
+        if (sv->nleft) {
+                nv = realloc(v, (n + sv->nleft) * sizeof(*v));
+                if (nv) {
+                        v = nv;
+                        memcpy(v + n, sv->left, sv->nleft * sizeof(*v));
+                        n += sv->nleft;
+                }
+        }
+        if (n)
+                qsort(v, n, sizeof(*v), cmp_pid);
+        *out = v;
+        return n;
+}
+
 /* Descendants we killed become our zombies only once they have finished
  * dying, which may be after their worker's tree looked empty and the loop
- * ran out of work. As subreaper every child but the guardian is ours: wait
- * (bounded) until each has exited, and reap it. */
+ * ran out of work. As subreaper every child but the guardian is ours:
+ * wait for each to exit (on its pidfd, not by polling) and reap it. Leaks
+ * left running on purpose are not waited for: they are meant to outlive
+ * us. */
 static void reap_dying_orphans(sv_supervisor *sv) {
-        sv__reaped r;
-        pid_t *kids;
-        int n, i, left, round;
+        pid_t *kids = NULL, *left = NULL;
+        size_t nleft;
+        int n, i, m = 0, r;
 
         if (sv->flags & SV_SUPERVISOR_NO_SUBREAPER)
                 return;
-        for (round = 0; round < 2000; round++) {
-                n = sv__proc_children(&kids);
-                if (n < 0)
-                        return;
-                left = 0;
-                for (i = 0; i < n; i++) {
-                        if (kids[i] == sv->guardian.pid)
-                                continue;
-                        if (sv__plat_reap_pid(kids[i], &r) == 1)
-                                sv->orphans++;
-                        else
-                                left++;
-                }
+        n = sv__proc_children(&kids);
+        if (n <= 0) {
                 free(kids);
-                if (left == 0)
-                        return;
-                sv__plat_nap_us(1000);
+                return;
         }
-        sv__log(sv, "supervisor: %d children still alive at exit", left);
+        nleft = left_running(sv, &left);
+        for (i = 0; i < n; i++) {
+                if (kids[i] == sv->guardian.pid ||
+                    (nleft && bsearch(&kids[i], left, nleft, sizeof(*left), cmp_pid)))
+                        continue;
+                kids[m++] = kids[i];
+        }
+        free(left);
+        r = sv__plat_reap_wait(kids, m, 2000);
+        if (r >= 0) {
+                sv->orphans += (uint64_t) (m - r);
+                sv->reaps += (uint64_t) (m - r);
+                if (r > 0)
+                        sv__log(sv, "supervisor: %d children still alive at exit", r);
+        }
+        free(kids);
 }
 
 static void on_own_closed(uv_handle_t *h) {
@@ -304,11 +345,15 @@ void sv_supervisor_free(sv_supervisor *sv) {
                 (void) uv_run(sv->loop, UV_RUN_NOWAIT);
         if (sv->owns_loop)
                 (void) uv_loop_close(sv->loop);
+        if (sv->tfd >= 0)
+                close(sv->tfd);
         if (sv->epfd >= 0)
                 close(sv->epfd);
+        free(sv->timeouts);
         /* A program about to exit hands the removal of our (empty) cgroups
          * to the guardian, which outlives us by a moment: rmdir in cgroupfs
          * costs more than the rest of our teardown. */
+        sv__cgmaker_stop(sv);
         handoff = (sv->flags & SV_SUPERVISOR_EXIT_AFTER_FREE) && sv->guardian.pid > 0 &&
                   sv->mech == SV_MECH_CGROUP;
         while (sv->cg_nfree > 0) {
@@ -324,6 +369,7 @@ void sv_supervisor_free(sv_supervisor *sv) {
         while (sv->spare) {
                 sv_worker *spare = sv->spare;
                 sv->spare = spare->next;
+                free(spare->io);
                 free(spare);
         }
         while (sv->cg_nbusy > 0) {
@@ -335,6 +381,7 @@ void sv_supervisor_free(sv_supervisor *sv) {
                 free(cg);
         }
         free(sv->cg_busy);
+        free(sv->left);
         sv__pidmap_release(&sv->bypid);
         if (sv->mech == SV_MECH_CGROUP && !handoff)
                 (void) sv__cg_remove_root(sv->cgroot);

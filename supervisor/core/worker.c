@@ -21,6 +21,10 @@
 /* How often the /proc fallback looks whether a dying tree is gone. The
  * cgroup path needs no polling: cgroup.events tells. */
 #define TREE_POLL_MS 1
+/* With a cgroup, cgroup.events says when the tree is empty; the poll is
+ * only the safety net for a watch that could not be set up or an event
+ * missed, so it may be slow. */
+#define CG_POLL_MS 20
 
 static const char *const state_names[] = { "running", "stopping", "exited" };
 _Static_assert(sizeof(state_names) / sizeof(state_names[0]) == SV_WORKER_STATE_COUNT,
@@ -103,6 +107,30 @@ static void signal_tree_procwalk(sv_worker *w, int sig) {
         free(procs);
 }
 
+/* Signals every process in the worker's cgroup, and notes whether the
+ * tree is more than its leader: a cgroup that held nobody else is the
+ * common case tree_alive() takes cheaply. Note it by pid, never by how
+ * many were reached: a leader that died of our pidfd signal before the
+ * read leaves one other process reached. (A process forked after the read
+ * is not noted; if it dies an orphan, the coalesced sweep reaps it.) */
+static void signal_cgroup(sv_worker *w, int sig) {
+        pid_t *pids = NULL;
+        int n, i;
+
+        n = sv__cg_pids(w->cg, &pids);
+        if (n < 0)
+                w->tree_multi = true;
+        /* A pid read from cgroup.procs is in our cgroup at that moment;
+         * the window before kill() is the same one killpg has. */
+        for (i = 0; i < n; i++) {
+                if (pids[i] != w->pid)
+                        w->tree_multi = true;
+                if (sv__plat_kill(pids[i], -1, sig) == 0 && sig != SIGCONT)
+                        (void) sv__plat_kill(pids[i], -1, SIGCONT);
+        }
+        free(pids);
+}
+
 /* Signals every process of the tree, the leader through its pidfd. A
  * stopped process is sent SIGCONT too, so it can act on a polite signal. */
 static int signal_tree(sv_worker *w, int sig) {
@@ -116,7 +144,9 @@ static int signal_tree(sv_worker *w, int sig) {
 
         if (sig == SIGKILL) {
                 /* The tree first and the leader last, so that nobody is
-                 * reparented while the /proc walk follows parent links. */
+                 * reparented while the /proc walk follows parent links.
+                 * cgroup.kill does not say whom it reached. */
+                w->tree_multi = true;
                 if (w->cg)
                         (void) sv__cg_kill(w->cg);
                 else
@@ -128,10 +158,11 @@ static int signal_tree(sv_worker *w, int sig) {
                 if (sig != SIGCONT)
                         (void) sv__plat_kill(w->pid, w->pidfd, SIGCONT);
         }
-        if (w->cg)
-                (void) sv__cg_signal(w->cg, sig, sig != SIGCONT);
-        else
+        if (w->cg) {
+                signal_cgroup(w, sig);
+        } else {
                 signal_tree_procwalk(w, sig);
+        }
         return r;
 }
 
@@ -171,18 +202,28 @@ static int adopted_pending(sv_worker *w) {
  * pread with a cgroup; without one, a group probe; then a look at our own
  * children. Never a scan of /proc. */
 static int tree_alive(sv_worker *w) {
+        int r;
+
         /* The kernel lets a namespace's init be reaped only once every
          * other member is gone. */
         if (w->sv->mech == SV_MECH_PIDNS)
                 return 0;
         if (w->cg) {
-                if (sv__cg_populated(w->cg) == 1)
+                /* An error (EMFILE at the limit) counts as alive: the tree
+                 * is looked at again. But a cgroup that is gone (someone
+                 * removed it, which rmdir allows only when it is empty)
+                 * holds nobody, and looking again would spin forever. */
+                r = sv__cg_populated(w->cg);
+                if (r != 0 && r != UV_ENOENT)
                         return 1;
-                /* The cgroup holds escapees while they live; orphans can
-                 * only be dying now, and only if the tree was more than its
-                 * leader, which a kill or a leak tells us. Skipping the look
-                 * keeps the plain exit at one pread. */
-                if (w->step < 0 && !w->leaked)
+                /* The cgroup holds escapees while they live; an adopted one
+                 * that died may still wait to be reaped, and on_exit must
+                 * not run before. That takes a look at all our children,
+                 * so only trees known (or not known not) to be more than
+                 * their leader pay for it: a mass stop of thousands of
+                 * single-process workers would read the whole children
+                 * list at every exit. */
+                if (!w->tree_multi && !w->leaked)
                         return 0;
                 return adopted_pending(w);
         }
@@ -263,24 +304,36 @@ static void close_pipes_if_tree_gone(sv_worker *w);
 static void finish(sv_worker *w);
 static void on_cg_event(uv_fs_event_t *h, const char *file, int events, int status);
 
+static int need_io(sv_worker *w) {
+        if (!w->io)
+                w->io = malloc(sizeof(*w->io));
+        return w->io ? 0 : UV_ENOMEM;
+}
+
 /* Only a tree that outlives its leader needs cgroup.events watched; most
  * never do, and pay nothing for it. */
 static void watch_cgroup(sv_worker *w) {
         char file[SV_CG_MAX + 32];
         int r;
 
-        if (w->cgev_active)
-                return;
-        r = uv_fs_event_init(w->sv->loop, &w->cgev);
+        if (w->cgev_active || need_io(w) < 0)
+                return; /* without the watch, the poll finds the end */
+        r = uv_fs_event_init(w->sv->loop, &w->io->cgev);
         if (r < 0)
                 return;
-        w->cgev.data = w;
+        w->io->cgev.data = w;
         w->handles++;
         w->cgev_active = true;
         snprintf(file, sizeof(file), "%s/cgroup.events", w->cg->path);
-        r = uv_fs_event_start(&w->cgev, on_cg_event, file, 0);
+        r = uv_fs_event_start(&w->io->cgev, on_cg_event, file, 0);
+        w->cgev_watching = r == 0;
         if (r < 0)
                 sv__log(w->sv, "worker %u: cannot watch '%s': %s", w->id, file, uv_strerror(r));
+}
+
+/* How soon to look again at a tree that outlived its leader. */
+static uint64_t poll_ms(const sv_worker *w) {
+        return w->cgev_watching ? CG_POLL_MS : TREE_POLL_MS;
 }
 
 /* The leader is reaped. Decide what its surviving tree means. */
@@ -302,7 +355,7 @@ static void on_leader_gone(sv_worker *w) {
                  * shortly, and kill again only what is still there then. */
                 if (w->last_signal != SIGKILL)
                         (void) signal_tree(w, SIGKILL);
-                arm(w, TREE_POLL_MS);
+                arm(w, poll_ms(w));
                 return;
         }
         w->tree_done = true;
@@ -355,7 +408,7 @@ void sv__worker_step(sv_worker *w, sv__event ev) {
                         /* Polling a dying tree: kill again what is left. */
                         if (tree_alive(w)) {
                                 (void) signal_tree(w, SIGKILL);
-                                arm(w, TREE_POLL_MS);
+                                arm(w, poll_ms(w));
                                 return;
                         }
                         /* fall through */
@@ -405,6 +458,7 @@ void sv__worker_bury(sv_worker *w) {
                 sv->nspare++;
                 return;
         }
+        free(w->io);
         free(w);
 }
 
@@ -416,7 +470,10 @@ static sv_worker *alloc_worker(sv_supervisor *sv) {
                 sv->nspare--;
                 return w;
         }
-        return malloc(sizeof(*w));
+        w = malloc(sizeof(*w));
+        if (w)
+                w->io = NULL;
+        return w;
 }
 
 /* A pipe may close at EOF long before the exit: only a finished worker
@@ -439,7 +496,7 @@ static void close_pipes_if_tree_gone(sv_worker *w) {
         for (i = 0; i < 2; i++) {
                 if (w->pipe_open[i]) {
                         w->pipe_open[i] = false;
-                        close_handle((uv_handle_t *) &w->pipe[i]);
+                        close_handle((uv_handle_t *) &w->io->pipe[i]);
                 }
         }
 }
@@ -497,11 +554,11 @@ static void finish(sv_worker *w) {
                 uv_timer_stop(&w->timer);
         if (w->idle_active) {
                 w->idle_active = false;
-                close_handle((uv_handle_t *) &w->idle);
+                close_handle((uv_handle_t *) &w->io->idle);
         }
         if (w->cgev_active) {
                 w->cgev_active = false;
-                close_handle((uv_handle_t *) &w->cgev);
+                close_handle((uv_handle_t *) &w->io->cgev);
         }
         if (w->cg) {
                 /* Empty or not (leaks left running), it is no longer ours to
@@ -519,9 +576,17 @@ static void finish(sv_worker *w) {
                 }
                 w->cg = NULL;
         }
-        /* Adopted descendants we just killed are our zombies now. */
-        if (w->leaked || w->step >= 0)
+        /* Adopted descendants we just killed are our zombies now: reap
+         * them before on_exit says the tree is gone. A worker whose cgroup
+         * held only its leader has none, and takes part in one sweep for all
+         * the exits of this loop iteration instead: a sweep per exit read
+         * our whole children list n times when n workers stopped at once. */
+        if (w->leaked || w->tree_multi || sv->mech != SV_MECH_CGROUP)
                 sv__reap_sweep(sv);
+        else if (w->step >= 0)
+                sv__reap_sweep_soon(sv);
+        if (!w->tree_empty)
+                sv__note_left_running(w);
 
         if (w->prev)
                 w->prev->next = w->next;
@@ -546,7 +611,7 @@ void sv__worker_close(sv_worker *w) {
         close_pipes_if_tree_gone(w);
         if (w->cgev_active) {
                 w->cgev_active = false;
-                close_handle((uv_handle_t *) &w->cgev);
+                close_handle((uv_handle_t *) &w->io->cgev);
         }
         if (w->timer_active) {
                 w->timer_active = false;
@@ -557,10 +622,7 @@ void sv__worker_close(sv_worker *w) {
 }
 
 static void close_timeout(sv_worker *w) {
-        if (w->tfd >= 0) {
-                close(w->tfd);
-                w->tfd = -1;
-        }
+        sv__reap_cancel_timeout(w->sv, w);
 }
 
 void sv__worker_timeout_fired(sv_worker *w) {
@@ -673,11 +735,11 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
 
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
         sv_worker *w = s->data;
-        int i = (uv_pipe_t *) s == &w->pipe[0] ? 0 : 1;
+        int i = (uv_pipe_t *) s == &w->io->pipe[0] ? 0 : 1;
 
         if (n > 0) {
                 if (w->idle_active && w->state == SV_WORKER_RUNNING)
-                        uv_timer_again(&w->idle);
+                        uv_timer_again(&w->io->idle);
                 if (w->on_output)
                         w->on_output(w, i + 1, buf->base, (size_t) n, w->userdata);
                 return;
@@ -688,7 +750,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
         if (w->on_output)
                 w->on_output(w, i + 1, buf->base, 0, w->userdata);
         w->pipe_open[i] = false;
-        close_handle((uv_handle_t *) &w->pipe[i]);
+        close_handle((uv_handle_t *) &w->io->pipe[i]);
         finish(w);
 }
 
@@ -791,6 +853,8 @@ static int prep_stdio(sv_worker *w, const sv_spawn_opts *o, spawn_prep *p, sv__s
                 case SV_STDIO_PIPE:
                         if (i == 0)
                                 return UV_EINVAL; /* we never write to workers */
+                        if (need_io(w) < 0)
+                                return UV_ENOMEM;
                         if (pipe2(p->pipes[i - 1], O_CLOEXEC) < 0)
                                 return -errno;
                         req->stdio_fd[i] = p->pipes[i - 1][1];
@@ -811,30 +875,60 @@ static int publish_pipes(sv_worker *w, spawn_prep *p) {
                         continue;
                 close(p->pipes[i][1]);
                 p->pipes[i][1] = -1;
-                r = uv_pipe_init(loop, &w->pipe[i], 0);
+                r = uv_pipe_init(loop, &w->io->pipe[i], 0);
                 if (r < 0)
                         return r;
-                w->pipe[i].data = w;
+                w->io->pipe[i].data = w;
                 w->handles++;
                 w->pipe_open[i] = true;
-                r = uv_pipe_open(&w->pipe[i], p->pipes[i][0]);
+                r = uv_pipe_open(&w->io->pipe[i], p->pipes[i][0]);
                 if (r < 0)
                         return r;
                 p->pipes[i][0] = -1;
-                r = uv_read_start((uv_stream_t *) &w->pipe[i], on_alloc, on_read);
+                r = uv_read_start((uv_stream_t *) &w->io->pipe[i], on_alloc, on_read);
                 if (r < 0)
                         return r;
         }
         return 0;
 }
 
-static int publish(sv_worker *w, spawn_prep *p, const sv__spawn_res *res) {
-        sv_supervisor *sv = w->sv;
+/* A child we cannot watch would never have its exit reported: end it
+ * (and anything it started already) and reap it before failing. */
+static void abandon_child(sv_worker *w, const sv__spawn_res *res) {
+        if (w->cg)
+                (void) sv__cg_kill(w->cg);
+        (void) sv__plat_kill(res->pid, res->pidfd, SIGKILL);
+        if (res->pidfd >= 0)
+                close(res->pidfd);
+        if (res->nsfd >= 0)
+                close(res->nsfd);
+        (void) sv__plat_reap_wait(&res->pid, 1, 5000);
+}
+
+/* The one step after the spawn that may fail: the pidfd joins the wait
+ * set. The pid map has room already (sv__pidmap_reserve). */
+static int watch(sv_worker *w, const sv__spawn_res *res) {
         int r;
 
         w->pid = res->pid;
         w->pidfd = res->pidfd;
         w->nsfd = res->nsfd;
+        if (w->pidfd < 0)
+                return 0;
+        r = sv__reap_watch(w->sv, w);
+        if (r < 0) {
+                sv__log(w->sv, "worker %u: cannot watch its pidfd: %s", w->id, uv_strerror(r));
+                abandon_child(w, res);
+                w->pid = 0;
+                w->pidfd = -1;
+                w->nsfd = -1;
+        }
+        return r;
+}
+
+static void publish(sv_worker *w, spawn_prep *p) {
+        sv_supervisor *sv = w->sv;
+        int r;
 
         if (sv->tail) {
                 sv->tail->next = w;
@@ -848,24 +942,19 @@ static int publish(sv_worker *w, spawn_prep *p, const sv__spawn_res *res) {
          * it must keep the loop alive while a leader is unreaped. */
         if (sv->unreaped++ == 0)
                 uv_ref(sv__reap_handle(sv));
-        if (sv__pidmap_put(&sv->bypid, w) < 0)
-                sv__log(sv, "worker %u: out of memory for the pid map", w->id);
+        (void) sv__pidmap_put(&sv->bypid, w); /* reserved: cannot fail */
 
-        if (w->pidfd >= 0) {
-                r = sv__reap_watch(sv, w);
-                if (r < 0)
-                        sv__log(sv, "worker %u: cannot watch its pidfd: %s", w->id, uv_strerror(r));
-        }
+        /* From here on, failures only cost features, never the exit. */
         r = publish_pipes(w, p);
         if (r < 0)
                 sv__log(sv, "worker %u: cannot read its output: %s", w->id, uv_strerror(r));
         if (w->idle_timeout_ms && (w->pipe_open[0] || w->pipe_open[1]) &&
-            uv_timer_init(sv->loop, &w->idle) == 0) {
-                w->idle.data = w;
+            uv_timer_init(sv->loop, &w->io->idle) == 0) {
+                w->io->idle.data = w;
                 w->handles++;
                 w->idle_active = true;
                 uv_update_time(sv->loop);
-                uv_timer_start(&w->idle, on_idle, w->idle_timeout_ms, w->idle_timeout_ms);
+                uv_timer_start(&w->io->idle, on_idle, w->idle_timeout_ms, w->idle_timeout_ms);
         }
         if (w->timeout_ms && (!sv->pidfds || sv__reap_watch_timeout(sv, w) < 0)) {
                 /* Without our epoll set, a libuv timer; the loop's clock may
@@ -874,7 +963,6 @@ static int publish(sv_worker *w, spawn_prep *p, const sv__spawn_res *res) {
                 arm(w, w->timeout_ms);
         }
         sv__log(sv, "worker %u pid %d: spawned '%s'", w->id, (int) w->pid, "");
-        return 0;
 }
 
 int sv_spawn(sv_supervisor *sv, const sv_spawn_opts *o, sv_worker **out) {
@@ -894,7 +982,6 @@ int sv_spawn(sv_supervisor *sv, const sv_spawn_opts *o, sv_worker **out) {
         w->id = sv->next_id++;
         w->pidfd = -1;
         w->nsfd = -1;
-        w->tfd = -1;
         w->step = -1;
         w->last_step = -1;
         w->ladder = o->ladder ? *o->ladder : sv->ladder;
@@ -918,6 +1005,9 @@ int sv_spawn(sv_supervisor *sv, const sv_spawn_opts *o, sv_worker **out) {
         r = prep_stdio(w, o, &p, &req);
         if (r < 0)
                 goto fail;
+        r = sv__pidmap_reserve(&sv->bypid);
+        if (r < 0)
+                goto fail;
         if (sv->mech == SV_MECH_CGROUP) {
                 r = sv__cg_get(sv, &w->cg);
                 if (r < 0)
@@ -927,8 +1017,7 @@ int sv_spawn(sv_supervisor *sv, const sv_spawn_opts *o, sv_worker **out) {
         req.envp = p.envp;
         req.path = p.path;
         req.cwd = o->cwd;
-        req.cgroup_procs_fd = w->cg ? w->cg->procs_fd : -1;
-        req.cgroup_dir_fd = w->cg ? w->cg->dir_fd : -1;
+        req.cgroup = w->cg ? w->cg->path : NULL;
         req.want_pidfd = sv->pidfds;
         req.pidns = sv->mech == SV_MECH_PIDNS;
         res.nsfd = -1;
@@ -945,10 +1034,12 @@ int sv_spawn(sv_supervisor *sv, const sv_spawn_opts *o, sv_worker **out) {
         r = sv__plat_spawn(&req, &res);
         if (r < 0)
                 goto fail_cg;
+        r = watch(w, &res);
+        if (r < 0)
+                goto fail_cg;
 
-        /* From here the worker exists; failures below only cost features. */
         set_state(w, SV_WORKER_RUNNING, "spawned");
-        publish(w, &p, &res);
+        publish(w, &p);
 
         prep_release(&p);
         if (out)
@@ -956,10 +1047,15 @@ int sv_spawn(sv_supervisor *sv, const sv_spawn_opts *o, sv_worker **out) {
         return 0;
 
 fail_cg:
-        if (w->cg)
+        if (w->cg && w->cg->killed) {
+                (void) sv__cg_destroy(w->cg);
+                free(w->cg);
+        } else if (w->cg) {
                 sv__cg_put(sv, w->cg);
+        }
 fail:
         prep_release(&p);
+        free(w->io);
         free(w);
         /* Keep ids dense: a failed spawn never became a worker. */
         sv->next_id--;

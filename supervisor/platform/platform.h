@@ -22,8 +22,8 @@ typedef struct sv__spawn_req {
         const char *path;         /* PATH to search if argv[0] has no '/' */
         const char *cwd;          /* may be NULL */
         int stdio_fd[3];          /* fd to dup2 onto 0..2, or -1 to inherit */
-        int cgroup_procs_fd;      /* <cg>/cgroup.procs to join, or -1 */
-        int cgroup_dir_fd;        /* <cg> itself, for clone3(CLONE_INTO_CGROUP), or -1 */
+        const char *cgroup;       /* the cgroup directory to start in, or NULL;
+                                   * opened only for the spawn */
         bool want_pidfd;
         bool pidns;               /* in a PID namespace of its own, under our init (pidns.c) */
 } sv__spawn_req;
@@ -38,6 +38,11 @@ typedef struct sv__spawn_res {
 /* Process-wide preparation, done once: make fds 0..2 valid, ignore SIGPIPE,
  * raise RLIMIT_NOFILE, remember which signals we inherited as ignored. */
 void sv__plat_init_process(void);
+
+/* 0 if `want` more fds can be opened now, else UV_EMFILE (or the error of
+ * the open that failed). libuv aborts the process when its loop cannot get
+ * its pipes, so a supervisor checks before it makes a loop. */
+int sv__plat_fds_available(int want);
 
 /* Creates the child with clone(CLONE_VM|CLONE_VFORK), so its cost does not
  * grow with our memory. Returns 0 when the child has exec'd, or the negative
@@ -71,6 +76,12 @@ int sv__plat_reap_pid(pid_t pid, sv__reaped *out);
 /* Reaps any child: 1 with *out, 0 if none is waitable, UV_ECHILD if we have
  * no children. Only for the fallback without pidfds. */
 int sv__plat_reap_any(sv__reaped *out);
+
+/* Waits until each of our children in pids[0..n-1] has exited, reaping
+ * each as it does, for at most `timeout_ms` in all. Waits on the
+ * children's pidfds (polls only where pidfd_open is missing). Returns how
+ * many are still unreaped at the end, or a negative error. */
+int sv__plat_reap_wait(const pid_t *pids, int n, unsigned timeout_ms);
 
 /* ---- PID namespaces (pidns.c): a tree contained without cgroups ----
  *
@@ -113,6 +124,16 @@ void sv__plat_nap_us(unsigned us);
  * terminated; returns its length or a negative error. */
 int sv__read_file(const char *path, char *buf, size_t n);
 
+/* Reads a file of any size (a list: pids, environment strings) to EOF
+ * into a malloc'd, NUL-terminated buffer; returns its length or a
+ * negative error. */
+int sv__read_file_all(const char *path, char **out);
+
+/* Reads a file of whitespace-separated pids (a children file,
+ * cgroup.procs) into a malloc'd array; returns the count, or a negative
+ * error (UV_EINVAL if a token is not a pid). */
+int sv__read_pid_list(const char *path, pid_t **out);
+
 /* Writes s to an existing file (cgroup.kill, cgroup.procs). */
 int sv__write_file(const char *path, const char *s);
 
@@ -127,9 +148,14 @@ int sv__plat_waitset_add(int set, int fd, uint64_t tag);
  * how many, or a negative error. A closed fd leaves the set by itself. */
 int sv__plat_waitset_ready(int set, uint64_t *tags, int max);
 
-/* A timer fd that becomes readable at `at_us` on the sv__plat_now_us()
- * clock. */
-int sv__plat_timer_at(uint64_t at_us);
+/* A timer fd, unarmed, for a wait set. */
+int sv__plat_timer_new(void);
+
+/* Makes it readable at `at_us` on the sv__plat_now_us() clock (0: never). */
+int sv__plat_timer_set(int fd, uint64_t at_us);
+
+/* Makes a fired timer fd unreadable again until it is next set. */
+void sv__plat_timer_ack(int fd);
 
 /* ---- Trees ---- */
 
@@ -147,19 +173,18 @@ int sv__plat_token(char *out, size_t n);
  * fallback). */
 int sv__cg_setup(const char *token, char *out, size_t n, int *out_lock);
 
-/* One worker cgroup, kept open: a worker joins it through procs_fd before
- * exec, and populated() is one pread on events_fd. Empty cgroups are reused
- * for later workers rather than removed and made again. */
+/* One worker cgroup. No fd is kept open: a worker would then cost four
+ * fds instead of its pidfd. Empty cgroups are reused for later workers
+ * rather than removed and made again. */
 typedef struct sv__cg {
         bool killed; /* cgroup.kill was written: never reuse it */
-        int dir_fd;
-        int procs_fd;
-        int events_fd;
-        char path[SV_CG_MAX];
+        char path[];  /* sized to fit: 512 bytes each were a third of a
+                       * worker's memory */
 } sv__cg;
 
-/* Creates "<parent>/w<n>" and opens its files. */
-int sv__cg_create(const char *parent, unsigned n, sv__cg *out);
+/* Creates the directory "<parent>/w<n>" and stores a malloc'd sv__cg for
+ * it in *out (the caller frees it, after sv__cg_destroy if need be). */
+int sv__cg_create(const char *parent, unsigned n, sv__cg **out);
 
 /* Writes "1" to cgroup.kill. */
 int sv__cg_kill(sv__cg *cg);
@@ -174,10 +199,10 @@ int sv__cg_populated(const sv__cg *cg);
 /* Lists the pids in the cgroup into a malloc'd array; returns the count. */
 int sv__cg_pids(const sv__cg *cg, pid_t **out);
 
-/* Closes the files and removes the (empty) directory. */
+/* Removes the (empty) directory. */
 int sv__cg_destroy(sv__cg *cg);
 
-/* Closes the files only. */
+/* Forgets the cgroup without removing it (nothing is held open). */
 void sv__cg_close(sv__cg *cg);
 
 /* Removes the empty worker cgroups under a supervisor's directory, then

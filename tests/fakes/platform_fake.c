@@ -65,6 +65,18 @@ int sv__plat_reap_any(sv__reaped *out) {
         return 0;
 }
 
+int sv__plat_reap_wait(const pid_t *pids, int n, unsigned timeout_ms) {
+        (void) pids;
+        (void) n;
+        (void) timeout_ms;
+        return 0;
+}
+
+int sv__plat_fds_available(int want) {
+        (void) want;
+        return 0;
+}
+
 bool sv__plat_have_pidfd(void) {
         return false;
 }
@@ -100,9 +112,18 @@ int sv__plat_waitset_ready(int set, uint64_t *tags, int max) {
         return 0;
 }
 
-int sv__plat_timer_at(uint64_t at_us) {
+int sv__plat_timer_new(void) {
+        return UV_ENOSYS;
+}
+
+int sv__plat_timer_set(int fd, uint64_t at_us) {
+        (void) fd;
         (void) at_us;
         return UV_ENOSYS;
+}
+
+void sv__plat_timer_ack(int fd) {
+        (void) fd;
 }
 
 int sv__plat_token(char *out, size_t n) {
@@ -127,7 +148,7 @@ int sv__cg_setup(const char *token, char *out, size_t n, int *out_lock) {
         return UV_ENOTSUP; /* the state machine is the same on both mechanisms */
 }
 
-int sv__cg_create(const char *parent, unsigned n, sv__cg *out) {
+int sv__cg_create(const char *parent, unsigned n, sv__cg **out) {
         (void) parent;
         (void) n;
         (void) out;

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <poll.h>
 #include <sys/timerfd.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -27,12 +28,16 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/sched.h>
+#include <pthread.h>
 
 #include "platform/platform.h"
 #include "platform/unix/unix.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+#ifndef CLOSE_RANGE_UNSHARE
+#define CLOSE_RANGE_UNSHARE (1U << 1)
 #endif
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -47,10 +52,13 @@
  * errno travels through a CLOEXEC pipe instead. */
 typedef struct child_args {
         const sv__spawn_req *req;
+        int cg_dir_fd;     /* the cgroup for clone3, or -1 */
+        int cg_procs_fd;   /* its cgroup.procs, written by the child, or -1 */
         sigset_t mask;     /* the mask to exec with (empty) */
         pid_t parent;
         int errpipe;       /* -1 in shared-memory mode */
         bool joined_cgroup; /* born in it by clone3(CLONE_INTO_CGROUP) */
+        bool shared_fds;    /* CLONE_FILES: the child shares our fd table */
         volatile int ran;
         volatile int err;
 } child_args;
@@ -74,7 +82,17 @@ static bool masks_ready;
 static bool clone3_unusable; /* ENOSYS (valgrind 3.19, old kernels) or refused once */ /* signals our own parent left ignored */
 static bool kernel_lacks_pidfd;   /* CLONE_PIDFD gave EINVAL once */
 static int errno_via_pipe = -1;   /* -1: not probed yet */
-static char *child_stack;
+/* RLIMIT_NOFILE as we found it, before raising the soft limit: what our
+ * children get back (select() users break above 1024). */
+static struct rlimit nofile_at_start;
+static bool nofile_raised;
+/* One clone stack per thread, made on its first spawn and unmapped when
+ * the thread ends: a thread is suspended while its child runs on the
+ * stack (CLONE_VFORK), so it never needs two, but two threads (two
+ * supervisors, or one used from two threads in turn) must never share. */
+static pthread_once_t stack_key_once = PTHREAD_ONCE_INIT;
+static pthread_key_t stack_key;
+static int stack_key_err;
 
 void sv__plat_init_process(void) {
         static bool done;
@@ -107,10 +125,32 @@ void sv__plat_init_process(void) {
         sa.sa_handler = SIG_IGN;
         (void) sigaction(SIGPIPE, &sa, NULL);
 
+        /* A supervisor holds a pidfd per worker: as systemd and nginx do,
+         * take the hard limit, and give children the soft one back. */
         if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+                nofile_at_start = rl;
                 rl.rlim_cur = rl.rlim_max;
-                (void) setrlimit(RLIMIT_NOFILE, &rl);
+                nofile_raised = setrlimit(RLIMIT_NOFILE, &rl) == 0;
         }
+}
+
+int sv__plat_fds_available(int want) {
+        int fds[64];
+        int i, n = 0, r = 0;
+
+        if (want > 64)
+                want = 64;
+        while (n < want) {
+                fds[n] = fcntl(2, F_DUPFD_CLOEXEC, 3);
+                if (fds[n] < 0) {
+                        r = -errno;
+                        break;
+                }
+                n++;
+        }
+        for (i = 0; i < n; i++)
+                close(fds[i]);
+        return r;
 }
 
 bool sv__plat_have_pidfd(void) {
@@ -171,6 +211,33 @@ CHILD_CODE static int child_exec(const sv__spawn_req *req) {
         return saw_eacces ? EACCES : ENOENT;
 }
 
+/* The child starts on our fd table (CLONE_FILES), so that a supervisor
+ * with 10,000 pidfds does not copy them into every child only for exec to
+ * close them again: that was 10,000 closes per spawn, and made spawning
+ * quadratic in the number of live workers. Here the child takes a table
+ * of its own holding only the fds below the highest one it still needs
+ * (its stdio sources and the error pipe), in one close_range() call
+ * (Linux 5.9). Until then it must not change an fd: they are ours. */
+CHILD_CODE static void child_own_fds(child_args *a) {
+        const sv__spawn_req *req = a->req;
+        unsigned keep = 3;
+        int i;
+
+        if (!a->shared_fds)
+                return;
+        for (i = 0; i < 3; i++) {
+                if (req->stdio_fd[i] >= 0 && (unsigned) req->stdio_fd[i] + 1 > keep)
+                        keep = (unsigned) req->stdio_fd[i] + 1;
+        }
+        if (a->errpipe >= 0 && (unsigned) a->errpipe + 1 > keep)
+                keep = (unsigned) a->errpipe + 1;
+        if (syscall(SYS_close_range, keep, ~0U, CLOSE_RANGE_UNSHARE) == 0)
+                return;
+        /* An older kernel: a copy of the whole table. */
+        if (unshare(CLONE_FILES) < 0)
+                child_fail(a, errno);
+}
+
 CHILD_CODE static int child_main(void *arg) {
         child_args *a = arg;
         const sv__spawn_req *req = a->req;
@@ -196,9 +263,14 @@ CHILD_CODE static int child_main(void *arg) {
          * the death signal, so don't start at all. */
         if (getppid() != a->parent)
                 child_fail(a, ESRCH);
-        if (!a->joined_cgroup && req->cgroup_procs_fd >= 0 && write(req->cgroup_procs_fd, "0", 1) < 0)
+        if (!a->joined_cgroup && a->cg_procs_fd >= 0 && write(a->cg_procs_fd, "0", 1) < 0)
+                child_fail(a, errno);
+        /* setrlimit is async-signal-safe; lowering the soft limit always
+         * succeeds. */
+        if (nofile_raised && setrlimit(RLIMIT_NOFILE, &nofile_at_start) < 0)
                 child_fail(a, errno);
 
+        child_own_fds(a);
         for (i = 0; i < 3; i++) {
                 if (req->stdio_fd[i] >= 0 && dup2(req->stdio_fd[i], i) < 0)
                         child_fail(a, errno);
@@ -260,21 +332,25 @@ static long clone3_vm(struct clone_args *ca, int (*fn)(void *), void *arg) {
 #endif
 
 /* Returns the pid, or -errno. */
-static long start_child(const sv__spawn_req *req, child_args *a, int flags, int *pidfd) {
+static long start_child(child_args *a, char *stack, int flags, int *pidfd) {
         long pid;
 
 #ifdef HAVE_CLONE3_VM
-        if (req->cgroup_dir_fd >= 0 && !clone3_unusable) {
+        if (!clone3_unusable) {
                 struct clone_args ca;
 
                 memset(&ca, 0, sizeof(ca));
-                ca.flags = (uint64_t) (flags & ~0xff) | CLONE_INTO_CGROUP;
+                ca.flags = (uint64_t) (flags & ~0xff);
                 ca.pidfd = (uint64_t) (uintptr_t) pidfd;
                 ca.exit_signal = SIGCHLD;
-                ca.stack = (uint64_t) (uintptr_t) child_stack;
+                ca.stack = (uint64_t) (uintptr_t) stack;
                 ca.stack_size = CHILD_STACK_SIZE;
-                ca.cgroup = (uint64_t) req->cgroup_dir_fd;
-                a->joined_cgroup = true;
+                if (a->cg_dir_fd >= 0) {
+                        ca.flags |= CLONE_INTO_CGROUP;
+                        ca.cgroup = (uint64_t) a->cg_dir_fd;
+                        a->joined_cgroup = true;
+                }
+                a->shared_fds = (flags & CLONE_FILES) != 0;
                 pid = clone3_vm(&ca, child_main, a);
                 if (pid >= 0)
                         return pid;
@@ -282,17 +358,109 @@ static long start_child(const sv__spawn_req *req, child_args *a, int flags, int 
                 if (pid != -ENOSYS && pid != -EINVAL && pid != -E2BIG && pid != -EOPNOTSUPP)
                         return pid;
                 clone3_unusable = true;
+                if (a->cg_dir_fd >= 0)
+                        return -ENOSYS; /* the caller retries with cgroup.procs */
         }
 #endif
-        pid = clone(child_main, child_stack + CHILD_STACK_SIZE, flags, a, pidfd);
+        /* clone() copies our fd table: valgrind, whose clone3 is missing,
+         * refuses CLONE_FILES together with CLONE_VFORK, and a kernel
+         * without a usable clone3 may lack close_range's UNSHARE too. */
+        a->shared_fds = false;
+        pid = clone(child_main, stack + CHILD_STACK_SIZE, flags & ~CLONE_FILES, a, pidfd);
         return pid < 0 ? -errno : pid;
+}
+
+static void stack_free(void *stack) {
+        (void) munmap(stack, CHILD_STACK_SIZE);
+}
+
+static void stack_key_make(void) {
+        stack_key_err = pthread_key_create(&stack_key, stack_free);
+}
+
+/* This thread's clone stack, or NULL when out of memory. */
+static char *thread_stack(void) {
+        char *stack;
+
+        if (pthread_once(&stack_key_once, stack_key_make) != 0 || stack_key_err != 0)
+                return NULL;
+        stack = pthread_getspecific(stack_key);
+        if (stack)
+                return stack;
+        stack = mmap(NULL, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+        if (stack == MAP_FAILED)
+                return NULL;
+        if (pthread_setspecific(stack_key, stack) != 0) {
+                stack_free(stack);
+                return NULL;
+        }
+        return stack;
+}
+
+/* Opens what the child needs to start in `path`: the directory for
+ * clone3(CLONE_INTO_CGROUP), or cgroup.procs to join by a write where
+ * clone3 is unusable. Held only for the spawn. */
+static int open_cgroup(const char *path, child_args *a) {
+        char file[SV_CG_MAX + 32];
+        int r;
+
+        a->cg_dir_fd = a->cg_procs_fd = -1;
+        if (!path)
+                return 0;
+#ifdef HAVE_CLONE3_VM
+        if (!clone3_unusable) {
+                a->cg_dir_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                return a->cg_dir_fd < 0 ? -errno : 0;
+        }
+#endif
+        r = snprintf(file, sizeof(file), "%s/cgroup.procs", path);
+        if (r < 0 || (size_t) r >= sizeof(file))
+                return UV_ENAMETOOLONG;
+        a->cg_procs_fd = open(file, O_WRONLY | O_CLOEXEC);
+        return a->cg_procs_fd < 0 ? -errno : 0;
+}
+
+static void close_cgroup(child_args *a) {
+        if (a->cg_dir_fd >= 0)
+                close(a->cg_dir_fd);
+        if (a->cg_procs_fd >= 0)
+                close(a->cg_procs_fd);
+        a->cg_dir_fd = a->cg_procs_fd = -1;
+}
+
+/* Runs the child to its exec (or its failure); returns its pid, or the
+ * negative error of clone itself. */
+static long run_child(const sv__spawn_req *req, child_args *a, char *stack, int flags,
+                      int *pidfd) {
+        sigset_t old;
+        long lpid;
+        int r;
+
+        r = open_cgroup(req->cgroup, a);
+        if (r < 0)
+                return r;
+        pthread_sigmask(SIG_SETMASK, &all_mask, &old);
+        lpid = start_child(a, stack, flags, pidfd);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (lpid == -ENOSYS && clone3_unusable) {
+                close_cgroup(a);
+                r = open_cgroup(req->cgroup, a);
+                if (r < 0)
+                        return r;
+                pthread_sigmask(SIG_SETMASK, &all_mask, &old);
+                lpid = start_child(a, stack, flags, pidfd);
+                pthread_sigmask(SIG_SETMASK, &old, NULL);
+        }
+        close_cgroup(a);
+        return lpid;
 }
 
 int sv__plat_spawn(const sv__spawn_req *req, sv__spawn_res *out) {
         child_args a;
-        sigset_t old;
         int pipefd[2] = { -1, -1 };
         int pidfd = -1;
+        char *stack;
         int flags;
         long lpid;
         pid_t pid;
@@ -300,15 +468,9 @@ int sv__plat_spawn(const sv__spawn_req *req, sv__spawn_res *out) {
 
         if (req->pidns)
                 return sv__unix_pidns_spawn(req, out);
-        if (!child_stack) {
-                child_stack = mmap(NULL, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
-                                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-                if (child_stack == MAP_FAILED) {
-                        child_stack = NULL;
-                        return UV_ENOMEM;
-                }
-        }
-
+        stack = thread_stack();
+        if (!stack)
+                return UV_ENOMEM;
         if (!masks_ready) {
                 sigemptyset(&empty_mask);
                 sigfillset(&all_mask);
@@ -327,29 +489,24 @@ int sv__plat_spawn(const sv__spawn_req *req, sv__spawn_res *out) {
                 a.errpipe = pipefd[1];
         }
 
-        flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
+        flags = CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD;
+        a.shared_fds = false;
         if (req->want_pidfd && !kernel_lacks_pidfd)
                 flags |= CLONE_PIDFD;
 
-        pthread_sigmask(SIG_SETMASK, &all_mask, &old);
-        lpid = start_child(req, &a, flags, &pidfd);
+        lpid = run_child(req, &a, stack, flags, &pidfd);
         pid = lpid < 0 ? -1 : (pid_t) lpid;
         err = lpid < 0 ? (int) -lpid : 0;
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
 
         if (pid < 0) {
-                if (err == EINVAL && (flags & CLONE_PIDFD)) {
-                        /* A kernel older than 5.2: no pidfds at all. */
-                        kernel_lacks_pidfd = true;
-                        if (pipefd[0] >= 0) {
-                                close(pipefd[0]);
-                                close(pipefd[1]);
-                        }
-                        return sv__plat_spawn(req, out);
-                }
                 if (pipefd[0] >= 0) {
                         close(pipefd[0]);
                         close(pipefd[1]);
+                }
+                if (err == EINVAL && (flags & CLONE_PIDFD)) {
+                        /* A kernel older than 5.2: no pidfds at all. */
+                        kernel_lacks_pidfd = true;
+                        return sv__plat_spawn(req, out);
                 }
                 return -err;
         }
@@ -450,6 +607,83 @@ int sv__plat_reap_any(sv__reaped *out) {
         return reap(P_ALL, 0, out);
 }
 
+/* The fallback of sv__plat_reap_wait: naps of 1 ms. Reaps what it can;
+ * pids[i] is set to 0 once reaped. */
+static int reap_wait_nap(pid_t *pids, int n, uint64_t deadline_us) {
+        sv__reaped r;
+        int i, left;
+
+        for (;;) {
+                left = 0;
+                for (i = 0; i < n; i++) {
+                        if (pids[i] > 0 && reap(P_PID, pids[i], &r) != 0)
+                                pids[i] = 0; /* reaped, or not ours (ECHILD) */
+                        if (pids[i] > 0)
+                                left++;
+                }
+                if (left == 0 || sv__plat_now_us() >= deadline_us)
+                        return left;
+                sv__plat_nap_us(1000);
+        }
+}
+
+int sv__plat_reap_wait(const pid_t *pids_in, int n, unsigned timeout_ms) {
+        uint64_t deadline = sv__plat_now_us() + (uint64_t) timeout_ms * 1000u;
+        struct pollfd *pfd = NULL;
+        pid_t *pids;
+        sv__reaped r;
+        int i, left = 0, nap = 0, ms;
+
+        if (n <= 0)
+                return 0;
+        pids = malloc((size_t) n * sizeof(*pids));
+        pfd = calloc((size_t) n, sizeof(*pfd));
+        if (!pids || !pfd) {
+                free(pids);
+                free(pfd);
+                return UV_ENOMEM;
+        }
+        memcpy(pids, pids_in, (size_t) n * sizeof(*pids));
+        for (i = 0; i < n; i++) {
+                pfd[i].fd = -1;
+                if (reap(P_PID, pids[i], &r) != 0) {
+                        pids[i] = 0; /* a zombie already, or not ours */
+                        continue;
+                }
+                pfd[i].fd = (int) syscall(SYS_pidfd_open, pids[i], 0);
+                pfd[i].events = POLLIN;
+                if (pfd[i].fd < 0 && errno != ESRCH)
+                        nap = 1; /* no pidfd_open (valgrind), or EMFILE */
+                if (pfd[i].fd >= 0)
+                        left++;
+        }
+        while (left > 0 && !nap) {
+                uint64_t now = sv__plat_now_us();
+                if (now >= deadline)
+                        break;
+                ms = (int) ((deadline - now + 999u) / 1000u);
+                if (poll(pfd, (nfds_t) n, ms) < 0 && errno != EINTR)
+                        break;
+                for (i = 0; i < n; i++) {
+                        if (pfd[i].fd < 0 || !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                                continue;
+                        (void) reap(P_PID, pids[i], &r);
+                        pids[i] = 0;
+                        close(pfd[i].fd);
+                        pfd[i].fd = -1;
+                        left--;
+                }
+        }
+        for (i = 0; i < n; i++) {
+                if (pfd[i].fd >= 0)
+                        close(pfd[i].fd);
+        }
+        free(pfd);
+        left = reap_wait_nap(pids, n, nap ? deadline : 0);
+        free(pids);
+        return left;
+}
+
 int sv__plat_set_subreaper(void) {
         if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
                 return -errno;
@@ -502,22 +736,31 @@ int sv__plat_waitset_ready(int set, uint64_t *tags, int max) {
         return n;
 }
 
-int sv__plat_timer_at(uint64_t at_us) {
-        struct itimerspec its;
-        int fd, r;
+int sv__plat_timer_new(void) {
+        int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 
-        fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-        if (fd < 0)
-                return -errno;
+        return fd < 0 ? -errno : fd;
+}
+
+int sv__plat_timer_set(int fd, uint64_t at_us) {
+        struct itimerspec its;
+
         memset(&its, 0, sizeof(its));
-        its.it_value.tv_sec = (time_t) (at_us / 1000000u);
-        its.it_value.tv_nsec = (long) (at_us % 1000000u) * 1000L;
-        if (timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL) < 0) {
-                r = -errno;
-                close(fd);
-                return r;
+        /* An absolute time of 0 would disarm it: a deadline already past
+         * is made the clock's first microsecond instead. */
+        if (at_us) {
+                its.it_value.tv_sec = (time_t) (at_us / 1000000u);
+                its.it_value.tv_nsec = (long) (at_us % 1000000u) * 1000L;
         }
-        return fd;
+        if (timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
+                return -errno;
+        return 0;
+}
+
+void sv__plat_timer_ack(int fd) {
+        uint64_t ticks;
+
+        (void) !read(fd, &ticks, sizeof(ticks));
 }
 
 const sigset_t *sv__unix_ignored_at_start(void) {

@@ -9,6 +9,7 @@
  * do not shed. Nothing here blocks for long; nothing here reaps. */
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -40,6 +41,117 @@ int sv__read_file(const char *path, char *buf, size_t n) {
         return (int) len;
 }
 
+/* Lists (of pids, of environment strings) have no size limit a buffer
+ * could be chosen for: a supervisor with 5,000 children has a 30 KiB
+ * children file. Reads to EOF into a buffer that doubles as it fills. */
+int sv__read_file_all(const char *path, char **out) {
+        size_t cap = 4096, len = 0;
+        char *buf, *nb;
+        ssize_t got;
+        int fd, r;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        buf = malloc(cap);
+        if (!buf) {
+                close(fd);
+                return UV_ENOMEM;
+        }
+        for (;;) {
+                if (len + 1 >= cap) {
+                        if (cap >= (size_t) INT_MAX / 2) {
+                                r = UV_E2BIG;
+                                goto fail;
+                        }
+                        nb = realloc(buf, cap * 2);
+                        if (!nb) {
+                                r = UV_ENOMEM;
+                                goto fail;
+                        }
+                        buf = nb;
+                        cap *= 2;
+                }
+                got = read(fd, buf + len, cap - 1 - len);
+                if (got < 0 && errno == EINTR)
+                        continue;
+                if (got < 0) {
+                        r = -errno;
+                        goto fail;
+                }
+                if (got == 0)
+                        break;
+                len += (size_t) got;
+        }
+        close(fd);
+        buf[len] = '\0';
+        *out = buf;
+        return (int) len;
+
+fail:
+        close(fd);
+        free(buf);
+        return r;
+}
+
+/* Appends the whitespace-separated decimal pids of `text` to *v. A token
+ * that is not a whole positive number is an error, never a pid: a pid
+ * made of the head of a cut-off number would name someone else. */
+static int parse_pids(const char *text, pid_t **v, size_t *cnt, size_t *cap) {
+        const char *p = text;
+        char *end;
+        pid_t *nv;
+        long pid;
+
+        for (;;) {
+                while (*p == ' ' || *p == '\n' || *p == '\t')
+                        p++;
+                if (!*p)
+                        return 0;
+                errno = 0;
+                pid = strtol(p, &end, 10);
+                if (end == p || errno || pid <= 0 || pid > INT_MAX ||
+                    (*end && *end != ' ' && *end != '\n' && *end != '\t'))
+                        return UV_EINVAL;
+                p = end;
+                if (*cnt == *cap) {
+                        *cap = *cap ? *cap * 2 : 64;
+                        nv = realloc(*v, *cap * sizeof(**v));
+                        if (!nv)
+                                return UV_ENOMEM;
+                        *v = nv;
+                }
+                (*v)[(*cnt)++] = (pid_t) pid;
+        }
+}
+
+/* Appends the pids listed in `path` (a children file, cgroup.procs). */
+static int append_pid_file(const char *path, pid_t **v, size_t *cnt, size_t *cap) {
+        char *text;
+        int r;
+
+        r = sv__read_file_all(path, &text);
+        if (r < 0)
+                return r;
+        r = parse_pids(text, v, cnt, cap);
+        free(text);
+        return r;
+}
+
+int sv__read_pid_list(const char *path, pid_t **out) {
+        pid_t *v = NULL;
+        size_t cnt = 0, cap = 0;
+        int r;
+
+        r = append_pid_file(path, &v, &cnt, &cap);
+        if (r < 0) {
+                free(v);
+                return r;
+        }
+        *out = v;
+        return (int) cnt;
+}
+
 int sv__write_file(const char *path, const char *s) {
         int fd, r = 0;
 
@@ -56,44 +168,28 @@ static bool environ_has(pid_t pid, const char *marker) {
         return sv__proc_has_marker(pid, marker) == 1;
 }
 
-int sv__cg_create(const char *parent, unsigned n, sv__cg *out) {
-        char file[SV_CG_MAX + 32];
+/* Only the directory: its files are opened when used (the spawn opens the
+ * directory for clone3), so a pooled or busy cgroup holds no fd and a
+ * worker costs one fd, its pidfd. */
+int sv__cg_create(const char *parent, unsigned n, sv__cg **out) {
+        size_t len = strlen(parent) + 16;
+        sv__cg *cg;
         int r;
 
-        r = snprintf(out->path, sizeof(out->path), "%s/w%u", parent, n);
-        if (r < 0 || (size_t) r >= sizeof(out->path))
+        if (len >= SV_CG_MAX)
                 return UV_ENAMETOOLONG;
-        if (mkdir(out->path, 0755) < 0 && errno != EEXIST)
-                return -errno;
-        out->killed = false;
-        out->dir_fd = open(out->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (out->dir_fd < 0)
-                goto fail;
-        snprintf(file, sizeof(file), "%s/cgroup.procs", out->path);
-        out->procs_fd = open(file, O_WRONLY | O_CLOEXEC);
-        if (out->procs_fd < 0)
-                goto fail_dir;
-        snprintf(file, sizeof(file), "%s/cgroup.events", out->path);
-        out->events_fd = open(file, O_RDONLY | O_CLOEXEC);
-        if (out->events_fd < 0)
-                goto fail_procs;
+        cg = malloc(sizeof(*cg) + len);
+        if (!cg)
+                return UV_ENOMEM;
+        snprintf(cg->path, len, "%s/w%u", parent, n);
+        if (mkdir(cg->path, 0755) < 0 && errno != EEXIST) {
+                r = -errno;
+                free(cg);
+                return r;
+        }
+        cg->killed = false;
+        *out = cg;
         return 0;
-
-fail_procs:
-        r = -errno;
-        close(out->procs_fd);
-        close(out->dir_fd);
-        (void) rmdir(out->path);
-        return r;
-fail_dir:
-        r = -errno;
-        close(out->dir_fd);
-        (void) rmdir(out->path);
-        return r;
-fail:
-        r = -errno;
-        (void) rmdir(out->path);
-        return r;
 }
 
 int sv__cg_kill(sv__cg *cg) {
@@ -105,31 +201,10 @@ int sv__cg_kill(sv__cg *cg) {
 }
 
 int sv__cg_pids(const sv__cg *cg, pid_t **out) {
-        char path[SV_CG_MAX + 32], line[32];
-        pid_t *v = NULL, *nv;
-        size_t cap = 0, cnt = 0;
-        FILE *f;
+        char path[SV_CG_MAX + 32];
 
         snprintf(path, sizeof(path), "%s/cgroup.procs", cg->path);
-        f = fopen(path, "re");
-        if (!f)
-                return -errno;
-        while (fgets(line, sizeof(line), f)) {
-                if (cnt == cap) {
-                        cap = cap ? cap * 2 : 16;
-                        nv = realloc(v, cap * sizeof(*v));
-                        if (!nv) {
-                                free(v);
-                                fclose(f);
-                                return UV_ENOMEM;
-                        }
-                        v = nv;
-                }
-                v[cnt++] = (pid_t) atoi(line);
-        }
-        fclose(f);
-        *out = v;
-        return (int) cnt;
+        return sv__read_pid_list(path, out);
 }
 
 int sv__cg_signal(const sv__cg *cg, int sig, bool then_cont) {
@@ -153,14 +228,14 @@ int sv__cg_signal(const sv__cg *cg, int sig, bool then_cont) {
 }
 
 int sv__cg_populated(const sv__cg *cg) {
-        char buf[256];
-        ssize_t n;
+        char path[SV_CG_MAX + 32], buf[256];
         char *p;
+        int n;
 
-        n = pread(cg->events_fd, buf, sizeof(buf) - 1, 0);
+        snprintf(path, sizeof(path), "%s/cgroup.events", cg->path);
+        n = sv__read_file(path, buf, sizeof(buf));
         if (n < 0)
-                return -errno;
-        buf[n] = '\0';
+                return n;
         /* "populated N" is the first line; search only if that changes. */
         p = strncmp(buf, "populated ", 10) == 0 ? buf : strstr(buf, "\npopulated ");
         if (!p)
@@ -171,9 +246,7 @@ int sv__cg_populated(const sv__cg *cg) {
 }
 
 void sv__cg_close(sv__cg *cg) {
-        close(cg->dir_fd);
-        close(cg->procs_fd);
-        close(cg->events_fd);
+        (void) cg; /* nothing is kept open */
 }
 
 int sv__cg_destroy(sv__cg *cg) {
@@ -185,19 +258,25 @@ int sv__cg_destroy(sv__cg *cg) {
 
 int sv__proc_has_marker(pid_t pid, const char *marker) {
         char path[64];
-        static char buf[65536];
         size_t mlen = strlen(marker);
-        int n, i;
+        char *buf;
+        int n, i, found = 0;
 
         snprintf(path, sizeof(path), "/proc/%d/environ", (int) pid);
-        n = sv__read_file(path, buf, sizeof(buf));
-        if (n <= 0)
+        /* The whole environment, however big: a marker past a fixed
+         * buffer's end would make a tree member look like a stranger. */
+        n = sv__read_file_all(path, &buf);
+        if (n <= 0) {
+                if (n == 0)
+                        free(buf);
                 return -1; /* exiting (its memory is gone) or gone */
-        for (i = 0; i < n; i += (int) strlen(buf + i) + 1) {
-                if (strncmp(buf + i, marker, mlen) == 0 && buf[i + (int) mlen] == '\0')
-                        return 1;
         }
-        return 0;
+        for (i = 0; i < n && !found; i += (int) strlen(buf + i) + 1) {
+                if (strncmp(buf + i, marker, mlen) == 0 && buf[i + (int) mlen] == '\0')
+                        found = 1;
+        }
+        free(buf);
+        return found;
 }
 
 int sv__proc_group_alive(pid_t pgid) {
@@ -331,27 +410,43 @@ int sv__proc_cmdline(pid_t pid, char *buf, size_t n) {
         return len;
 }
 
-int sv__proc_children(pid_t **out) {
-        char path[64], buf[16384];
-        pid_t *v;
-        char *p, *end;
-        int n, cnt = 0;
+/* Appends the children of every thread of `pid` (a process's children
+ * file is per thread: a child made by another thread is listed only in
+ * that thread's file). */
+static int task_children(pid_t pid, pid_t **v, size_t *cnt, size_t *cap) {
+        char path[320];
+        struct dirent *de;
+        DIR *d;
+        int r = 0;
 
-        snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int) getpid());
-        n = sv__read_file(path, buf, sizeof(buf));
-        if (n < 0)
-                return n;
-        v = malloc(((size_t) n / 2 + 1) * sizeof(*v));
-        if (!v)
-                return UV_ENOMEM;
-        for (p = buf;; p = end) {
-                pid_t pid = (pid_t) strtol(p, &end, 10);
-                if (end == p)
-                        break;
-                v[cnt++] = pid;
+        snprintf(path, sizeof(path), "/proc/%d/task", (int) pid);
+        d = opendir(path);
+        if (!d)
+                return errno == ENOENT ? 0 : -errno; /* gone */
+        while (r >= 0 && (de = readdir(d))) {
+                if (de->d_name[0] < '1' || de->d_name[0] > '9')
+                        continue;
+                snprintf(path, sizeof(path), "/proc/%d/task/%s/children", (int) pid, de->d_name);
+                r = append_pid_file(path, v, cnt, cap);
+                if (r == UV_ENOENT || r == UV_ESRCH)
+                        r = 0; /* the thread ended */
+        }
+        closedir(d);
+        return r;
+}
+
+int sv__proc_children(pid_t **out) {
+        pid_t *v = NULL;
+        size_t cnt = 0, cap = 0;
+        int r;
+
+        r = task_children(getpid(), &v, &cnt, &cap);
+        if (r < 0) {
+                free(v);
+                return r;
         }
         *out = v;
-        return cnt;
+        return (int) cnt;
 }
 
 /* A growable set of pids, kept in discovery order. */
@@ -388,33 +483,16 @@ static int pidset_add(pidset *s, pid_t pid) {
 
 /* Adds the children of every thread of `pid` to the set. */
 static int add_children(pidset *s, pid_t pid) {
-        char path[320], buf[8192];
-        struct dirent *de;
-        char *p, *end;
-        DIR *d;
-        int r = 0;
+        pid_t *kids = NULL;
+        size_t cnt = 0, cap = 0, i;
+        int r;
 
-        snprintf(path, sizeof(path), "/proc/%d/task", (int) pid);
-        d = opendir(path);
-        if (!d)
-                return 0; /* gone */
-        while (r >= 0 && (de = readdir(d))) {
-                if (de->d_name[0] < '1' || de->d_name[0] > '9')
-                        continue;
-                snprintf(path, sizeof(path), "/proc/%d/task/%s/children", (int) pid, de->d_name);
-                if (sv__read_file(path, buf, sizeof(buf)) <= 0)
-                        continue;
-                for (p = buf;; p = end) {
-                        pid_t c = (pid_t) strtol(p, &end, 10);
-                        if (end == p)
-                                break;
-                        if (c > 1)
-                                r = pidset_add(s, c);
-                        if (r < 0)
-                                break;
-                }
+        r = task_children(pid, &kids, &cnt, &cap);
+        for (i = 0; r >= 0 && i < cnt; i++) {
+                if (kids[i] > 1)
+                        r = pidset_add(s, kids[i]);
         }
-        closedir(d);
+        free(kids);
         return r < 0 ? r : 0;
 }
 
