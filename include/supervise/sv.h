@@ -51,6 +51,11 @@ int sv_signal_parse(const char *s);
  * The string is static. */
 const char *sv_signal_name(int sig);
 
+/* The one signal namer for reports: "SIGKILL", "SIGRTMIN+2", "SIGRTMAX-1"
+ * (the halves of `kill -l`, so that sv_signal_parse reads every name back),
+ * else "SIG<n>". Writes buf (at least 16 bytes) and returns it; never NULL. */
+const char *sv_signal_name_r(int sig, char buf[16]);
+
 /* Parses a duration into milliseconds, rounded up to whole milliseconds: a
  * number as strtod(3) writes it without sign ("10", "1.5", ".5", "1e-1",
  * "2E3") followed by a unit (ms, s, m, h, d; none: seconds, as for sleep(1)
@@ -324,6 +329,23 @@ unsigned sv_supervisor_live(const sv_supervisor *sv);
  * reaped first (this blocks). Closes every handle it opened; if it owns its
  * loop, closes that too. Accepts NULL. */
 void sv_supervisor_free(sv_supervisor *sv);
+
+/* ---- Describing exits. ---- */
+
+enum sv_describe_flags {
+        SV_DESCRIBE_STEP = 1u << 0,  /* ", ended at step N (SIG)" when a ladder step ended it */
+        SV_DESCRIBE_MECH = 1u << 1,  /* ", tree stopped via cgroup" when we stopped it */
+        SV_DESCRIBE_LEAKS = 1u << 2, /* ", N processes left behind" when some were */
+};
+
+/* The one line for people saying how a worker ended: "exit code 3" or
+ * "killed by SIGSEGV (-11), core dumped", after "timed out after 1.500 s; ",
+ * "no output after 1.500 s; " (an idle timeout) or "stopped by supervise; "
+ * when the cause says so, then the parts `flags` (enum sv_describe_flags)
+ * ask for. Writes at most n bytes into buf, NUL included (buf may be NULL
+ * when n is 0), and returns the length the whole line needs, as snprintf(3)
+ * does. */
+size_t sv_exit_describe(const sv_exit_info *e, unsigned flags, char *buf, size_t n);
 
 #ifdef __cplusplus
 }

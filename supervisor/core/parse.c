@@ -1,12 +1,14 @@
 /* parse.c - the text forms the CLI and callers share: signal names and
  * numbers, durations, stop ladders, and the names of causes and mechanisms.
- * Pure functions: no allocation, no I/O, no global state, no floating point
+ * Pure functions: no allocation, no I/O (snprintf into the caller's buffer
+ * only), no global state, no floating point
  * (a duration like "1.5s" or "1e-1" must come out as exactly 1500 or 100 ms,
  * rounded up, never down, however many digits it has). */
 #include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -142,6 +144,16 @@ const char *sv_signal_name(int sig) {
         if (sig - lo <= (hi - lo) / 2)
                 return rtmin_names[sig - lo];
         return rtmax_names[hi - sig];
+}
+
+const char *sv_signal_name_r(int sig, char buf[16]) {
+        const char *name = sv_signal_name(sig);
+
+        if (name)
+                (void) snprintf(buf, 16, "%s", name);
+        else
+                (void) snprintf(buf, 16, "SIG%d", sig);
+        return buf;
 }
 
 /* ---- Durations. ---- */
