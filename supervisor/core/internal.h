@@ -33,6 +33,7 @@ struct sv_worker {
         sv_leaks leaks;
         sv_exit_cb on_exit;
         sv_output_cb on_output;
+        sv_event_cb on_event;
         void *userdata;
 
         uint64_t start_us;
@@ -47,6 +48,7 @@ struct sv_worker {
         bool tree_done;
         bool tree_empty; /* verified: no process of the tree is left */
         bool tree_multi; /* the tree may have had more than its leader */
+        char stop_reason[32]; /* the first stop's word ("timeout", "stop", ...); "" if none */
         bool finished; /* on_exit has run */
         sv__reaped reaped;
         uint64_t end_us;

@@ -286,6 +286,20 @@ static void send_step(sv_worker *w) {
         arm(w, grace);
 }
 
+/* The first stop's reason is the one reported: a later stop, or the ladder
+ * of a timeout, does not rename it. */
+static void set_reason(sv_worker *w, const char *why) {
+        size_t n;
+
+        if (w->stop_reason[0])
+                return;
+        n = strlen(why);
+        if (n >= sizeof(w->stop_reason))
+                n = sizeof(w->stop_reason) - 1;
+        memcpy(w->stop_reason, why, n);
+        w->stop_reason[n] = '\0';
+}
+
 static void begin_stop(sv_worker *w) {
         set_state(w, SV_WORKER_STOPPING, w->timed_out ? "timeout" : "stop");
         w->step = 0;
@@ -371,10 +385,12 @@ void sv__worker_step(sv_worker *w, sv__event ev) {
                 switch (ev) {
                 case SV_EV_STOP:
                         w->stop_by_us = true;
+                        set_reason(w, "stop");
                         begin_stop(w);
                         return;
                 case SV_EV_TIMEOUT:
                         w->timed_out = true;
+                        set_reason(w, w->idle_timed_out ? "idle" : "timeout");
                         begin_stop(w);
                         return;
                 case SV_EV_REAPED:
@@ -532,6 +548,7 @@ static void fill_info(sv_worker *w, sv_exit_info *info) {
         info->step_signal = w->last_step >= 0 ? w->last_signal : 0;
         info->leaked = w->leaked;
         info->leaks = w->leak_list;
+        info->reason = w->stop_reason[0] ? w->stop_reason : NULL;
 }
 
 static bool pipes_open(const sv_worker *w) {
@@ -993,6 +1010,7 @@ int sv_spawn(sv_supervisor *sv, const sv_spawn_opts *o, sv_worker **out) {
         w->leaks = o->leaks;
         w->on_exit = o->on_exit;
         w->on_output = o->on_output;
+        w->on_event = o->on_event;
         w->userdata = o->userdata;
         make_marker(w);
 
@@ -1086,16 +1104,40 @@ int sv_worker_kill_tree(sv_worker *w, int sig) {
 }
 
 int sv_worker_stop(sv_worker *w) {
-        return sv_worker_stop_signal(w, 0);
+        return sv_worker_stop_with(w, NULL);
 }
 
 int sv_worker_stop_signal(sv_worker *w, int sig) {
+        sv_stop_opts o = { sig, SV_CAUSE_STOPPED, sig > 0 ? "signal" : "stop" };
+
+        return sv_worker_stop_with(w, &o);
+}
+
+/* Only a worker not yet stopping takes the options: the first stop's
+ * signal, cause and reason are the ones its ladder and its exit carry. A
+ * caller's SV_CAUSE_TIMEOUT is a timeout of the caller's own (a deadline it
+ * keeps), so the exit says timeout however the worker then ends. */
+int sv_worker_stop_with(sv_worker *w, const sv_stop_opts *o) {
+        sv_cause cause = o && o->cause ? o->cause : SV_CAUSE_STOPPED;
+
+        if (cause != SV_CAUSE_STOPPED && cause != SV_CAUSE_TIMEOUT)
+                return UV_EINVAL;
         if (w->state == SV_WORKER_EXITED)
                 return UV_ESRCH;
-        if (sig > 0 && w->state == SV_WORKER_RUNNING && w->ladder.count > 0)
-                w->ladder.steps[0].signal = sig;
+        if (w->state == SV_WORKER_RUNNING) {
+                if (o && o->signal > 0 && w->ladder.count > 0)
+                        w->ladder.steps[0].signal = o->signal;
+                if (cause == SV_CAUSE_TIMEOUT)
+                        w->timed_out = true;
+                set_reason(w, o && o->reason ? o->reason : "stop");
+        }
         sv__worker_step(w, SV_EV_STOP);
         return 0;
+}
+
+int sv_worker_hold(sv_worker *w) {
+        (void) w;
+        return UV_EINVAL; /* NEEDSWORK: events are not sent yet */
 }
 
 unsigned sv_worker_id(const sv_worker *w) {
