@@ -402,9 +402,9 @@ enum sv_describe_flags {
 
 /* The one line for people saying how a worker ended: "exit code 3" or
  * "killed by SIGSEGV (-11), core dumped", after "timed out after 1.500 s; ",
- * "no output after 1.500 s; " (an idle timeout) or "stopped by supervise; "
- * when the cause says so, then the parts `flags` (enum sv_describe_flags)
- * ask for. Writes at most n bytes into buf, NUL included (buf may be NULL
+ * "no output after 1.500 s; " (an idle timeout) or "stopped by supervise
+ * (reason); " ("stopped by supervise; " without a reason) when the cause
+ * says so, then the parts `flags` (enum sv_describe_flags) ask for. Writes at most n bytes into buf, NUL included (buf may be NULL
  * when n is 0), and returns the length the whole line needs, as snprintf(3)
  * does. */
 size_t sv_exit_describe(const sv_exit_info *e, unsigned flags, char *buf, size_t n);

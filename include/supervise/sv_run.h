@@ -305,8 +305,8 @@ const char *sv_run_event_name(sv_run_event_type t); /* "start", "spawn", ... */
  * passes, inverted by SV_JOB_WILL_FAIL. */
 sv_verdict sv_verdict_of(const sv_job *job, const sv_exit_info *e);
 
-/* "SIGKILL" for 9, "SIGRTMIN+2", or "SIG<n>" for unknown numbers; writes into
- * buf (at least 16 bytes) and returns it. */
+/* Deprecated: sv_signal_name_r() under its old name ("SIGKILL", "SIGRTMIN+2",
+ * "SIGRTMAX-1", or "SIG<n>"; buf at least 16 bytes, returned). */
 const char *sv_run_signame(int sig, char buf[16]);
 
 /* One event. Zero every field (SV_RUN_EVENT_INIT), then set those the type

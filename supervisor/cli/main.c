@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "cli/opts.h"
 #include "supervise/sv.h"
 
 #define EXIT_TIMEDOUT 124
@@ -43,7 +44,8 @@ static const char usage_text[] =
         "  -k, --kill-after DUR  grace after the first signal before KILL (default 5s)\n"
         "      --stop LADDER     the whole ladder, e.g. 'INT:5s,TERM:5s,KILL'\n"
         "      --idle-timeout DUR  stop a copy whose stdout and stderr stay silent for\n"
-        "                        DUR (its output then passes through supervise)\n"
+        "                        DUR (its output then passes through supervise;\n"
+        "                        0: none)\n"
         "      --warn-after DUR  print a 'still running' line with each copy's process\n"
         "                        tree once the run has lasted DUR\n"
         "      --leaks POLICY    descendants alive when a copy exits: kill (default:\n"
@@ -85,9 +87,6 @@ typedef struct cli_opts {
         uint64_t timeout_ms;
         uint64_t idle_timeout_ms;
         uint64_t warn_after_ms;
-        int first_signal;
-        uint64_t kill_after_ms;
-        bool have_ladder;
         sv_ladder ladder;
         sv_leaks leaks;
         const char *mechanism;
@@ -127,17 +126,11 @@ static int usage_error(const char *fmt, const char *arg) {
 
 /* Returns -1 to go on, or an exit status. */
 static int parse_args(int argc, char **argv, cli_opts *o) {
-        enum { OPT_STOP = 256, OPT_LEAKS, OPT_MECH, OPT_JSON, OPT_HELP, OPT_VERSION, OPT_IDLE,
-               OPT_WARN };
+        enum { OPT_MECH = 256, OPT_JSON, OPT_HELP, OPT_VERSION, OPT_WARN };
         static const struct option longopts[] = {
                 { "copies", required_argument, NULL, 'n' },
-                { "timeout", required_argument, NULL, 't' },
-                { "signal", required_argument, NULL, 's' },
-                { "kill-after", required_argument, NULL, 'k' },
-                { "stop", required_argument, NULL, OPT_STOP },
-                { "idle-timeout", required_argument, NULL, OPT_IDLE },
+                SV_CLI_COMMON_LONGOPTS,
                 { "warn-after", required_argument, NULL, OPT_WARN },
-                { "leaks", required_argument, NULL, OPT_LEAKS },
                 { "mechanism", required_argument, NULL, OPT_MECH },
                 { "json", required_argument, NULL, OPT_JSON },
                 { "quiet", no_argument, NULL, 'q' },
@@ -146,55 +139,31 @@ static int parse_args(int argc, char **argv, cli_opts *o) {
                 { "version", no_argument, NULL, OPT_VERSION },
                 { NULL, 0, NULL, 0 },
         };
+        sv_cli_common common;
         char bad[8];
         int c, r;
 
         memset(o, 0, sizeof(*o));
+        sv_cli_common_init(&common);
         o->copies = 1;
-        o->first_signal = SIGTERM;
-        o->kill_after_ms = 5000;
         o->mechanism = "auto";
         opterr = 0;
         optind = 1;
-        while ((c = getopt_long(argc, argv, "+:n:t:s:k:qvh", longopts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "+:n:" SV_CLI_COMMON_SHORTOPTS "qvh", longopts, NULL)) != -1) {
+                r = sv_cli_common_opt("supervise", c, optarg, &common);
+                if (r == 1)
+                        continue;
+                if (r != 0)
+                        return r;
                 switch (c) {
                 case 'n':
                         if (sv_cli_parse_uint(optarg, 1, 100000, &o->copies) < 0)
                                 return usage_error("invalid number of copies '%s' (want 1-100000)",
                                                    optarg);
                         break;
-                case 't':
-                        if (sv_duration_parse(optarg, &o->timeout_ms) < 0)
-                                return usage_error("invalid duration '%s' for --timeout", optarg);
-                        break;
-                case 's':
-                        r = sv_signal_parse(optarg);
-                        if (r <= 0)
-                                return usage_error("unknown signal '%s'", optarg);
-                        o->first_signal = r;
-                        break;
-                case 'k':
-                        if (sv_duration_parse(optarg, &o->kill_after_ms) < 0)
-                                return usage_error("invalid duration '%s' for --kill-after", optarg);
-                        break;
-                case OPT_IDLE:
-                        if (sv_duration_parse(optarg, &o->idle_timeout_ms) < 0 || !o->idle_timeout_ms)
-                                return usage_error("invalid duration '%s' for --idle-timeout", optarg);
-                        break;
                 case OPT_WARN:
                         if (sv_duration_parse(optarg, &o->warn_after_ms) < 0 || !o->warn_after_ms)
                                 return usage_error("invalid duration '%s' for --warn-after", optarg);
-                        break;
-                case OPT_STOP:
-                        if (sv_ladder_parse(optarg, 5000, &o->ladder) < 0)
-                                return usage_error("invalid stop ladder '%s' (want e.g. "
-                                                   "'INT:5s,TERM:5s,KILL')", optarg);
-                        o->have_ladder = true;
-                        break;
-                case OPT_LEAKS:
-                        if (sv_leaks_parse(optarg, &o->leaks) < 0)
-                                return usage_error("invalid --leaks '%s' (want kill, report, fail "
-                                                   "or ignore)", optarg);
                         break;
                 case OPT_MECH:
                         if (strcmp(optarg, "auto") && strcmp(optarg, "cgroup") &&
@@ -228,13 +197,10 @@ static int parse_args(int argc, char **argv, cli_opts *o) {
         }
         if (optind >= argc)
                 return usage_error("%s", "no command given");
-        if (!o->have_ladder) {
-                o->ladder.count = 2;
-                o->ladder.steps[0].signal = o->first_signal;
-                o->ladder.steps[0].grace_ms = o->kill_after_ms;
-                o->ladder.steps[1].signal = SIGKILL;
-                o->ladder.steps[1].grace_ms = 5000;
-        }
+        o->timeout_ms = common.timeout_ms;
+        o->idle_timeout_ms = common.idle_timeout_ms;
+        o->leaks = common.leaks;
+        sv_cli_common_ladder(&common, &o->ladder);
         o->argv = argv + optind;
         return -1;
 }
@@ -318,37 +284,12 @@ static void fmt_ms(char *buf, size_t n, uint64_t us) {
                 snprintf(buf, n, "%.3fs", (double) us / 1e6);
 }
 
-static void describe(const sv_exit_info *e, const cli_opts *o, char *buf, size_t n) {
-        const char *sig = e->signal ? sv_signal_name(e->signal) : NULL;
-        char step[64] = "";
-        int len;
-
-        (void) o;
-        if (e->stop_step >= 0)
-                snprintf(step, sizeof(step), ", ended at step %d (%s)", e->stop_step + 1,
-                         sv_signal_name(e->step_signal) ? sv_signal_name(e->step_signal) : "?");
-        if (e->exited)
-                len = snprintf(buf, n, "exited %d", e->code);
-        else
-                len = snprintf(buf, n, "killed by %s (%d)%s", sig ? sig : "signal", e->code,
-                               e->core_dumped ? ", core dumped" : "");
-        if (len < 0 || (size_t) len >= n)
-                return;
-        if (e->cause == SV_CAUSE_TIMEOUT)
-                snprintf(buf + len, n - (size_t) len, ", timed out after %llums%s%s, tree stopped via %s",
-                         (unsigned long long) e->timeout_ms, e->idle ? " without output" : "", step,
-                         sv_mechanism_name(e->mechanism));
-        else if (e->cause == SV_CAUSE_STOPPED)
-                snprintf(buf + len, n - (size_t) len, ", stopped by supervise%s, tree stopped via %s", step,
-                         sv_mechanism_name(e->mechanism));
-}
-
 static void report_line(const run *r, const slot *s) {
         const sv_exit_info *e = &s->info;
         char how[256], wall[32], user[32], sys[32];
         unsigned i;
 
-        describe(e, r->o, how, sizeof(how));
+        (void) sv_exit_describe(e, SV_DESCRIBE_STEP | SV_DESCRIBE_MECH, how, sizeof(how));
         fmt_ms(wall, sizeof(wall), e->wall_us);
         fmt_ms(user, sizeof(user), e->user_us);
         fmt_ms(sys, sizeof(sys), e->sys_us);

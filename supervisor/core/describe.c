@@ -41,7 +41,10 @@ static void add_cause(line *l, const sv_exit_info *e) {
                 add_secs(l, e->timeout_ms);
                 add(l, "; ");
         } else if (e->cause == SV_CAUSE_STOPPED) {
-                add(l, "stopped by supervise; ");
+                if (e->reason)
+                        add(l, "stopped by supervise (%s); ", e->reason);
+                else
+                        add(l, "stopped by supervise; ");
         }
 }
 

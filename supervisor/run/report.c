@@ -26,15 +26,6 @@ static const char *const event_names[] = {
 _Static_assert(sizeof(event_names) / sizeof(event_names[0]) == SV_RUN_EV_COUNT,
                "one name per event type");
 
-/* The core's sv_cause_name and sv_mechanism_name say the same; these copies
- * keep the report free of a link dependency on the core. */
-static const char *const cause_names[] = { "exited", "signaled", "stopped", "timeout" };
-_Static_assert(sizeof(cause_names) / sizeof(cause_names[0]) == SV_CAUSE_COUNT,
-               "one name per cause");
-static const char *const mech_names[] = { "cgroup", "procwalk", "pidns" };
-_Static_assert(sizeof(mech_names) / sizeof(mech_names[0]) == SV_MECH_COUNT,
-               "one name per mechanism");
-
 const char *sv_verdict_name(sv_verdict v) {
         return (unsigned) v < SV_VERDICT_COUNT ? verdict_names[v] : "unknown";
 }
@@ -43,30 +34,9 @@ const char *sv_run_event_name(sv_run_event_type t) {
         return (unsigned) t < SV_RUN_EV_COUNT ? event_names[t] : "unknown";
 }
 
-const char *sv__cause_name(sv_cause c) {
-        return (unsigned) c < SV_CAUSE_COUNT ? cause_names[c] : "unknown";
-}
-
-static const char *mech_name(sv_mechanism m) {
-        return (unsigned) m < SV_MECH_COUNT ? mech_names[m] : "unknown";
-}
-
+/* Kept for callers of the 0.1 API; the core's namer is the one namer. */
 const char *sv_run_signame(int sig, char buf[16]) {
-        const char *abbrev;
-
-        if (sig >= SIGRTMIN && sig <= SIGRTMAX) {
-                if (sig == SIGRTMIN)
-                        (void) snprintf(buf, 16, "SIGRTMIN");
-                else
-                        (void) snprintf(buf, 16, "SIGRTMIN+%d", sig - SIGRTMIN);
-                return buf;
-        }
-        abbrev = sig > 0 ? sigabbrev_np(sig) : NULL;
-        if (abbrev)
-                (void) snprintf(buf, 16, "SIG%.12s", abbrev);
-        else
-                (void) snprintf(buf, 16, "SIG%d", sig);
-        return buf;
+        return sv_signal_name_r(sig, buf);
 }
 
 sv_verdict sv_verdict_of(const sv_job *job, const sv_exit_info *e) {
@@ -368,7 +338,7 @@ static void put_exit(json_t *o, const sv_exit_info *e) {
         (void) json_object_set_new(o, "signal", json_integer(e->signal));
         (void) json_object_set_new(o, "signal_name", jsig(e->signal));
         (void) json_object_set_new(o, "core_dumped", json_boolean(e->core_dumped));
-        (void) json_object_set_new(o, "cause", json_string(sv__cause_name(e->cause)));
+        (void) json_object_set_new(o, "cause", json_string(sv_cause_name(e->cause)));
         (void) json_object_set_new(o, "timed_out", json_boolean(e->cause == SV_CAUSE_TIMEOUT));
         (void) json_object_set_new(o, "step", json_integer(e->stop_step));
         (void) json_object_set_new(o, "timeout_ms", json_integer((json_int_t) e->timeout_ms));
@@ -377,7 +347,7 @@ static void put_exit(json_t *o, const sv_exit_info *e) {
         (void) json_object_set_new(o, "sys_ms", json_integer((json_int_t) (e->sys_us / 1000)));
         (void) json_object_set_new(o, "max_rss_kb", json_integer((json_int_t) e->max_rss_kb));
         (void) json_object_set_new(o, "leaked", json_integer(e->leaked));
-        (void) json_object_set_new(o, "mechanism", json_string(mech_name(e->mechanism)));
+        (void) json_object_set_new(o, "mechanism", json_string(sv_mechanism_name(e->mechanism)));
 }
 
 static json_t *event_json(const sv_report *r, const sv_run_event *ev) {

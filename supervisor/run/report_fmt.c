@@ -54,10 +54,12 @@ static void command_line(sv__buf *b, char *const *argv) {
 }
 
 /* One line saying how the attempt ended, e.g. "killed by SIGSEGV (-11), core
- * dumped" or "timed out after 10.000 s; SIGKILL (-9)". */
+ * dumped" or "timed out after 10.000 s; SIGKILL (-9)": sv_exit_describe's,
+ * with the run's own knowledge (the job's timeout, why we stopped it, the
+ * leaks its events counted) filled in. */
 static void describe(sv__buf *b, const sv__jobrec *jr, const sv__attempt *a) {
-        const sv_exit_info *e = &a->exit;
-        char sig[16], secs[32];
+        sv_exit_info e = a->exit;
+        char line[512];
 
         switch (a->verdict) {
         case SV_VERDICT_ERROR:
@@ -67,29 +69,28 @@ static void describe(sv__buf *b, const sv__jobrec *jr, const sv__attempt *a) {
         case SV_VERDICT_NOTRUN:
                 (void) sv__buf_adds(b, "not run");
                 return;
-        case SV_VERDICT_TIMEOUT:
-                fmt_secs(secs, e->timeout_ms ? e->timeout_ms : jr->timeout_ms);
-                (void) sv__buf_printf(b, "timed out after %s s; ", secs);
-                break;
-        case SV_VERDICT_STOPPED:
-                (void) sv__buf_printf(b, "stopped by supervise (%s); ",
-                                      a->stop_reason ? a->stop_reason : "stop");
-                break;
         default:
                 break;
         }
-        if (!a->has_exit)
+        if (!a->has_exit) {
+                /* Only the verdict is known: its words, without an exit. */
+                if (a->verdict == SV_VERDICT_TIMEOUT) {
+                        fmt_secs(line, jr->timeout_ms);
+                        (void) sv__buf_printf(b, "timed out after %s s; ", line);
+                } else if (a->verdict == SV_VERDICT_STOPPED) {
+                        (void) sv__buf_printf(b, "stopped by supervise (%s); ",
+                                              a->stop_reason ? a->stop_reason : "stop");
+                }
                 return;
-        if (e->exited) {
-                (void) sv__buf_printf(b, "exit code %d", e->code);
-                if (a->verdict == SV_VERDICT_FAIL && e->code == 0 && (jr->flags & SV_JOB_WILL_FAIL))
-                        (void) sv__buf_adds(b, ", but the job is expected to fail");
-        } else {
-                (void) sv__buf_printf(b, "killed by %s (-%d)", sv_run_signame(e->signal, sig),
-                                      e->signal);
         }
-        if (e->core_dumped)
-                (void) sv__buf_adds(b, ", core dumped");
+        if (!e.timeout_ms)
+                e.timeout_ms = jr->timeout_ms;
+        e.reason = a->stop_reason ? a->stop_reason : "stop";
+        e.leaks = NULL;
+        (void) sv_exit_describe(&e, 0, line, sizeof(line));
+        (void) sv__buf_adds(b, line);
+        if (a->verdict == SV_VERDICT_FAIL && e.exited && e.code == 0 && (jr->flags & SV_JOB_WILL_FAIL))
+                (void) sv__buf_adds(b, ", but the job is expected to fail");
         if (a->leaked)
                 (void) sv__buf_printf(b, ", %u process%s left behind", a->leaked,
                                       a->leaked == 1 ? "" : "es");
@@ -108,7 +109,7 @@ static void details(sv__buf *b, const sv__jobrec *jr, const sv__attempt *a) {
                 (void) sv__buf_printf(b,
                                       "pid: %d\ncause: %s\nwall_ms: %llu\nuser_ms: %llu\n"
                                       "sys_ms: %llu\nmax_rss_kb: %llu\n",
-                                      (int) e->pid, sv__cause_name(e->cause),
+                                      (int) e->pid, sv_cause_name(e->cause),
                                       (unsigned long long) (e->wall_us / 1000),
                                       (unsigned long long) (e->user_us / 1000),
                                       (unsigned long long) (e->sys_us / 1000),

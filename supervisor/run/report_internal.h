@@ -48,7 +48,6 @@ struct sv_report {
         bool ended;
 };
 
-const char *sv__cause_name(sv_cause c);
 const sv__attempt *sv__last_finished(const sv__jobrec *jr);
 sv_verdict sv__job_verdict(const sv__jobrec *jr);
 bool sv__job_flaky(const sv__jobrec *jr);

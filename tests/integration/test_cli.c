@@ -414,6 +414,19 @@ static void test_bad_duration_exits_125(void **state) {
         expect_usage_error(args3, "''");
 }
 
+/* 0 means "none" for --idle-timeout as for --timeout, here and in `run`
+ * (one parser for both): the copy runs to its own exit. */
+static void test_idle_timeout_zero_means_none(void **state) {
+        const char *args[] = { "-q", "--idle-timeout", "0", "--timeout", "0", "--",
+                               svt_worker("sv-exit"), "5", NULL };
+        char *out, *err;
+
+        (void) state;
+        assert_exit_status(cli_run(args, NULL, &out, &err), 5);
+        assert_string_equal(err, "");
+        svt_reap_all(T_MS);
+}
+
 static void test_bad_policy_or_mechanism_exits_125(void **state) {
         const char *args[] = { "--leaks", "maybe", "--", svt_worker("sv-exit"), "0", NULL };
         const char *args2[] = { "--mechanism", "magic", "--", svt_worker("sv-exit"), "0", NULL };
@@ -831,7 +844,7 @@ static void test_report_has_one_line_per_copy(void **state) {
         assert_int_equal(count_lines(err, "supervise: worker "), 3);
         for (i = 0; i < n; i++)
                 expect_report_line(err, rec_int(recs[i], "worker"), rec_int(recs[i], "pid"),
-                                   "exited 3");
+                                   "exit code 3");
         svt_reap_all(T_MS);
 }
 
@@ -984,6 +997,7 @@ int main(void) {
                 T(test_option_without_argument_exits_125),
                 T(test_unknown_signal_exits_125),
                 T(test_bad_duration_exits_125),
+                T(test_idle_timeout_zero_means_none),
                 T(test_bad_policy_or_mechanism_exits_125),
                 T(test_not_executable_exits_126),
                 T(test_not_found_exits_127),

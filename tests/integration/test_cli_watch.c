@@ -35,7 +35,7 @@ static void test_idle_timeout_stops_silent_copy_with_124(void **state) {
         assert_int_equal(WEXITSTATUS(st), 124);
         /* The copy's output still reaches our stdout through supervise. */
         assert_string_equal(out, "start\n");
-        assert_non_null(strstr(err, "without output"));
+        assert_non_null(strstr(err, "no output after 0.300 s; "));
 
         fd = open(json, O_RDONLY);
         assert_true(fd >= 0);

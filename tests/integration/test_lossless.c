@@ -253,7 +253,7 @@ static void test_json_into_a_closed_pipe_stops_the_copies_and_exits_125(void **s
         st = run_io(args, OUT_CLOSED_PIPE, 0, NULL, &err);
         assert_exit(st, 125, err);
         assert_contains(err, "cannot write to standard output (--json -): Broken pipe\n");
-        assert_contains(err, "killed by SIGTERM (-15), stopped by supervise, ended at step 1 (SIGTERM)");
+        assert_contains(err, "stopped by supervise (stop); killed by SIGTERM (-15), ended at step 1 (SIGTERM)");
 }
 
 /* One start record per copy, each before its copy's exit record; exit

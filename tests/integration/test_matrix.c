@@ -44,6 +44,7 @@
 /* The guardian scans /proc a few times after supervise is SIGKILLed. */
 #define REAP_MS 10000
 #define TIMEOUT_ARG "300ms"
+#define TIMEOUT_TEXT "0.300 s" /* TIMEOUT_ARG as the report line writes it */
 #define TIMEOUT_MS 300
 #define GRACE_ARG "200ms"
 #define MAX_READY 128
@@ -404,7 +405,7 @@ static void check_report(const cell *c, const char *err, const char *rec_line, c
         p = strstr(err, head);
         if (!p)
                 fail_msg("%s [%s]: no report line '%s' in stderr:\n%s", c->name, mechanism, head, err);
-        if (e->timed_out && !strstr(p, "timed out after " TIMEOUT_ARG))
+        if (e->timed_out && !strstr(p, "timed out after " TIMEOUT_TEXT))
                 fail_msg("%s [%s]: report does not say it timed out:\n%s", c->name, mechanism, err);
         if (strcmp(e->cause, "stopped") == 0 && !strstr(p, "stopped by supervise"))
                 fail_msg("%s [%s]: report does not say we stopped it:\n%s", c->name, mechanism, err);
