@@ -5,8 +5,9 @@
 set -eu
 
 # clang and ninja-build: scripts/build-matrix.sh; scdoc and man-db: the man
-# pages (docs/man) and their test.
-pkgs="gcc clang libclang-rt-14-dev ninja-build scdoc man-db libc6-dev linux-libc-dev make cmake pkg-config libuv1-dev libcmocka-dev libjansson-dev valgrind python3 perl procps strace parallel"
+# pages (docs/man) and their test; python3-jsonschema: the schema.exit_record
+# test (docs/exit-record.schema.json).
+pkgs="gcc clang libclang-rt-14-dev ninja-build scdoc man-db libc6-dev linux-libc-dev make cmake pkg-config libuv1-dev libcmocka-dev libjansson-dev valgrind python3 python3-jsonschema perl procps strace parallel"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -305,6 +305,13 @@ const char *sv_run_event_name(sv_run_event_type t); /* "start", "spawn", ... */
  * passes, inverted by SV_JOB_WILL_FAIL. */
 sv_verdict sv_verdict_of(const sv_job *job, const sv_exit_info *e);
 
+/* The exit record as one JSON object text (docs/json.md; the contract is
+ * docs/exit-record.schema.json): the shape `supervise --json` writes per copy
+ * and `run --events` carries in its exit lines. Every key is present, null
+ * where there is no value. Returns a string the caller frees with free(), or
+ * NULL when out of memory. `e` is only read, leaks included. */
+char *sv_exit_json(const sv_exit_info *e);
+
 /* Deprecated: sv_signal_name_r() under its old name ("SIGKILL", "SIGRTMIN+2",
  * "SIGRTMAX-1", or "SIG<n>"; buf at least 16 bytes, returned). */
 const char *sv_run_signame(int sig, char buf[16]);

@@ -20,6 +20,7 @@
 #include "cli/cli.h"
 #include "cli/opts.h"
 #include "supervise/sv.h"
+#include "supervise/sv_run.h"
 
 #define EXIT_TIMEDOUT 124
 #define EXIT_FAILURE_OWN 125
@@ -309,49 +310,23 @@ static void report_line(const run *r, const slot *s) {
         }
 }
 
+/* {"worker":N, then the one exit record of sv_exit_json (docs/json.md)}. */
 static void json_line(run *r, const slot *s) {
-        const sv_exit_info *e = &s->info;
-        json_t *o, *leaks, *l;
-        int st;
-        unsigned i;
+        json_t *o, *rec = NULL;
+        char *text;
 
-        st = e->stop_step;
-        o = json_pack("{s:I, s:I, s:i, s:o, s:b, s:s, s:b, s:f, s:f, s:f, s:I, s:s}",
-                      "worker", (json_int_t) s->index, "pid", (json_int_t) e->pid, "code", e->code,
-                      "signal", e->signal && sv_signal_name(e->signal)
-                                        ? json_string(sv_signal_name(e->signal))
-                                        : json_null(),
-                      "core_dumped", e->core_dumped, "cause", sv_cause_name(e->cause),
-                      "timed_out", e->cause == SV_CAUSE_TIMEOUT,
-                      "wall_ms", (double) e->wall_us / 1000.0, "user_ms", (double) e->user_us / 1000.0,
-                      "sys_ms", (double) e->sys_us / 1000.0, "max_rss_kb", (json_int_t) e->max_rss_kb,
-                      "mechanism", sv_mechanism_name(e->mechanism));
-        if (!o) {
+        text = sv_exit_json(&s->info);
+        if (text)
+                rec = json_loads(text, 0, NULL);
+        free(text);
+        o = json_pack("{s:I}", "worker", (json_int_t) s->index);
+        if (!rec || !o || json_object_update(o, rec) < 0) {
+                json_decref(rec);
+                json_decref(o);
                 json_failed(r, ENOMEM);
                 return;
         }
-        if (st >= 0) {
-                const char *name = sv_signal_name(e->step_signal);
-                json_object_set_new(o, "step", json_integer(st + 1));
-                json_object_set_new(o, "step_signal", name ? json_string(name) : json_null());
-        } else {
-                json_object_set_new(o, "step", json_null());
-                json_object_set_new(o, "step_signal", json_null());
-        }
-        if (e->cause == SV_CAUSE_TIMEOUT) {
-                json_object_set_new(o, "timeout_ms", json_integer((json_int_t) e->timeout_ms));
-                json_object_set_new(o, "idle", json_boolean(e->idle));
-        }
-        leaks = json_array();
-        for (i = 0; i < e->leaked && i < SV_LEAKS_MAX; i++) {
-                /* A command line is bytes: escaped, never dropped. */
-                l = json_pack("{s:I}", "pid", (json_int_t) e->leaks[i].pid);
-                if (!l)
-                        continue;
-                sv_cli_json_set_text(l, "cmdline", e->leaks[i].cmdline, strlen(e->leaks[i].cmdline));
-                json_array_append_new(leaks, l);
-        }
-        json_object_set_new(o, "leaked", leaks);
+        json_decref(rec);
         json_emit(r, o);
 }
 

@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <uv.h>
 
+#include "run/exitjson.h"
 #include "run/report_internal.h"
 
 static const char *const verdict_names[] = {
@@ -260,33 +261,8 @@ static int apply(sv_report *r, const sv_run_event *ev) {
 
 /* ---- The events file ---- */
 
-/* Sets o[key] to n bytes of s as text (NULL: null), and, if a byte was not
- * UTF-8 and had to be escaped, o[key + "_b64"] to the raw bytes, so that
- * nothing is lost (see sv_text_escape). */
-static void set_text(json_t *o, const char *key, const char *s, size_t n) {
-        char k[64], *t, *b64;
-        size_t len, bad;
-
-        if (!s) {
-                (void) json_object_set_new(o, key, json_null());
-                return;
-        }
-        t = sv_text_escape(s, n, 0, &len, &bad);
-        if (!t)
-                return;
-        (void) json_object_set_new(o, key, json_stringn(t, len));
-        free(t);
-        if (!bad)
-                return;
-        b64 = sv_base64(s, n);
-        (void) snprintf(k, sizeof(k), "%s_b64", key);
-        if (b64)
-                (void) json_object_set_new(o, k, json_string(b64));
-        free(b64);
-}
-
 static void set_str(json_t *o, const char *key, const char *s) {
-        set_text(o, key, s, s ? strlen(s) : 0);
+        sv__json_set_text(o, key, s, s ? strlen(s) : 0);
 }
 
 static json_t *jsig(int sig) {
@@ -330,24 +306,6 @@ static void iso8601(uint64_t unix_ms, char buf[32]) {
         else
                 (void) snprintf(buf + strlen(buf), 32 - strlen(buf), ".%03uZ",
                                 (unsigned) (unix_ms % 1000));
-}
-
-static void put_exit(json_t *o, const sv_exit_info *e) {
-        (void) json_object_set_new(o, "exited", json_boolean(e->exited));
-        (void) json_object_set_new(o, "code", json_integer(e->code));
-        (void) json_object_set_new(o, "signal", json_integer(e->signal));
-        (void) json_object_set_new(o, "signal_name", jsig(e->signal));
-        (void) json_object_set_new(o, "core_dumped", json_boolean(e->core_dumped));
-        (void) json_object_set_new(o, "cause", json_string(sv_cause_name(e->cause)));
-        (void) json_object_set_new(o, "timed_out", json_boolean(e->cause == SV_CAUSE_TIMEOUT));
-        (void) json_object_set_new(o, "step", json_integer(e->stop_step));
-        (void) json_object_set_new(o, "timeout_ms", json_integer((json_int_t) e->timeout_ms));
-        (void) json_object_set_new(o, "wall_ms", json_integer((json_int_t) (e->wall_us / 1000)));
-        (void) json_object_set_new(o, "user_ms", json_integer((json_int_t) (e->user_us / 1000)));
-        (void) json_object_set_new(o, "sys_ms", json_integer((json_int_t) (e->sys_us / 1000)));
-        (void) json_object_set_new(o, "max_rss_kb", json_integer((json_int_t) e->max_rss_kb));
-        (void) json_object_set_new(o, "leaked", json_integer(e->leaked));
-        (void) json_object_set_new(o, "mechanism", json_string(sv_mechanism_name(e->mechanism)));
 }
 
 static json_t *event_json(const sv_report *r, const sv_run_event *ev) {
@@ -406,7 +364,7 @@ static json_t *event_json(const sv_report *r, const sv_run_event *ev) {
                 break;
         case SV_RUN_EV_DIAG:
                 set_str(o, "kind", ev->reason);
-                set_text(o, "text", ev->text ? ev->text : "", text_len(ev));
+                sv__json_set_text(o, "text", ev->text ? ev->text : "", text_len(ev));
                 break;
         case SV_RUN_EV_LEAK:
                 (void) json_object_set_new(o, "count", json_integer(ev->count));
@@ -415,13 +373,13 @@ static json_t *event_json(const sv_report *r, const sv_run_event *ev) {
                 (void) json_object_set_new(o, "pid", json_integer(ev->pid));
                 (void) json_object_set_new(o, "verdict", json_string(sv_verdict_name(ev->verdict)));
                 if (ev->exit)
-                        put_exit(o, ev->exit);
+                        (void) sv__exit_json_put(o, ev->exit);
                 if (ev->verdict == SV_VERDICT_ERROR) {
                         (void) json_object_set_new(o, "error", json_string(uv_err_name(ev->error)));
                         (void) json_object_set_new(o, "error_message",
                                                    json_string(uv_strerror(ev->error)));
                 }
-                set_text(o, "output_tail", ev->text ? ev->text : "", text_len(ev));
+                sv__json_set_text(o, "output_tail", ev->text ? ev->text : "", text_len(ev));
                 break;
         case SV_RUN_EV_RETRY:
                 (void) json_object_set_new(o, "next_attempt", json_integer(n + 1));

@@ -203,7 +203,7 @@ static json_t *record_parse(const char *line) {
                 fail_msg("\"cause\"/\"mechanism\" missing or not a string: %s", line);
         if (!json_is_array(json_object_get(o, "leaked")))
                 fail_msg("\"leaked\" missing or not an array: %s", line);
-        /* timeout_ms appears exactly when the copy timed out. */
+        /* timeout_ms is a number exactly when the copy timed out (else null). */
         if (json_is_true(json_object_get(o, "timed_out")) !=
             json_is_integer(json_object_get(o, "timeout_ms")))
                 fail_msg("\"timeout_ms\" present iff timed out: %s", line);

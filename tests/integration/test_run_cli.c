@@ -507,7 +507,7 @@ static void test_run_mixed_list_reports_every_verdict(void **state) {
         x = ev_get(&e, "retry", "flaky");
         assert_int_equal(ev_int(x, "next_attempt"), 2);
         x = e.ev[ev_find(&e, ev_find(&e, 0, "retry", "crash"), "exit", "crash")];
-        assert_string_equal(ev_str(x, "signal_name"), "SIGSEGV");
+        assert_string_equal(ev_str(x, "signal"), "SIGSEGV");
         assert_int_equal(ev_int(x, "code"), -11);
         x = ev_get(&e, "exit", "hang");
         assert_string_equal(ev_str(x, "cause"), "timeout");
@@ -753,7 +753,7 @@ static void test_run_sigint_stops_jobs_writes_reports_and_exits_130(void **state
         assert_int_equal(ev_int(end, "skipped"), 2);
         assert_string_equal(ev_str(ev_get(&e, "skip", "c"), "reason"), "interrupted");
         assert_string_equal(ev_str(ev_get(&e, "signal", "a"), "signal_name"), "SIGINT");
-        assert_string_equal(ev_str(ev_get(&e, "exit", "a"), "signal_name"), "SIGKILL");
+        assert_string_equal(ev_str(ev_get(&e, "exit", "a"), "signal"), "SIGKILL");
         assert_int_equal(ev_find(&e, 0, "spawn", "c"), -1);
 
         j = junit_check(junit, NULL);
