@@ -3,6 +3,7 @@
 #ifndef SV_CLI_H
 #define SV_CLI_H
 
+int sv_cli_copies(int argc, char **argv); /* the main command: argv[0] is "supervise" */
 int sv_cli_ps(int argc, char **argv);
 int sv_cli_kill(int argc, char **argv);
 int sv_cli_run(int argc, char **argv);

@@ -1,0 +1,72 @@
+/* copies.h - the main command's state, shared by its files: cmd_copies.c
+ * (running the copies), copies_opts.c (argv -> options) and copies_report.c
+ * (the stderr line and the --json records). Nothing outside them uses it. */
+#ifndef SV_CLI_COPIES_H
+#define SV_CLI_COPIES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "supervise/sv.h"
+
+#define EXIT_TIMEDOUT 124
+#define EXIT_FAILURE_OWN 125
+#define EXIT_CANNOT_INVOKE 126
+#define EXIT_ENOENT 127
+
+typedef struct cli_opts {
+        unsigned copies;
+        uint64_t timeout_ms;
+        uint64_t idle_timeout_ms;
+        uint64_t warn_after_ms;
+        sv_ladder ladder;
+        sv_leaks leaks;
+        const char *mechanism;
+        const char *json_path;
+        bool quiet, verbose;
+        bool gnu_timeout, preserve_status, foreground; /* `supervise timeout` */
+        char **argv;
+} cli_opts;
+
+typedef struct slot {
+        unsigned index;
+        pid_t pid;
+        bool done;
+        sv_exit_info info;
+        char **envp;
+} slot;
+
+typedef struct run {
+        cli_opts *o;
+        sv_supervisor *sv;
+        slot *slots;
+        unsigned expected; /* copies spawned */
+        unsigned done;
+        FILE *json;
+        bool out_failed; /* a report could not be written: exit 125 */
+        int stop_signal; /* the signal that stopped us, 0 if none */
+        uv_signal_t sigs[6];
+        uv_timer_t warn;
+        bool warn_active;
+        int nsigs;
+        char run_id[40];
+} run;
+
+/* Returns -1 to go on, or an exit status (help, version, usage error). */
+int sv_copies_parse_args(int argc, char **argv, cli_opts *o);
+
+/* A report could not be written: says so once, stops every copy, exit 125. */
+void sv_copies_output_failed(run *r, const char *name, int err);
+/* Notices a lost stderr report (the exit status says so). */
+void sv_copies_check_stderr(run *r);
+/* {"event":"start",...} for copy `index`. */
+void sv_copies_json_start(run *r, unsigned index, pid_t pid);
+/* The stderr line (and the leak lines) of a copy that ended. */
+void sv_copies_report_line(const run *r, const slot *s);
+/* The --json exit record of a copy that ended. */
+void sv_copies_json_line(run *r, const slot *s);
+
+#endif

@@ -1,0 +1,151 @@
+/* copies_opts.c - the main command's options: argv -> cli_opts, with its
+ * --help text (the exit status table users and tests read). The options it
+ * shares with `run` go through cli/opts.c. Prints only --help, --version and
+ * the one line of a usage error. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/copies.h"
+#include "cli/opts.h"
+
+static const char usage_text[] =
+        "Usage: supervise [OPTION]... [--] COMMAND [ARG]...\n"
+        "       supervise ps|kill [FILTER]... [OPTION]...   (see 'supervise ps --help')\n"
+        "       supervise run [OPTION]... --from FILE        (see 'supervise run --help')\n"
+        "       supervise timeout [OPTION] DURATION COMMAND [ARG]...  (GNU timeout's form)\n"
+        "       supervise pgrep|pkill [OPTION]... [PATTERN]   (procps' forms)\n"
+        "Run COMMAND (never through a shell), supervise it and report how it ended.\n"
+        "\n"
+        "  -n, --copies N        run N copies at once (default 1); each gets\n"
+        "                        SUPERVISE_WORKER=<index> and SUPERVISE_RUN=<run id>\n"
+        "  -t, --timeout DUR     stop a copy that runs longer than DUR (250ms, 1.5s,\n"
+        "                        2m, 1h; a bare number is seconds)\n"
+        "  -s, --signal SIG      first signal of the stop ladder (default TERM)\n"
+        "  -k, --kill-after DUR  grace after the first signal before KILL (default 5s)\n"
+        "      --stop LADDER     the whole ladder, e.g. 'INT:5s,TERM:5s,KILL'\n"
+        "      --idle-timeout DUR  stop a copy whose stdout and stderr stay silent for\n"
+        "                        DUR (its output then passes through supervise;\n"
+        "                        0: none)\n"
+        "      --warn-after DUR  print a 'still running' line with each copy's process\n"
+        "                        tree once the run has lasted DUR\n"
+        "      --leaks POLICY    descendants alive when a copy exits: kill (default:\n"
+        "                        kill and report), report, fail, ignore\n"
+        "      --mechanism M     tree containment: auto (default: the first that\n"
+        "                        works of cgroup, pidns, procwalk), cgroup, pidns (a\n"
+        "                        PID namespace per copy; the pid reported is its\n"
+        "                        init's, which forwards signals), procwalk\n"
+        "      --json FILE       JSON lines as they happen ('-' for stdout): one\n"
+        "                        {\"event\":\"start\",...} per copy started, one\n"
+        "                        object per exit\n"
+        "  -q, --quiet           no report on stderr\n"
+        "  -v, --verbose         log every state change on stderr\n"
+        "  -h, --help            show this help and exit\n"
+        "      --version         show the version and exit\n"
+        "\n"
+        "Signals INT, TERM and HUP sent to supervise stop every copy through the\n"
+        "ladder, starting with the received signal; QUIT, USR1 and USR2 are\n"
+        "forwarded to every copy.\n"
+        "\n"
+        "Exit status:\n"
+        "  0      every copy exited 0\n"
+        "  N      the first copy that failed exited with N (as with GNU timeout,\n"
+        "         a copy's own 124-255 passes through unchanged)\n"
+        "  124    a copy timed out\n"
+        "  125    supervise itself failed, or a usage error; also when a report\n"
+        "         (--json, stdout, stderr) could not be written: one line names\n"
+        "         the file and the error, and the copies are stopped; and when a\n"
+        "         limit (open files, processes, memory) stops a copy from starting:\n"
+        "         one line names the limit, and the copies already started are\n"
+        "         stopped through the ladder and reported\n"
+        "  126    COMMAND was found but could not be run\n"
+        "  127    COMMAND was not found\n"
+        "  128+N  the first copy that failed was killed by signal N; or supervise\n"
+        "         was stopped by signal N (INT 130, TERM 143, HUP 129)\n";
+
+static int usage_error(const char *fmt, const char *arg) {
+        return sv_cli_usage_error("supervise", fmt, arg);
+}
+
+/* Returns -1 to go on, or an exit status. */
+int sv_copies_parse_args(int argc, char **argv, cli_opts *o) {
+        enum { OPT_MECH = 256, OPT_JSON, OPT_HELP, OPT_VERSION, OPT_WARN };
+        static const struct option longopts[] = {
+                { "copies", required_argument, NULL, 'n' },
+                SV_CLI_COMMON_LONGOPTS,
+                { "warn-after", required_argument, NULL, OPT_WARN },
+                { "mechanism", required_argument, NULL, OPT_MECH },
+                { "json", required_argument, NULL, OPT_JSON },
+                { "quiet", no_argument, NULL, 'q' },
+                { "verbose", no_argument, NULL, 'v' },
+                { "help", no_argument, NULL, OPT_HELP },
+                { "version", no_argument, NULL, OPT_VERSION },
+                { NULL, 0, NULL, 0 },
+        };
+        sv_cli_common common;
+        char bad[8];
+        int c, r;
+
+        memset(o, 0, sizeof(*o));
+        sv_cli_common_init(&common);
+        o->copies = 1;
+        o->mechanism = "auto";
+        opterr = 0;
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "+:n:" SV_CLI_COMMON_SHORTOPTS "qvh", longopts, NULL)) != -1) {
+                r = sv_cli_common_opt("supervise", c, optarg, &common);
+                if (r == 1)
+                        continue;
+                if (r != 0)
+                        return r;
+                switch (c) {
+                case 'n':
+                        if (sv_cli_parse_uint(optarg, 1, 100000, &o->copies) < 0)
+                                return usage_error("invalid number of copies '%s' (want 1-100000)",
+                                                   optarg);
+                        break;
+                case OPT_WARN:
+                        if (sv_duration_parse(optarg, &o->warn_after_ms) < 0 || !o->warn_after_ms)
+                                return usage_error("invalid duration '%s' for --warn-after", optarg);
+                        break;
+                case OPT_MECH:
+                        if (strcmp(optarg, "auto") && strcmp(optarg, "cgroup") &&
+                            strcmp(optarg, "procwalk") && strcmp(optarg, "pidns"))
+                                return usage_error("invalid --mechanism '%s' (want auto, cgroup, "
+                                                   "pidns or procwalk)", optarg);
+                        o->mechanism = optarg;
+                        break;
+                case OPT_JSON:
+                        o->json_path = optarg;
+                        break;
+                case 'q':
+                        o->quiet = true;
+                        break;
+                case 'v':
+                        o->verbose = true;
+                        break;
+                case 'h':
+                case OPT_HELP:
+                        fputs(usage_text, stdout);
+                        return 0;
+                case OPT_VERSION:
+                        printf("supervise %s\n", SV_VERSION);
+                        return 0;
+                case ':':
+                        return usage_error("option '%s' needs an argument",
+                                           sv_cli_bad_option(argv, bad, sizeof(bad)));
+                default:
+                        return usage_error("unknown option '%s'", sv_cli_bad_option(argv, bad, sizeof(bad)));
+                }
+        }
+        if (optind >= argc)
+                return usage_error("%s", "no command given");
+        o->timeout_ms = common.timeout_ms;
+        o->idle_timeout_ms = common.idle_timeout_ms;
+        o->leaks = common.leaks;
+        sv_cli_common_ladder(&common, &o->ladder);
+        o->argv = argv + optind;
+        return -1;
+}
