@@ -7,9 +7,11 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -144,4 +146,39 @@ int svt_cgroup_parent(char *out, size_t n) {
                 return -1;
         r = snprintf(out, n, "%s%s", mnt, strcmp(rel, "/") == 0 ? "" : rel);
         return r > 0 && (size_t) r < n ? 0 : -1;
+}
+
+bool svt_cgroup2_writable(char *why, size_t n) {
+        char mnt[2048], dir[4096], probe[4200], file[4300];
+        bool ok = false;
+
+        /* Any cgroup2 mount: a hybrid host has it at /sys/fs/cgroup/unified,
+         * and supervise uses it there. */
+        if (svt_cgroup2_mount(mnt, sizeof(mnt)) < 0) {
+                snprintf(why, n, "no cgroup2 mount");
+                return false;
+        }
+        if (svt_cgroup_parent(dir, sizeof(dir)) < 0) {
+                snprintf(why, n, "our cgroup is unknown");
+                return false;
+        }
+        snprintf(file, sizeof(file), "%s/cgroup.subtree_control", dir);
+        if (access(file, W_OK) != 0) {
+                snprintf(why, n, "%s is not writable: %s", file, strerror(errno));
+                return false;
+        }
+        snprintf(probe, sizeof(probe), "%s/svt-probe-%d", dir, (int) getpid());
+        if (mkdir(probe, 0755) != 0) {
+                snprintf(why, n, "cannot mkdir in %s: %s", dir, strerror(errno));
+                return false;
+        }
+        snprintf(file, sizeof(file), "%s/cgroup.kill", probe);
+        ok = access(file, F_OK) == 0;
+        if (!ok)
+                snprintf(why, n, "no cgroup.kill (a kernel before 5.14)");
+        if (rmdir(probe) != 0) {
+                snprintf(why, n, "cannot rmdir %s: %s", probe, strerror(errno));
+                ok = false;
+        }
+        return ok;
 }

@@ -34,4 +34,13 @@ int svt_cgroup2_mount(char *out, size_t n);
  * ("<cgroup2 mount><our cgroup>"). Returns 0, or -1 without cgroup2. */
 int svt_cgroup_parent(char *out, size_t n);
 
+/* Whether a supervise started by us must be able to use the cgroup
+ * mechanism: cgroup2 is mounted (at /sys/fs/cgroup, or /sys/fs/cgroup/unified
+ * on a hybrid host), our own cgroup directory
+ * takes a mkdir and an rmdir, the new directory has cgroup.kill, and
+ * cgroup.subtree_control is writable. Where it holds, a refusal of
+ * --mechanism cgroup is a bug, not a reason to skip. If not, writes why
+ * into why[n] (for the skip message). */
+bool svt_cgroup2_writable(char *why, size_t n);
+
 #endif
