@@ -308,45 +308,48 @@ static void iso8601(uint64_t unix_ms, char buf[32]) {
                                 (unsigned) (unix_ms % 1000));
 }
 
-static json_t *event_json(const sv_report *r, const sv_run_event *ev) {
-        const sv__jobrec *jr = ev->job < r->njobs ? &r->jobs[ev->job] : NULL;
-        unsigned n = ev->attempt ? ev->attempt : 1;
+/* START and END: the run's own lines, no job. */
+static void put_run_keys(json_t *o, const sv_report *r, const sv_run_event *ev) {
+        sv_report_counts c;
         char when[32];
-        json_t *o;
 
-        o = json_object();
-        if (!o)
-                return NULL;
-        (void) json_object_set_new(o, "t_ms", json_integer((json_int_t) ev->t_ms));
-        (void) json_object_set_new(o, "event", json_string(sv_run_event_name(ev->type)));
         if (ev->type == SV_RUN_EV_START) {
                 iso8601(ev->unix_ms, when);
                 (void) json_object_set_new(o, "time", json_string(when));
                 (void) json_object_set_new(o, "unix_ms", json_integer((json_int_t) ev->unix_ms));
                 (void) json_object_set_new(o, "jobs", json_integer((json_int_t) r->njobs));
                 (void) json_object_set_new(o, "parallel", json_integer(ev->count));
-                return o;
+                return;
         }
-        if (ev->type == SV_RUN_EV_END) {
-                sv_report_counts c;
+        sv_report_get_counts(r, &c);
+        (void) json_object_set_new(o, "jobs", json_integer(c.total));
+        (void) json_object_set_new(o, "passed", json_integer(c.passed));
+        (void) json_object_set_new(o, "failed", json_integer(c.failed));
+        (void) json_object_set_new(o, "timed_out", json_integer(c.timed_out));
+        (void) json_object_set_new(o, "crashed", json_integer(c.crashed));
+        (void) json_object_set_new(o, "stopped", json_integer(c.stopped));
+        (void) json_object_set_new(o, "skipped", json_integer(c.skipped));
+        (void) json_object_set_new(o, "errors", json_integer(c.errors));
+        (void) json_object_set_new(o, "not_run", json_integer(c.not_run));
+        (void) json_object_set_new(o, "flaky", json_integer(c.flaky));
+}
 
-                sv_report_get_counts(r, &c);
-                (void) json_object_set_new(o, "jobs", json_integer(c.total));
-                (void) json_object_set_new(o, "passed", json_integer(c.passed));
-                (void) json_object_set_new(o, "failed", json_integer(c.failed));
-                (void) json_object_set_new(o, "timed_out", json_integer(c.timed_out));
-                (void) json_object_set_new(o, "crashed", json_integer(c.crashed));
-                (void) json_object_set_new(o, "stopped", json_integer(c.stopped));
-                (void) json_object_set_new(o, "skipped", json_integer(c.skipped));
-                (void) json_object_set_new(o, "errors", json_integer(c.errors));
-                (void) json_object_set_new(o, "not_run", json_integer(c.not_run));
-                (void) json_object_set_new(o, "flaky", json_integer(c.flaky));
-                return o;
+/* EXIT: the verdict, the one exit record (docs/json.md) when it ran, the
+ * error when it could not start, and the output's tail. */
+static void put_exit_keys(json_t *o, const sv_run_event *ev) {
+        (void) json_object_set_new(o, "pid", json_integer(ev->pid));
+        (void) json_object_set_new(o, "verdict", json_string(sv_verdict_name(ev->verdict)));
+        if (ev->exit)
+                (void) sv__exit_json_put(o, ev->exit);
+        if (ev->verdict == SV_VERDICT_ERROR) {
+                (void) json_object_set_new(o, "error", json_string(uv_err_name(ev->error)));
+                (void) json_object_set_new(o, "error_message", json_string(uv_strerror(ev->error)));
         }
-        (void) json_object_set_new(o, "job", json_integer((json_int_t) ev->job));
-        set_str(o, "name", jr->name);
-        if (ev->type != SV_RUN_EV_SKIP)
-                (void) json_object_set_new(o, "attempt", json_integer(n));
+        sv__json_set_text(o, "output_tail", ev->text ? ev->text : "", text_len(ev));
+}
+
+/* The keys of each job event, after job, name and attempt. */
+static void put_job_keys(json_t *o, const sv__jobrec *jr, const sv_run_event *ev, unsigned n) {
         switch (ev->type) {
         case SV_RUN_EV_SPAWN:
                 (void) json_object_set_new(o, "pid", json_integer(ev->pid));
@@ -370,16 +373,7 @@ static json_t *event_json(const sv_report *r, const sv_run_event *ev) {
                 (void) json_object_set_new(o, "count", json_integer(ev->count));
                 break;
         case SV_RUN_EV_EXIT:
-                (void) json_object_set_new(o, "pid", json_integer(ev->pid));
-                (void) json_object_set_new(o, "verdict", json_string(sv_verdict_name(ev->verdict)));
-                if (ev->exit)
-                        (void) sv__exit_json_put(o, ev->exit);
-                if (ev->verdict == SV_VERDICT_ERROR) {
-                        (void) json_object_set_new(o, "error", json_string(uv_err_name(ev->error)));
-                        (void) json_object_set_new(o, "error_message",
-                                                   json_string(uv_strerror(ev->error)));
-                }
-                sv__json_set_text(o, "output_tail", ev->text ? ev->text : "", text_len(ev));
+                put_exit_keys(o, ev);
                 break;
         case SV_RUN_EV_RETRY:
                 (void) json_object_set_new(o, "next_attempt", json_integer(n + 1));
@@ -391,6 +385,27 @@ static json_t *event_json(const sv_report *r, const sv_run_event *ev) {
         default:
                 break;
         }
+}
+
+static json_t *event_json(const sv_report *r, const sv_run_event *ev) {
+        const sv__jobrec *jr = ev->job < r->njobs ? &r->jobs[ev->job] : NULL;
+        unsigned n = ev->attempt ? ev->attempt : 1;
+        json_t *o;
+
+        o = json_object();
+        if (!o)
+                return NULL;
+        (void) json_object_set_new(o, "t_ms", json_integer((json_int_t) ev->t_ms));
+        (void) json_object_set_new(o, "event", json_string(sv_run_event_name(ev->type)));
+        if (ev->type == SV_RUN_EV_START || ev->type == SV_RUN_EV_END) {
+                put_run_keys(o, r, ev);
+                return o;
+        }
+        (void) json_object_set_new(o, "job", json_integer((json_int_t) ev->job));
+        set_str(o, "name", jr->name);
+        if (ev->type != SV_RUN_EV_SKIP)
+                (void) json_object_set_new(o, "attempt", json_integer(n));
+        put_job_keys(o, jr, ev, n);
         return o;
 }
 
