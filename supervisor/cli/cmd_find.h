@@ -32,4 +32,41 @@ void sv_cli_find_put_cmdline(FILE *out, const struct sv_find_proc *p);
  * handles (one pidfd per match) would not fit under it. */
 void sv_cli_find_raise_fd_limit(size_t need);
 
+
+/* ---- Shared by find_opts.c, cmd_ps.c and cmd_kill.c. ---- */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+#include "supervise/sv_find.h"
+
+typedef struct find_opts {
+        const char *cmd;          /* "ps" or "kill", for messages */
+        bool is_kill;
+        sv_find_filter f;
+        pid_t *pids;
+        size_t cap;
+        bool count, json, tree, dry_run, wait, quiet, any_filter;
+        int sig;
+        uint64_t kill_after_ms;   /* 0: no escalation */
+        int64_t wait_timeout_ms;  /* -1: no limit */
+} find_opts;
+
+/* argv -> *o. Returns 0 to go on, -1 after --help/--version (exit 0), or
+ * the usage-error exit code (2) after printing the one line. */
+int sv_cli_find_parse_args(find_opts *o, int argc, char **argv);
+void sv_cli_find_opts_release(find_opts *o);
+
+/* Reads the process table with o's filter into *out; 0 or an exit code. */
+int sv_cli_find_scan(find_opts *o, sv_find_table **out);
+/* Prints the matches as a tree (text, or JSON with `extra` merged in). */
+int sv_cli_find_show_tree(find_opts *o, sv_find_table *t, const char *mark, json_t *extra);
+/* Writes root as one JSON line on stdout and frees it; 0 or an exit code. */
+int sv_cli_find_json_emit(json_t *root);
+/* n bytes as JSON text, escaped as sv_text_escape does. */
+json_t *sv_cli_find_json_bytes(const char *s, size_t len);
+/* n bytes of s for a terminal, escaped as ps escapes them. */
+void sv_cli_find_put_escaped(FILE *out, const char *s, size_t len);
+
 #endif
