@@ -244,8 +244,9 @@ static bool kill_only(int c) {
         return c == 's' || c == 'w' || c == 'k' || c == OPT_DRY_RUN || c == 'q' || c == OPT_WAIT_TIMEOUT;
 }
 
-static int parse_one(find_opts *o, int c, const char *arg) {
-        uint64_t ms;
+/* The filters (and -f, -t that shape them). Returns 0, a usage error's
+ * exit code, or -1: not a filter option. */
+static int parse_filter(find_opts *o, int c, const char *arg) {
         long v;
         int r;
 
@@ -301,6 +302,19 @@ static int parse_one(find_opts *o, int c, const char *arg) {
         case OPT_ANY_SOCKET:
                 o->f.flags |= SV_FIND_ANY_SOCKET;
                 return 0;
+        default:
+                return -1;
+        }
+        o->any_filter = true;
+        return 0;
+}
+
+/* What to do with the matches: output form, signal, waiting. */
+static int parse_action(find_opts *o, int c, const char *arg) {
+        uint64_t ms;
+        int r;
+
+        switch (c) {
         case 'c':
                 o->count = true;
                 return 0;
@@ -337,8 +351,12 @@ static int parse_one(find_opts *o, int c, const char *arg) {
         default:
                 return SV_FIND_EXIT_USAGE;
         }
-        o->any_filter = true;
-        return 0;
+}
+
+static int parse_one(find_opts *o, int c, const char *arg) {
+        int r = parse_filter(o, c, arg);
+
+        return r >= 0 ? r : parse_action(o, c, arg);
 }
 
 /* Rules between options, checked once all are read. */
