@@ -13,7 +13,7 @@
  * adopted_pending); others are swept by a slow timer and at free(), so an
  * adopted zombie lingers at most a second. A sweep reads our children
  * from /proc and waits only for those that are not workers, so a worker's
- * exit is never taken from the wait set's path.
+ * exit is never taken from the wait set's path (orphans.c).
  *
  * Without pidfds (kernel < 5.2, or SUPERVISE_NO_PIDFD=1) SIGCHLD drives a
  * waitid(P_ALL) loop that dispatches by pid. That fallback reaps every child
@@ -27,51 +27,19 @@
 
 #define EP_BATCH 64
 
-static void reap_one_orphan(sv_supervisor *sv, pid_t pid) {
-        sv__reaped r;
-
-        if (sv__plat_reap_pid(pid, &r) == 1) {
-                sv->reaps++;
-                sv->orphans++;
-                sv__log(sv, "reaped adopted orphan %d", (int) pid);
-        }
-}
-
 void sv__reap_sweep(sv_supervisor *sv) {
-        pid_t *kids = NULL, pid;
         sv__reaped r;
         sv_worker *w;
-        int n, i;
 
         if (!sv->pidfds) {
                 while (sv__plat_reap_any(&r) == 1) {
                         w = sv__worker_by_pid(sv, r.pid);
-                        if (w) {
+                        if (w)
                                 sv__worker_reaped(w, &r);
-                        } else {
-                                sv->reaps++;
-                                sv->orphans++;
-                        }
                 }
                 return;
         }
-        /* Not a subreaper: nothing is adopted, and any other child of ours
-         * belongs to the program embedding us (uv_spawn), not to us. */
-        if (sv->flags & SV_SUPERVISOR_NO_SUBREAPER)
-                return;
-        /* Look at our children rather than peek with waitid(P_ALL): a peek
-         * finds the first waitable child, which under load is nearly always
-         * a worker the wait set's path is about to reap, and costs a wait call
-         * each time. Only children that are neither workers nor the guardian
-         * are waited for, so an exit costs its one waitid(P_PIDFD). */
-        n = sv__proc_children(&kids);
-        for (i = 0; i < n; i++) {
-                pid = kids[i];
-                if (pid == sv->guardian.pid || sv__worker_by_pid(sv, pid))
-                        continue;
-                reap_one_orphan(sv, pid);
-        }
-        free(kids);
+        (void) sv__orphans_reap(sv, NULL);
 }
 
 /* A wait set tag is the worker whose pidfd is ready, or TAG_TIMER: the
@@ -238,31 +206,6 @@ static void on_sweep_timer(uv_timer_t *t) {
 void sv__reap_sweep_soon(sv_supervisor *sv) {
         if (uv_timer_get_due_in(&sv->sweep_timer) > 0)
                 uv_timer_start(&sv->sweep_timer, on_sweep_timer, 0, 1000);
-}
-
-/* A tree we leave running on purpose (--leaks report or ignore) is not
- * waited for at free(). With a cgroup its members are found in the
- * retired cgroup then; without one, remember who they are now. */
-void sv__note_left_running(sv_worker *w) {
-        sv_supervisor *sv = w->sv;
-        sv_proc *procs = NULL;
-        pid_t *v;
-        int n, i;
-
-        if (sv->mech == SV_MECH_CGROUP || (sv->flags & SV_SUPERVISOR_NO_SUBREAPER))
-                return;
-        n = sv__proc_tree(0, w->pid, w->marker, &procs);
-        for (i = 0; i < n; i++) {
-                if (sv->nleft == sv->leftcap) {
-                        v = realloc(sv->left, (sv->leftcap + 16) * sizeof(*v));
-                        if (!v)
-                                break;
-                        sv->left = v;
-                        sv->leftcap += 16;
-                }
-                sv->left[sv->nleft++] = procs[i].pid;
-        }
-        free(procs);
 }
 
 int sv__reap_watch(sv_supervisor *sv, sv_worker *w) {

@@ -232,47 +232,6 @@ void sv_supervisor_foreach(sv_supervisor *sv, void (*fn)(sv_worker *w, void *arg
         }
 }
 
-static int cmp_pid(const void *a, const void *b) {
-        pid_t x = *(const pid_t *) a, y = *(const pid_t *) b;
-
-        return (x > y) - (x < y);
-}
-
-/* The processes we leave running on purpose (leaks under --leaks report
- * or ignore), sorted: the members of retired cgroups, and what the /proc
- * fallback noted. Returns the count, or 0 with *out NULL. */
-static size_t left_running(sv_supervisor *sv, pid_t **out) {
-        pid_t *v = NULL, *nv, *pids;
-        size_t n = 0;
-        unsigned i;
-        int k;
-
-        for (i = 0; i < sv->cg_nbusy; i++) {
-                k = sv__cg_pids(sv->cg_busy[i], &pids);
-                if (k <= 0)
-                        continue;
-                nv = realloc(v, (n + (size_t) k) * sizeof(*v));
-                if (nv) {
-                        v = nv;
-                        memcpy(v + n, pids, (size_t) k * sizeof(*v));
-                        n += (size_t) k;
-                }
-                free(pids);
-        }
-        if (sv->nleft) {
-                nv = realloc(v, (n + sv->nleft) * sizeof(*v));
-                if (nv) {
-                        v = nv;
-                        memcpy(v + n, sv->left, sv->nleft * sizeof(*v));
-                        n += sv->nleft;
-                }
-        }
-        if (n)
-                qsort(v, n, sizeof(*v), cmp_pid);
-        *out = v;
-        return n;
-}
-
 /* Descendants we killed become our zombies only once they have finished
  * dying, which may be after their worker's tree looked empty and the loop
  * ran out of work. As subreaper every child but the guardian is ours:
@@ -280,32 +239,15 @@ static size_t left_running(sv_supervisor *sv, pid_t **out) {
  * left running on purpose are not waited for: they are meant to outlive
  * us. */
 static void reap_dying_orphans(sv_supervisor *sv) {
-        pid_t *kids = NULL, *left = NULL;
-        size_t nleft;
-        int n, i, m = 0, r;
+        pid_t *kids = NULL;
+        int n, r;
 
-        if (sv->flags & SV_SUPERVISOR_NO_SUBREAPER)
+        n = sv__orphans_list(sv, &kids);
+        if (n <= 0)
                 return;
-        n = sv__proc_children(&kids);
-        if (n <= 0) {
-                free(kids);
-                return;
-        }
-        nleft = left_running(sv, &left);
-        for (i = 0; i < n; i++) {
-                if (kids[i] == sv->guardian.pid ||
-                    (nleft && bsearch(&kids[i], left, nleft, sizeof(*left), cmp_pid)))
-                        continue;
-                kids[m++] = kids[i];
-        }
-        free(left);
-        r = sv__plat_reap_wait(kids, m, 2000);
-        if (r >= 0) {
-                sv->orphans += (uint64_t) (m - r);
-                sv->reaps += (uint64_t) (m - r);
-                if (r > 0)
-                        sv__log(sv, "supervisor: %d children still alive at exit", r);
-        }
+        r = sv__plat_reap_wait(kids, n, 2000);
+        if (r > 0)
+                sv__log(sv, "supervisor: %d children still alive at exit", r);
         free(kids);
 }
 
