@@ -135,6 +135,13 @@ struct sv_supervisor {
         sv_worker *grave;       /* freed while an epoll batch still runs */
         bool in_batch;
         unsigned in_finish; /* on_exit runs (worker.c): no reap may be dispatched */
+        /* What reap.c delivers to, so that it never calls worker.c by name:
+         * sv__worker_reaped, sv__worker_timeout_fired, sv__worker_bury. */
+        struct {
+                void (*reaped)(sv_worker *w, const sv__reaped *r);
+                void (*timeout)(sv_worker *w);
+                void (*bury)(sv_worker *w);
+        } hooks;
         unsigned live;
         unsigned unreaped; /* workers whose leader we have not reaped yet */
         sv__pidmap bypid;  /* exactly those unreaped workers */
@@ -179,7 +186,7 @@ void sv__guard_start(sv_supervisor *sv);
 int sv__guard_init_reaper(sv_supervisor *sv);
 void sv__guard_close(sv_supervisor *sv); /* adds to sv->closing */
 
-/* supervisor.c */
+/* cgpool.c */
 int sv__cg_get(sv_supervisor *sv, sv__cg **out);
 void sv__cg_put(sv_supervisor *sv, sv__cg *cg);
 void sv__cg_retire(sv_supervisor *sv, sv__cg *cg);
@@ -203,7 +210,11 @@ void sv__reap_cancel_timeout(sv_supervisor *sv, sv_worker *w);
 void sv__worker_bury(sv_worker *w);
 uv_handle_t *sv__reap_handle(sv_supervisor *sv);
 void sv__reap_close(sv_supervisor *sv, uv_close_cb cb);
+/* Reaps orphans now; without pidfds, worker exits in the next loop
+ * iteration. Safe from inside a worker's finish. */
 void sv__reap_sweep(sv_supervisor *sv);
+/* The same, worker exits included at once: from the loop or free() only. */
+void sv__reap_sweep_all(sv_supervisor *sv);
 void sv__reap_sweep_soon(sv_supervisor *sv);
 
 /* orphans.c */

@@ -1,4 +1,7 @@
 /* reap.c - collecting exit statuses: our workers' and adopted orphans'.
+ * A leaf of core: it names no worker.c function, and delivers an exit, a
+ * timeout and a worker to recycle through sv->hooks (set by
+ * sv_supervisor_new), so that nothing here can call back into itself.
  *
  * With pidfds (the normal case) every worker's pidfd goes into a wait set
  * of our own (an epoll fd, platform.h), and libuv watches that one fd.
@@ -18,6 +21,7 @@
  * Without pidfds (kernel < 5.2, or SUPERVISE_NO_PIDFD=1) SIGCHLD drives a
  * waitid(P_ALL) loop that dispatches by pid. That fallback reaps every child
  * of the process, so an embedding program must not uv_spawn then. */
+#include <assert.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -27,19 +31,37 @@
 
 #define EP_BATCH 64
 
-void sv__reap_sweep(sv_supervisor *sv) {
+/* Without pidfds: the one place where worker exits are dispatched by pid.
+ * Runs only from the loop (SIGCHLD, the sweep timer) or from free(), never
+ * inside a worker's finish: waitid(P_ALL) takes whichever child exited, and
+ * dispatching another worker's exit there would run its on_exit inside the
+ * first one's. */
+static void dispatch_any(sv_supervisor *sv) {
         sv__reaped r;
         sv_worker *w;
 
-        if (!sv->pidfds) {
-                while (sv__plat_reap_any(&r) == 1) {
-                        w = sv__worker_by_pid(sv, r.pid);
-                        if (w)
-                                sv__worker_reaped(w, &r);
-                }
-                return;
+        assert(sv->in_finish == 0);
+        while (sv__plat_reap_any(&r) == 1) {
+                w = sv__pidmap_get(&sv->bypid, r.pid);
+                if (w)
+                        sv->hooks.reaped(w, &r);
         }
+}
+
+void sv__reap_sweep(sv_supervisor *sv) {
+        /* Orphans at once (the caller's tree is not over until they are
+         * reaped); the fallback's worker exits in the loop's next
+         * iteration, since the caller may be a worker's finish. */
         (void) sv__orphans_reap(sv, NULL);
+        if (!sv->pidfds)
+                sv__reap_sweep_soon(sv);
+}
+
+void sv__reap_sweep_all(sv_supervisor *sv) {
+        if (!sv->pidfds)
+                dispatch_any(sv);
+        else
+                (void) sv__orphans_reap(sv, NULL);
 }
 
 /* A wait set tag is the worker whose pidfd is ready, or TAG_TIMER: the
@@ -117,7 +139,7 @@ static void on_timeouts(sv_supervisor *sv) {
         while (sv->ntimeouts > 0 && sv->timeouts[0]->deadline_us <= now) {
                 w = sv->timeouts[0];
                 heap_remove(sv, w);
-                sv__worker_timeout_fired(w);
+                sv->hooks.timeout(w);
         }
         timer_aim(sv, true);
 }
@@ -180,7 +202,7 @@ static void on_epoll(uv_poll_t *h, int status, int events) {
                         if (w->finished || w->reaped_ok || w->pidfd < 0)
                                 continue;
                         if (sv__plat_reap_pidfd(w->pidfd, &r) == 1)
-                                sv__worker_reaped(w, &r);
+                                sv->hooks.reaped(w, &r);
                 }
                 if (n < EP_BATCH)
                         break;
@@ -188,17 +210,17 @@ static void on_epoll(uv_poll_t *h, int status, int events) {
         sv->in_batch = false;
         while ((dead = sv->grave)) {
                 sv->grave = dead->next;
-                sv__worker_bury(dead);
+                sv->hooks.bury(dead);
         }
 }
 
 static void on_sigchld(uv_signal_t *h, int signum) {
         (void) signum;
-        sv__reap_sweep(h->data);
+        sv__reap_sweep_all(h->data);
 }
 
 static void on_sweep_timer(uv_timer_t *t) {
-        sv__reap_sweep(t->data);
+        sv__reap_sweep_all(t->data);
 }
 
 /* A sweep in the next loop iteration, however many exits ask for one in

@@ -75,6 +75,10 @@ int sv_supervisor_new(const sv_supervisor_opts *opts, sv_supervisor **out) {
                 return UV_ENOMEM;
         sv->flags = opts->flags;
         sv->cglock = -1;
+        /* reap.c reaches the workers only through these. */
+        sv->hooks.reaped = sv__worker_reaped;
+        sv->hooks.timeout = sv__worker_timeout_fired;
+        sv->hooks.bury = sv__worker_bury;
         sv->mech = SV_MECH_PROCWALK;
         /* PID 1 of a namespace needs no guardian: when it dies, the kernel
          * kills every process of the namespace. */
@@ -138,47 +142,6 @@ fail_free:
         }
         free(sv);
         return r;
-}
-
-/* Workers take an empty cgroup from the pool, or a new one; making and
- * removing a cgroup per spawn would cost two directory operations each. */
-int sv__cg_get(sv_supervisor *sv, sv__cg **out) {
-        if (sv->cg_nfree > 0) {
-                *out = sv->cg_free[--sv->cg_nfree];
-                return 0;
-        }
-        return sv__cgmaker_get(sv, out);
-}
-
-void sv__cg_put(sv_supervisor *sv, sv__cg *cg) {
-        sv__cg **v;
-
-        if (sv->cg_nfree == sv->cg_cap) {
-                v = realloc(sv->cg_free, (sv->cg_cap + 16) * sizeof(*v));
-                if (!v) {
-                        (void) sv__cg_destroy(cg);
-                        free(cg);
-                        return;
-                }
-                sv->cg_free = v;
-                sv->cg_cap += 16;
-        }
-        sv->cg_free[sv->cg_nfree++] = cg;
-}
-
-/* A cgroup whose leaked processes we were told to leave running can't be
- * reused or removed yet; it is closed at free(), and removed if empty. */
-void sv__cg_retire(sv_supervisor *sv, sv__cg *cg) {
-        sv__cg **v;
-
-        v = realloc(sv->cg_busy, (sv->cg_nbusy + 1) * sizeof(*v));
-        if (!v) {
-                (void) sv__cg_destroy(cg);
-                free(cg);
-                return;
-        }
-        sv->cg_busy = v;
-        sv->cg_busy[sv->cg_nbusy++] = cg;
 }
 
 uv_loop_t *sv_supervisor_loop(sv_supervisor *sv) {
@@ -275,7 +238,7 @@ void sv_supervisor_free(sv_supervisor *sv) {
                 if (uv_run(sv->loop, UV_RUN_ONCE) == 0 && sv->closing == 0 && sv->unreaped == 0)
                         break;
         }
-        sv__reap_sweep(sv);
+        sv__reap_sweep_all(sv);
         reap_dying_orphans(sv);
 
         sv->closing = 2;

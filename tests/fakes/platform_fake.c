@@ -61,8 +61,13 @@ int sv__plat_reap_pid(pid_t pid, sv__reaped *out) {
 }
 
 int sv__plat_reap_any(sv__reaped *out) {
-        (void) out;
-        return 0;
+        if (sv_fake_state.nreap_any == 0)
+                return 0;
+        *out = sv_fake_state.reap_any[0];
+        sv_fake_state.nreap_any--;
+        memmove(&sv_fake_state.reap_any[0], &sv_fake_state.reap_any[1],
+                (size_t) sv_fake_state.nreap_any * sizeof(sv_fake_state.reap_any[0]));
+        return 1;
 }
 
 int sv__plat_reap_wait(const pid_t *pids, int n, unsigned timeout_ms) {
