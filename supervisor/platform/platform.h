@@ -1,6 +1,6 @@
 /* platform.h - what core/ needs from the operating system, and nothing more.
  * core/ never calls kill(), waitpid() or clone() itself: it goes through
- * these sv__plat_* functions, which platform/unix (and one day platform/win)
+ * these sv__plat_* functions, which platform/linux (and one day platform/win)
  * implement. */
 #ifndef SV_PLATFORM_H
 #define SV_PLATFORM_H
