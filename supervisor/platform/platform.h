@@ -310,8 +310,9 @@ typedef struct sv__proc_detail {
         int stack_err;     /* why stack is NULL: UV_EACCES without privilege */
 } sv__proc_detail;
 
-/* Reads pid's detail into *out (release it after): 0, or UV_ESRCH when the
- * process is gone. */
+/* Reads pid's detail into *out, which is filled either way (state '?',
+ * wchan "-", empty cmdline when unreadable; release it after): 0, or
+ * UV_ESRCH when its stat could not be read (it is gone). */
 int sv__proc_detail_read(pid_t pid, sv__proc_detail *out);
 void sv__proc_detail_release(sv__proc_detail *d);
 

@@ -417,3 +417,41 @@ fail:
         free(s.v);
         return r;
 }
+
+/* ---- What a hang diagnosis shows of one process ---- */
+
+int sv__proc_detail_read(pid_t pid, sv__proc_detail *out) {
+        char path[64];
+        char *stack = NULL;
+        int n, r;
+
+        memset(out, 0, sizeof(*out));
+        out->p.pid = pid;
+        out->p.state = '?';
+        r = read_stat(pid, &out->p);
+        if (r < 0) {
+                out->p.pid = pid;
+                out->p.state = '?';
+        }
+        snprintf(path, sizeof(path), "/proc/%d/wchan", (int) pid);
+        n = sv__read_file(path, out->wchan, sizeof(out->wchan));
+        if (n <= 0 || strcmp(out->wchan, "0") == 0)
+                snprintf(out->wchan, sizeof(out->wchan), "-");
+        snprintf(path, sizeof(path), "/proc/%d/cmdline", (int) pid);
+        n = sv__read_file(path, out->cmdline, sizeof(out->cmdline));
+        out->cmdline_len = n > 0 ? (size_t) n : 0;
+        snprintf(path, sizeof(path), "/proc/%d/stack", (int) pid);
+        n = sv__read_file_all(path, &stack);
+        if (n < 0)
+                out->stack_err = n;
+        else
+                out->stack = stack;
+        return r < 0 ? UV_ESRCH : 0;
+}
+
+void sv__proc_detail_release(sv__proc_detail *d) {
+        if (!d)
+                return;
+        free(d->stack);
+        d->stack = NULL;
+}
