@@ -334,8 +334,10 @@ int sv__plat_pidfds_wait(const int *fds, size_t n, int timeout_ms, bool *out_gon
 
 /* Runs argv (no shell, PATH searched) with stdin on /dev/null and captures
  * its stdout and stderr into malloc'd, NUL-terminated buffers. Kills it at
- * timeout_ms (0: no limit). Returns 0 with the raw wait status in
- * *out_status, or a negative error (UV_ENOENT: not found; UV_ETIMEDOUT). */
+ * timeout_ms (0: no limit), and refuses more than 256 MiB of stdout
+ * (UV_E2BIG); keeps the first 64 KiB or so of stderr. Returns 0 with
+ * *out_status = its exit code, or -n if signal n killed it; or a negative
+ * error, the outputs untouched (UV_ENOENT: not found; UV_ETIMEDOUT). */
 int sv__plat_run_capture(const char *const *argv, unsigned timeout_ms, char **out,
                          size_t *out_len, char **err, size_t *err_len, int *out_status);
 
