@@ -14,9 +14,8 @@ set -u
 cd "${1:-$(dirname "$0")/..}" || exit 2
 
 # NEEDSWORK: cmd_run.c's hang snapshot reads /proc until WP-C moves it to
-# run/diag.c on sv__proc_detail_read; find/procfs.c's socket tables and
-# find/find.c's /proc listing move to platform/linux in B3's last step.
-KNOWN="supervisor/cli/cmd_run.c supervisor/run/diag.c supervisor/find/procfs.c supervisor/find/find.c"
+# run/diag.c on sv__proc_detail_read.
+KNOWN="supervisor/cli/cmd_run.c supervisor/run/diag.c"
 
 pattern='#include <sys/wait.h>|(^|[^_a-z])waitpid\(|posix_spawn[a-z_]*\(|(^|[^_a-z])pidfd_[a-z_]+\(|"/proc'
 hits=$(grep -rnE "$pattern" supervisor --include='*.c' --include='*.h' |

@@ -44,7 +44,7 @@ static int verify(int dirfd, const char *path, const sv_find_proc *p) {
         sv__stat st;
         int r;
 
-        r = sv__find_read_stat(dirfd, path, &st);
+        r = sv__proc_read_stat_at(dirfd, path, &st);
         if (r < 0)
                 return r;
         if (st.start_ticks != p->start_ticks || st.state == 'Z' || st.state == 'X')
@@ -184,7 +184,7 @@ static size_t check_dirfds(sv_find_table *t) {
                         continue;
                 /* Through the pinned directory: ESRCH once reaped, even if the
                  * pid is already someone else's. A zombie has ended too. */
-                if (sv__find_read_stat(k->fd, "stat", &st) < 0 || st.state == 'Z' || st.state == 'X')
+                if (sv__proc_read_stat_at(k->fd, "stat", &st) < 0 || st.state == 'Z' || st.state == 'X')
                         k->st.exited = true;
                 else
                         alive++;

@@ -299,6 +299,53 @@ typedef struct sv__stat {
  * a name may itself contain ") " and newlines. Returns 0 or UV_EINVAL. */
 int sv__proc_parse_stat(const char *buf, size_t len, sv__stat *out);
 
+/* ---- /proc for the process finder (proctable.c) ---- */
+
+/* An fd on the /proc directory, for the *_at readers: a path under it can
+ * not be swapped under us. Returns the fd or a negative error. */
+int sv__proc_open_dir(void);
+
+/* Lists the pids in /proc (any order) into a malloc'd array; returns the
+ * count or a negative error. */
+int sv__proc_list_pids(int proc_fd, pid_t **out);
+
+/* Reads and parses <dirfd>/<path> where path is "stat" or "<pid>/stat".
+ * Returns 0, UV_ESRCH when the process is gone (ENOENT/ESRCH at any step),
+ * or another negative error. */
+int sv__proc_read_stat_at(int dirfd, const char *path, sv__stat *out);
+
+/* Reads a whole small /proc file into a new NUL-terminated buffer. Returns
+ * the length (0 is valid: empty) and stores the buffer, or a negative error
+ * (UV_ESRCH when gone). */
+ssize_t sv__proc_read_file_at(int dirfd, const char *path, char **out);
+
+/* Reads the effective uid from <proc_fd>/<pid>/status. */
+int sv__proc_read_euid(int proc_fd, pid_t pid, uid_t *out);
+
+/* The real and effective uid and the real gid, from the same file. */
+typedef struct sv__ids {
+        uid_t ruid, euid;
+        gid_t rgid;
+} sv__ids;
+
+int sv__proc_read_ids(int proc_fd, pid_t pid, sv__ids *out);
+
+/* Socket inodes on `port` from /proc/net/{tcp,tcp6,udp,udp6}, sorted. */
+typedef struct sv__inodes {
+        uint64_t *v;
+        size_t n, cap;
+} sv__inodes;
+
+int sv__proc_port_inodes(uint16_t port, unsigned protos, bool any_socket, sv__inodes *out);
+
+/* Returns 1 if an fd of process `pid` is a socket whose inode is in `set`,
+ * 0 if none is, or a negative error (UV_EACCES, UV_ESRCH). */
+int sv__proc_owns_inode(int proc_fd, pid_t pid, const sv__inodes *set);
+
+/* Milliseconds per clock tick conversion and the boot-relative clock. */
+uint64_t sv__proc_now_boot_ms(void);
+uint64_t sv__proc_ticks_to_ms(uint64_t ticks);
+
 /* What a hang diagnosis shows of one process: its stat, where it sleeps in
  * the kernel, its command line, and its kernel stack where we may read it. */
 typedef struct sv__proc_detail {

@@ -1,5 +1,6 @@
-/* procfs.c - the /proc readers under sv_find_scan(): stat, status, cmdline,
- * fd links and the socket tables. Owns no state. A process may vanish between
+/* proctable.c - the /proc readers of the process finder (sv_find_scan):
+ * the listing of /proc, stat, status, cmdline, fd links and the socket
+ * tables; procfs.c holds the parser and the readers core uses. Owns no state. A process may vanish between
  * any two system calls here, so every "no such file" or ESRCH becomes
  * UV_ESRCH, which callers treat as "gone", never as a failure. Never follows
  * a path that another process could swap under us: everything is read
@@ -16,7 +17,8 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "find/find_internal.h"
+#include "platform/platform.h"
+#include "supervise/sv_find.h" /* SV_FIND_TCP, SV_FIND_UDP: the protos bits */
 
 static int gone_or(int err) {
         if (err == ENOENT || err == ESRCH)
@@ -24,11 +26,7 @@ static int gone_or(int err) {
         return -err;
 }
 
-int sv__find_parse_stat(const char *buf, size_t len, sv__stat *out) {
-        return sv__proc_parse_stat(buf, len, out);
-}
-
-int sv__find_read_stat(int dirfd, const char *path, sv__stat *out) {
+int sv__proc_read_stat_at(int dirfd, const char *path, sv__stat *out) {
         /* 52 fields of at most 20 digits plus a 64-byte name fit. */
         char buf[2048];
         ssize_t n;
@@ -49,7 +47,7 @@ int sv__find_read_stat(int dirfd, const char *path, sv__stat *out) {
         return sv__proc_parse_stat(buf, (size_t) n, out);
 }
 
-ssize_t sv__find_read_file(int dirfd, const char *path, char **out) {
+ssize_t sv__proc_read_file_at(int dirfd, const char *path, char **out) {
         size_t cap = 1024, len = 0;
         char *buf, *nbuf;
         ssize_t n;
@@ -96,13 +94,13 @@ fail_fd:
         return r;
 }
 
-int sv__find_read_ids(int proc_fd, pid_t pid, sv__ids *out) {
+int sv__proc_read_ids(int proc_fd, pid_t pid, sv__ids *out) {
         char path[32], *buf, *uline, *gline;
         unsigned long ruid, euid, rgid;
         ssize_t n;
 
         (void) snprintf(path, sizeof(path), "%d/status", (int) pid);
-        n = sv__find_read_file(proc_fd, path, &buf);
+        n = sv__proc_read_file_at(proc_fd, path, &buf);
         if (n < 0)
                 return (int) n;
         /* "Uid:\treal\teffective\tsaved\tfs", "Gid:" alike; a name line
@@ -121,11 +119,11 @@ int sv__find_read_ids(int proc_fd, pid_t pid, sv__ids *out) {
         return 0;
 }
 
-int sv__find_read_euid(int proc_fd, pid_t pid, uid_t *out) {
+int sv__proc_read_euid(int proc_fd, pid_t pid, uid_t *out) {
         sv__ids ids;
         int r;
 
-        r = sv__find_read_ids(proc_fd, pid, &ids);
+        r = sv__proc_read_ids(proc_fd, pid, &ids);
         if (r < 0)
                 return r;
         *out = ids.euid;
@@ -169,7 +167,7 @@ static int read_net_table(const char *path, bool udp, uint16_t port, bool any, s
         ssize_t n;
         int r = 0;
 
-        n = sv__find_read_file(AT_FDCWD, path, &buf);
+        n = sv__proc_read_file_at(AT_FDCWD, path, &buf);
         if (n == UV_ESRCH)
                 return 0; /* no IPv6 in this kernel: nothing listens there */
         if (n < 0)
@@ -193,7 +191,7 @@ static int read_net_table(const char *path, bool udp, uint16_t port, bool any, s
         return r;
 }
 
-int sv__find_port_inodes(uint16_t port, unsigned protos, bool any_socket, sv__inodes *out) {
+int sv__proc_port_inodes(uint16_t port, unsigned protos, bool any_socket, sv__inodes *out) {
         static const struct {
                 const char *path;
                 bool udp;
@@ -224,7 +222,7 @@ int sv__find_port_inodes(uint16_t port, unsigned protos, bool any_socket, sv__in
         return 0;
 }
 
-int sv__find_owns_inode(int proc_fd, pid_t pid, const sv__inodes *set) {
+int sv__proc_owns_inode(int proc_fd, pid_t pid, const sv__inodes *set) {
         char path[32], link[64];
         struct dirent *de;
         uint64_t inode;
@@ -259,7 +257,7 @@ int sv__find_owns_inode(int proc_fd, pid_t pid, const sv__inodes *set) {
         return found;
 }
 
-uint64_t sv__find_now_boot_ms(void) {
+uint64_t sv__proc_now_boot_ms(void) {
         struct timespec ts;
 
         /* /proc/<pid>/stat's starttime counts from boot, suspend included. */
@@ -268,7 +266,7 @@ uint64_t sv__find_now_boot_ms(void) {
         return (uint64_t) ts.tv_sec * 1000u + (uint64_t) ts.tv_nsec / 1000000u;
 }
 
-uint64_t sv__find_ticks_to_ms(uint64_t ticks) {
+uint64_t sv__proc_ticks_to_ms(uint64_t ticks) {
         static long hz;
 
         if (hz <= 0) {
@@ -277,4 +275,46 @@ uint64_t sv__find_ticks_to_ms(uint64_t ticks) {
                         hz = 100;
         }
         return ticks * 1000u / (uint64_t) hz;
+}
+
+int sv__proc_open_dir(void) {
+        int fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        return fd < 0 ? -errno : fd;
+}
+
+int sv__proc_list_pids(int proc_fd, pid_t **out) {
+        pid_t *v = NULL, *nv;
+        size_t n = 0, cap = 0;
+        struct dirent *de;
+        DIR *dir;
+        int fd;
+
+        /* A directory stream of its own: proc_fd's offset stays put. */
+        fd = openat(proc_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        dir = fdopendir(fd);
+        if (!dir) {
+                (void) close(fd);
+                return -errno;
+        }
+        while ((de = readdir(dir)) != NULL) {
+                if (de->d_name[0] < '1' || de->d_name[0] > '9')
+                        continue;
+                if (n == cap) {
+                        cap = cap ? cap * 2 : 512;
+                        nv = realloc(v, cap * sizeof(*v));
+                        if (!nv) {
+                                free(v);
+                                (void) closedir(dir);
+                                return UV_ENOMEM;
+                        }
+                        v = nv;
+                }
+                v[n++] = (pid_t) atoi(de->d_name);
+        }
+        (void) closedir(dir);
+        *out = v;
+        return (int) n;
 }
