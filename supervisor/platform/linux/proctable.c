@@ -1,10 +1,10 @@
 /* proctable.c - the /proc readers of the process finder (sv_find_scan):
  * the listing of /proc, stat, status, cmdline, fd links and the socket
- * tables; procfs.c holds the parser and the readers core uses. Owns no state. A process may vanish between
- * any two system calls here, so every "no such file" or ESRCH becomes
- * UV_ESRCH, which callers treat as "gone", never as a failure. Never follows
- * a path that another process could swap under us: everything is read
- * relative to an open /proc directory fd. */
+ * tables; procfs.c holds the parser and the readers core uses. Owns no
+ * state. A process may vanish between any two system calls here, so every
+ * "no such file" or ESRCH becomes UV_ESRCH, which callers treat as "gone",
+ * never as a failure. Never follows a path that another process could swap
+ * under us: everything is read relative to an open /proc directory fd. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
