@@ -1,7 +1,8 @@
-/* platform.h - what core/ needs from the operating system, and nothing more.
- * core/ never calls kill(), waitpid() or clone() itself: it goes through
- * these sv__plat_* functions, which platform/linux (and one day platform/win)
- * implement. */
+/* platform.h - what libsv needs from the operating system, and nothing
+ * more. core/, find/ and run/ never spawn, wait, signal or read /proc
+ * themselves (tests/layering.sh checks): they go through these sv__plat_*,
+ * sv__proc_* and sv__cg_* functions, which platform/linux and platform/posix
+ * (and one day platform/win) implement. */
 #ifndef SV_PLATFORM_H
 #define SV_PLATFORM_H
 
