@@ -112,6 +112,30 @@ static void test_ctest_syntax_error_message_is_one_line(void **state) {
         assert_null(strchr(err, '\n'));
 }
 
+/* fuzz_duration: digits past the 64th were dropped and only counted as
+ * "more", so 0.0000066...668 h (87 significant digits; just over 24 ms) came
+ * out as 24 ms: the kept digits multiply to just under 24, and the dropped
+ * ones push it over. Then the same in minutes, about 1 ms. */
+static void test_duration_digits_past_64_still_round_up(void **state) {
+        static const char found[] = "0.0000066666666666666666666666666666666666666666666666"
+                                    "6666666666666666666666666666666666666668h";
+        char text[128];
+        uint64_t ms = 0;
+
+        (void) state;
+        assert_int_equal(sv_duration_parse(found, &ms), 0);
+        assert_int_equal(ms, 25);
+        /* 0.00001 then 70 sixes is just under 1/60000 m, with a 7 just over. */
+        (void) snprintf(text, sizeof(text), "0.00001%.70dm", 0);
+        memset(text + 7, '6', 70);
+        assert_int_equal(sv_duration_parse(text, &ms), 0);
+        assert_int_equal(ms, 1);
+        (void) snprintf(text, sizeof(text), "0.00001%.70d7m", 0);
+        memset(text + 7, '6', 70);
+        assert_int_equal(sv_duration_parse(text, &ms), 0);
+        assert_int_equal(ms, 2);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_stat_ppid_overflowing_64_bits_is_rejected),
@@ -119,6 +143,7 @@ int main(void) {
                 cmocka_unit_test(test_stat_number_with_trailing_garbage_is_rejected),
                 cmocka_unit_test(test_ctest_error_naming_a_test_with_a_newline_is_one_line),
                 cmocka_unit_test(test_ctest_syntax_error_message_is_one_line),
+                cmocka_unit_test(test_duration_digits_past_64_still_round_up),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
