@@ -248,8 +248,11 @@ static int decimal_read(const char **s, decimal *d) {
                         esign = *p++ == '-' ? -1 : 1;
                 if (*p < '0' || *p > '9')
                         return UV_EINVAL; /* "1e", "1e+" */
+                /* Saturate far beyond any text's length, which is what
+                 * `point` can reach: a cap near it would let a long run of
+                 * zeros cancel a capped exponent ("0.<10^5 zeros>1e1000000"). */
                 for (; *p >= '0' && *p <= '9'; p++)
-                        if (exp < 100000)
+                        if (exp < LONG_MAX / 20)
                                 exp = exp * 10 + (*p - '0');
         }
         d->point += esign * exp;

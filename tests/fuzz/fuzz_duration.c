@@ -11,6 +11,7 @@
  * decimal expansions of c/m (long division), where parse.c multiplies. */
 #include <ctype.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <stdbool.h>
 #include <strings.h>
@@ -22,7 +23,7 @@ typedef unsigned __int128 u128;
 
 #define CANARY UINT64_C(0xdeadbeefcafef00d)
 /* Exponents saturate here; the reference is exact for inputs shorter than it. */
-#define EXP_CAP 100000000LL
+#define EXP_CAP (LLONG_MAX / 20)
 
 /* A unit is m * 10^k ms with m small, so the fraction's rounding needs only
  * a comparison against c/m for c in 0..m. */

@@ -13,6 +13,7 @@
 
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <uv.h>
 
@@ -136,6 +137,27 @@ static void test_duration_digits_past_64_still_round_up(void **state) {
         assert_int_equal(ms, 2);
 }
 
+/* Found reading parse.c for fuzz_duration: the exponent saturated at 10^5,
+ * so 10^5 zeros after the point (a 150 KB argument still fits in argv)
+ * cancelled it, and 0.<150000 zeros>1e1000000, about 10^849999 s, gave 1 ms. */
+static void test_duration_long_zero_run_does_not_cancel_big_exponent(void **state) {
+        enum { ZEROS = 150000 };
+        char *text = malloc(ZEROS + 32);
+        uint64_t ms = 0;
+
+        (void) state;
+        assert_non_null(text);
+        memcpy(text, "0.", 2);
+        memset(text + 2, '0', ZEROS);
+        strcpy(text + 2 + ZEROS, "1e1000000");
+        assert_int_equal(sv_duration_parse(text, &ms), 0);
+        assert_true(ms == SV_DURATION_INF);
+        strcpy(text + 2 + ZEROS, "1e150001"); /* exactly 1 s */
+        assert_int_equal(sv_duration_parse(text, &ms), 0);
+        assert_int_equal(ms, 1000);
+        free(text);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_stat_ppid_overflowing_64_bits_is_rejected),
@@ -144,6 +166,7 @@ int main(void) {
                 cmocka_unit_test(test_ctest_error_naming_a_test_with_a_newline_is_one_line),
                 cmocka_unit_test(test_ctest_syntax_error_message_is_one_line),
                 cmocka_unit_test(test_duration_digits_past_64_still_round_up),
+                cmocka_unit_test(test_duration_long_zero_run_does_not_cancel_big_exponent),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
