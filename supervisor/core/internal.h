@@ -10,6 +10,7 @@
 typedef enum sv__event {
         SV_EV_STOP,          /* sv_worker_stop() or a forwarded signal */
         SV_EV_TIMEOUT,       /* the worker's deadline passed */
+        SV_EV_IDLE,          /* no output for idle_timeout_ms */
         SV_EV_GRACE_EXPIRED, /* the current ladder step's grace ran out */
         SV_EV_REAPED,        /* the leader's exit status is in w->reaped */
         SV_EV_TREE_EMPTY,    /* no process of the tree is left */
@@ -44,6 +45,8 @@ struct sv_worker {
         uint64_t sent_sigs; /* bit n: we sent signal n to the tree */
         bool timed_out;
         bool idle_timed_out;
+        bool in_timeout_cb; /* inside the SV_EVENT_TIMEOUT callback: hold allowed */
+        bool held;          /* timed out, ladder held back by sv_worker_hold() */
         bool reaped_ok;
         bool tree_done;
         bool tree_empty; /* verified: no process of the tree is left */

@@ -30,7 +30,7 @@ static const char *const state_names[] = { "running", "stopping", "exited" };
 _Static_assert(sizeof(state_names) / sizeof(state_names[0]) == SV_WORKER_STATE_COUNT,
                "state_names must match sv_worker_state");
 
-static const char *const event_names[] = { "stop", "timeout", "grace-expired", "reaped",
+static const char *const event_names[] = { "stop", "timeout", "idle", "grace-expired", "reaped",
                                            "tree-empty" };
 _Static_assert(sizeof(event_names) / sizeof(event_names[0]) == SV_EV_COUNT,
                "event_names must match sv__event");
@@ -265,6 +265,22 @@ static void collect_leaks(sv_worker *w) {
         free(pids);
 }
 
+/* ---- Lifecycle events ---- */
+
+/* Fills what every event carries and calls the caller's callback. Costs
+ * nothing (not even a clock read) for a worker without one. */
+static void emit(sv_worker *w, sv_event *ev) {
+        if (!w->on_event)
+                return;
+        ev->pid = w->pid;
+        ev->at_us = sv__plat_now_us() - w->start_us;
+        w->on_event(w, ev, w->userdata);
+}
+
+static const char *reason_of(const sv_worker *w) {
+        return w->stop_reason[0] ? w->stop_reason : "stop";
+}
+
 /* ---- Actions ---- */
 
 static void arm(sv_worker *w, uint64_t ms);
@@ -284,6 +300,16 @@ static void send_step(sv_worker *w) {
                 (unsigned long long) grace);
         (void) signal_tree(w, sig);
         arm(w, grace);
+        if (w->on_event) {
+                sv_event ev = { .type = SV_EVENT_STEP };
+
+                ev.step = w->step;
+                ev.signal = sig;
+                ev.grace_ms = grace;
+                ev.cause = w->timed_out ? SV_CAUSE_TIMEOUT : SV_CAUSE_STOPPED;
+                ev.reason = reason_of(w);
+                emit(w, &ev);
+        }
 }
 
 /* The first stop's reason is the one reported: a later stop, or the ladder
@@ -301,9 +327,34 @@ static void set_reason(sv_worker *w, const char *why) {
 }
 
 static void begin_stop(sv_worker *w) {
-        set_state(w, SV_WORKER_STOPPING, w->timed_out ? "timeout" : "stop");
+        w->held = false;
+        set_state(w, SV_WORKER_STOPPING, reason_of(w));
         w->step = 0;
         send_step(w);
+}
+
+/* A timeout ran out: tell the caller before any signal, so that it can look
+ * at the tree as it hung; it may hold the ladder back (sv_worker_hold) or
+ * start it itself (sv_worker_stop_with) from the callback. */
+static void time_out(sv_worker *w, bool idle) {
+        sv_event ev = { .type = SV_EVENT_TIMEOUT };
+
+        w->timed_out = true;
+        w->idle_timed_out = idle;
+        set_reason(w, idle ? "idle" : "timeout");
+        ev.timeout_ms = idle ? w->idle_timeout_ms : w->timeout_ms;
+        ev.idle = idle;
+        w->in_timeout_cb = true;
+        emit(w, &ev);
+        w->in_timeout_cb = false;
+        if (w->state != SV_WORKER_RUNNING)
+                return; /* the callback stopped it already */
+        if (w->held) {
+                sv__log(w->sv, "worker %u pid %d: %s timeout held by the caller", w->id,
+                        (int) w->pid, idle ? "idle" : "run");
+                return;
+        }
+        begin_stop(w);
 }
 
 static void escalate(sv_worker *w) {
@@ -350,18 +401,37 @@ static uint64_t poll_ms(const sv_worker *w) {
         return w->cgev_watching ? CG_POLL_MS : TREE_POLL_MS;
 }
 
+/* Leaks are descendants a worker left when it ended by itself (a stopped
+ * tree is killed whole, and is not leaking). The caller hears of them
+ * before they are killed, so it can still look at them. */
+static void report_leaks(sv_worker *w) {
+        sv_event ev = { .type = SV_EVENT_LEAKS };
+
+        if (!w->leaked || w->step >= 0 || w->leaks == SV_LEAKS_IGNORE)
+                return;
+        ev.leaked = w->leaked;
+        ev.leaks = w->leak_list;
+        /* A PID namespace's leftovers died with its init. */
+        ev.leaks_killed = w->leaks == SV_LEAKS_KILL || w->leaks == SV_LEAKS_FAIL ||
+                          w->sv->mech == SV_MECH_PIDNS;
+        emit(w, &ev);
+}
+
 /* The leader is reaped. Decide what its surviving tree means. */
 static void on_leader_gone(sv_worker *w) {
         set_state(w, SV_WORKER_EXITED, "reaped");
         if (!tree_alive(w)) {
+                report_leaks(w); /* a pidns worker's, known at reap */
                 w->tree_done = w->tree_empty = true;
                 finish(w);
                 return;
         }
         if (w->cg)
                 watch_cgroup(w);
-        if (w->step < 0 && w->leaks != SV_LEAKS_IGNORE)
+        if (w->step < 0 && w->leaks != SV_LEAKS_IGNORE) {
                 collect_leaks(w);
+                report_leaks(w);
+        }
         if (w->step >= 0 || w->leaks == SV_LEAKS_KILL || w->leaks == SV_LEAKS_FAIL) {
                 /* Whatever the ladder says, the tree of an exited leader is
                  * killed outright: there is no one left to be polite to.
@@ -389,9 +459,11 @@ void sv__worker_step(sv_worker *w, sv__event ev) {
                         begin_stop(w);
                         return;
                 case SV_EV_TIMEOUT:
-                        w->timed_out = true;
-                        set_reason(w, w->idle_timed_out ? "idle" : "timeout");
-                        begin_stop(w);
+                case SV_EV_IDLE:
+                        /* A held worker's timeout is spent: one TIMEOUT
+                         * event per worker, whichever ran out first. */
+                        if (!w->timed_out)
+                                time_out(w, ev == SV_EV_IDLE);
                         return;
                 case SV_EV_REAPED:
                         on_leader_gone(w);
@@ -404,6 +476,7 @@ void sv__worker_step(sv_worker *w, sv__event ev) {
                 switch (ev) {
                 case SV_EV_STOP:
                 case SV_EV_TIMEOUT:
+                case SV_EV_IDLE:
                         return; /* already on the ladder */
                 case SV_EV_GRACE_EXPIRED:
                         escalate(w);
@@ -419,6 +492,7 @@ void sv__worker_step(sv_worker *w, sv__event ev) {
                 switch (ev) {
                 case SV_EV_STOP:
                 case SV_EV_TIMEOUT:
+                case SV_EV_IDLE:
                         return;
                 case SV_EV_GRACE_EXPIRED:
                         /* Polling a dying tree: kill again what is left. */
@@ -617,6 +691,12 @@ static void finish(sv_worker *w) {
         sv->closing++;
 
         fill_info(w, &info);
+        if (w->on_event) {
+                sv_event ev = { .type = SV_EVENT_EXIT };
+
+                ev.exit = &info;
+                emit(w, &ev);
+        }
         if (w->on_exit)
                 w->on_exit(w, &info, w->userdata);
         sv__worker_close(w);
@@ -713,10 +793,7 @@ static void on_idle(uv_timer_t *t) {
         sv_worker *w = t->data;
 
         uv_timer_stop(t);
-        if (w->state != SV_WORKER_RUNNING)
-                return;
-        w->idle_timed_out = true;
-        sv__worker_step(w, SV_EV_TIMEOUT);
+        sv__worker_step(w, SV_EV_IDLE);
 }
 
 /* The timer is made on first use: most workers never need one, and a
@@ -755,7 +832,9 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
         int i = (uv_pipe_t *) s == &w->io->pipe[0] ? 0 : 1;
 
         if (n > 0) {
-                if (w->idle_active && w->state == SV_WORKER_RUNNING)
+                /* uv_timer_again restarts a stopped timer too: a held
+                 * worker's spent idle timeout must stay stopped. */
+                if (w->idle_active && w->state == SV_WORKER_RUNNING && !w->timed_out)
                         uv_timer_again(&w->io->idle);
                 if (w->on_output)
                         w->on_output(w, i + 1, buf->base, (size_t) n, w->userdata);
@@ -980,6 +1059,11 @@ static void publish(sv_worker *w, spawn_prep *p) {
                 arm(w, w->timeout_ms);
         }
         sv__log(sv, "worker %u pid %d: spawned '%s'", w->id, (int) w->pid, "");
+        if (w->on_event) {
+                sv_event ev = { .type = SV_EVENT_SPAWN };
+
+                emit(w, &ev);
+        }
 }
 
 int sv_spawn(sv_supervisor *sv, const sv_spawn_opts *o, sv_worker **out) {
@@ -1136,8 +1220,10 @@ int sv_worker_stop_with(sv_worker *w, const sv_stop_opts *o) {
 }
 
 int sv_worker_hold(sv_worker *w) {
-        (void) w;
-        return UV_EINVAL; /* NEEDSWORK: events are not sent yet */
+        if (!w->in_timeout_cb)
+                return UV_EINVAL;
+        w->held = true;
+        return 0;
 }
 
 unsigned sv_worker_id(const sv_worker *w) {
