@@ -139,6 +139,14 @@ struct sv_supervisor {
         unsigned nspare;
         sv_worker *grave;       /* freed while an epoll batch still runs */
         bool in_batch;
+        unsigned in_finish; /* on_exit runs (worker.c): no reap may be dispatched */
+        /* What reap.c delivers to, so that it never calls worker.c by name:
+         * sv__worker_reaped, sv__worker_timeout_fired, sv__worker_bury. */
+        struct {
+                void (*reaped)(sv_worker *w, const sv__reaped *r);
+                void (*timeout)(sv_worker *w);
+                void (*bury)(sv_worker *w);
+        } hooks;
         unsigned live;
         unsigned unreaped; /* workers whose leader we have not reaped yet */
         sv__pidmap bypid;  /* exactly those unreaped workers */
@@ -158,8 +166,6 @@ struct sv_supervisor {
         uv_timer_t sweep_timer;
         pid_t *left;           /* procwalk: leaked processes left running */
         size_t nleft, leftcap;
-        uint64_t reaps;        /* children we reaped (workers and orphans) */
-        uint64_t orphans;      /* adopted orphans reaped */
         char readbuf[65536];
 };
 
@@ -185,7 +191,7 @@ void sv__guard_start(sv_supervisor *sv);
 int sv__guard_init_reaper(sv_supervisor *sv);
 void sv__guard_close(sv_supervisor *sv); /* adds to sv->closing */
 
-/* supervisor.c */
+/* cgpool.c */
 int sv__cg_get(sv_supervisor *sv, sv__cg **out);
 void sv__cg_put(sv_supervisor *sv, sv__cg *cg);
 void sv__cg_retire(sv_supervisor *sv, sv__cg *cg);
@@ -209,8 +215,27 @@ void sv__reap_cancel_timeout(sv_supervisor *sv, sv_worker *w);
 void sv__worker_bury(sv_worker *w);
 uv_handle_t *sv__reap_handle(sv_supervisor *sv);
 void sv__reap_close(sv_supervisor *sv, uv_close_cb cb);
+/* Reaps orphans now; without pidfds, worker exits in the next loop
+ * iteration. Safe from inside a worker's finish. */
 void sv__reap_sweep(sv_supervisor *sv);
+/* The same, worker exits included at once: from the loop or free() only. */
+void sv__reap_sweep_all(sv_supervisor *sv);
 void sv__reap_sweep_soon(sv_supervisor *sv);
+
+/* orphans.c */
+/* Reaps every exited child that is neither a worker nor the guardian;
+ * returns how many of the rest are alive and carry `marker` (NULL: all).
+ * 0 without a subreaper. */
+int sv__orphans_reap(sv_supervisor *sv, const char *marker);
+/* As PID 1, without reading /proc: reaps exited orphans as long as the
+ * first exited child is one. True when a worker or the guardian stands
+ * first (look again later), false when none is left. */
+bool sv__orphans_reap_exited(sv_supervisor *sv);
+/* The children to wait for at free (sv__plat_reap_wait): all but the
+ * guardian and the leaks left running. Returns the count and a malloc'd
+ * array (NULL when 0). */
+int sv__orphans_list(sv_supervisor *sv, pid_t **out);
+/* Notes the tree of a worker whose leaks we leave running (procwalk). */
 void sv__note_left_running(sv_worker *w);
 
 #endif

@@ -172,29 +172,7 @@ static int signal_tree(sv_worker *w, int sig) {
  * dying (its environment already unreadable): the tree is not over until
  * such a process has been reaped. */
 static int adopted_pending(sv_worker *w) {
-        sv_supervisor *sv = w->sv;
-        pid_t *kids = NULL;
-        sv__reaped r;
-        int n, i, pending = 0;
-
-        if (sv->flags & SV_SUPERVISOR_NO_SUBREAPER)
-                return 0;
-        n = sv__proc_children(&kids);
-        /* Reap every zombie here, not only up to the first pending child:
-         * an unreaped zombie still counts as a member of its group. */
-        for (i = 0; i < n; i++) {
-                if (kids[i] == sv->guardian.pid || sv__worker_by_pid(sv, kids[i]))
-                        continue;
-                if (sv__plat_reap_pid(kids[i], &r) == 1) {
-                        sv->reaps++;
-                        sv->orphans++;
-                        continue;
-                }
-                if (sv__proc_has_marker(kids[i], w->marker) != 0)
-                        pending = 1;
-        }
-        free(kids);
-        return pending;
+        return sv__orphans_reap(w->sv, w->marker) > 0;
 }
 
 /* 1 if any process of the tree but the reaped leader is left, or has died
@@ -754,7 +732,6 @@ void sv__worker_reaped(sv_worker *w, const sv__reaped *r) {
         if (w->nsfd >= 0)
                 take_pidns_end(w);
         w->end_us = sv__plat_now_us();
-        w->sv->reaps++;
         if (--w->sv->unreaped == 0)
                 uv_unref(sv__reap_handle(w->sv));
         sv__pidmap_del(&w->sv->bypid, w->pid);
