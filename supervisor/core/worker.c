@@ -669,6 +669,9 @@ static void finish(sv_worker *w) {
         sv->closing++;
 
         fill_info(w, &info);
+        /* No other worker's exit may be dispatched from in here (reap.c
+         * asserts it): its on_exit would run inside this one's. */
+        sv->in_finish++;
         if (w->on_event) {
                 sv_event ev = { .type = SV_EVENT_EXIT };
 
@@ -677,6 +680,7 @@ static void finish(sv_worker *w) {
         }
         if (w->on_exit)
                 w->on_exit(w, &info, w->userdata);
+        sv->in_finish--;
         sv__worker_close(w);
 }
 
