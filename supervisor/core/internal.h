@@ -183,8 +183,31 @@ void sv__log_(sv_supervisor *sv, const char *fmt, ...);
 void sv__worker_step(sv_worker *w, sv__event ev);
 void sv__worker_reaped(sv_worker *w, const sv__reaped *r);
 void sv__worker_timeout_fired(sv_worker *w);
-void sv__worker_close(sv_worker *w);
 sv_worker *sv__worker_by_pid(sv_supervisor *sv, pid_t pid);
+/* Runs on_exit once the leader is reaped, the tree dealt with, and the
+ * pipes at EOF; otherwise nothing (it is called again). */
+void sv__worker_finish(sv_worker *w);
+/* Fills ev's pid and time and calls the caller's on_event, if any. */
+void sv__worker_emit(sv_worker *w, sv_event *ev);
+
+/* wio.c */
+int sv__worker_need_io(sv_worker *w); /* w->io, made on first need */
+/* (Re)starts w->timer to fire in `ms` from now: the timeout, a grace, a poll. */
+void sv__worker_arm(sv_worker *w, uint64_t ms);
+void sv__worker_close_handle(uv_handle_t *h);
+void sv__worker_close(sv_worker *w); /* frees it, now or at the last close */
+sv_worker *sv__worker_alloc(sv_supervisor *sv); /* from the spare list */
+void sv__worker_on_idle(uv_timer_t *t);
+void sv__worker_on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+void sv__worker_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
+
+/* tree.c */
+int sv__tree_signal(sv_worker *w, int sig); /* the leader's result */
+int sv__tree_alive(sv_worker *w);  /* 1: some process of the tree is left */
+void sv__tree_collect_leaks(sv_worker *w); /* fills w->leaked, w->leak_list */
+void sv__tree_pidns_end(sv_worker *w); /* a pidns init's report of the worker */
+void sv__tree_watch(sv_worker *w); /* cgroup.events, for a tree outliving its leader */
+uint64_t sv__tree_poll_ms(const sv_worker *w); /* how soon to look again */
 
 /* guard.c */
 void sv__guard_start(sv_supervisor *sv);

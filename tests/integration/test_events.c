@@ -266,7 +266,8 @@ int main(void) {
         };
         int failed = 0;
 
-        failed += cmocka_run_group_tests_name("events (default mechanism)", tests, group_setup, NULL);
+        failed += cmocka_run_group_tests_name("events (default mechanism)", tests, group_setup,
+                                              NULL);
         failed += cmocka_run_group_tests_name("events (procwalk)", tests, use_procwalk, NULL);
         failed += cmocka_run_group_tests_name("events (procwalk, no pidfd)", tests, use_no_pidfd,
                                               unset_no_pidfd);
