@@ -13,15 +13,30 @@ typedef enum sv__event {
         SV_EV_IDLE,          /* no output for idle_timeout_ms */
         SV_EV_GRACE_EXPIRED, /* the current ladder step's grace ran out */
         SV_EV_REAPED,        /* the leader's exit status is in w->reaped */
-        SV_EV_TREE_EMPTY,    /* no process of the tree is left */
+        SV_EV_TREE_POLL,     /* time to look again at a tree outliving its leader */
+        SV_EV_TREE_EMPTY,    /* cgroup.events changed: the tree may be empty */
+        SV_EV_PIPE_EOF,      /* an output pipe reached EOF (and is closed) */
         SV_EV_COUNT
 } sv__event;
+
+/* The machine's states (worker.c's table). sv_worker_state is what callers
+ * see of them: HELD is RUNNING, the three after the reap are EXITED. */
+typedef enum sv__wstate {
+        SV__W_RUNNING,        /* pid valid; no stop in progress */
+        SV__W_HELD,           /* timed out; the caller holds the ladder back */
+        SV__W_STOPPING,       /* on the ladder: step, last_signal; leader not reaped */
+        SV__W_TREE_DRAINING,  /* leader reaped; its tree killed and polled until gone */
+        SV__W_PIPES_DRAINING, /* tree gone; waiting for the output pipes' EOF */
+        SV__W_CLOSING,        /* on_exit has run; handles closing, then freed */
+        SV__W_STATE_COUNT
+} sv__wstate;
 
 struct sv_worker {
         sv_supervisor *sv;
         sv_worker *prev, *next; /* live list, spawn order */
         unsigned id;
-        sv_worker_state state;
+        sv__wstate ws;         /* written by sv__worker_step's actions only */
+        sv_worker_state state; /* the public view of ws, written with it */
         pid_t pid;
         int pidfd; /* -1 without pidfds; closed at reap */
         uint64_t deadline_us; /* the timeout, while queued in sv->timeouts */
@@ -41,18 +56,15 @@ struct sv_worker {
         int step;       /* ladder step in progress, -1 if none */
         int last_step;  /* the step whose signal was sent last */
         int last_signal; /* and that signal */
-        bool stop_by_us;
+        sv_cause cause; /* our stop: STOPPED or TIMEOUT; EXITED: none (yet) */
+        bool idle;      /* the timeout that fired was the idle one */
         uint64_t sent_sigs; /* bit n: we sent signal n to the tree */
-        bool timed_out;
-        bool idle_timed_out;
         bool in_timeout_cb; /* inside the SV_EVENT_TIMEOUT callback: hold allowed */
-        bool held;          /* timed out, ladder held back by sv_worker_hold() */
-        bool reaped_ok;
-        bool tree_done;
-        bool tree_empty; /* verified: no process of the tree is left */
+        bool hold_asked;    /* sv_worker_hold() was called in it */
+        bool reaped_ok;     /* w->reaped is filled (reap.c reads it) */
+        bool left_running; /* the tree outlived it by the leaks policy */
         bool tree_multi; /* the tree may have had more than its leader */
         char stop_reason[32]; /* the first stop's word ("timeout", "stop", ...); "" if none */
-        bool finished; /* on_exit has run */
         sv__reaped reaped;
         uint64_t end_us;
         unsigned leaked;
@@ -184,9 +196,7 @@ void sv__worker_step(sv_worker *w, sv__event ev);
 void sv__worker_reaped(sv_worker *w, const sv__reaped *r);
 void sv__worker_timeout_fired(sv_worker *w);
 sv_worker *sv__worker_by_pid(sv_supervisor *sv, pid_t pid);
-/* Runs on_exit once the leader is reaped, the tree dealt with, and the
- * pipes at EOF; otherwise nothing (it is called again). */
-void sv__worker_finish(sv_worker *w);
+const char *sv__worker_table_name(sv__wstate s, sv__event e); /* tests */
 /* Fills ev's pid and time and calls the caller's on_event, if any. */
 void sv__worker_emit(sv_worker *w, sv_event *ev);
 

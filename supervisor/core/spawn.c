@@ -235,7 +235,8 @@ static void publish(sv_worker *w, spawn_prep *p) {
 /* A fresh (or reused) worker with the caller's options; it is RUNNING, the
  * zero of sv_worker_state, from the memset on. */
 static void spawn_init(sv_worker *w, sv_supervisor *sv, const sv_spawn_opts *o) {
-        _Static_assert(SV_WORKER_RUNNING == 0, "a zeroed worker must be running");
+        _Static_assert(SV_WORKER_RUNNING == 0 && SV__W_RUNNING == 0,
+                       "a zeroed worker must be running");
         memset(w, 0, offsetof(sv_worker, timer));
         w->sv = sv;
         w->id = sv->next_id++;

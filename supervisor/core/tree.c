@@ -220,7 +220,7 @@ static void on_cg_event(uv_fs_event_t *h, const char *file, int events, int stat
 
         (void) file;
         (void) events;
-        if (status == 0 && w->state == SV_WORKER_EXITED && !w->tree_done)
+        if (status == 0)
                 sv__worker_step(w, SV_EV_TREE_EMPTY);
 }
 

@@ -21,7 +21,9 @@ static void on_timer(uv_timer_t *t) {
         sv_worker *w = t->data;
         uint64_t now, at;
 
-        if (w->state == SV_WORKER_RUNNING) {
+        switch (w->ws) {
+        case SV__W_RUNNING:
+        case SV__W_HELD:
                 /* libuv's clock counts whole milliseconds, so its timer can
                  * fire up to one early; a timeout never does. */
                 now = sv__plat_now_us();
@@ -31,8 +33,13 @@ static void on_timer(uv_timer_t *t) {
                         return;
                 }
                 sv__worker_step(w, SV_EV_TIMEOUT);
-        } else {
+                break;
+        case SV__W_TREE_DRAINING:
+                sv__worker_step(w, SV_EV_TREE_POLL);
+                break;
+        default:
                 sv__worker_step(w, SV_EV_GRACE_EXPIRED);
+                break;
         }
 }
 
@@ -72,7 +79,7 @@ void sv__worker_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
         if (n > 0) {
                 /* uv_timer_again restarts a stopped timer too: a held
                  * worker's spent idle timeout must stay stopped. */
-                if (w->idle_active && w->state == SV_WORKER_RUNNING && !w->timed_out)
+                if (w->idle_active && w->ws == SV__W_RUNNING)
                         uv_timer_again(&w->io->idle);
                 if (w->on_output)
                         w->on_output(w, i + 1, buf->base, (size_t) n, w->userdata);
@@ -85,7 +92,7 @@ void sv__worker_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
                 w->on_output(w, i + 1, buf->base, 0, w->userdata);
         w->pipe_open[i] = false;
         sv__worker_close_handle((uv_handle_t *) &w->io->pipe[i]);
-        sv__worker_finish(w);
+        sv__worker_step(w, SV_EV_PIPE_EOF);
 }
 
 static void free_worker(sv_worker *w) {
@@ -134,7 +141,7 @@ sv_worker *sv__worker_alloc(sv_supervisor *sv) {
 static void on_handle_closed(uv_handle_t *h) {
         sv_worker *w = h->data;
 
-        if (--w->handles == 0 && w->finished)
+        if (--w->handles == 0 && w->ws == SV__W_CLOSING)
                 free_worker(w);
 }
 

@@ -7,6 +7,7 @@
  * life is elsewhere: spawn.c starts it, tree.c signals and watches its
  * tree, wio.c owns its libuv handles and memory. Never blocks, never calls
  * waitpid(-1). */
+#include <assert.h>
 #include <errno.h>
 #include <stddef.h>
 #include <fcntl.h>
@@ -19,20 +20,21 @@
 
 #include "core/internal.h"
 
-static const char *const state_names[] = { "running", "stopping", "exited" };
-_Static_assert(sizeof(state_names) / sizeof(state_names[0]) == SV_WORKER_STATE_COUNT,
-               "state_names must match sv_worker_state");
+static const char *const state_names[] = { "running",       "held",           "stopping",
+                                           "tree-draining", "pipes-draining", "closing" };
+_Static_assert(sizeof(state_names) / sizeof(state_names[0]) == SV__W_STATE_COUNT,
+               "state_names must match sv__wstate");
 
-static const char *const event_names[] = { "stop", "timeout", "idle", "grace-expired", "reaped",
-                                           "tree-empty" };
+static const char *const event_names[] = { "stop",      "timeout",    "idle",    "grace-expired",
+                                           "reaped",    "tree-poll",  "tree-empty", "pipe-eof" };
 _Static_assert(sizeof(event_names) / sizeof(event_names[0]) == SV_EV_COUNT,
                "event_names must match sv__event");
 
 /* The names are looked up through these because the "can't happen" branch of
  * sv__worker_step logs exactly the values the tables don't cover: a state or
  * event out of range must print as such, not read past the array. */
-static const char *state_name(sv_worker_state s) {
-        return (unsigned) s < SV_WORKER_STATE_COUNT ? state_names[s] : "(invalid state)";
+static const char *state_name(sv__wstate s) {
+        return (unsigned) s < SV__W_STATE_COUNT ? state_names[s] : "(invalid state)";
 }
 
 static const char *event_name(sv__event ev) {
@@ -49,11 +51,24 @@ void sv__log_(sv_supervisor *sv, const char *fmt, ...) {
         sv->log(buf, sv->log_userdata);
 }
 
-static void set_state(sv_worker *w, sv_worker_state s, const char *why) {
-        if (w->state != s)
+/* What callers see of each state (sv_worker_state_of): a held worker runs
+ * on, and a reaped one is over whatever is still draining. */
+static const sv_worker_state public_state[] = {
+        SV_WORKER_RUNNING, SV_WORKER_RUNNING, SV_WORKER_STOPPING,
+        SV_WORKER_EXITED,  SV_WORKER_EXITED,  SV_WORKER_EXITED,
+};
+_Static_assert(sizeof(public_state) / sizeof(public_state[0]) == SV__W_STATE_COUNT,
+               "public_state must match sv__wstate");
+
+/* Called only by the actions of sv__worker_step's table. w->state is the
+ * public view of w->ws, kept beside it for the files that only ask
+ * "reaped yet?". */
+static void set_state(sv_worker *w, sv__wstate s, const char *why) {
+        if (w->ws != s)
                 sv__log(w->sv, "worker %u pid %d: %s -> %s (%s)", w->id, (int) w->pid,
-                        state_name(w->state), state_name(s), why);
-        w->state = s;
+                        state_name(w->ws), state_name(s), why);
+        w->ws = s;
+        w->state = public_state[s];
 }
 
 sv_worker *sv__worker_by_pid(sv_supervisor *sv, pid_t pid) {
@@ -99,7 +114,7 @@ static void send_step(sv_worker *w) {
                 ev.step = w->step;
                 ev.signal = sig;
                 ev.grace_ms = grace;
-                ev.cause = w->timed_out ? SV_CAUSE_TIMEOUT : SV_CAUSE_STOPPED;
+                ev.cause = w->cause == SV_CAUSE_TIMEOUT ? SV_CAUSE_TIMEOUT : SV_CAUSE_STOPPED;
                 ev.reason = reason_of(w);
                 sv__worker_emit(w, &ev);
         }
@@ -119,9 +134,14 @@ static void set_reason(sv_worker *w, const char *why) {
         w->stop_reason[n] = '\0';
 }
 
+/* The first stop (or timeout) names the cause; a later one keeps it. */
+static void set_cause(sv_worker *w, sv_cause c) {
+        if (w->cause == SV_CAUSE_EXITED)
+                w->cause = c;
+}
+
 static void begin_stop(sv_worker *w) {
-        w->held = false;
-        set_state(w, SV_WORKER_STOPPING, reason_of(w));
+        set_state(w, SV__W_STOPPING, reason_of(w));
         w->step = 0;
         send_step(w);
 }
@@ -129,33 +149,54 @@ static void begin_stop(sv_worker *w) {
 /* A timeout ran out: tell the caller before any signal, so that it can look
  * at the tree as it hung; it may hold the ladder back (sv_worker_hold) or
  * start it itself (sv_worker_stop_with) from the callback. */
-static void time_out(sv_worker *w, bool idle) {
+static void time_out(sv_worker *w, sv__event e) {
         sv_event ev = { .type = SV_EVENT_TIMEOUT };
+        bool idle = e == SV_EV_IDLE;
 
-        w->timed_out = true;
-        w->idle_timed_out = idle;
+        set_cause(w, SV_CAUSE_TIMEOUT);
+        w->idle = idle;
         set_reason(w, idle ? "idle" : "timeout");
         ev.timeout_ms = idle ? w->idle_timeout_ms : w->timeout_ms;
         ev.idle = idle;
         w->in_timeout_cb = true;
+        w->hold_asked = false;
         sv__worker_emit(w, &ev);
         w->in_timeout_cb = false;
-        if (w->state != SV_WORKER_RUNNING)
+        if (w->ws != SV__W_RUNNING)
                 return; /* the callback stopped it already */
-        if (w->held) {
-                sv__log(w->sv, "worker %u pid %d: %s timeout held by the caller", w->id,
-                        (int) w->pid, idle ? "idle" : "run");
+        if (w->hold_asked) {
+                set_state(w, SV__W_HELD, idle ? "idle timeout, held" : "timeout, held");
                 return;
         }
         begin_stop(w);
 }
 
-static void escalate(sv_worker *w) {
+static void escalate(sv_worker *w, sv__event e) {
+        (void) e;
         /* Past the last step there is only SIGKILL, repeated until the tree
          * is gone: a stop always ends. */
         if ((unsigned) w->step < w->ladder.count)
                 w->step++;
         send_step(w);
+}
+
+static bool pipes_open(const sv_worker *w) {
+        return w->pipe_open[0] || w->pipe_open[1];
+}
+
+static void finish(sv_worker *w);
+
+/* The tree is dealt with: gone (empty), or left running by the leaks
+ * policy. on_exit waits for the output of an empty tree to reach EOF, so
+ * the callback sees all of it; a tree left running may hold the pipes
+ * open for ever, and is not waited for. */
+static void tree_done(sv_worker *w, bool empty) {
+        w->left_running = !empty;
+        if (empty && pipes_open(w)) {
+                set_state(w, SV__W_PIPES_DRAINING, "tree gone");
+                return;
+        }
+        finish(w);
 }
 
 /* Leaks are descendants a worker left when it ended by itself (a stopped
@@ -175,12 +216,12 @@ static void report_leaks(sv_worker *w) {
 }
 
 /* The leader is reaped. Decide what its surviving tree means. */
-static void on_leader_gone(sv_worker *w) {
-        set_state(w, SV_WORKER_EXITED, "reaped");
+static void leader_gone(sv_worker *w, sv__event e) {
+        (void) e;
+        set_state(w, SV__W_TREE_DRAINING, "reaped");
         if (!sv__tree_alive(w)) {
                 report_leaks(w); /* a pidns worker's, known at reap */
-                w->tree_done = w->tree_empty = true;
-                sv__worker_finish(w);
+                tree_done(w, true);
                 return;
         }
         if (w->cg)
@@ -199,81 +240,125 @@ static void on_leader_gone(sv_worker *w) {
                 sv__worker_arm(w, sv__tree_poll_ms(w));
                 return;
         }
-        w->tree_done = true;
-        sv__worker_finish(w);
+        tree_done(w, false);
 }
 
-/* The single place that assigns w->state. */
-void sv__worker_step(sv_worker *w, sv__event ev) {
-        sv__log(w->sv, "worker %u pid %d: event %s in %s", w->id, (int) w->pid, event_name(ev),
-                state_name(w->state));
-        switch (w->state) {
-        case SV_WORKER_RUNNING:
-                switch (ev) {
-                case SV_EV_STOP:
-                        w->stop_by_us = true;
-                        set_reason(w, "stop");
-                        begin_stop(w);
-                        return;
-                case SV_EV_TIMEOUT:
-                case SV_EV_IDLE:
-                        /* A held worker's timeout is spent: one TIMEOUT
-                         * event per worker, whichever ran out first. */
-                        if (!w->timed_out)
-                                time_out(w, ev == SV_EV_IDLE);
-                        return;
-                case SV_EV_REAPED:
-                        on_leader_gone(w);
-                        return;
-                default:
-                        break;
-                }
-                break;
-        case SV_WORKER_STOPPING:
-                switch (ev) {
-                case SV_EV_STOP:
-                case SV_EV_TIMEOUT:
-                case SV_EV_IDLE:
-                        return; /* already on the ladder */
-                case SV_EV_GRACE_EXPIRED:
-                        escalate(w);
-                        return;
-                case SV_EV_REAPED:
-                        on_leader_gone(w);
-                        return;
-                default:
-                        break;
-                }
-                break;
-        case SV_WORKER_EXITED:
-                switch (ev) {
-                case SV_EV_STOP:
-                case SV_EV_TIMEOUT:
-                case SV_EV_IDLE:
-                        return;
-                case SV_EV_GRACE_EXPIRED:
-                        /* Polling a dying tree: kill again what is left. */
-                        if (sv__tree_alive(w)) {
-                                (void) sv__tree_signal(w, SIGKILL);
-                                sv__worker_arm(w, sv__tree_poll_ms(w));
-                                return;
-                        }
-                        /* fall through */
-                case SV_EV_TREE_EMPTY:
-                        if (!w->tree_done && !sv__tree_alive(w)) {
-                                w->tree_done = w->tree_empty = true;
-                                sv__worker_finish(w);
-                        }
-                        return;
-                default:
-                        break;
-                }
-                break;
-        default:
-                break;
+/* ---- The table ---- */
+
+/* A worker not yet stopping: the first stop names cause and reason. */
+static void stop(sv_worker *w, sv__event e) {
+        (void) e;
+        set_cause(w, SV_CAUSE_STOPPED);
+        set_reason(w, "stop");
+        begin_stop(w);
+}
+
+/* A held worker's timeout is spent: one TIMEOUT event per worker,
+ * whichever of the two ran out first. */
+static void already_timed_out(sv_worker *w, sv__event e) {
+        (void) w;
+        (void) e;
+}
+
+static void already_stopping(sv_worker *w, sv__event e) {
+        (void) w;
+        (void) e;
+}
+
+/* Reaped: stops and timeouts have nothing left to act on, and a late
+ * timer, cgroup event or EOF nothing left to change. */
+static void after_exit(sv_worker *w, sv__event e) {
+        (void) w;
+        (void) e;
+}
+
+/* Polling a tree that outlived its leader: kill again what is left. */
+static void poll_tree(sv_worker *w, sv__event e) {
+        (void) e;
+        if (sv__tree_alive(w)) {
+                (void) sv__tree_signal(w, SIGKILL);
+                sv__worker_arm(w, sv__tree_poll_ms(w));
+                return;
         }
-        sv__log(w->sv, "worker %u: can't happen: event %s in state %s", w->id, event_name(ev),
-                state_name(w->state));
+        tree_done(w, true);
+}
+
+/* cgroup.events changed: it may be empty now. */
+static void tree_check(sv_worker *w, sv__event e) {
+        (void) e;
+        if (!sv__tree_alive(w))
+                tree_done(w, true);
+}
+
+/* A pipe reached EOF before the exit (wio.c has closed it already). */
+static void note_eof(sv_worker *w, sv__event e) {
+        (void) w;
+        (void) e;
+}
+
+static void last_eof(sv_worker *w, sv__event e) {
+        (void) e;
+        if (!pipes_open(w))
+                finish(w);
+}
+
+static void cant_happen(sv_worker *w, sv__event e) {
+        sv__log(w->sv, "worker %u: can't happen: event %s in state %s", w->id, event_name(e),
+                state_name(w->ws));
+        assert(!"can't happen: event in this state");
+}
+
+typedef struct cell {
+        void (*fn)(sv_worker *w, sv__event e);
+        const char *name;
+} cell;
+
+#define C(f) { f, #f }
+#define NO C(cant_happen)
+#define GONE C(after_exit)
+
+/* Every (state, event) pair, by name. Rows: the state; columns: STOP,
+ * TIMEOUT, IDLE, GRACE_EXPIRED, REAPED, TREE_POLL, TREE_EMPTY, PIPE_EOF.
+ * In TREE_DRAINING a grace timer left from the ladder is a poll like any. */
+static const cell table[SV__W_STATE_COUNT][SV_EV_COUNT] = {
+        [SV__W_RUNNING] = { C(stop), C(time_out), C(time_out), NO, C(leader_gone), NO, NO,
+                            C(note_eof) },
+        [SV__W_HELD] = { C(stop), C(already_timed_out), C(already_timed_out), NO, C(leader_gone),
+                         NO, NO, C(note_eof) },
+        [SV__W_STOPPING] = { C(already_stopping), C(already_stopping), C(already_stopping),
+                             C(escalate), C(leader_gone), NO, NO, C(note_eof) },
+        [SV__W_TREE_DRAINING] = { GONE, GONE, GONE, C(poll_tree), NO, C(poll_tree), C(tree_check),
+                                  C(note_eof) },
+        [SV__W_PIPES_DRAINING] = { GONE, GONE, GONE, GONE, NO, GONE, GONE, C(last_eof) },
+        [SV__W_CLOSING] = { GONE, GONE, GONE, GONE, NO, GONE, GONE, GONE },
+};
+
+#undef C
+#undef NO
+#undef GONE
+
+/* For the test that every cell is named; NULL out of range. */
+const char *sv__worker_table_name(sv__wstate s, sv__event e) {
+        if ((unsigned) s >= SV__W_STATE_COUNT || (unsigned) e >= SV_EV_COUNT)
+                return NULL;
+        return table[s][e].name;
+}
+
+/* The machine: the only caller of set_state, so the only writer of the
+ * state. Libuv callbacks and the public API only say what happened. */
+void sv__worker_step(sv_worker *w, sv__event ev) {
+        const cell *c;
+
+        if ((unsigned) w->ws >= SV__W_STATE_COUNT || (unsigned) ev >= SV_EV_COUNT) {
+                sv__log(w->sv, "worker %u: can't happen: event %s in state %s", w->id,
+                        event_name(ev), state_name(w->ws));
+                assert(!"can't happen: state or event out of range");
+                return;
+        }
+        c = &table[w->ws][ev];
+        sv__log(w->sv, "worker %u pid %d: event %s in %s: %s", w->id, (int) w->pid,
+                event_name(ev), state_name(w->ws), c->name);
+        c->fn(w, ev);
 }
 
 /* ---- Finishing ---- */
@@ -287,10 +372,8 @@ static void fill_info(sv_worker *w, sv_exit_info *info) {
         info->code = r->exited ? r->code : -r->code;
         info->signal = r->exited ? 0 : r->code;
         info->core_dumped = r->core_dumped;
-        if (w->timed_out)
-                info->cause = SV_CAUSE_TIMEOUT;
-        else if (w->stop_by_us)
-                info->cause = SV_CAUSE_STOPPED;
+        if (w->cause != SV_CAUSE_EXITED)
+                info->cause = w->cause; /* ours: STOPPED or TIMEOUT */
         else if (!r->exited && r->code > 0 && r->code < 64 &&
                  (w->sent_sigs & (UINT64_C(1) << r->code)))
                 info->cause = SV_CAUSE_STOPPED; /* our sv_worker_kill() */
@@ -303,8 +386,9 @@ static void fill_info(sv_worker *w, sv_exit_info *info) {
         info->sys_us = r->sys_us;
         info->max_rss_kb = r->max_rss_kb;
         info->stop_step = w->last_step;
-        info->timeout_ms = w->idle_timed_out ? w->idle_timeout_ms : w->timed_out ? w->timeout_ms : 0;
-        info->idle = w->idle_timed_out;
+        if (w->cause == SV_CAUSE_TIMEOUT)
+                info->timeout_ms = w->idle ? w->idle_timeout_ms : w->timeout_ms;
+        info->idle = w->idle;
         info->mechanism = w->sv->mech;
         info->step_signal = w->last_step >= 0 ? w->last_signal : 0;
         info->leaked = w->leaked;
@@ -312,22 +396,13 @@ static void fill_info(sv_worker *w, sv_exit_info *info) {
         info->reason = w->stop_reason[0] ? w->stop_reason : NULL;
 }
 
-static bool pipes_open(const sv_worker *w) {
-        return w->pipe_open[0] || w->pipe_open[1];
-}
-
-/* Runs on_exit once the leader is reaped, the tree is gone, and (if the
- * tree is gone) the output pipes have reached EOF, so the callback sees all
- * of the output before the exit. */
-void sv__worker_finish(sv_worker *w) {
+/* Runs on_exit: the leader is reaped, the tree dealt with (tree_done),
+ * and an empty tree's output read to EOF. */
+static void finish(sv_worker *w) {
         sv_supervisor *sv = w->sv;
         sv_exit_info info;
 
-        if (w->finished || !w->reaped_ok || !w->tree_done)
-                return;
-        if (pipes_open(w) && w->tree_empty)
-                return; /* the last EOF calls us again */
-        w->finished = true;
+        set_state(w, SV__W_CLOSING, "finished");
         if (w->timer_active)
                 uv_timer_stop(&w->timer);
         if (w->idle_active) {
@@ -341,7 +416,7 @@ void sv__worker_finish(sv_worker *w) {
         if (w->cg) {
                 /* Empty or not (leaks left running), it is no longer ours to
                  * reuse unless empty. */
-                if (!w->tree_empty) {
+                if (w->left_running) {
                         sv__cg_retire(sv, w->cg);
                 } else if (w->cg->killed) {
                         /* A new process born into a cgroup soon after its
@@ -363,7 +438,7 @@ void sv__worker_finish(sv_worker *w) {
                 sv__reap_sweep(sv);
         else if (w->step >= 0)
                 sv__reap_sweep_soon(sv);
-        if (!w->tree_empty)
+        if (w->left_running)
                 sv__note_left_running(w);
 
         if (w->prev)
@@ -449,8 +524,8 @@ int sv_worker_stop_with(sv_worker *w, const sv_stop_opts *o) {
         if (w->state == SV_WORKER_RUNNING) {
                 if (o && o->signal > 0 && w->ladder.count > 0)
                         w->ladder.steps[0].signal = o->signal;
-                if (cause == SV_CAUSE_TIMEOUT)
-                        w->timed_out = true;
+                if (cause == SV_CAUSE_TIMEOUT && w->cause == SV_CAUSE_EXITED)
+                        w->cause = SV_CAUSE_TIMEOUT; /* read by the STOP cell */
                 set_reason(w, o && o->reason ? o->reason : "stop");
         }
         sv__worker_step(w, SV_EV_STOP);
@@ -460,7 +535,7 @@ int sv_worker_stop_with(sv_worker *w, const sv_stop_opts *o) {
 int sv_worker_hold(sv_worker *w) {
         if (!w->in_timeout_cb)
                 return UV_EINVAL;
-        w->held = true;
+        w->hold_asked = true; /* time_out() moves it to HELD */
         return 0;
 }
 

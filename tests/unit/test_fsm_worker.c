@@ -513,6 +513,53 @@ static void test_step_event_carries_signal_grace_and_time(void **state) {
         reap_signal(f, SIGKILL);
 }
 
+/* ---- The table ---- */
+
+static void test_every_cell_has_a_named_action(void **state) {
+        fx *f = *state;
+        int s, e, cant = 0;
+
+        for (s = 0; s < SV__W_STATE_COUNT; s++) {
+                for (e = 0; e < SV_EV_COUNT; e++) {
+                        const char *n = sv__worker_table_name((sv__wstate) s, (sv__event) e);
+
+                        assert_non_null(n);
+                        assert_true(n[0] != '\0');
+                        cant += strcmp(n, "cant_happen") == 0;
+                }
+        }
+        /* The pairs that cannot happen are few, and named as such. */
+        assert_true(cant > 0 && cant < SV__W_STATE_COUNT * SV_EV_COUNT / 2);
+        assert_null(sv__worker_table_name(SV__W_STATE_COUNT, SV_EV_STOP));
+        assert_null(sv__worker_table_name(SV__W_RUNNING, SV_EV_COUNT));
+        assert_string_equal(sv__worker_table_name(SV__W_HELD, SV_EV_STOP), "stop");
+        assert_string_equal(sv__worker_table_name(SV__W_STOPPING, SV_EV_GRACE_EXPIRED), "escalate");
+        reap_exit(f, 0);
+}
+
+static void test_pipes_draining_waits_for_last_eof(void **state) {
+        fx *f = *state;
+
+        /* Two pipes still open (as wio.c would have them) when the tree
+         * is gone: no exit until the last EOF. */
+        f->w->pipe_open[0] = f->w->pipe_open[1] = true;
+        reap_exit(f, 0);
+        assert_int_equal(f->exits, 0);
+        assert_int_equal(f->w->ws, SV__W_PIPES_DRAINING);
+        assert_int_equal(sv_worker_state_of(f->w), SV_WORKER_EXITED);
+        f->w->pipe_open[0] = false;
+        sv__worker_step(f->w, SV_EV_PIPE_EOF);
+        assert_int_equal(f->exits, 0);
+        /* A late poll or cgroup event changes nothing. */
+        sv__worker_step(f->w, SV_EV_TREE_POLL);
+        sv__worker_step(f->w, SV_EV_TREE_EMPTY);
+        assert_int_equal(f->exits, 0);
+        f->w->pipe_open[1] = false;
+        sv__worker_step(f->w, SV_EV_PIPE_EOF);
+        assert_int_equal(f->exits, 1);
+        assert_int_equal(f->info.cause, SV_CAUSE_EXITED);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 #define E(fn) cmocka_unit_test_setup_teardown(fn, setup_events, teardown)
 
@@ -542,6 +589,8 @@ int main(void) {
                 E(test_leaks_event_lists_pids_before_exit),
                 E(test_idle_timeout_event_says_idle),
                 E(test_step_event_carries_signal_grace_and_time),
+                T(test_every_cell_has_a_named_action),
+                T(test_pipes_draining_waits_for_last_eof),
         };
 
         return cmocka_run_group_tests_name("worker state machine (fake platform)", tests, NULL, NULL);
