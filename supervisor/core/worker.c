@@ -396,6 +396,25 @@ static void fill_info(sv_worker *w, sv_exit_info *info) {
         info->reason = w->stop_reason[0] ? w->stop_reason : NULL;
 }
 
+/* Empty or not (leaks left running), the cgroup is no longer ours to
+ * reuse unless empty. */
+static void release_cgroup(sv_worker *w) {
+        if (!w->cg)
+                return;
+        if (w->left_running) {
+                sv__cg_retire(w->sv, w->cg);
+        } else if (w->cg->killed) {
+                /* A new process born into a cgroup soon after its
+                 * cgroup.kill was killed too (seen on 6.18): such a cgroup
+                 * is removed, never reused. */
+                (void) sv__cg_destroy(w->cg);
+                free(w->cg);
+        } else {
+                sv__cg_put(w->sv, w->cg);
+        }
+        w->cg = NULL;
+}
+
 /* Runs on_exit: the leader is reaped, the tree dealt with (tree_done),
  * and an empty tree's output read to EOF. */
 static void finish(sv_worker *w) {
@@ -413,22 +432,7 @@ static void finish(sv_worker *w) {
                 w->cgev_active = false;
                 sv__worker_close_handle((uv_handle_t *) &w->io->cgev);
         }
-        if (w->cg) {
-                /* Empty or not (leaks left running), it is no longer ours to
-                 * reuse unless empty. */
-                if (w->left_running) {
-                        sv__cg_retire(sv, w->cg);
-                } else if (w->cg->killed) {
-                        /* A new process born into a cgroup soon after its
-                         * cgroup.kill was killed too (seen on 6.18): such
-                         * a cgroup is removed, never reused. */
-                        (void) sv__cg_destroy(w->cg);
-                        free(w->cg);
-                } else {
-                        sv__cg_put(sv, w->cg);
-                }
-                w->cg = NULL;
-        }
+        release_cgroup(w);
         /* Adopted descendants we just killed are our zombies now: reap
          * them before on_exit says the tree is gone. A worker whose cgroup
          * held only its leader has none, and takes part in one sweep for all
