@@ -199,7 +199,7 @@ static void on_epoll(uv_poll_t *h, int status, int events) {
                                 continue;
                         }
                         w = (sv_worker *) (uintptr_t) tags[i];
-                        if (w->finished || w->reaped_ok || w->pidfd < 0)
+                        if (w->reaped_ok || w->pidfd < 0)
                                 continue;
                         if (sv__plat_reap_pidfd(w->pidfd, &r) == 1)
                                 sv->hooks.reaped(w, &r);

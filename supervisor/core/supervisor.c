@@ -235,7 +235,8 @@ void sv_supervisor_free(sv_supervisor *sv) {
         /* Nothing may outlive us: kill every tree and wait for the reaps. */
         for (w = sv->head; w; w = w->next) {
                 if (w->state != SV_WORKER_EXITED) {
-                        w->stop_by_us = true;
+                        if (w->cause == SV_CAUSE_EXITED)
+                                w->cause = SV_CAUSE_STOPPED;
                         (void) sv_worker_kill_tree(w, SIGKILL);
                 }
         }
