@@ -182,6 +182,9 @@ typedef struct sv_exit_info {
         sv_mechanism mechanism;
         unsigned leaked;      /* descendants still alive when the worker exited */
         const sv_leak *leaks; /* the first min(leaked, SV_LEAKS_MAX) of them */
+        const char *reason;   /* why we stopped it ("timeout", "idle", "stop",
+                               * "signal", the caller's word); NULL if we did
+                               * not; valid during the callback */
 } sv_exit_info;
 
 #define SV_LEAKS_MAX 32
@@ -194,6 +197,40 @@ typedef void (*sv_exit_cb)(sv_worker *w, const sv_exit_info *info, void *userdat
 /* Called with each chunk read from a piped stdout (fd 1) or stderr (fd 2).
  * `len == 0` means end of file. The buffer is valid only during the call. */
 typedef void (*sv_output_cb)(sv_worker *w, int fd, const char *buf, size_t len, void *userdata);
+
+/* ---- Lifecycle events ---- */
+
+typedef enum sv_event_type {
+        SV_EVENT_SPAWN,   /* started: pid (delivered inside sv_spawn, before it returns) */
+        SV_EVENT_TIMEOUT, /* timeout_ms or idle_timeout_ms ran out; the ladder has NOT started */
+        SV_EVENT_STEP,    /* a ladder step's signal was just sent to the tree */
+        SV_EVENT_LEAKS,   /* the leader exited with descendants alive (policy != IGNORE) */
+        SV_EVENT_EXIT,    /* reaped, tree dealt with; same info on_exit gets, right before it */
+        SV_EVENT_COUNT
+} sv_event_type;
+
+typedef struct sv_event {
+        sv_event_type type;
+        pid_t pid;             /* the leader */
+        uint64_t at_us;        /* since sv_spawn(), the clock of sv_exit_info.wall_us */
+        uint64_t timeout_ms;   /* TIMEOUT: the one that ran out */
+        bool idle;             /* TIMEOUT: it was idle_timeout_ms */
+        int step;              /* STEP: 0-based; == ladder.count past the end (KILL again) */
+        int signal;            /* STEP: the signal sent */
+        uint64_t grace_ms;     /* STEP: until the next step (deadline = at_us/1000 + grace_ms) */
+        sv_cause cause;        /* STEP: SV_CAUSE_STOPPED or SV_CAUSE_TIMEOUT */
+        const char *reason;    /* STEP: "timeout", "idle", "stop", "signal" or the caller's word */
+        unsigned leaked;       /* LEAKS: how many */
+        const sv_leak *leaks;  /* LEAKS: the first min(leaked, SV_LEAKS_MAX) */
+        bool leaks_killed;     /* LEAKS: policy KILL or FAIL: they are being killed */
+        const sv_exit_info *exit; /* EXIT */
+} sv_event;
+
+/* Runs on the loop thread, in this order for a worker: SPAWN once, TIMEOUT at
+ * most once, STEP per step sent, LEAKS at most once, EXIT once. `ev` and what
+ * it points to are valid only during the call. The callback may call any
+ * sv_worker_* on `w`; sv_worker_hold() only during TIMEOUT. */
+typedef void (*sv_event_cb)(sv_worker *w, const sv_event *ev, void *userdata);
 
 typedef struct sv_spawn_opts {
         const char *const *argv; /* required; argv[0] is searched in PATH if it has no '/' */
@@ -209,6 +246,9 @@ typedef struct sv_spawn_opts {
         sv_exit_cb on_exit;      /* may be NULL */
         sv_output_cb on_output;  /* needed if any stdio is SV_STDIO_PIPE */
         void *userdata;          /* passed back untouched */
+        sv_event_cb on_event;    /* lifecycle events; NULL: none. Stays the
+                                  * last member, so that zeroed options and
+                                  * positional initialisers keep working. */
 } sv_spawn_opts;
 
 /* Starts a worker in its own process group. Before exec the child resets its
@@ -243,6 +283,28 @@ int sv_worker_stop(sv_worker *w);
  * ladder's first signal (0: the ladder's own). Used to forward a signal we
  * received and then escalate if it is not enough. */
 int sv_worker_stop_signal(sv_worker *w, int sig);
+
+/* Only inside an SV_EVENT_TIMEOUT callback: don't start the ladder when the
+ * callback returns. The worker runs on (sv_worker_state_of: RUNNING), its
+ * timeout spent, until sv_worker_stop*() starts the ladder, or it exits. Either
+ * way the exit's cause is SV_CAUSE_TIMEOUT. Returns 0, or UV_EINVAL outside
+ * that callback. Lets a caller take diagnostics that need time (a debugger)
+ * before the first signal. */
+int sv_worker_hold(sv_worker *w);
+
+typedef struct sv_stop_opts {
+        int signal;         /* first step's signal; 0: the ladder's own */
+        sv_cause cause;     /* SV_CAUSE_STOPPED or SV_CAUSE_TIMEOUT; 0 (EXITED): STOPPED */
+        const char *reason; /* one word for reports, copied (up to 31 bytes); NULL: "stop" */
+} sv_stop_opts;
+
+/* Starts the ladder with `o` (NULL: all defaults). The first stop's cause and
+ * reason are what the exit record and STEP events carry; a later stop, or a
+ * stop of a held worker, keeps them (a held worker's are TIMEOUT/"timeout" or
+ * "idle"). Already stopping: nothing, 0. UV_ESRCH after reap; UV_EINVAL for
+ * another cause. sv_worker_stop(w) == sv_worker_stop_with(w, NULL);
+ * sv_worker_stop_signal(w, sig) == { sig, SV_CAUSE_STOPPED, "signal" }. */
+int sv_worker_stop_with(sv_worker *w, const sv_stop_opts *o);
 
 unsigned sv_worker_id(const sv_worker *w); /* 0, 1, 2... in spawn order */
 pid_t sv_worker_pid(const sv_worker *w);

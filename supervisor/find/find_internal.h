@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "platform/platform.h"
 #include "supervise/sv_find.h"
 
 /* Per-match signalling state. `fd` is the handle opened by the first
@@ -31,22 +32,8 @@ struct sv_find_table {
         unsigned flags;         /* the filter's flags */
 };
 
-/* One parsed /proc/<pid>/stat. */
-typedef struct sv__stat {
-        pid_t ppid;
-        pid_t pgrp;
-        pid_t sid;
-        int tty_nr;
-        char state;
-        bool kthread;
-        uint64_t start_ticks;
-        uint64_t rss_pages;
-        char name[64];
-} sv__stat;
-
-/* Parses the text of /proc/<pid>/stat (`len` bytes, need not be
- * NUL-terminated). The name runs from the first '(' to the LAST ')', since
- * a name may itself contain ") " and newlines. Returns 0 or UV_EINVAL. */
+/* Parses the text of /proc/<pid>/stat: sv__proc_parse_stat (platform.h),
+ * under the name the fuzz target and the tests know. */
 int sv__find_parse_stat(const char *buf, size_t len, sv__stat *out);
 
 /* Reads and parses <dirfd>/<path> where path is "stat" or "<pid>/stat".

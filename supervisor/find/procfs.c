@@ -85,7 +85,7 @@ static bool skip_field(const char **p, const char *end) {
         return true;
 }
 
-int sv__find_parse_stat(const char *buf, size_t len, sv__stat *out) {
+int sv__proc_parse_stat(const char *buf, size_t len, sv__stat *out) {
         const char *open, *close, *p, *end = buf + len;
         uint64_t ppid, flags, v;
         int64_t pgrp, sid, tty;
@@ -138,6 +138,10 @@ int sv__find_parse_stat(const char *buf, size_t len, sv__stat *out) {
         return 0;
 }
 
+int sv__find_parse_stat(const char *buf, size_t len, sv__stat *out) {
+        return sv__proc_parse_stat(buf, len, out);
+}
+
 int sv__find_read_stat(int dirfd, const char *path, sv__stat *out) {
         /* 52 fields of at most 20 digits plus a 64-byte name fit. */
         char buf[2048];
@@ -156,7 +160,7 @@ int sv__find_read_stat(int dirfd, const char *path, sv__stat *out) {
                 return r;
         if (n == 0)
                 return UV_ESRCH;
-        return sv__find_parse_stat(buf, (size_t) n, out);
+        return sv__proc_parse_stat(buf, (size_t) n, out);
 }
 
 ssize_t sv__find_read_file(int dirfd, const char *path, char **out) {

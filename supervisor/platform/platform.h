@@ -279,4 +279,63 @@ int sv__proc_children(pid_t **out);
 /* Reads /proc/<pid>/cmdline into buf with spaces between arguments. */
 int sv__proc_cmdline(pid_t pid, char *buf, size_t n);
 
+/* ---- /proc, one reader for all of libsv (core, find, run) ---- */
+
+/* One parsed /proc/<pid>/stat. */
+typedef struct sv__stat {
+        pid_t ppid;
+        pid_t pgrp;
+        pid_t sid;
+        int tty_nr;
+        char state;
+        bool kthread;
+        uint64_t start_ticks;
+        uint64_t rss_pages;
+        char name[64];
+} sv__stat;
+
+/* Parses the text of /proc/<pid>/stat (`len` bytes, need not be
+ * NUL-terminated). The name runs from the first '(' to the LAST ')', since
+ * a name may itself contain ") " and newlines. Returns 0 or UV_EINVAL. */
+int sv__proc_parse_stat(const char *buf, size_t len, sv__stat *out);
+
+/* What a hang diagnosis shows of one process: its stat, where it sleeps in
+ * the kernel, its command line, and its kernel stack where we may read it. */
+typedef struct sv__proc_detail {
+        sv_proc p;
+        char wchan[64];
+        char cmdline[512]; /* NULs between the arguments, as the kernel has it */
+        size_t cmdline_len;
+        char *stack;       /* malloc'd, or NULL (see stack_err) */
+        int stack_err;     /* why stack is NULL: UV_EACCES without privilege */
+} sv__proc_detail;
+
+/* Reads pid's detail into *out (release it after): 0, or UV_ESRCH when the
+ * process is gone. */
+int sv__proc_detail_read(pid_t pid, sv__proc_detail *out);
+void sv__proc_detail_release(sv__proc_detail *d);
+
+/* ---- Signalling by a handle that cannot name a recycled pid ---- */
+
+/* Opens a pidfd on pid into *out_fd: 0, UV_ESRCH when gone, UV_ENOSYS when
+ * the kernel gives none (the caller falls back to a /proc dirfd). */
+int sv__plat_pidfd_open(pid_t pid, int *out_fd);
+
+/* Sends sig through a pidfd: 0 or a negative error (UV_ESRCH: gone). */
+int sv__plat_pidfd_signal(int fd, int sig);
+
+/* Waits up to timeout_ms (-1: forever) for any of fds[0..n-1] to become
+ * readable (its process ended), setting out_gone[i] for each that did.
+ * Returns how many did, or a negative error. */
+int sv__plat_pidfds_wait(const int *fds, size_t n, int timeout_ms, bool *out_gone);
+
+/* ---- Running a helper program to completion (ctest -N) ---- */
+
+/* Runs argv (no shell, PATH searched) with stdin on /dev/null and captures
+ * its stdout and stderr into malloc'd, NUL-terminated buffers. Kills it at
+ * timeout_ms (0: no limit). Returns 0 with the raw wait status in
+ * *out_status, or a negative error (UV_ENOENT: not found; UV_ETIMEDOUT). */
+int sv__plat_run_capture(const char *const *argv, unsigned timeout_ms, char **out,
+                         size_t *out_len, char **err, size_t *err_len, int *out_status);
+
 #endif
