@@ -1,12 +1,13 @@
 /* attempt.c - one attempt of a runner's job: its spawn, its output (to the
- * caller, the output buffer and the log), its deadline and idle watch, the
- * events of its stop ladder, and its end: verdict, report, retry.
+ * caller, the output buffer and the log), the library's lifecycle events
+ * turned into run events, and its end: verdict, report, retry.
  *
- * Deadlines are ours, not the library's: a timed-out job must be looked at
- * (its process tree, its last output, the --on-timeout command) BEFORE its
- * stop ladder starts, so every job is spawned with timeout_ms = 0 and one
- * uv_timer per slot watches both the job's deadline and its idle time, then
- * follows the ladder's schedule to put each step into the events. */
+ * The deadline and the idle timeout are the library's (timeout_ms,
+ * idle_timeout_ms). Its TIMEOUT event comes before the stop ladder starts,
+ * so the job is looked at first (its process tree, its last output), and
+ * with --on-timeout the worker is held (sv_worker_hold) until the user's
+ * command is over. Each ladder step the library sends is a STEP event, so
+ * the run's SIGNAL and STEP events are exact, with no timer of ours. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,94 +19,56 @@
 
 extern char **environ;
 
-static void event_signal(sv_runner *rn, sv__rjob *j, sv_run_event_type type, int sig, int step,
-                         uint64_t grace) {
+/* ---- Lifecycle events ---- */
+
+/* A ladder step was sent: step 0 is the run's SIGNAL, the later ones its
+ * STEPs. Steps past the ladder (the library's SIGKILL again) are not news. */
+static void on_step(sv_runner *rn, sv__rjob *j, const sv_event *e) {
         sv_run_event ev = SV_RUN_EVENT_INIT;
 
-        ev.type = type;
+        if (e->step < 0 || (unsigned) e->step >= rn->o.ladder.count)
+                return;
+        j->stopping = true;
+        ev.type = e->step == 0 ? SV_RUN_EV_SIGNAL : SV_RUN_EV_STEP;
         ev.job = j->index;
         ev.attempt = j->attempt;
         ev.pid = j->pid;
-        ev.signal = sig;
-        ev.step = step;
-        ev.grace_ms = grace;
-        ev.reason = j->stop_reason;
+        ev.signal = e->signal;
+        ev.step = e->step;
+        ev.grace_ms = e->step == 0 ? 0 : e->grace_ms;
+        /* Ours when we stopped it (an interrupt of a held worker says
+         * "interrupt"), else the library's ("timeout", "idle"). */
+        ev.reason = j->stop_reason ? j->stop_reason : e->reason;
         sv__run_event(rn, &ev);
 }
 
+static void on_job_event(sv_worker *w, const sv_event *e, void *ud) {
+        sv__rjob *j = ud;
 
-/* ---- The deadline and the shadow ladder ---- */
-
-static void on_slot_timer(uv_timer_t *t);
-
-/* While the library walks the ladder, this timer runs on the same
- * schedule to put each step into the events as it is due. The exit record's
- * stop_step stays the authority on which step ended the job. */
-static void arm_ladder(sv_runner *rn, sv__rjob *j) {
-        const sv_ladder *l = &rn->o.ladder;
-        unsigned k = (unsigned) j->step;
-
-        if (k >= l->count || l->steps[k].signal == SIGKILL) {
-                uv_timer_stop(&j->slot->timer);
-                return;
-        }
-        uv_timer_start(&j->slot->timer, on_slot_timer, l->steps[k].grace_ms, 0);
-}
-
-static void ladder_tick(sv_runner *rn, sv__rjob *j) {
-        const sv_ladder *l = &rn->o.ladder;
-        unsigned k = (unsigned) ++j->step;
-        int sig = k < l->count ? l->steps[k].signal : SIGKILL;
-
-        event_signal(rn, j, SV_RUN_EV_STEP, sig, j->step, k < l->count ? l->steps[k].grace_ms : 0);
-        arm_ladder(rn, j);
+        if (!j->w)
+                j->w = w;
+        if (e->type == SV_EVENT_TIMEOUT)
+                sv__run_hang(j->rn, j, e->idle);
+        else if (e->type == SV_EVENT_STEP)
+                on_step(j->rn, j, e);
 }
 
 void sv__run_stop_job(sv_runner *rn, sv__rjob *j, const char *reason, int sig) {
+        sv_stop_opts so;
+        const char *old = j->stop_reason;
+
+        (void) rn;
         if (!j->w || j->stopping)
                 return;
-        if (sv_worker_stop_signal(j->w, sig) < 0)
-                return;
-        j->stopping = true;
+        memset(&so, 0, sizeof(so));
+        so.signal = sig;
+        /* A held worker's cause stays TIMEOUT, whoever lets it go. */
+        so.cause = j->hung ? SV_CAUSE_TIMEOUT : SV_CAUSE_STOPPED;
+        so.reason = reason;
+        /* Set before the call: step 0's event comes from inside it. */
         j->stop_reason = reason;
-        j->step = 0;
-        event_signal(rn, j, SV_RUN_EV_SIGNAL, sig ? sig : rn->o.ladder.steps[0].signal, 0, 0);
-        arm_ladder(rn, j);
-}
-
-static void arm_deadline(sv_runner *rn, sv__rjob *j) {
-        uint64_t now = uv_now(rn->loop), next = 0, idle = rn->o.idle_timeout_ms;
-
-        if (j->deadline)
-                next = j->deadline;
-        if (idle && (!next || j->last_out + idle < next))
-                next = j->last_out + idle;
-        if (!next) {
-                uv_timer_stop(&j->slot->timer);
-                return;
-        }
-        uv_timer_start(&j->slot->timer, on_slot_timer, next > now ? next - now : 0, 0);
-}
-
-static void on_slot_timer(uv_timer_t *t) {
-        sv__slot *s = t->data;
-        sv__rjob *j = s->job;
-        sv_runner *rn = s->rn;
-        uint64_t now, idle = rn->o.idle_timeout_ms;
-
-        if (!j || !j->w)
-                return;
-        if (j->stopping) {
-                ladder_tick(rn, j);
-                return;
-        }
-        now = uv_now(rn->loop);
-        if (j->deadline && now >= j->deadline)
-                sv__run_hang(rn, j, false);
-        else if (idle && now - j->last_out >= idle)
-                sv__run_hang(rn, j, true);
-        else
-                arm_deadline(rn, j);
+        if (sv_worker_stop_with(j->w, &so) < 0)
+                j->stop_reason = old;
 }
 
 /* ---- Attempts ---- */
@@ -118,7 +81,6 @@ void sv__run_notify(sv_runner *rn, const sv_run_attempt *a) {
 void sv__run_slot_free(sv_runner *rn, sv__rjob *j) {
         sv__slot *s = j->slot;
 
-        uv_timer_stop(&s->timer);
         s->job = NULL;
         j->slot = NULL;
         rn->free_slots[rn->nfree++] = s;
@@ -214,7 +176,6 @@ static void on_job_output(sv_worker *w, int fd, const char *buf, size_t len, voi
         sv_runner *rn = j->rn;
 
         (void) w;
-        j->last_out = uv_now(rn->loop);
         if (len)
                 sv__run_log_write(j, buf, len);
         if (rn->o.on_output)
@@ -255,13 +216,11 @@ int sv__run_start_attempt(sv_runner *rn, sv__rjob *j) {
         sv_spawn_opts sp;
         sv_run_event ev = SV_RUN_EVENT_INIT;
         char **env = NULL;
-        uint64_t t, limit = sv__run_job_timeout(rn, j);
         int e;
 
         j->attempt++;
         j->hung = j->hung_idle = j->stopping = j->exit_pending = false;
         j->stop_reason = NULL;
-        j->step = 0;
         e = attempt_prepare(rn, j);
         if (e < 0)
                 return e;
@@ -278,26 +237,22 @@ int sv__run_start_attempt(sv_runner *rn, sv__rjob *j) {
         sp.stdio[1] = SV_STDIO_PIPE;
         sp.stdio[2] = SV_STDIO_PIPE;
         sp.leaks = rn->o.leaks;
+        sp.timeout_ms = sv__run_job_timeout(rn, j);
+        sp.idle_timeout_ms = rn->o.idle_timeout_ms;
         sp.on_exit = on_job_exit;
         sp.on_output = on_job_output;
+        sp.on_event = on_job_event;
         sp.userdata = j;
         e = sv_spawn(rn->o.sv, &sp, &j->w);
         free(env);
         if (e < 0)
                 return e;
         j->pid = sv_worker_pid(j->w);
-        /* The deadline counts from this job's own start: sv__run_fill() may have
-         * spent seconds starting the jobs before it. */
-        uv_update_time(rn->loop);
         ev.type = SV_RUN_EV_SPAWN;
         ev.job = j->index;
         ev.attempt = j->attempt;
         ev.pid = j->pid;
         sv__run_event(rn, &ev);
-        t = uv_now(rn->loop);
-        j->last_out = t;
-        j->deadline = limit ? t + limit : 0;
-        arm_deadline(rn, j);
         return 0;
 }
 
@@ -367,13 +322,6 @@ static void finish_attempt(sv_runner *rn, sv__rjob *j) {
         int err;
 
         e.leaks = j->leaks;
-        if (j->hung) {
-                /* The library saw our sv_worker_stop() ("stopped"); the
-                 * reason we stopped it was the deadline. */
-                e.cause = SV_CAUSE_TIMEOUT;
-                e.idle = j->hung_idle;
-                e.timeout_ms = j->hung_idle ? rn->o.idle_timeout_ms : sv__run_job_timeout(rn, j);
-        }
         v = sv_verdict_of(j->def, &e);
         if (v == SV_VERDICT_PASS && e.leaked && rn->o.leaks == SV_LEAKS_FAIL)
                 v = SV_VERDICT_FAIL;
@@ -422,7 +370,6 @@ static void on_job_exit(sv_worker *w, const sv_exit_info *info, void *ud) {
 
         (void) w;
         j->w = NULL;
-        uv_timer_stop(&j->slot->timer);
         j->exit = *info;
         j->exit.leaks = NULL;
         j->leaks = NULL;

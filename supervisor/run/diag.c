@@ -362,21 +362,21 @@ void sv__run_hang(sv_runner *rn, sv__rjob *j, bool idle) {
         j->hung = true;
         j->hung_idle = idle;
         j->stop_reason = idle ? "idle" : "timeout";
-        uv_timer_stop(&j->slot->timer);
         text = snapshot(rn, j, &len);
         sv__run_diag_add(rn, j, "snapshot", text ? text : "[out of memory]\n", text ? len : 0);
         free(text);
-        if (!rn->o.on_timeout || rn->stop_signal) {
-                sv__run_stop_job(rn, j, j->stop_reason, 0);
+        /* Returning without a hold lets the library start the ladder. */
+        if (!rn->o.on_timeout || rn->stop_signal)
                 return;
-        }
         e = start_helper(rn, j);
         if (e < 0) {
                 snprintf(msg, sizeof(msg), "[cannot run on-timeout command '%s': %s]\n",
                          rn->o.on_timeout[0], uv_strerror(e));
                 sv__run_diag_add(rn, j, "on-timeout", msg, 0);
-                sv__run_stop_job(rn, j, j->stop_reason, 0);
+                return;
         }
+        /* The ladder waits for the helper: on_helper_exit lets it go. */
+        (void) sv_worker_hold(j->w);
 }
 
 /* Which descendants outlived the leader, as a diagnostic: the leak event

@@ -360,7 +360,7 @@ int sv_runner_new(const sv_runner_opts *opts, sv_runner **out) {
         rn->count = n = opts->jobs->count;
         if (rn->o.parallel == 0)
                 rn->o.parallel = 1;
-        /* More slots than jobs would only be timers that never run. */
+        /* More slots than jobs would never be used. */
         rn->nslots = n && n < rn->o.parallel ? (unsigned) n : rn->o.parallel;
         rn->limit = rn->nslots;
         rn->jobs = calloc(n ? n : 1, sizeof(*rn->jobs));
@@ -393,8 +393,6 @@ int sv_runner_start(sv_runner *rn) {
                 return e;
         rn->backoff.data = rn;
         for (i = 0; i < rn->nslots; i++) {
-                (void) uv_timer_init(rn->loop, &rn->slots[i].timer);
-                rn->slots[i].timer.data = &rn->slots[i];
                 rn->slots[i].rn = rn;
                 rn->free_slots[rn->nfree++] = &rn->slots[rn->nslots - 1 - i];
         }
@@ -423,10 +421,6 @@ void sv_runner_progress_get(const sv_runner *rn, sv_runner_progress *out) {
 }
 
 static void close_handles(sv_runner *rn) {
-        unsigned i;
-
-        for (i = 0; i < rn->nslots; i++)
-                uv_close((uv_handle_t *) &rn->slots[i].timer, NULL);
         uv_close((uv_handle_t *) &rn->backoff, NULL);
         /* The close callbacks run on the next turn of the loop. */
         (void) uv_run(rn->loop, UV_RUN_NOWAIT);

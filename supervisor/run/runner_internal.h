@@ -29,14 +29,11 @@ typedef struct sv__rjob {
         pid_t pid;
         sv_outbuf *out;
         int log_fd;
-        uint64_t deadline; /* absolute uv_now() ms; 0: none */
-        uint64_t last_out; /* uv_now() of the last output, for the idle timeout */
-        bool hung;         /* our deadline fired for this attempt */
+        bool hung;         /* the library's TIMEOUT event came for this attempt */
         bool hung_idle;    /* ... and it was the idle one */
-        bool stopping;     /* we started this attempt's stop ladder */
-        int step;          /* ladder step announced in the events */
+        bool stopping;     /* the ladder's first step was sent */
         unsigned spawn_tries; /* backoff retries of a spawn that failed for a passing reason */
-        const char *stop_reason;
+        const char *stop_reason; /* the SIGNAL/STEP events' word; NULL: the library's */
         /* --on-timeout: while `helper` runs, the attempt's exit is held back
          * (exit_pending), so its diagnostics come before its EXIT event. */
         sv_worker *helper;
@@ -51,7 +48,6 @@ typedef struct sv__rjob {
 } sv__rjob;
 
 typedef struct sv__slot {
-        uv_timer_t timer; /* deadline and idle watch, then the ladder's steps */
         sv_runner *rn;
         sv__rjob *job;    /* NULL: free */
 } sv__slot;
@@ -129,8 +125,9 @@ void sv__run_describe(char *buf, size_t n, const sv_exit_info *e, sv_verdict v);
 /* Appends a "--- kind ---" block to the attempt's diagnostics and emits
  * the DIAG event (len 0: up to the NUL). */
 void sv__run_diag_add(sv_runner *rn, sv__rjob *j, const char *kind, const char *text, size_t len);
-/* The deadline fired: record the tree and the output tail, run the
- * --on-timeout command, and only then start the ladder. */
+/* The library's TIMEOUT event (the ladder has not started): record the
+ * tree and the output tail, and with --on-timeout hold the worker and run
+ * the command; the ladder starts when it is over (or at once without one). */
 void sv__run_hang(sv_runner *rn, sv__rjob *j, bool idle);
 void sv__run_leak_diag(sv_runner *rn, sv__rjob *j, const sv_exit_info *e);
 void sv__run_helper_release(sv__rjob *j);
