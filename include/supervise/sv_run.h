@@ -479,7 +479,7 @@ typedef void (*sv_runner_throttle_cb)(sv_runner *rn, int err, unsigned running, 
 typedef void (*sv_runner_error_cb)(sv_runner *rn, const char *what, int err, void *ud);
 
 typedef struct sv_runner_opts {
-        sv_supervisor *sv;            /* required; borrowed; its ladder is the jobs' */
+        sv_supervisor *sv;            /* required; borrowed */
         const sv_joblist *jobs;       /* required; borrowed; outlives the runner */
         sv_report *report;            /* required; borrowed; made for `jobs` */
         const char *events_name;      /* the events file, for messages; may be NULL */
@@ -487,7 +487,7 @@ typedef struct sv_runner_opts {
         unsigned retries;             /* more attempts after fail/timeout/crash */
         uint64_t timeout_ms;          /* jobs whose own timeout_ms is 0; 0: none */
         uint64_t idle_timeout_ms;     /* 0: none */
-        sv_ladder ladder;             /* the supervisor's, for the STEP events */
+        sv_ladder ladder;             /* every job's stop ladder; count 0: sv_ladder_default() */
         sv_leaks leaks;
         char *const *on_timeout;      /* argv run at a timeout, "{pid}" replaced; NULL: none */
         uint64_t on_timeout_limit_ms; /* 0: 30 s */

@@ -237,6 +237,7 @@ int sv__run_start_attempt(sv_runner *rn, sv__rjob *j) {
         sp.stdio[1] = SV_STDIO_PIPE;
         sp.stdio[2] = SV_STDIO_PIPE;
         sp.leaks = rn->o.leaks;
+        sp.ladder = &rn->o.ladder;
         sp.timeout_ms = sv__run_job_timeout(rn, j);
         sp.idle_timeout_ms = rn->o.idle_timeout_ms;
         sp.on_exit = on_job_exit;

@@ -360,6 +360,10 @@ int sv_runner_new(const sv_runner_opts *opts, sv_runner **out) {
         rn->count = n = opts->jobs->count;
         if (rn->o.parallel == 0)
                 rn->o.parallel = 1;
+        /* Every job gets this ladder, so the STEP events can be told from
+         * the library's SIGKILL polls past its end. */
+        if (rn->o.ladder.count == 0)
+                sv_ladder_default(&rn->o.ladder);
         /* More slots than jobs would never be used. */
         rn->nslots = n && n < rn->o.parallel ? (unsigned) n : rn->o.parallel;
         rn->limit = rn->nslots;
