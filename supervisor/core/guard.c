@@ -2,7 +2,7 @@
  * started, watched and restarted; and, when we are PID 1 of a PID namespace,
  * the reaping of every orphan the moment it exits.
  *
- * The guardian (platform/unix/guardian.c) ends our trees if we are
+ * The guardian (platform/linux/guardian.c) ends our trees if we are
  * SIGKILLed. If it dies first, the run silently loses that promise, so its
  * pipe is watched: the write end we keep reports an error as soon as the
  * guardian's read end is gone, and we reap it and start another. A guardian

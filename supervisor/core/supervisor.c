@@ -2,7 +2,7 @@
  * operations on all workers at once. Owns the loop when the caller gave
  * none, the SIGCHLD watcher, the /dev/null fd and the cgroup directory all
  * worker cgroups live under, with the lock that tells neighbours it is
- * ours (platform/unix/cgroot.c). */
+ * ours (platform/linux/cgroot.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -52,6 +52,31 @@ static void choose_mechanism(sv_supervisor *sv) {
         sv->flags |= SV_SUPERVISOR_NO_GUARDIAN;
 }
 
+/* Everything but the loop and the fds: flags, hooks, identity, mechanism,
+ * logging and the default ladder. */
+static void init_fields(sv_supervisor *sv, const sv_supervisor_opts *opts) {
+        sv->flags = opts->flags;
+        sv->cglock = -1;
+        /* reap.c reaches the workers only through these. */
+        sv->hooks.reaped = sv__worker_reaped;
+        sv->hooks.timeout = sv__worker_timeout_fired;
+        sv->hooks.bury = sv__worker_bury;
+        sv->mech = SV_MECH_PROCWALK;
+        /* PID 1 of a namespace needs no guardian: when it dies, the kernel
+         * kills every process of the namespace. */
+        sv->ns_init = sv__plat_is_ns_init();
+        if (sv->ns_init)
+                sv->flags |= SV_SUPERVISOR_NO_GUARDIAN;
+        choose_mechanism(sv);
+
+        sv->log = opts->log;
+        sv->log_userdata = opts->log_userdata;
+        if (opts->ladder.count)
+                sv->ladder = opts->ladder;
+        else
+                sv_ladder_default(&sv->ladder);
+}
+
 int sv_supervisor_new(const sv_supervisor_opts *opts, sv_supervisor **out) {
         sv_supervisor_opts defaults;
         sv_supervisor *sv;
@@ -73,26 +98,7 @@ int sv_supervisor_new(const sv_supervisor_opts *opts, sv_supervisor **out) {
         sv = calloc(1, sizeof(*sv));
         if (!sv)
                 return UV_ENOMEM;
-        sv->flags = opts->flags;
-        sv->cglock = -1;
-        /* reap.c reaches the workers only through these. */
-        sv->hooks.reaped = sv__worker_reaped;
-        sv->hooks.timeout = sv__worker_timeout_fired;
-        sv->hooks.bury = sv__worker_bury;
-        sv->mech = SV_MECH_PROCWALK;
-        /* PID 1 of a namespace needs no guardian: when it dies, the kernel
-         * kills every process of the namespace. */
-        sv->ns_init = sv__plat_is_ns_init();
-        if (sv->ns_init)
-                sv->flags |= SV_SUPERVISOR_NO_GUARDIAN;
-        choose_mechanism(sv);
-
-        sv->log = opts->log;
-        sv->log_userdata = opts->log_userdata;
-        if (opts->ladder.count)
-                sv->ladder = opts->ladder;
-        else
-                sv_ladder_default(&sv->ladder);
+        init_fields(sv, opts);
 
         if (opts->loop) {
                 sv->loop = opts->loop;

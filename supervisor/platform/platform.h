@@ -1,6 +1,6 @@
 /* platform.h - what core/ needs from the operating system, and nothing more.
  * core/ never calls kill(), waitpid() or clone() itself: it goes through
- * these sv__plat_* functions, which platform/unix (and one day platform/win)
+ * these sv__plat_* functions, which platform/linux (and one day platform/win)
  * implement. */
 #ifndef SV_PLATFORM_H
 #define SV_PLATFORM_H
@@ -299,6 +299,53 @@ typedef struct sv__stat {
  * a name may itself contain ") " and newlines. Returns 0 or UV_EINVAL. */
 int sv__proc_parse_stat(const char *buf, size_t len, sv__stat *out);
 
+/* ---- /proc for the process finder (proctable.c) ---- */
+
+/* An fd on the /proc directory, for the *_at readers: a path under it can
+ * not be swapped under us. Returns the fd or a negative error. */
+int sv__proc_open_dir(void);
+
+/* Lists the pids in /proc (any order) into a malloc'd array; returns the
+ * count or a negative error. */
+int sv__proc_list_pids(int proc_fd, pid_t **out);
+
+/* Reads and parses <dirfd>/<path> where path is "stat" or "<pid>/stat".
+ * Returns 0, UV_ESRCH when the process is gone (ENOENT/ESRCH at any step),
+ * or another negative error. */
+int sv__proc_read_stat_at(int dirfd, const char *path, sv__stat *out);
+
+/* Reads a whole small /proc file into a new NUL-terminated buffer. Returns
+ * the length (0 is valid: empty) and stores the buffer, or a negative error
+ * (UV_ESRCH when gone). */
+ssize_t sv__proc_read_file_at(int dirfd, const char *path, char **out);
+
+/* Reads the effective uid from <proc_fd>/<pid>/status. */
+int sv__proc_read_euid(int proc_fd, pid_t pid, uid_t *out);
+
+/* The real and effective uid and the real gid, from the same file. */
+typedef struct sv__ids {
+        uid_t ruid, euid;
+        gid_t rgid;
+} sv__ids;
+
+int sv__proc_read_ids(int proc_fd, pid_t pid, sv__ids *out);
+
+/* Socket inodes on `port` from /proc/net/{tcp,tcp6,udp,udp6}, sorted. */
+typedef struct sv__inodes {
+        uint64_t *v;
+        size_t n, cap;
+} sv__inodes;
+
+int sv__proc_port_inodes(uint16_t port, unsigned protos, bool any_socket, sv__inodes *out);
+
+/* Returns 1 if an fd of process `pid` is a socket whose inode is in `set`,
+ * 0 if none is, or a negative error (UV_EACCES, UV_ESRCH). */
+int sv__proc_owns_inode(int proc_fd, pid_t pid, const sv__inodes *set);
+
+/* Milliseconds per clock tick conversion and the boot-relative clock. */
+uint64_t sv__proc_now_boot_ms(void);
+uint64_t sv__proc_ticks_to_ms(uint64_t ticks);
+
 /* What a hang diagnosis shows of one process: its stat, where it sleeps in
  * the kernel, its command line, and its kernel stack where we may read it. */
 typedef struct sv__proc_detail {
@@ -310,8 +357,9 @@ typedef struct sv__proc_detail {
         int stack_err;     /* why stack is NULL: UV_EACCES without privilege */
 } sv__proc_detail;
 
-/* Reads pid's detail into *out (release it after): 0, or UV_ESRCH when the
- * process is gone. */
+/* Reads pid's detail into *out, which is filled either way (state '?',
+ * wchan "-", empty cmdline when unreadable; release it after): 0, or
+ * UV_ESRCH when its stat could not be read (it is gone). */
 int sv__proc_detail_read(pid_t pid, sv__proc_detail *out);
 void sv__proc_detail_release(sv__proc_detail *d);
 
@@ -333,8 +381,10 @@ int sv__plat_pidfds_wait(const int *fds, size_t n, int timeout_ms, bool *out_gon
 
 /* Runs argv (no shell, PATH searched) with stdin on /dev/null and captures
  * its stdout and stderr into malloc'd, NUL-terminated buffers. Kills it at
- * timeout_ms (0: no limit). Returns 0 with the raw wait status in
- * *out_status, or a negative error (UV_ENOENT: not found; UV_ETIMEDOUT). */
+ * timeout_ms (0: no limit), and refuses more than 256 MiB of stdout
+ * (UV_E2BIG); keeps the first 64 KiB or so of stderr. Returns 0 with
+ * *out_status = its exit code, or -n if signal n killed it; or a negative
+ * error, the outputs untouched (UV_ENOENT: not found; UV_ETIMEDOUT). */
 int sv__plat_run_capture(const char *const *argv, unsigned timeout_ms, char **out,
                          size_t *out_len, char **err, size_t *err_len, int *out_status);
 

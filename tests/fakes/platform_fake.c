@@ -1,5 +1,5 @@
 /* platform_fake.c - a platform layer with no processes in it, linked in
- * place of platform/unix for the state machine's unit tests. Spawning
+ * place of platform/linux for the state machine's unit tests. Spawning
  * hands out made-up pids, every signal is recorded instead of sent, the
  * clock moves only when a test moves it, and what the /proc and cgroup
  * probes answer is set by the test. */

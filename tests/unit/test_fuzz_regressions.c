@@ -24,7 +24,7 @@
                   "18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n"
 
 static int parse_stat(const char *line, sv__stat *st) {
-        return sv__find_parse_stat(line, strlen(line), st);
+        return sv__proc_parse_stat(line, strlen(line), st);
 }
 
 /* fuzz_procstat: a ppid of 24 digits wrapped around 2^64 and came out as the
