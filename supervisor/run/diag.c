@@ -3,17 +3,14 @@
  * --on-timeout command, all before the stop ladder starts; and the list of
  * descendants that outlived a job's leader. Each becomes a DIAG event and a
  * "--- kind ---" block of the attempt's diagnostics. */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "platform/platform.h"
 #include "run/runner_internal.h"
 
 #define HELPER_OUT_MAX (256u * 1024u)
-#define CMDLINE_MAX 512
 
 void sv__run_fmt_secs(char buf[32], uint64_t ms) {
         snprintf(buf, 32, "%llu.%03llu s", (unsigned long long) (ms / 1000),
@@ -58,71 +55,42 @@ void sv__run_describe(char *buf, size_t n, const sv_exit_info *e, sv_verdict v) 
 
 /* ---- The snapshot ---- */
 
-/* Reads a small /proc file into buf (NUL-terminated). Returns its length or
- * -errno.
- * NEEDSWORK: via sv__proc_detail_read once B3 lands (one /proc reader). */
-static ssize_t read_small(const char *path, char *buf, size_t cap) {
-        ssize_t n, total = 0;
-        int fd;
-
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        while ((size_t) total < cap - 1) {
-                n = read(fd, buf + total, cap - 1 - (size_t) total);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0) {
-                        n = -errno;
-                        close(fd);
-                        return n;
-                }
-                if (n == 0)
-                        break;
-                total += n;
-        }
-        close(fd);
-        buf[total] = '\0';
-        return total;
-}
-
+/* One line of the tree table for pid, and its kernel stack (or why it is
+ * unreadable) into `stacks`. */
 static void snap_one(FILE *m, FILE *stacks, pid_t pid) {
-        char path[64], stat[1024], wchan[128], cmd[CMDLINE_MAX], stack[4096];
-        char state = '?';
-        int ppid = 0;
-        ssize_t n, i;
-        char *p;
+        sv__proc_detail d;
+        size_t n, i;
+        char *p, *save = NULL;
 
-        snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
-        if (read_small(path, stat, sizeof(stat)) > 0 && (p = strrchr(stat, ')')) != NULL)
-                (void) sscanf(p + 1, " %c %d", &state, &ppid);
-        snprintf(path, sizeof(path), "/proc/%d/wchan", (int) pid);
-        if (read_small(path, wchan, sizeof(wchan)) <= 0 || strcmp(wchan, "0") == 0)
-                snprintf(wchan, sizeof(wchan), "-");
-        snprintf(path, sizeof(path), "/proc/%d/cmdline", (int) pid);
-        n = read_small(path, cmd, sizeof(cmd));
-        while (n > 0 && cmd[n - 1] == '\0')
+        /* Filled by the reader either way; the defaults are for a reader
+         * that gives up early (the fake platform's). */
+        memset(&d, 0, sizeof(d));
+        d.p.state = '?';
+        d.wchan[0] = '-';
+        d.stack_err = UV_ESRCH;
+        (void) sv__proc_detail_read(pid, &d);
+        n = d.cmdline_len;
+        while (n > 0 && d.cmdline[n - 1] == '\0')
                 n--;
         for (i = 0; i < n; i++)
-                if (cmd[i] == '\0')
-                        cmd[i] = ' ';
-        fprintf(m, "%8d %8d %c     %-24s ", (int) pid, ppid, state, wchan);
+                if (d.cmdline[i] == '\0')
+                        d.cmdline[i] = ' ';
+        fprintf(m, "%8d %8d %c     %-24s ", (int) pid, (int) d.p.ppid, d.p.state, d.wchan);
         if (n > 0)
-                put_term(m, cmd, (size_t) n);
+                put_term(m, d.cmdline, n);
         else
                 fputc('?', m);
         fputc('\n', m);
-
-        snprintf(path, sizeof(path), "/proc/%d/stack", (int) pid);
-        n = read_small(path, stack, sizeof(stack));
-        if (n < 0) {
+        if (!d.stack) {
                 fprintf(stacks, "kernel stack of %d: unreadable (%s)\n", (int) pid,
-                        strerror((int) -n));
+                        strerror(-d.stack_err));
+                sv__proc_detail_release(&d);
                 return;
         }
         fprintf(stacks, "kernel stack of %d:\n", (int) pid);
-        for (p = strtok(stack, "\n"); p; p = strtok(NULL, "\n"))
+        for (p = strtok_r(d.stack, "\n", &save); p; p = strtok_r(NULL, "\n", &save))
                 fprintf(stacks, "    %s\n", p);
+        sv__proc_detail_release(&d);
 }
 
 static void snap_tail(FILE *m, sv__rjob *j) {
