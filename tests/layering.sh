@@ -13,9 +13,8 @@
 set -u
 cd "${1:-$(dirname "$0")/..}" || exit 2
 
-# NEEDSWORK: cmd_run.c's hang snapshot reads /proc until WP-C moves it to
-# run/diag.c on sv__proc_detail_read.
-KNOWN="supervisor/cli/cmd_run.c supervisor/run/diag.c"
+# Empty since the hang snapshot moved to run/diag.c on sv__proc_detail_read.
+KNOWN=""
 
 pattern='#include <sys/wait.h>|(^|[^_a-z])waitpid\(|posix_spawn[a-z_]*\(|(^|[^_a-z])pidfd_[a-z_]+\(|"/proc'
 hits=$(grep -rnE "$pattern" supervisor --include='*.c' --include='*.h' |
