@@ -432,6 +432,125 @@ int sv_report_write_tap(const sv_report *r, FILE *f);
  * error, as above. */
 int sv_report_write_summary(const sv_report *r, FILE *f);
 
+/* ==== The runner ========================================================
+ *
+ * Runs a job list N jobs at a time on a caller's supervisor, the way git's
+ * run_processes_parallel() does: the caller hands out jobs and gets
+ * callbacks; the runner owns everything in between (slots, attempts,
+ * retries, a lower -j while spawns fail for a passing reason, deadlines,
+ * hang diagnostics, per-job log files) and adds every event to the report.
+ * It never prints: output, status lines and the exit status are the
+ * caller's. Every callback runs on the loop thread, from inside
+ * sv_supervisor_run() or sv_runner_start(). */
+
+typedef struct sv_runner sv_runner; /* opaque */
+
+/* One finished attempt, or a job that never ran (ERROR, SKIP). Every pointer
+ * is valid during the callback only. */
+typedef struct sv_run_attempt {
+        size_t job;               /* index in opts.jobs */
+        unsigned attempt;         /* 1-based */
+        sv_verdict verdict;
+        bool will_retry;          /* attempt + 1 starts right after this callback */
+        int error;                /* SV_VERDICT_ERROR: why it could not start */
+        const sv_exit_info *exit; /* NULL unless it ran */
+        const char *how;          /* one line: how it ended ("exit code 1", "cannot run
+                                   * 'x': ..."); "" for a pass or a skip that ran */
+        const char *output;       /* kept output (grouped mode); may hold NULs */
+        size_t output_len;
+        uint64_t output_dropped;  /* bytes cut from its front */
+        const char *diag;         /* "--- kind ---\n..." blocks, NULL if none */
+        size_t diag_len;
+        const char *reason;       /* SKIP that never ran: "disabled", "interrupted", "aborted" */
+} sv_run_attempt;
+
+/* 1 and *out_job = the next fresh job to start; 0: none left. NULL in opts:
+ * opts.jobs in order. Each index must be handed out once. */
+typedef int (*sv_runner_next_cb)(sv_runner *rn, size_t *out_job, void *ud);
+/* After the event went into opts.report. */
+typedef void (*sv_runner_event_cb)(sv_runner *rn, const sv_run_event *ev, void *ud);
+/* Raw chunks of a job's fd 1 or 2; len 0: EOF on that fd. */
+typedef void (*sv_runner_output_cb)(sv_runner *rn, size_t job, int fd, const char *buf,
+                                    size_t len, void *ud);
+/* Complete lines (sv_outbuf's rules and flags), as they come; setting it
+ * keeps only SV_OUTBUF_KEEP_MIN of each job's output for the report. */
+typedef void (*sv_runner_line_cb)(sv_runner *rn, size_t job, int fd, const char *line,
+                                  size_t len, unsigned flags, void *ud);
+typedef void (*sv_runner_attempt_cb)(sv_runner *rn, const sv_run_attempt *a, void *ud);
+/* Once, the first time a spawn fails with a passing error (EMFILE, ENFILE,
+ * EAGAIN, ENOMEM): `running` jobs were running, this one included. */
+typedef void (*sv_runner_throttle_cb)(sv_runner *rn, int err, unsigned running, void *ud);
+/* A write of the runner's own failed (the report's events fd, a log file):
+ * `what` names it ("the events file 'x'"). The runner has already stopped
+ * the run as sv_runner_stop(rn, 0, "aborted") does. */
+typedef void (*sv_runner_error_cb)(sv_runner *rn, const char *what, int err, void *ud);
+
+typedef struct sv_runner_opts {
+        sv_supervisor *sv;            /* required; borrowed */
+        const sv_joblist *jobs;       /* required; borrowed; outlives the runner */
+        sv_report *report;            /* required; borrowed; made for `jobs` */
+        const char *events_name;      /* the events file, for messages; may be NULL */
+        unsigned parallel;            /* 0: 1 */
+        unsigned retries;             /* more attempts after fail/timeout/crash */
+        uint64_t timeout_ms;          /* jobs whose own timeout_ms is 0; 0: none */
+        uint64_t idle_timeout_ms;     /* 0: none */
+        sv_ladder ladder;             /* every job's stop ladder; count 0: sv_ladder_default() */
+        sv_leaks leaks;
+        char *const *on_timeout;      /* argv run at a timeout, "{pid}" replaced; NULL: none */
+        uint64_t on_timeout_limit_ms; /* 0: 30 s */
+        const char *logs_dir;         /* NULL: none; else DIR/<n>-<name>.log per job */
+        sv_runner_next_cb get_next;
+        sv_runner_event_cb on_event;
+        sv_runner_output_cb on_output;
+        sv_runner_line_cb on_line;
+        sv_runner_attempt_cb on_attempt;
+        sv_runner_throttle_cb on_throttle;
+        sv_runner_error_cb on_error;
+        void *userdata;
+} sv_runner_opts;
+
+/* Makes a runner for `opts` (copied; what it points to is borrowed). Returns
+ * 0 and *out, or UV_EINVAL (no sv, jobs or report) / UV_ENOMEM. Nothing
+ * starts yet. */
+int sv_runner_new(const sv_runner_opts *opts, sv_runner **out);
+
+/* Emits START and starts jobs up to `parallel`; they run as the loop runs.
+ * Returns 0 or the error of the timers it needs. */
+int sv_runner_start(sv_runner *rn);
+
+/* No new job starts. Waiting jobs are skipped with `reason` ("interrupted",
+ * "aborted"). Running ones go down the ladder with that reason ("interrupted"
+ * stops them as "interrupt", the events' word), the first step sending `sig`
+ * (0: the ladder's). `sig` != 0 means the user asked (a signal): a second
+ * such call SIGKILLs the trees, and no --on-timeout command starts after it. */
+void sv_runner_stop(sv_runner *rn, int sig, const char *reason);
+
+/* The first write error the runner hit itself (see sv_runner_error_cb): 0 if
+ * none, else the error, with *out_what (may be NULL) naming the file; the
+ * string lives as long as the runner. */
+int sv_runner_error(const sv_runner *rn, const char **out_what);
+
+typedef struct sv_runner_progress {
+        size_t total;     /* jobs */
+        size_t done;      /* jobs with a final verdict */
+        unsigned running; /* slots in use */
+        unsigned failed;  /* jobs done that did not pass */
+} sv_runner_progress;
+
+void sv_runner_progress_get(const sv_runner *rn, sv_runner_progress *out);
+
+/* Milliseconds since sv_runner_start(), the clock of the events' t_ms. */
+uint64_t sv_runner_now_ms(const sv_runner *rn);
+
+/* Emits END, closes the runner's handles (running the loop once for their
+ * close callbacks) and frees everything; accepts NULL. Call after the loop
+ * ran out, before sv_supervisor_free(). */
+void sv_runner_free(sv_runner *rn);
+
+/* git's shape in one call: new, start, sv_supervisor_run, free. Returns 0 or
+ * the first error of those; the verdicts are in opts->report. */
+int sv_run_parallel(const sv_runner_opts *opts);
+
 #ifdef __cplusplus
 }
 #endif

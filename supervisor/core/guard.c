@@ -2,7 +2,7 @@
  * started, watched and restarted; and, when we are PID 1 of a PID namespace,
  * the reaping of every orphan the moment it exits.
  *
- * The guardian (platform/unix/guardian.c) ends our trees if we are
+ * The guardian (platform/linux/guardian.c) ends our trees if we are
  * SIGKILLed. If it dies first, the run silently loses that promise, so its
  * pipe is watched: the write end we keep reports an error as soon as the
  * guardian's read end is gone, and we reap it and start another. A guardian
@@ -101,28 +101,10 @@ unwatched:
         sv__log(sv, "supervisor: cannot watch the guardian: %s", uv_strerror(r));
 }
 
-/* Reaps exited children that are not ours to leave to the pidfd path.
- * Returns true when a worker (or the guardian) stands first in line. */
-static bool reap_orphans_now(sv_supervisor *sv) {
-        sv__reaped r;
-        pid_t pid;
-
-        while (sv__plat_peek_exited(&pid) == 1) {
-                if (pid == sv->guardian.pid || sv__worker_by_pid(sv, pid))
-                        return true;
-                if (sv__plat_reap_pid(pid, &r) != 1)
-                        return false;
-                sv->reaps++;
-                sv->orphans++;
-                sv__log(sv, "reaped adopted orphan %d", (int) pid);
-        }
-        return false;
-}
-
 static void on_init_check(uv_check_t *h) {
         sv_supervisor *sv = h->data;
 
-        if (!reap_orphans_now(sv))
+        if (!sv__orphans_reap_exited(sv))
                 uv_check_stop(h);
 }
 
@@ -130,7 +112,7 @@ static void on_init_sigchld(uv_signal_t *h, int signum) {
         sv_supervisor *sv = h->data;
 
         (void) signum;
-        if (reap_orphans_now(sv))
+        if (sv__orphans_reap_exited(sv))
                 uv_check_start(&sv->init_check, on_init_check);
 }
 

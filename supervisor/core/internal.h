@@ -10,17 +10,33 @@
 typedef enum sv__event {
         SV_EV_STOP,          /* sv_worker_stop() or a forwarded signal */
         SV_EV_TIMEOUT,       /* the worker's deadline passed */
+        SV_EV_IDLE,          /* no output for idle_timeout_ms */
         SV_EV_GRACE_EXPIRED, /* the current ladder step's grace ran out */
         SV_EV_REAPED,        /* the leader's exit status is in w->reaped */
-        SV_EV_TREE_EMPTY,    /* no process of the tree is left */
+        SV_EV_TREE_POLL,     /* time to look again at a tree outliving its leader */
+        SV_EV_TREE_EMPTY,    /* cgroup.events changed: the tree may be empty */
+        SV_EV_PIPE_EOF,      /* an output pipe reached EOF (and is closed) */
         SV_EV_COUNT
 } sv__event;
+
+/* The machine's states (worker.c's table). sv_worker_state is what callers
+ * see of them: HELD is RUNNING, the three after the reap are EXITED. */
+typedef enum sv__wstate {
+        SV__W_RUNNING,        /* pid valid; no stop in progress */
+        SV__W_HELD,           /* timed out; the caller holds the ladder back */
+        SV__W_STOPPING,       /* on the ladder: step, last_signal; leader not reaped */
+        SV__W_TREE_DRAINING,  /* leader reaped; its tree killed and polled until gone */
+        SV__W_PIPES_DRAINING, /* tree gone; waiting for the output pipes' EOF */
+        SV__W_CLOSING,        /* on_exit has run; handles closing, then freed */
+        SV__W_STATE_COUNT
+} sv__wstate;
 
 struct sv_worker {
         sv_supervisor *sv;
         sv_worker *prev, *next; /* live list, spawn order */
         unsigned id;
-        sv_worker_state state;
+        sv__wstate ws;         /* written by sv__worker_step's actions only */
+        sv_worker_state state; /* the public view of ws, written with it */
         pid_t pid;
         int pidfd; /* -1 without pidfds; closed at reap */
         uint64_t deadline_us; /* the timeout, while queued in sv->timeouts */
@@ -40,16 +56,15 @@ struct sv_worker {
         int step;       /* ladder step in progress, -1 if none */
         int last_step;  /* the step whose signal was sent last */
         int last_signal; /* and that signal */
-        bool stop_by_us;
+        sv_cause cause; /* our stop: STOPPED or TIMEOUT; EXITED: none (yet) */
+        bool idle;      /* the timeout that fired was the idle one */
         uint64_t sent_sigs; /* bit n: we sent signal n to the tree */
-        bool timed_out;
-        bool idle_timed_out;
-        bool reaped_ok;
-        bool tree_done;
-        bool tree_empty; /* verified: no process of the tree is left */
+        bool in_timeout_cb; /* inside the SV_EVENT_TIMEOUT callback: hold allowed */
+        bool hold_asked;    /* sv_worker_hold() was called in it */
+        bool reaped_ok;     /* w->reaped is filled (reap.c reads it) */
+        bool left_running; /* the tree outlived it by the leaks policy */
         bool tree_multi; /* the tree may have had more than its leader */
         char stop_reason[32]; /* the first stop's word ("timeout", "stop", ...); "" if none */
-        bool finished; /* on_exit has run */
         sv__reaped reaped;
         uint64_t end_us;
         unsigned leaked;
@@ -136,6 +151,14 @@ struct sv_supervisor {
         unsigned nspare;
         sv_worker *grave;       /* freed while an epoll batch still runs */
         bool in_batch;
+        unsigned in_finish; /* on_exit runs (worker.c): no reap may be dispatched */
+        /* What reap.c delivers to, so that it never calls worker.c by name:
+         * sv__worker_reaped, sv__worker_timeout_fired, sv__worker_bury. */
+        struct {
+                void (*reaped)(sv_worker *w, const sv__reaped *r);
+                void (*timeout)(sv_worker *w);
+                void (*bury)(sv_worker *w);
+        } hooks;
         unsigned live;
         unsigned unreaped; /* workers whose leader we have not reaped yet */
         sv__pidmap bypid;  /* exactly those unreaped workers */
@@ -155,8 +178,6 @@ struct sv_supervisor {
         uv_timer_t sweep_timer;
         pid_t *left;           /* procwalk: leaked processes left running */
         size_t nleft, leftcap;
-        uint64_t reaps;        /* children we reaped (workers and orphans) */
-        uint64_t orphans;      /* adopted orphans reaped */
         char readbuf[65536];
 };
 
@@ -174,15 +195,36 @@ void sv__log_(sv_supervisor *sv, const char *fmt, ...);
 void sv__worker_step(sv_worker *w, sv__event ev);
 void sv__worker_reaped(sv_worker *w, const sv__reaped *r);
 void sv__worker_timeout_fired(sv_worker *w);
-void sv__worker_close(sv_worker *w);
 sv_worker *sv__worker_by_pid(sv_supervisor *sv, pid_t pid);
+const char *sv__worker_table_name(sv__wstate s, sv__event e); /* tests */
+/* Fills ev's pid and time and calls the caller's on_event, if any. */
+void sv__worker_emit(sv_worker *w, sv_event *ev);
+
+/* wio.c */
+int sv__worker_need_io(sv_worker *w); /* w->io, made on first need */
+/* (Re)starts w->timer to fire in `ms` from now: the timeout, a grace, a poll. */
+void sv__worker_arm(sv_worker *w, uint64_t ms);
+void sv__worker_close_handle(uv_handle_t *h);
+void sv__worker_close(sv_worker *w); /* frees it, now or at the last close */
+sv_worker *sv__worker_alloc(sv_supervisor *sv); /* from the spare list */
+void sv__worker_on_idle(uv_timer_t *t);
+void sv__worker_on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+void sv__worker_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
+
+/* tree.c */
+int sv__tree_signal(sv_worker *w, int sig); /* the leader's result */
+int sv__tree_alive(sv_worker *w);  /* 1: some process of the tree is left */
+void sv__tree_collect_leaks(sv_worker *w); /* fills w->leaked, w->leak_list */
+void sv__tree_pidns_end(sv_worker *w); /* a pidns init's report of the worker */
+void sv__tree_watch(sv_worker *w); /* cgroup.events, for a tree outliving its leader */
+uint64_t sv__tree_poll_ms(const sv_worker *w); /* how soon to look again */
 
 /* guard.c */
 void sv__guard_start(sv_supervisor *sv);
 int sv__guard_init_reaper(sv_supervisor *sv);
 void sv__guard_close(sv_supervisor *sv); /* adds to sv->closing */
 
-/* supervisor.c */
+/* cgpool.c */
 int sv__cg_get(sv_supervisor *sv, sv__cg **out);
 void sv__cg_put(sv_supervisor *sv, sv__cg *cg);
 void sv__cg_retire(sv_supervisor *sv, sv__cg *cg);
@@ -206,8 +248,27 @@ void sv__reap_cancel_timeout(sv_supervisor *sv, sv_worker *w);
 void sv__worker_bury(sv_worker *w);
 uv_handle_t *sv__reap_handle(sv_supervisor *sv);
 void sv__reap_close(sv_supervisor *sv, uv_close_cb cb);
+/* Reaps orphans now; without pidfds, worker exits in the next loop
+ * iteration. Safe from inside a worker's finish. */
 void sv__reap_sweep(sv_supervisor *sv);
+/* The same, worker exits included at once: from the loop or free() only. */
+void sv__reap_sweep_all(sv_supervisor *sv);
 void sv__reap_sweep_soon(sv_supervisor *sv);
+
+/* orphans.c */
+/* Reaps every exited child that is neither a worker nor the guardian;
+ * returns how many of the rest are alive and carry `marker` (NULL: all).
+ * 0 without a subreaper. */
+int sv__orphans_reap(sv_supervisor *sv, const char *marker);
+/* As PID 1, without reading /proc: reaps exited orphans as long as the
+ * first exited child is one. True when a worker or the guardian stands
+ * first (look again later), false when none is left. */
+bool sv__orphans_reap_exited(sv_supervisor *sv);
+/* The children to wait for at free (sv__plat_reap_wait): all but the
+ * guardian and the leaks left running. Returns the count and a malloc'd
+ * array (NULL when 0). */
+int sv__orphans_list(sv_supervisor *sv, pid_t **out);
+/* Notes the tree of a worker whose leaks we leave running (procwalk). */
 void sv__note_left_running(sv_worker *w);
 
 #endif

@@ -181,20 +181,41 @@ static int duration_unit(const char *s, uint64_t *out_ms) {
         return UV_EINVAL;
 }
 
-/* Returns ceil(0.<zeros times '0'><digits> * unit) exactly, by multiplying the
- * decimal fraction by `unit` from its last digit to its first, like long
- * multiplication on paper: each step keeps one digit of the product's fraction
- * and carries the rest. The carry stays below `unit`, so nothing can overflow,
- * however many digits there are. `more`: non-zero digits follow `digits`. */
-static uint64_t fraction_ms_ceil(const char *digits, size_t n, size_t zeros, uint64_t unit,
-                                 bool more) {
+/* A number as strtod(3) reads it, minus sign, hex and "nan": its significant
+ * digits in the text (from `first`, skipping the '.' at `dot`), and where the
+ * point goes once the exponent is applied (`point` digits are whole; it may
+ * be negative or past the end). Leading zeros are skipped, so a non-zero
+ * number's first digit is never '0'; n == 0 means the number is zero. All
+ * digits are kept: dropping any could move ceil() by a millisecond when the
+ * digits kept multiply to just under a whole one. */
+typedef struct decimal {
+        const char *first;
+        const char *dot;     /* NULL if no '.' follows `first` */
+        size_t n;
+        long point;
+} decimal;
+
+static uint64_t decimal_digit(const decimal *d, size_t i) {
+        const char *p = d->first + i;
+
+        if (d->dot && p >= d->dot)
+                p++;
+        return (uint64_t) (*p - '0');
+}
+
+/* Returns ceil(0.<zeros times '0'><digits from..n of d> * unit) exactly, by
+ * multiplying the decimal fraction by `unit` from its last digit to its
+ * first, like long multiplication on paper: each step keeps one digit of the
+ * product's fraction and carries the rest. The carry stays below `unit`, so
+ * nothing can overflow, however many digits there are. */
+static uint64_t fraction_ms_ceil(const decimal *d, size_t from, size_t zeros, uint64_t unit) {
         uint64_t carry = 0;
-        int inexact = more; /* digits we dropped make any product inexact */
-        size_t i;
+        int inexact = 0;
+        size_t i, n = d->n - from;
 
         for (i = n + zeros; i > 0; i--) {
-                uint64_t d = i > zeros ? (uint64_t) (digits[i - 1 - zeros] - '0') : 0;
-                uint64_t t = d * unit + carry;
+                uint64_t dig = i > zeros ? decimal_digit(d, from + i - 1 - zeros) : 0;
+                uint64_t t = dig * unit + carry;
 
                 inexact |= t % 10 != 0;
                 carry = t / 10;
@@ -202,28 +223,14 @@ static uint64_t fraction_ms_ceil(const char *digits, size_t n, size_t zeros, uin
         return carry + (inexact ? 1 : 0);
 }
 
-/* A number as strtod(3) reads it, minus sign, hex and "nan": the digits with
- * the decimal point taken out, and where the point goes once the exponent is
- * applied (`point` digits of `digits` are whole; it may be negative or past
- * the end). Leading zeros are dropped, so a non-zero number's first digit is
- * never '0'; n == 0 means the number is zero. */
-typedef struct decimal {
-        char digits[64];     /* the first significant digits */
-        size_t n;
-        bool more;           /* non-zero digits were dropped past digits[63] */
-        long point;
-} decimal;
-
-static void decimal_push(decimal *d, char c, bool before_point) {
-        if (d->n == 0 && c == '0') {
+static void decimal_push(decimal *d, const char *c, bool before_point) {
+        if (d->n == 0 && *c == '0') {
                 if (!before_point)
                         d->point--; /* 0.05 is 5 with the point one place further left */
                 return;
         }
-        if (d->n < sizeof(d->digits))
-                d->digits[d->n++] = c;
-        else if (c != '0')
-                d->more = true;
+        if (d->n++ == 0)
+                d->first = c;
         if (before_point)
                 d->point++;
 }
@@ -238,10 +245,13 @@ static int decimal_read(const char **s, decimal *d) {
 
         memset(d, 0, sizeof(*d));
         for (; *p >= '0' && *p <= '9'; p++, ndig++)
-                decimal_push(d, *p, true);
-        if (*p == '.')
+                decimal_push(d, p, true);
+        if (*p == '.') {
+                if (d->n > 0)
+                        d->dot = p;
                 for (p++; *p >= '0' && *p <= '9'; p++, ndig++)
-                        decimal_push(d, *p, false);
+                        decimal_push(d, p, false);
+        }
         if (ndig == 0)
                 return UV_EINVAL; /* "", ".", "e5", "-1", " 1", "nan" */
         if (*p == 'e' || *p == 'E') {
@@ -250,8 +260,11 @@ static int decimal_read(const char **s, decimal *d) {
                         esign = *p++ == '-' ? -1 : 1;
                 if (*p < '0' || *p > '9')
                         return UV_EINVAL; /* "1e", "1e+" */
+                /* Saturate far beyond any text's length, which is what
+                 * `point` can reach: a cap near it would let a long run of
+                 * zeros cancel a capped exponent ("0.<10^5 zeros>1e1000000"). */
                 for (; *p >= '0' && *p <= '9'; p++)
-                        if (exp < 100000)
+                        if (exp < LONG_MAX / 20)
                                 exp = exp * 10 + (*p - '0');
         }
         d->point += esign * exp;
@@ -285,7 +298,7 @@ static uint64_t decimal_to_ms(const decimal *d, uint64_t unit) {
                 return 1; /* below 10^-8 of a unit, and a unit is < 10^8 ms */
         nwhole = d->point > 0 ? (size_t) d->point : 0;
         for (i = 0; i < nwhole; i++) {
-                uint64_t digit = i < d->n ? (uint64_t) (d->digits[i] - '0') : 0;
+                uint64_t digit = i < d->n ? decimal_digit(d, i) : 0;
 
                 if (whole > (UINT64_MAX - digit) / 10)
                         return SV_DURATION_INF;
@@ -294,11 +307,9 @@ static uint64_t decimal_to_ms(const decimal *d, uint64_t unit) {
         if (whole > UINT64_MAX / unit)
                 return SV_DURATION_INF;
         ms = whole * unit;
-        /* d->more implies 64 digits, more than the 20 whole ones at most. */
         extra = 0;
         if (d->n > nwhole)
-                extra = fraction_ms_ceil(d->digits + nwhole, d->n - nwhole,
-                                         d->point < 0 ? (size_t) -d->point : 0, unit, d->more);
+                extra = fraction_ms_ceil(d, nwhole, d->point < 0 ? (size_t) -d->point : 0, unit);
         if (ms > UINT64_MAX - extra)
                 return SV_DURATION_INF;
         return ms + extra;

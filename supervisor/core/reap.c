@@ -1,4 +1,7 @@
 /* reap.c - collecting exit statuses: our workers' and adopted orphans'.
+ * A leaf of core: it names no worker.c function, and delivers an exit, a
+ * timeout and a worker to recycle through sv->hooks (set by
+ * sv_supervisor_new), so that nothing here can call back into itself.
  *
  * With pidfds (the normal case) every worker's pidfd goes into a wait set
  * of our own (an epoll fd, platform.h), and libuv watches that one fd.
@@ -13,11 +16,12 @@
  * adopted_pending); others are swept by a slow timer and at free(), so an
  * adopted zombie lingers at most a second. A sweep reads our children
  * from /proc and waits only for those that are not workers, so a worker's
- * exit is never taken from the wait set's path.
+ * exit is never taken from the wait set's path (orphans.c).
  *
  * Without pidfds (kernel < 5.2, or SUPERVISE_NO_PIDFD=1) SIGCHLD drives a
  * waitid(P_ALL) loop that dispatches by pid. That fallback reaps every child
  * of the process, so an embedding program must not uv_spawn then. */
+#include <assert.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -27,51 +31,37 @@
 
 #define EP_BATCH 64
 
-static void reap_one_orphan(sv_supervisor *sv, pid_t pid) {
+/* Without pidfds: the one place where worker exits are dispatched by pid.
+ * Runs only from the loop (SIGCHLD, the sweep timer) or from free(), never
+ * inside a worker's finish: waitid(P_ALL) takes whichever child exited, and
+ * dispatching another worker's exit there would run its on_exit inside the
+ * first one's. */
+static void dispatch_any(sv_supervisor *sv) {
         sv__reaped r;
+        sv_worker *w;
 
-        if (sv__plat_reap_pid(pid, &r) == 1) {
-                sv->reaps++;
-                sv->orphans++;
-                sv__log(sv, "reaped adopted orphan %d", (int) pid);
+        assert(sv->in_finish == 0);
+        while (sv__plat_reap_any(&r) == 1) {
+                w = sv__pidmap_get(&sv->bypid, r.pid);
+                if (w)
+                        sv->hooks.reaped(w, &r);
         }
 }
 
 void sv__reap_sweep(sv_supervisor *sv) {
-        pid_t *kids = NULL, pid;
-        sv__reaped r;
-        sv_worker *w;
-        int n, i;
+        /* Orphans at once (the caller's tree is not over until they are
+         * reaped); the fallback's worker exits in the loop's next
+         * iteration, since the caller may be a worker's finish. */
+        (void) sv__orphans_reap(sv, NULL);
+        if (!sv->pidfds)
+                sv__reap_sweep_soon(sv);
+}
 
-        if (!sv->pidfds) {
-                while (sv__plat_reap_any(&r) == 1) {
-                        w = sv__worker_by_pid(sv, r.pid);
-                        if (w) {
-                                sv__worker_reaped(w, &r);
-                        } else {
-                                sv->reaps++;
-                                sv->orphans++;
-                        }
-                }
-                return;
-        }
-        /* Not a subreaper: nothing is adopted, and any other child of ours
-         * belongs to the program embedding us (uv_spawn), not to us. */
-        if (sv->flags & SV_SUPERVISOR_NO_SUBREAPER)
-                return;
-        /* Look at our children rather than peek with waitid(P_ALL): a peek
-         * finds the first waitable child, which under load is nearly always
-         * a worker the wait set's path is about to reap, and costs a wait call
-         * each time. Only children that are neither workers nor the guardian
-         * are waited for, so an exit costs its one waitid(P_PIDFD). */
-        n = sv__proc_children(&kids);
-        for (i = 0; i < n; i++) {
-                pid = kids[i];
-                if (pid == sv->guardian.pid || sv__worker_by_pid(sv, pid))
-                        continue;
-                reap_one_orphan(sv, pid);
-        }
-        free(kids);
+void sv__reap_sweep_all(sv_supervisor *sv) {
+        if (!sv->pidfds)
+                dispatch_any(sv);
+        else
+                (void) sv__orphans_reap(sv, NULL);
 }
 
 /* A wait set tag is the worker whose pidfd is ready, or TAG_TIMER: the
@@ -149,7 +139,7 @@ static void on_timeouts(sv_supervisor *sv) {
         while (sv->ntimeouts > 0 && sv->timeouts[0]->deadline_us <= now) {
                 w = sv->timeouts[0];
                 heap_remove(sv, w);
-                sv__worker_timeout_fired(w);
+                sv->hooks.timeout(w);
         }
         timer_aim(sv, true);
 }
@@ -209,10 +199,10 @@ static void on_epoll(uv_poll_t *h, int status, int events) {
                                 continue;
                         }
                         w = (sv_worker *) (uintptr_t) tags[i];
-                        if (w->finished || w->reaped_ok || w->pidfd < 0)
+                        if (w->reaped_ok || w->pidfd < 0)
                                 continue;
                         if (sv__plat_reap_pidfd(w->pidfd, &r) == 1)
-                                sv__worker_reaped(w, &r);
+                                sv->hooks.reaped(w, &r);
                 }
                 if (n < EP_BATCH)
                         break;
@@ -220,17 +210,17 @@ static void on_epoll(uv_poll_t *h, int status, int events) {
         sv->in_batch = false;
         while ((dead = sv->grave)) {
                 sv->grave = dead->next;
-                sv__worker_bury(dead);
+                sv->hooks.bury(dead);
         }
 }
 
 static void on_sigchld(uv_signal_t *h, int signum) {
         (void) signum;
-        sv__reap_sweep(h->data);
+        sv__reap_sweep_all(h->data);
 }
 
 static void on_sweep_timer(uv_timer_t *t) {
-        sv__reap_sweep(t->data);
+        sv__reap_sweep_all(t->data);
 }
 
 /* A sweep in the next loop iteration, however many exits ask for one in
@@ -238,31 +228,6 @@ static void on_sweep_timer(uv_timer_t *t) {
 void sv__reap_sweep_soon(sv_supervisor *sv) {
         if (uv_timer_get_due_in(&sv->sweep_timer) > 0)
                 uv_timer_start(&sv->sweep_timer, on_sweep_timer, 0, 1000);
-}
-
-/* A tree we leave running on purpose (--leaks report or ignore) is not
- * waited for at free(). With a cgroup its members are found in the
- * retired cgroup then; without one, remember who they are now. */
-void sv__note_left_running(sv_worker *w) {
-        sv_supervisor *sv = w->sv;
-        sv_proc *procs = NULL;
-        pid_t *v;
-        int n, i;
-
-        if (sv->mech == SV_MECH_CGROUP || (sv->flags & SV_SUPERVISOR_NO_SUBREAPER))
-                return;
-        n = sv__proc_tree(0, w->pid, w->marker, &procs);
-        for (i = 0; i < n; i++) {
-                if (sv->nleft == sv->leftcap) {
-                        v = realloc(sv->left, (sv->leftcap + 16) * sizeof(*v));
-                        if (!v)
-                                break;
-                        sv->left = v;
-                        sv->leftcap += 16;
-                }
-                sv->left[sv->nleft++] = procs[i].pid;
-        }
-        free(procs);
 }
 
 int sv__reap_watch(sv_supervisor *sv, sv_worker *w) {

@@ -2,7 +2,7 @@
  * operations on all workers at once. Owns the loop when the caller gave
  * none, the SIGCHLD watcher, the /dev/null fd and the cgroup directory all
  * worker cgroups live under, with the lock that tells neighbours it is
- * ours (platform/unix/cgroot.c). */
+ * ours (platform/linux/cgroot.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -52,6 +52,31 @@ static void choose_mechanism(sv_supervisor *sv) {
         sv->flags |= SV_SUPERVISOR_NO_GUARDIAN;
 }
 
+/* Everything but the loop and the fds: flags, hooks, identity, mechanism,
+ * logging and the default ladder. */
+static void init_fields(sv_supervisor *sv, const sv_supervisor_opts *opts) {
+        sv->flags = opts->flags;
+        sv->cglock = -1;
+        /* reap.c reaches the workers only through these. */
+        sv->hooks.reaped = sv__worker_reaped;
+        sv->hooks.timeout = sv__worker_timeout_fired;
+        sv->hooks.bury = sv__worker_bury;
+        sv->mech = SV_MECH_PROCWALK;
+        /* PID 1 of a namespace needs no guardian: when it dies, the kernel
+         * kills every process of the namespace. */
+        sv->ns_init = sv__plat_is_ns_init();
+        if (sv->ns_init)
+                sv->flags |= SV_SUPERVISOR_NO_GUARDIAN;
+        choose_mechanism(sv);
+
+        sv->log = opts->log;
+        sv->log_userdata = opts->log_userdata;
+        if (opts->ladder.count)
+                sv->ladder = opts->ladder;
+        else
+                sv_ladder_default(&sv->ladder);
+}
+
 int sv_supervisor_new(const sv_supervisor_opts *opts, sv_supervisor **out) {
         sv_supervisor_opts defaults;
         sv_supervisor *sv;
@@ -73,22 +98,7 @@ int sv_supervisor_new(const sv_supervisor_opts *opts, sv_supervisor **out) {
         sv = calloc(1, sizeof(*sv));
         if (!sv)
                 return UV_ENOMEM;
-        sv->flags = opts->flags;
-        sv->cglock = -1;
-        sv->mech = SV_MECH_PROCWALK;
-        /* PID 1 of a namespace needs no guardian: when it dies, the kernel
-         * kills every process of the namespace. */
-        sv->ns_init = sv__plat_is_ns_init();
-        if (sv->ns_init)
-                sv->flags |= SV_SUPERVISOR_NO_GUARDIAN;
-        choose_mechanism(sv);
-
-        sv->log = opts->log;
-        sv->log_userdata = opts->log_userdata;
-        if (opts->ladder.count)
-                sv->ladder = opts->ladder;
-        else
-                sv_ladder_default(&sv->ladder);
+        init_fields(sv, opts);
 
         if (opts->loop) {
                 sv->loop = opts->loop;
@@ -138,47 +148,6 @@ fail_free:
         }
         free(sv);
         return r;
-}
-
-/* Workers take an empty cgroup from the pool, or a new one; making and
- * removing a cgroup per spawn would cost two directory operations each. */
-int sv__cg_get(sv_supervisor *sv, sv__cg **out) {
-        if (sv->cg_nfree > 0) {
-                *out = sv->cg_free[--sv->cg_nfree];
-                return 0;
-        }
-        return sv__cgmaker_get(sv, out);
-}
-
-void sv__cg_put(sv_supervisor *sv, sv__cg *cg) {
-        sv__cg **v;
-
-        if (sv->cg_nfree == sv->cg_cap) {
-                v = realloc(sv->cg_free, (sv->cg_cap + 16) * sizeof(*v));
-                if (!v) {
-                        (void) sv__cg_destroy(cg);
-                        free(cg);
-                        return;
-                }
-                sv->cg_free = v;
-                sv->cg_cap += 16;
-        }
-        sv->cg_free[sv->cg_nfree++] = cg;
-}
-
-/* A cgroup whose leaked processes we were told to leave running can't be
- * reused or removed yet; it is closed at free(), and removed if empty. */
-void sv__cg_retire(sv_supervisor *sv, sv__cg *cg) {
-        sv__cg **v;
-
-        v = realloc(sv->cg_busy, (sv->cg_nbusy + 1) * sizeof(*v));
-        if (!v) {
-                (void) sv__cg_destroy(cg);
-                free(cg);
-                return;
-        }
-        sv->cg_busy = v;
-        sv->cg_busy[sv->cg_nbusy++] = cg;
 }
 
 uv_loop_t *sv_supervisor_loop(sv_supervisor *sv) {
@@ -232,47 +201,6 @@ void sv_supervisor_foreach(sv_supervisor *sv, void (*fn)(sv_worker *w, void *arg
         }
 }
 
-static int cmp_pid(const void *a, const void *b) {
-        pid_t x = *(const pid_t *) a, y = *(const pid_t *) b;
-
-        return (x > y) - (x < y);
-}
-
-/* The processes we leave running on purpose (leaks under --leaks report
- * or ignore), sorted: the members of retired cgroups, and what the /proc
- * fallback noted. Returns the count, or 0 with *out NULL. */
-static size_t left_running(sv_supervisor *sv, pid_t **out) {
-        pid_t *v = NULL, *nv, *pids;
-        size_t n = 0;
-        unsigned i;
-        int k;
-
-        for (i = 0; i < sv->cg_nbusy; i++) {
-                k = sv__cg_pids(sv->cg_busy[i], &pids);
-                if (k <= 0)
-                        continue;
-                nv = realloc(v, (n + (size_t) k) * sizeof(*v));
-                if (nv) {
-                        v = nv;
-                        memcpy(v + n, pids, (size_t) k * sizeof(*v));
-                        n += (size_t) k;
-                }
-                free(pids);
-        }
-        if (sv->nleft) {
-                nv = realloc(v, (n + sv->nleft) * sizeof(*v));
-                if (nv) {
-                        v = nv;
-                        memcpy(v + n, sv->left, sv->nleft * sizeof(*v));
-                        n += sv->nleft;
-                }
-        }
-        if (n)
-                qsort(v, n, sizeof(*v), cmp_pid);
-        *out = v;
-        return n;
-}
-
 /* Descendants we killed become our zombies only once they have finished
  * dying, which may be after their worker's tree looked empty and the loop
  * ran out of work. As subreaper every child but the guardian is ours:
@@ -280,32 +208,15 @@ static size_t left_running(sv_supervisor *sv, pid_t **out) {
  * left running on purpose are not waited for: they are meant to outlive
  * us. */
 static void reap_dying_orphans(sv_supervisor *sv) {
-        pid_t *kids = NULL, *left = NULL;
-        size_t nleft;
-        int n, i, m = 0, r;
+        pid_t *kids = NULL;
+        int n, r;
 
-        if (sv->flags & SV_SUPERVISOR_NO_SUBREAPER)
+        n = sv__orphans_list(sv, &kids);
+        if (n <= 0)
                 return;
-        n = sv__proc_children(&kids);
-        if (n <= 0) {
-                free(kids);
-                return;
-        }
-        nleft = left_running(sv, &left);
-        for (i = 0; i < n; i++) {
-                if (kids[i] == sv->guardian.pid ||
-                    (nleft && bsearch(&kids[i], left, nleft, sizeof(*left), cmp_pid)))
-                        continue;
-                kids[m++] = kids[i];
-        }
-        free(left);
-        r = sv__plat_reap_wait(kids, m, 2000);
-        if (r >= 0) {
-                sv->orphans += (uint64_t) (m - r);
-                sv->reaps += (uint64_t) (m - r);
-                if (r > 0)
-                        sv__log(sv, "supervisor: %d children still alive at exit", r);
-        }
+        r = sv__plat_reap_wait(kids, n, 2000);
+        if (r > 0)
+                sv__log(sv, "supervisor: %d children still alive at exit", r);
         free(kids);
 }
 
@@ -324,7 +235,8 @@ void sv_supervisor_free(sv_supervisor *sv) {
         /* Nothing may outlive us: kill every tree and wait for the reaps. */
         for (w = sv->head; w; w = w->next) {
                 if (w->state != SV_WORKER_EXITED) {
-                        w->stop_by_us = true;
+                        if (w->cause == SV_CAUSE_EXITED)
+                                w->cause = SV_CAUSE_STOPPED;
                         (void) sv_worker_kill_tree(w, SIGKILL);
                 }
         }
@@ -333,7 +245,7 @@ void sv_supervisor_free(sv_supervisor *sv) {
                 if (uv_run(sv->loop, UV_RUN_ONCE) == 0 && sv->closing == 0 && sv->unreaped == 0)
                         break;
         }
-        sv__reap_sweep(sv);
+        sv__reap_sweep_all(sv);
         reap_dying_orphans(sv);
 
         sv->closing = 2;

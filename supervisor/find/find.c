@@ -4,7 +4,6 @@
  * (cmdline, status, fd/) only for processes that passed the cheaper tests, so
  * a scan makes about a sixth of the system calls of procps' pgrep. Never
  * matches the calling process or its ancestors. Never prints. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <regex.h>
@@ -108,29 +107,22 @@ static int table_push(sv_find_table *t, size_t *cap, const sv_find_proc *p) {
 static int read_table(sv_find_table *t) {
         char path[32];
         sv_find_proc p;
-        struct dirent *de;
         bool sorted = true;
         uint64_t now_ms, start_ms;
-        size_t cap = 0, len;
+        size_t cap = 0;
+        pid_t *pids = NULL;
         long page_kb;
         sv__stat st;
-        DIR *dir;
-        int r = 0;
+        int r = 0, n, i;
 
-        dir = opendir("/proc");
-        if (!dir)
-                return -errno;
-        now_ms = sv__find_now_boot_ms();
+        n = sv__proc_list_pids(t->proc_fd, &pids);
+        if (n < 0)
+                return n;
+        now_ms = sv__proc_now_boot_ms();
         page_kb = sysconf(_SC_PAGESIZE) / 1024;
-        while ((de = readdir(dir)) != NULL) {
-                if (de->d_name[0] < '1' || de->d_name[0] > '9')
-                        continue;
-                len = strlen(de->d_name);
-                if (len > sizeof(path) - sizeof("/stat"))
-                        continue;
-                memcpy(path, de->d_name, len);
-                memcpy(path + len, "/stat", sizeof("/stat"));
-                r = sv__find_read_stat(t->proc_fd, path, &st);
+        for (i = 0; i < n; i++) {
+                (void) snprintf(path, sizeof(path), "%d/stat", (int) pids[i]);
+                r = sv__proc_read_stat_at(t->proc_fd, path, &st);
                 if (r == UV_ESRCH || r == UV_EINVAL) {
                         r = 0;
                         continue;
@@ -138,7 +130,7 @@ static int read_table(sv_find_table *t) {
                 if (r < 0)
                         break;
                 memset(&p, 0, sizeof(p));
-                p.pid = (pid_t) atoi(de->d_name);
+                p.pid = pids[i];
                 p.ppid = st.ppid;
                 p.pgrp = st.pgrp;
                 p.sid = st.sid;
@@ -146,7 +138,7 @@ static int read_table(sv_find_table *t) {
                 p.state = st.state;
                 p.kthread = st.kthread;
                 p.start_ticks = st.start_ticks;
-                start_ms = sv__find_ticks_to_ms(st.start_ticks);
+                start_ms = sv__proc_ticks_to_ms(st.start_ticks);
                 p.age_ms = now_ms > start_ms ? now_ms - start_ms : 0;
                 p.rss_kb = st.rss_pages * (uint64_t) page_kb;
                 memcpy(p.name, st.name, sizeof(p.name));
@@ -156,7 +148,7 @@ static int read_table(sv_find_table *t) {
                 if (r < 0)
                         break;
         }
-        (void) closedir(dir);
+        free(pids);
         if (r == 0 && !sorted)
                 qsort(t->procs, t->nprocs, sizeof(*t->procs), cmp_proc);
         return r;
@@ -234,7 +226,7 @@ static int load_cmdline(sv_find_table *t, sv_find_proc *p) {
         if (p->cmdline || p->kthread)
                 return 0;
         (void) snprintf(path, sizeof(path), "%d/cmdline", (int) p->pid);
-        n = sv__find_read_file(t->proc_fd, path, &buf);
+        n = sv__proc_read_file_at(t->proc_fd, path, &buf);
         if (n == UV_ENOMEM)
                 return UV_ENOMEM;
         if (n < 0)
@@ -256,7 +248,7 @@ static int load_uid(sv_find_table *t, sv_find_proc *p) {
 
         if (p->has_uid)
                 return 0;
-        r = sv__find_read_euid(t->proc_fd, p->pid, &uid);
+        r = sv__proc_read_euid(t->proc_fd, p->pid, &uid);
         if (r == UV_ENOMEM)
                 return r;
         if (r == 0) {
@@ -318,7 +310,7 @@ static int id_lists_match(sv_find_table *t, const sv_find_filter *f, const sv_fi
 
         if (!f->euids.n && !f->ruids.n && !f->rgids.n)
                 return 1;
-        r = sv__find_read_ids(t->proc_fd, p->pid, &ids);
+        r = sv__proc_read_ids(t->proc_fd, p->pid, &ids);
         if (r == UV_ENOMEM)
                 return r;
         if (r < 0)
@@ -402,7 +394,7 @@ static int proc_matches(sv_find_table *t, scan_ctx *c, size_t i) {
                         return 0;
         }
         if (f->port) {
-                r = sv__find_owns_inode(t->proc_fd, p->pid, &c->inodes);
+                r = sv__proc_owns_inode(t->proc_fd, p->pid, &c->inodes);
                 if (r == UV_ENOMEM)
                         return r;
                 if (r <= 0)
@@ -440,7 +432,7 @@ static int ctx_init(scan_ctx *c, const sv_find_filter *f, const sv_find_table *t
                         return r;
         }
         if (f->port)
-                return sv__find_port_inodes(f->port, f->protos, (f->flags & SV_FIND_ANY_SOCKET) != 0,
+                return sv__proc_port_inodes(f->port, f->protos, (f->flags & SV_FIND_ANY_SOCKET) != 0,
                                             &c->inodes);
         return 0;
 }
@@ -531,9 +523,9 @@ int sv_find_scan(const sv_find_filter *f, sv_find_table **out) {
         if (!t)
                 return UV_ENOMEM;
         t->flags = f->flags;
-        t->proc_fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        t->proc_fd = sv__proc_open_dir();
         if (t->proc_fd < 0) {
-                r = -errno;
+                r = t->proc_fd;
                 goto fail_table;
         }
         r = read_table(t);

@@ -1,6 +1,6 @@
 /* find_internal.h - what the files of supervisor/find/ share: the table
- * layout and the /proc readers. Nothing outside supervisor/find/ (and its
- * unit tests) includes this. */
+ * layout (the /proc readers are platform.h's sv__proc_*). Nothing outside
+ * supervisor/find/ (and its unit tests) includes this. */
 #ifndef SV_FIND_INTERNAL_H
 #define SV_FIND_INTERNAL_H
 
@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "platform/platform.h"
 #include "supervise/sv_find.h"
 
 /* Per-match signalling state. `fd` is the handle opened by the first
@@ -31,57 +32,6 @@ struct sv_find_table {
         unsigned flags;         /* the filter's flags */
 };
 
-/* One parsed /proc/<pid>/stat. */
-typedef struct sv__stat {
-        pid_t ppid;
-        pid_t pgrp;
-        pid_t sid;
-        int tty_nr;
-        char state;
-        bool kthread;
-        uint64_t start_ticks;
-        uint64_t rss_pages;
-        char name[64];
-} sv__stat;
-
-/* Parses the text of /proc/<pid>/stat (`len` bytes, need not be
- * NUL-terminated). The name runs from the first '(' to the LAST ')', since
- * a name may itself contain ") " and newlines. Returns 0 or UV_EINVAL. */
-int sv__find_parse_stat(const char *buf, size_t len, sv__stat *out);
-
-/* Reads and parses <dirfd>/<path> where path is "stat" or "<pid>/stat".
- * Returns 0, UV_ESRCH when the process is gone (ENOENT/ESRCH at any step),
- * or another negative error. */
-int sv__find_read_stat(int dirfd, const char *path, sv__stat *out);
-
-/* Reads a whole small /proc file into a new NUL-terminated buffer. Returns
- * the length (0 is valid: empty) and stores the buffer, or a negative error
- * (UV_ESRCH when gone). */
-ssize_t sv__find_read_file(int dirfd, const char *path, char **out);
-
-/* Reads the effective uid from <proc_fd>/<pid>/status. */
-int sv__find_read_euid(int proc_fd, pid_t pid, uid_t *out);
-
-/* The real and effective uid and the real gid, from the same file. */
-typedef struct sv__ids {
-        uid_t ruid, euid;
-        gid_t rgid;
-} sv__ids;
-
-int sv__find_read_ids(int proc_fd, pid_t pid, sv__ids *out);
-
-/* Socket inodes on `port` from /proc/net/{tcp,tcp6,udp,udp6}, sorted. */
-typedef struct sv__inodes {
-        uint64_t *v;
-        size_t n, cap;
-} sv__inodes;
-
-int sv__find_port_inodes(uint16_t port, unsigned protos, bool any_socket, sv__inodes *out);
-
-/* Returns 1 if an fd of process `pid` is a socket whose inode is in `set`,
- * 0 if none is, or a negative error (UV_EACCES, UV_ESRCH). */
-int sv__find_owns_inode(int proc_fd, pid_t pid, const sv__inodes *set);
-
 /* The snapshot's entry for `pid`, or NULL. */
 const sv_find_proc *sv__find_lookup(const sv_find_table *t, pid_t pid);
 
@@ -89,9 +39,5 @@ const sv_find_proc *sv__find_lookup(const sv_find_table *t, pid_t pid);
  * vanished process keeps has_uid false and cmdline NULL; only UV_ENOMEM is
  * returned as an error. */
 int sv__find_load_details(sv_find_table *t, sv_find_proc *p);
-
-/* Milliseconds per clock tick conversion and the boot-relative clock. */
-uint64_t sv__find_now_boot_ms(void);
-uint64_t sv__find_ticks_to_ms(uint64_t ticks);
 
 #endif

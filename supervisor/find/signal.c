@@ -1,6 +1,7 @@
 /* signal.c - pid-reuse-safe signalling and waiting for the matches of a
  * snapshot. Owns the per-match handles in t->kill.
  *
+ * Every system call goes through the platform (sv__plat_pidfd_*, kill).
  * The order is what makes it safe: open a handle first (pidfd_open(), or an
  * fd on the /proc/<pid> directory, which the kernel pins to that process as
  * psmisc's killall uses it), then read the start time and compare it with
@@ -15,11 +16,9 @@
  * failed. Never blocks except in sv_find_wait(). */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/pidfd.h>
 #include <time.h>
 #include <unistd.h>
 #include <uv.h>
@@ -45,7 +44,7 @@ static int verify(int dirfd, const char *path, const sv_find_proc *p) {
         sv__stat st;
         int r;
 
-        r = sv__find_read_stat(dirfd, path, &st);
+        r = sv__proc_read_stat_at(dirfd, path, &st);
         if (r < 0)
                 return r;
         if (st.start_ticks != p->start_ticks || st.state == 'Z' || st.state == 'X')
@@ -72,13 +71,13 @@ static void open_handle(sv_find_table *t, const sv_find_proc *p, sv__find_kill *
                 set_outcome(k, SV_FIND_REFUSED, UV_EPERM);
                 return;
         }
-        fd = pidfd_open(p->pid, 0);
-        if (fd >= 0) {
+        r = sv__plat_pidfd_open(p->pid, &fd);
+        if (r == 0) {
                 k->fd = fd;
                 k->is_pidfd = true;
                 (void) snprintf(path, sizeof(path), "%d/stat", (int) p->pid);
                 r = verify(t->proc_fd, path, p);
-        } else if (errno == ENOSYS) {
+        } else if (r == UV_ENOSYS) {
                 (void) snprintf(path, sizeof(path), "%d", (int) p->pid);
                 fd = openat(t->proc_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (fd < 0) {
@@ -88,8 +87,6 @@ static void open_handle(sv_find_table *t, const sv_find_proc *p, sv__find_kill *
                         k->is_pidfd = false;
                         r = verify(fd, "stat", p);
                 }
-        } else {
-                r = errno == ESRCH ? UV_ESRCH : -errno;
         }
         if (r == UV_ESRCH)
                 set_outcome(k, SV_FIND_GONE, 0);
@@ -102,18 +99,15 @@ static void open_handle(sv_find_table *t, const sv_find_proc *p, sv__find_kill *
 static int send_through(const sv_find_proc *p, sv__find_kill *k, int sig) {
         int r;
 
-        if (pidfd_send_signal(k->fd, sig, NULL, 0) == 0)
-                return 0;
-        if (errno != ENOSYS || k->is_pidfd)
-                return errno == ESRCH ? UV_ESRCH : -errno;
+        r = sv__plat_pidfd_signal(k->fd, sig);
+        if (r != UV_ENOSYS || k->is_pidfd)
+                return r;
         /* No pidfd_send_signal: check the identity through the directory fd,
          * which cannot be recycled, immediately before the plain kill(). */
         r = verify(k->fd, "stat", p);
         if (r < 0)
                 return r;
-        if (kill(p->pid, sig) == 0)
-                return 0;
-        return errno == ESRCH ? UV_ESRCH : -errno;
+        return sv__plat_kill(p->pid, -1, sig);
 }
 
 static int kill_init(sv_find_table *t) {
@@ -190,7 +184,7 @@ static size_t check_dirfds(sv_find_table *t) {
                         continue;
                 /* Through the pinned directory: ESRCH once reaped, even if the
                  * pid is already someone else's. A zombie has ended too. */
-                if (sv__find_read_stat(k->fd, "stat", &st) < 0 || st.state == 'Z' || st.state == 'X')
+                if (sv__proc_read_stat_at(k->fd, "stat", &st) < 0 || st.state == 'Z' || st.state == 'X')
                         k->st.exited = true;
                 else
                         alive++;
@@ -198,31 +192,24 @@ static size_t check_dirfds(sv_find_table *t) {
         return alive;
 }
 
-/* Polls the pidfds once, for at most `wait_ms` (-1: no limit). Returns how
- * many live on, or a negative error. */
-static int poll_pidfds(sv_find_table *t, struct pollfd *fds, size_t *idx, int wait_ms) {
+/* Waits on the pidfds once, for at most `wait_ms` (-1: no limit). Returns
+ * how many live on, or a negative error. */
+static int poll_pidfds(sv_find_table *t, int *fds, bool *gone, size_t *idx, int wait_ms) {
         size_t i, n = 0, alive;
         int r;
 
         for (i = 0; i < t->nmatch; i++) {
                 if (t->kill[i].st.outcome != SV_FIND_SIGNALLED || t->kill[i].st.exited || !t->kill[i].is_pidfd)
                         continue;
-                fds[n].fd = t->kill[i].fd;
-                fds[n].events = POLLIN;
-                fds[n].revents = 0;
+                fds[n] = t->kill[i].fd;
                 idx[n++] = i;
         }
-        if (n == 0) {
-                if (wait_ms > 0)
-                        (void) poll(NULL, 0, wait_ms);
-                return 0;
-        }
-        r = poll(fds, (nfds_t) n, wait_ms);
-        if (r < 0 && errno != EINTR)
-                return -errno;
+        r = sv__plat_pidfds_wait(fds, n, wait_ms, gone);
+        if (r < 0)
+                return r;
         alive = n;
         for (i = 0; r > 0 && i < n; i++) {
-                if (fds[i].revents) {
+                if (gone[i]) {
                         t->kill[idx[i]].st.exited = true;
                         alive--;
                 }
@@ -233,15 +220,17 @@ static int poll_pidfds(sv_find_table *t, struct pollfd *fds, size_t *idx, int wa
 int sv_find_wait(sv_find_table *t, int64_t timeout_ms) {
         int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms, left;
         int backoff = 1, slice, alive_pidfd;
-        struct pollfd *fds;
+        int *fds;
+        bool *gone;
         size_t *idx, alive_dir;
         int r = 0;
 
         if (!t->kill)
                 return 0;
         fds = malloc((t->nmatch + 1) * sizeof(*fds));
+        gone = malloc((t->nmatch + 1) * sizeof(*gone));
         idx = malloc((t->nmatch + 1) * sizeof(*idx));
-        if (!fds || !idx) {
+        if (!fds || !gone || !idx) {
                 r = UV_ENOMEM;
                 goto out;
         }
@@ -255,7 +244,7 @@ int sv_find_wait(sv_find_table *t, int64_t timeout_ms) {
                 slice = alive_dir ? backoff : -1;
                 if (left >= 0 && (slice < 0 || left < slice))
                         slice = (int) (left > 86400000 ? 86400000 : left);
-                alive_pidfd = poll_pidfds(t, fds, idx, slice);
+                alive_pidfd = poll_pidfds(t, fds, gone, idx, slice);
                 if (alive_pidfd < 0) {
                         r = alive_pidfd;
                         goto out;
@@ -269,6 +258,7 @@ int sv_find_wait(sv_find_table *t, int64_t timeout_ms) {
         }
 out:
         free(fds);
+        free(gone);
         free(idx);
         return r;
 }

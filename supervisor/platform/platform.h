@@ -1,7 +1,8 @@
-/* platform.h - what core/ needs from the operating system, and nothing more.
- * core/ never calls kill(), waitpid() or clone() itself: it goes through
- * these sv__plat_* functions, which platform/unix (and one day platform/win)
- * implement. */
+/* platform.h - what libsv needs from the operating system, and nothing
+ * more. core/, find/ and run/ never spawn, wait, signal or read /proc
+ * themselves (tests/layering.sh checks): they go through these sv__plat_*,
+ * sv__proc_* and sv__cg_* functions, which platform/linux and platform/posix
+ * (and one day platform/win) implement. */
 #ifndef SV_PLATFORM_H
 #define SV_PLATFORM_H
 
@@ -278,5 +279,114 @@ int sv__proc_children(pid_t **out);
 
 /* Reads /proc/<pid>/cmdline into buf with spaces between arguments. */
 int sv__proc_cmdline(pid_t pid, char *buf, size_t n);
+
+/* ---- /proc, one reader for all of libsv (core, find, run) ---- */
+
+/* One parsed /proc/<pid>/stat. */
+typedef struct sv__stat {
+        pid_t ppid;
+        pid_t pgrp;
+        pid_t sid;
+        int tty_nr;
+        char state;
+        bool kthread;
+        uint64_t start_ticks;
+        uint64_t rss_pages;
+        char name[64];
+} sv__stat;
+
+/* Parses the text of /proc/<pid>/stat (`len` bytes, need not be
+ * NUL-terminated). The name runs from the first '(' to the LAST ')', since
+ * a name may itself contain ") " and newlines. Returns 0 or UV_EINVAL. */
+int sv__proc_parse_stat(const char *buf, size_t len, sv__stat *out);
+
+/* ---- /proc for the process finder (proctable.c) ---- */
+
+/* An fd on the /proc directory, for the *_at readers: a path under it can
+ * not be swapped under us. Returns the fd or a negative error. */
+int sv__proc_open_dir(void);
+
+/* Lists the pids in /proc (any order) into a malloc'd array; returns the
+ * count or a negative error. */
+int sv__proc_list_pids(int proc_fd, pid_t **out);
+
+/* Reads and parses <dirfd>/<path> where path is "stat" or "<pid>/stat".
+ * Returns 0, UV_ESRCH when the process is gone (ENOENT/ESRCH at any step),
+ * or another negative error. */
+int sv__proc_read_stat_at(int dirfd, const char *path, sv__stat *out);
+
+/* Reads a whole small /proc file into a new NUL-terminated buffer. Returns
+ * the length (0 is valid: empty) and stores the buffer, or a negative error
+ * (UV_ESRCH when gone). */
+ssize_t sv__proc_read_file_at(int dirfd, const char *path, char **out);
+
+/* Reads the effective uid from <proc_fd>/<pid>/status. */
+int sv__proc_read_euid(int proc_fd, pid_t pid, uid_t *out);
+
+/* The real and effective uid and the real gid, from the same file. */
+typedef struct sv__ids {
+        uid_t ruid, euid;
+        gid_t rgid;
+} sv__ids;
+
+int sv__proc_read_ids(int proc_fd, pid_t pid, sv__ids *out);
+
+/* Socket inodes on `port` from /proc/net/{tcp,tcp6,udp,udp6}, sorted. */
+typedef struct sv__inodes {
+        uint64_t *v;
+        size_t n, cap;
+} sv__inodes;
+
+int sv__proc_port_inodes(uint16_t port, unsigned protos, bool any_socket, sv__inodes *out);
+
+/* Returns 1 if an fd of process `pid` is a socket whose inode is in `set`,
+ * 0 if none is, or a negative error (UV_EACCES, UV_ESRCH). */
+int sv__proc_owns_inode(int proc_fd, pid_t pid, const sv__inodes *set);
+
+/* Milliseconds per clock tick conversion and the boot-relative clock. */
+uint64_t sv__proc_now_boot_ms(void);
+uint64_t sv__proc_ticks_to_ms(uint64_t ticks);
+
+/* What a hang diagnosis shows of one process: its stat, where it sleeps in
+ * the kernel, its command line, and its kernel stack where we may read it. */
+typedef struct sv__proc_detail {
+        sv_proc p;
+        char wchan[64];
+        char cmdline[512]; /* NULs between the arguments, as the kernel has it */
+        size_t cmdline_len;
+        char *stack;       /* malloc'd, or NULL (see stack_err) */
+        int stack_err;     /* why stack is NULL: UV_EACCES without privilege */
+} sv__proc_detail;
+
+/* Reads pid's detail into *out, which is filled either way (state '?',
+ * wchan "-", empty cmdline when unreadable; release it after): 0, or
+ * UV_ESRCH when its stat could not be read (it is gone). */
+int sv__proc_detail_read(pid_t pid, sv__proc_detail *out);
+void sv__proc_detail_release(sv__proc_detail *d);
+
+/* ---- Signalling by a handle that cannot name a recycled pid ---- */
+
+/* Opens a pidfd on pid into *out_fd: 0, UV_ESRCH when gone, UV_ENOSYS when
+ * the kernel gives none (the caller falls back to a /proc dirfd). */
+int sv__plat_pidfd_open(pid_t pid, int *out_fd);
+
+/* Sends sig through a pidfd: 0 or a negative error (UV_ESRCH: gone). */
+int sv__plat_pidfd_signal(int fd, int sig);
+
+/* Waits up to timeout_ms (-1: forever) for any of fds[0..n-1] to become
+ * readable (its process ended), setting out_gone[i] for each that did.
+ * Returns how many did, or a negative error. */
+int sv__plat_pidfds_wait(const int *fds, size_t n, int timeout_ms, bool *out_gone);
+
+/* ---- Running a helper program to completion (ctest -N) ---- */
+
+/* Runs argv (no shell, PATH searched) with stdin on /dev/null and captures
+ * its stdout and stderr into malloc'd, NUL-terminated buffers. Kills it at
+ * timeout_ms (0: no limit), and refuses more than 256 MiB of stdout
+ * (UV_E2BIG); keeps the first 64 KiB or so of stderr. Returns 0 with
+ * *out_status = its exit code, or -n if signal n killed it; or a negative
+ * error, the outputs untouched (UV_ENOENT: not found; UV_ETIMEDOUT). */
+int sv__plat_run_capture(const char *const *argv, unsigned timeout_ms, char **out,
+                         size_t *out_len, char **err, size_t *err_len, int *out_status);
 
 #endif

@@ -1,29 +1,22 @@
-/* ctest.c - imports a CMake build directory's test list. Owns the run of
- * `ctest --show-only=json-v1` (posix_spawn with an argv, never a shell; it
- * waits for that one pid only, never waitpid(-1), so libuv's reaping is not
- * disturbed) and the translation of its JSON into sv_jobs. Never prints. */
+/* ctest.c - imports a CMake build directory's test list: runs `ctest
+ * --show-only=json-v1` through the platform (sv__plat_run_capture: an argv,
+ * never a shell, and a wait for that one pid only) and translates its JSON
+ * into sv_jobs. Never prints. */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 #include <uv.h>
 
+#include "platform/platform.h"
 #include "run/run_internal.h"
 
 #define CTEST_LIMIT_MS 60000
-#define CTEST_MAX_OUTPUT (256u * 1024u * 1024u)
 #define STDERR_KEEP 400
-
-extern char **environ;
 
 /* ---- JSON to jobs ---- */
 
@@ -222,214 +215,66 @@ out:
 
 /* ---- Running ctest ---- */
 
-static uint64_t now_ms(void) {
-        struct timespec ts;
+static void stderr_tail(const char *text, char out[STDERR_KEEP + 1]) {
+        size_t n = strlen(text), i;
 
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
-}
-
-/* Reads stdout and stderr until both are closed or the deadline passes.
- * Returns 0, UV_ETIMEDOUT, UV_E2BIG or a read error. */
-static int drain(int fds[2], sv__buf *bufs[2], uint64_t deadline) {
-        struct pollfd pfd[2];
-        char chunk[65536];
-        uint64_t now;
-        ssize_t n;
-        int i, r;
-
-        while (fds[0] >= 0 || fds[1] >= 0) {
-                now = now_ms();
-                if (now >= deadline)
-                        return UV_ETIMEDOUT;
-                for (i = 0; i < 2; i++) {
-                        pfd[i].fd = fds[i];
-                        pfd[i].events = POLLIN;
-                        pfd[i].revents = 0;
-                }
-                r = poll(pfd, 2, (int) (deadline - now));
-                if (r < 0 && errno != EINTR)
-                        return -errno;
-                for (i = 0; r > 0 && i < 2; i++) {
-                        if (fds[i] < 0 || !pfd[i].revents)
-                                continue;
-                        n = read(fds[i], chunk, sizeof(chunk));
-                        if (n < 0 && (errno == EINTR || errno == EAGAIN))
-                                continue;
-                        if (n <= 0) {
-                                (void) close(fds[i]);
-                                fds[i] = -1;
-                                continue;
-                        }
-                        if (i == 1 && bufs[1]->len > 64 * 1024)
-                                continue; /* ctest's stderr: the start is enough */
-                        if (bufs[i]->len + (size_t) n > CTEST_MAX_OUTPUT)
-                                return UV_E2BIG;
-                        if (sv__buf_add(bufs[i], chunk, (size_t) n) < 0)
-                                return UV_ENOMEM;
-                }
-        }
-        return 0;
-}
-
-/* Finds `prog` as execvp would (PATH, default "/bin:/usr/bin"), so a missing
- * ctest is UV_ENOENT even where posix_spawn cannot report exec failures
- * (valgrind runs it as a plain fork, and the child just exits 127). */
-static int resolve(const char *prog, char *out, size_t outlen) {
-        const char *path = getenv("PATH"), *p, *end;
-        int r = UV_ENOENT;
-
-        if (strchr(prog, '/')) {
-                if (access(prog, X_OK) < 0)
-                        return -errno;
-                (void) snprintf(out, outlen, "%s", prog);
-                return 0;
-        }
-        if (!path || !*path)
-                path = "/bin:/usr/bin";
-        for (p = path; p; p = *end ? end + 1 : NULL) {
-                end = strchr(p, ':');
-                if (!end)
-                        end = p + strlen(p);
-                if ((size_t) snprintf(out, outlen, "%.*s%s%s", (int) (end - p), p,
-                                      end == p ? "" : "/", prog) >= outlen)
-                        continue;
-                if (access(out, X_OK) == 0)
-                        return 0;
-                if (errno == EACCES)
-                        r = UV_EACCES;
-        }
-        return r;
-}
-
-static int spawn_ctest(const char *ctest, const char *dir, int out_fd, int err_fd, pid_t *pid) {
-        const char *argv[] = { ctest, "--show-only=json-v1", "--test-dir", dir, NULL };
-        posix_spawn_file_actions_t fa;
-        posix_spawnattr_t attr;
-        sigset_t none, all;
-        int r;
-
-        r = posix_spawn_file_actions_init(&fa);
-        if (r)
-                return -r;
-        r = posix_spawnattr_init(&attr);
-        if (r) {
-                (void) posix_spawn_file_actions_destroy(&fa);
-                return -r;
-        }
-        /* The child starts clean: our signal mask and handlers are libuv's. */
-        (void) sigemptyset(&none);
-        (void) sigfillset(&all);
-        (void) posix_spawnattr_setsigmask(&attr, &none);
-        (void) posix_spawnattr_setsigdefault(&attr, &all);
-        (void) posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-        (void) posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-        (void) posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
-        (void) posix_spawn_file_actions_adddup2(&fa, err_fd, 2);
-        (void) posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-        r = posix_spawn(pid, ctest, &fa, &attr, (char *const *) argv, environ);
-        (void) posix_spawnattr_destroy(&attr);
-        (void) posix_spawn_file_actions_destroy(&fa);
-        return -r;
-}
-
-static void stderr_tail(const sv__buf *b, char out[STDERR_KEEP + 1]) {
-        size_t n = b->len, i;
-
-        while (n > 0 && (b->p[n - 1] == '\n' || b->p[n - 1] == ' '))
+        while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == ' '))
                 n--;
         if (n > STDERR_KEEP)
                 n = STDERR_KEEP;
         for (i = 0; i < n; i++)
-                out[i] = b->p[i] == '\n' || (unsigned char) b->p[i] < 0x20 ? ' ' : b->p[i];
+                out[i] = text[i] == '\n' || (unsigned char) text[i] < 0x20 ? ' ' : text[i];
         out[n] = '\0';
+}
+/* The one-line reason for a run that did not end in a zero exit. */
+static void explain_failure(const char *ctest, const char *build_dir, int status, const char *errt,
+                            char *err, size_t errlen) {
+        char tail[STDERR_KEEP + 1];
+
+        stderr_tail(errt, tail);
+        if (status < 0)
+                sv__err(err, errlen, "'%s' in '%s' was killed by signal %d%s%s", ctest, build_dir,
+                        -status, tail[0] ? ": " : "", tail);
+        else
+                sv__err(err, errlen, "'%s' failed for '%s' (exit %d)%s%s", ctest, build_dir,
+                        status, tail[0] ? ": " : "; is it a CMake build directory with tests?",
+                        tail);
 }
 
 int sv_ctest_list(const char *ctest, const char *build_dir, char **out_json, size_t *out_len,
                   char *err, size_t errlen) {
-        sv__buf out = SV__BUF_INIT, errb = SV__BUF_INIT;
-        sv__buf *bufs[2] = { &out, &errb };
-        int po[2] = { -1, -1 }, pe[2] = { -1, -1 }, fds[2];
-        char tail[STDERR_KEEP + 1];
-        pid_t pid = -1, w;
+        const char *argv[5];
+        char *text = NULL, *errt = NULL;
+        size_t len = 0, elen = 0;
         int r, status = 0;
-        char exe[PATH_MAX];
-        char *text;
-        size_t len;
 
         if (!ctest)
                 ctest = "ctest";
-        if (pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0) {
-                r = -errno;
-                sv__err(err, errlen, "cannot run ctest: %s", uv_strerror(r));
-                goto out;
-        }
-        r = resolve(ctest, exe, sizeof(exe));
-        if (r == 0)
-                r = spawn_ctest(exe, build_dir, po[1], pe[1], &pid);
-        (void) close(po[1]);
-        (void) close(pe[1]);
-        po[1] = pe[1] = -1;
-        if (r < 0) {
-                sv__err(err, errlen, "cannot run '%s': %s", ctest, uv_strerror(r));
-                pid = -1;
-                goto out;
-        }
-        fds[0] = po[0];
-        fds[1] = pe[0];
-        po[0] = pe[0] = -1;
-        r = drain(fds, bufs, now_ms() + CTEST_LIMIT_MS);
-        if (fds[0] >= 0)
-                (void) close(fds[0]);
-        if (fds[1] >= 0)
-                (void) close(fds[1]);
-        /* On any failure the child may still be running: end it before the
-         * wait so the wait cannot hang. */
-        if (r < 0)
-                (void) kill(pid, SIGKILL);
-        do
-                w = waitpid(pid, &status, 0);
-        while (w < 0 && errno == EINTR);
-        pid = -1;
-        if (r < 0) {
+        argv[0] = ctest;
+        argv[1] = "--show-only=json-v1";
+        argv[2] = "--test-dir";
+        argv[3] = build_dir;
+        argv[4] = NULL;
+        r = sv__plat_run_capture(argv, CTEST_LIMIT_MS, &text, &len, &errt, &elen, &status);
+        if (r == UV_ETIMEDOUT || r == UV_E2BIG) {
                 sv__err(err, errlen, "'%s --show-only=json-v1 --test-dir %s': %s", ctest, build_dir,
                         r == UV_ETIMEDOUT ? "did not finish within 60 s" : uv_strerror(r));
-                goto out;
+                return r;
         }
-        if (w < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-                stderr_tail(&errb, tail);
-                if (w >= 0 && WIFSIGNALED(status))
-                        sv__err(err, errlen, "'%s' in '%s' was killed by signal %d%s%s", ctest,
-                                build_dir, WTERMSIG(status), tail[0] ? ": " : "", tail);
-                else
-                        sv__err(err, errlen, "'%s' failed for '%s' (exit %d)%s%s", ctest, build_dir,
-                                w >= 0 ? WEXITSTATUS(status) : -1,
-                                tail[0] ? ": " : "; is it a CMake build directory with tests?",
-                                tail);
-                r = UV_EINVAL;
-                goto out;
+        if (r < 0) {
+                sv__err(err, errlen, "cannot run '%s': %s", ctest, uv_strerror(r));
+                return r;
         }
-        len = out.len;
-        text = sv__buf_steal(&out);
-        if (!text) {
-                r = UV_ENOMEM;
-                goto out;
+        if (status != 0) {
+                explain_failure(ctest, build_dir, status, errt, err, errlen);
+                free(text);
+                free(errt);
+                return UV_EINVAL;
         }
+        free(errt);
         *out_json = text;
         *out_len = len;
-        r = 0;
-out:
-        if (po[0] >= 0)
-                (void) close(po[0]);
-        if (po[1] >= 0)
-                (void) close(po[1]);
-        if (pe[0] >= 0)
-                (void) close(pe[0]);
-        if (pe[1] >= 0)
-                (void) close(pe[1]);
-        sv__buf_release(&out);
-        sv__buf_release(&errb);
-        return r;
+        return 0;
 }
 
 int sv_ctest_load(const char *ctest, const char *build_dir, sv_joblist *out, char *err,

@@ -1,5 +1,5 @@
 /* platform_fake.c - a platform layer with no processes in it, linked in
- * place of platform/unix for the state machine's unit tests. Spawning
+ * place of platform/linux for the state machine's unit tests. Spawning
  * hands out made-up pids, every signal is recorded instead of sent, the
  * clock moves only when a test moves it, and what the /proc and cgroup
  * probes answer is set by the test. */
@@ -61,8 +61,13 @@ int sv__plat_reap_pid(pid_t pid, sv__reaped *out) {
 }
 
 int sv__plat_reap_any(sv__reaped *out) {
-        (void) out;
-        return 0;
+        if (sv_fake_state.nreap_any == 0)
+                return 0;
+        *out = sv_fake_state.reap_any[0];
+        sv_fake_state.nreap_any--;
+        memmove(&sv_fake_state.reap_any[0], &sv_fake_state.reap_any[1],
+                (size_t) sv_fake_state.nreap_any * sizeof(sv_fake_state.reap_any[0]));
+        return 1;
 }
 
 int sv__plat_reap_wait(const pid_t *pids, int n, unsigned timeout_ms) {
@@ -295,4 +300,58 @@ int sv__plat_pidns_end(int nsfd, sv__reaped *r, sv_leak *left, int max) {
         (void) left;
         (void) max;
         return 0;
+}
+
+/* No /proc here: every process is gone as far as a diagnosis can tell. */
+int sv__proc_parse_stat(const char *buf, size_t len, sv__stat *out) {
+        (void) buf;
+        (void) len;
+        (void) out;
+        return UV_EINVAL;
+}
+
+int sv__proc_detail_read(pid_t pid, sv__proc_detail *out) {
+        (void) pid;
+        (void) out;
+        return UV_ESRCH;
+}
+
+void sv__proc_detail_release(sv__proc_detail *d) {
+        if (!d)
+                return;
+        free(d->stack);
+        d->stack = NULL;
+}
+
+/* No pidfds, as sv__plat_have_pidfd() says. */
+int sv__plat_pidfd_open(pid_t pid, int *out_fd) {
+        (void) pid;
+        (void) out_fd;
+        return UV_ENOSYS;
+}
+
+int sv__plat_pidfd_signal(int fd, int sig) {
+        (void) fd;
+        (void) sig;
+        return UV_ENOSYS;
+}
+
+int sv__plat_pidfds_wait(const int *fds, size_t n, int timeout_ms, bool *out_gone) {
+        (void) fds;
+        (void) n;
+        (void) timeout_ms;
+        (void) out_gone;
+        return UV_ENOSYS;
+}
+
+int sv__plat_run_capture(const char *const *argv, unsigned timeout_ms, char **out,
+                         size_t *out_len, char **err, size_t *err_len, int *out_status) {
+        (void) argv;
+        (void) timeout_ms;
+        (void) out;
+        (void) out_len;
+        (void) err;
+        (void) err_len;
+        (void) out_status;
+        return UV_ENOSYS;
 }

@@ -18,6 +18,8 @@ typedef struct sv_fake {
         } sent[SV_FAKE_MAX_SENT];  /* every signal sent to a leader, in order */
         int nsent;
         int group_kills;           /* sv__plat_kill_group calls */
+        sv__reaped reap_any[8];    /* what sv__plat_reap_any hands out, in order */
+        int nreap_any;
 } sv_fake;
 
 extern sv_fake sv_fake_state;

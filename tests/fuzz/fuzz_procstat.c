@@ -1,14 +1,14 @@
-/* fuzz_procstat.c - sv__find_parse_stat(), the /proc/<pid>/stat parser of
- * the process finder, two ways. The raw input: if it parses, the name is the
- * text between the first '(' and the last ')' (cut to fit), the state is the
- * byte after ") ", and the ppid is a possible pid. And a stat line built from
+/* fuzz_procstat.c - sv__proc_parse_stat(), the one /proc/<pid>/stat parser
+ * (platform/linux/procfs.c), two ways. The raw input: if it parses, the name
+ * is the text between the first '(' and the last ')' (cut to fit), the
+ * state is the byte after ") ", and the ppid is a possible pid. And a stat line built from
  * the input (a hostile 0-15 byte comm, negative fields where the kernel
  * allows them, numbers up to 2^64-1) must parse to exactly what was put in. */
 #include <inttypes.h>
 #include <limits.h>
 #include <stdbool.h>
 
-#include "find/find_internal.h"
+#include "platform/platform.h"
 #include "fuzz.h"
 
 /* Takes the next `n` input bytes as a little-endian number (0 past the end). */
@@ -26,7 +26,7 @@ static void check_raw(const uint8_t *data, size_t size) {
         sv__stat st;
         size_t n;
 
-        if (sv__find_parse_stat(buf, size, &st) != 0)
+        if (sv__proc_parse_stat(buf, size, &st) != 0)
                 return;
         open = memchr(buf, '(', size);
         close = memrchr(buf, ')', size);
@@ -72,7 +72,7 @@ static void check_built(const uint8_t *data, size_t size) {
                        (int) clen, comm, state, ppid, tty, tpgid, flags, prio, nice, start, rss);
         FUZZ_CHECK(len > 0 && (size_t) len < sizeof(line), "line length %d", len);
         /* memcpy through %.*s stops at nothing: comm has no NUL. */
-        FUZZ_CHECK(sv__find_parse_stat(line, (size_t) len, &st) == 0, "'%s' rejected", line);
+        FUZZ_CHECK(sv__proc_parse_stat(line, (size_t) len, &st) == 0, "'%s' rejected", line);
         FUZZ_CHECK(strlen(st.name) == clen && memcmp(st.name, comm, clen) == 0, "name '%s' vs '%s'",
                    st.name, comm);
         FUZZ_CHECK(st.state == state && (uint64_t) st.ppid == ppid, "state/ppid of '%s'", line);

@@ -51,10 +51,13 @@ static const row rows[] = {
         { "--preserve-status, TERM", { "--preserve-status", "0.1", "@sleep", "5000" }, 143 },
         { "--preserve-status, INT", { "--preserve-status", "-s", "INT", "0.1", "@sleep", "5000" }, 130 },
         { "--preserve-status, in time", { "--preserve-status", "5", "@exit", "7" }, 7 },
-        { "-k: TERM ignored, KILL needed", { "-k", "0.2", "0.3", "@ignore-term" }, 137 },
-        { "--kill-after=, preserve", { "--preserve-status", "--kill-after=0.2", "0.3", "@ignore-term" }, 137 },
-        { "TERM ignored, ends by itself", { "0.2", "@ignore-term", "600" }, 124 },
-        { "TERM ignored, ends by itself, preserve", { "--preserve-status", "0.2", "@ignore-term", "600" }, 0 },
+        /* sv-ignore-term must have ignored TERM before the deadline, or
+         * TERM kills it and the row measures a race: 1.5 s leaves room for a
+         * loaded machine under ASan, where 0.2 s did not. */
+        { "-k: TERM ignored, KILL needed", { "-k", "0.2", "1.5", "@ignore-term" }, 137 },
+        { "--kill-after=, preserve", { "--preserve-status", "--kill-after=0.2", "1.5", "@ignore-term" }, 137 },
+        { "TERM ignored, ends by itself", { "1.5", "@ignore-term", "1900" }, 124 },
+        { "TERM ignored, ends by itself, preserve", { "--preserve-status", "1.5", "@ignore-term", "1900" }, 0 },
         { "--foreground", { "--foreground", "0.1", "@sleep", "5000" }, 124 },
         { "-v", { "-v", "0.1", "@sleep", "5000" }, 124 },
         { "command not found", { "5", "/nonexistent/sv-no-such-program" }, 127 },

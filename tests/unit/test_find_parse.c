@@ -19,7 +19,7 @@
              "18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0"
 
 static void parse(const char *line, sv__stat *st) {
-        assert_int_equal(sv__find_parse_stat(line, strlen(line), st), 0);
+        assert_int_equal(sv__proc_parse_stat(line, strlen(line), st), 0);
 }
 
 static void test_stat_plain_name(void **state) {
@@ -102,7 +102,7 @@ static void test_stat_garbage_is_einval(void **state) {
 
         (void) state;
         for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-                assert_int_equal(sv__find_parse_stat(bad[i], strlen(bad[i]), &st), UV_EINVAL);
+                assert_int_equal(sv__proc_parse_stat(bad[i], strlen(bad[i]), &st), UV_EINVAL);
 }
 
 /* A made-up snapshot: 1 -> 10 -> {20, 21 -> 30}, 1 -> 11; 2 -> 40 (kthreads). */

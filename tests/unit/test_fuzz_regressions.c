@@ -13,6 +13,7 @@
 
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <uv.h>
 
@@ -24,7 +25,7 @@
                   "18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n"
 
 static int parse_stat(const char *line, sv__stat *st) {
-        return sv__find_parse_stat(line, strlen(line), st);
+        return sv__proc_parse_stat(line, strlen(line), st);
 }
 
 /* fuzz_procstat: a ppid of 24 digits wrapped around 2^64 and came out as the
@@ -112,6 +113,51 @@ static void test_ctest_syntax_error_message_is_one_line(void **state) {
         assert_null(strchr(err, '\n'));
 }
 
+/* fuzz_duration: digits past the 64th were dropped and only counted as
+ * "more", so 0.0000066...668 h (87 significant digits; just over 24 ms) came
+ * out as 24 ms: the kept digits multiply to just under 24, and the dropped
+ * ones push it over. Then the same in minutes, about 1 ms. */
+static void test_duration_digits_past_64_still_round_up(void **state) {
+        static const char found[] = "0.0000066666666666666666666666666666666666666666666666"
+                                    "6666666666666666666666666666666666666668h";
+        char text[128];
+        uint64_t ms = 0;
+
+        (void) state;
+        assert_int_equal(sv_duration_parse(found, &ms), 0);
+        assert_int_equal(ms, 25);
+        /* 0.00001 then 70 sixes is just under 1/60000 m, with a 7 just over. */
+        (void) snprintf(text, sizeof(text), "0.00001%.70dm", 0);
+        memset(text + 7, '6', 70);
+        assert_int_equal(sv_duration_parse(text, &ms), 0);
+        assert_int_equal(ms, 1);
+        (void) snprintf(text, sizeof(text), "0.00001%.70d7m", 0);
+        memset(text + 7, '6', 70);
+        assert_int_equal(sv_duration_parse(text, &ms), 0);
+        assert_int_equal(ms, 2);
+}
+
+/* Found reading parse.c for fuzz_duration: the exponent saturated at 10^5,
+ * so 10^5 zeros after the point (a 150 KB argument still fits in argv)
+ * cancelled it, and 0.<150000 zeros>1e1000000, about 10^849999 s, gave 1 ms. */
+static void test_duration_long_zero_run_does_not_cancel_big_exponent(void **state) {
+        enum { ZEROS = 150000 };
+        char *text = malloc(ZEROS + 32);
+        uint64_t ms = 0;
+
+        (void) state;
+        assert_non_null(text);
+        memcpy(text, "0.", 2);
+        memset(text + 2, '0', ZEROS);
+        strcpy(text + 2 + ZEROS, "1e1000000");
+        assert_int_equal(sv_duration_parse(text, &ms), 0);
+        assert_true(ms == SV_DURATION_INF);
+        strcpy(text + 2 + ZEROS, "1e150001"); /* exactly 1 s */
+        assert_int_equal(sv_duration_parse(text, &ms), 0);
+        assert_int_equal(ms, 1000);
+        free(text);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_stat_ppid_overflowing_64_bits_is_rejected),
@@ -119,6 +165,8 @@ int main(void) {
                 cmocka_unit_test(test_stat_number_with_trailing_garbage_is_rejected),
                 cmocka_unit_test(test_ctest_error_naming_a_test_with_a_newline_is_one_line),
                 cmocka_unit_test(test_ctest_syntax_error_message_is_one_line),
+                cmocka_unit_test(test_duration_digits_past_64_still_round_up),
+                cmocka_unit_test(test_duration_long_zero_run_does_not_cancel_big_exponent),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,9 +1,10 @@
-/* procfs.c - the /proc readers under sv_find_scan(): stat, status, cmdline,
- * fd links and the socket tables. Owns no state. A process may vanish between
- * any two system calls here, so every "no such file" or ESRCH becomes
- * UV_ESRCH, which callers treat as "gone", never as a failure. Never follows
- * a path that another process could swap under us: everything is read
- * relative to an open /proc directory fd. */
+/* proctable.c - the /proc readers of the process finder (sv_find_scan):
+ * the listing of /proc, stat, status, cmdline, fd links and the socket
+ * tables; procfs.c holds the parser and the readers core uses. Owns no
+ * state. A process may vanish between any two system calls here, so every
+ * "no such file" or ESRCH becomes UV_ESRCH, which callers treat as "gone",
+ * never as a failure. Never follows a path that another process could swap
+ * under us: everything is read relative to an open /proc directory fd. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -16,10 +17,8 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "find/find_internal.h"
-
-/* The kernel's PF_KTHREAD bit in the `flags` field of /proc/<pid>/stat. */
-#define SV__PF_KTHREAD 0x00200000u
+#include "platform/platform.h"
+#include "supervise/sv_find.h" /* SV_FIND_TCP, SV_FIND_UDP: the protos bits */
 
 static int gone_or(int err) {
         if (err == ENOENT || err == ESRCH)
@@ -27,118 +26,7 @@ static int gone_or(int err) {
         return -err;
 }
 
-/* Parses an unsigned decimal field at *p, skipping leading spaces, and moves
- * *p past it. Returns false if there is no digit, if the field goes on with
- * something else ("12x"), or if it does not fit in 64 bits: a wrapped number
- * would be a wrong pid, not a parse error. */
-static bool next_u64(const char **p, const char *end, uint64_t *out) {
-        const char *s = *p;
-        uint64_t v = 0, d;
-
-        while (s < end && *s == ' ')
-                s++;
-        if (s >= end || *s < '0' || *s > '9')
-                return false;
-        while (s < end && *s >= '0' && *s <= '9') {
-                d = (uint64_t) (*s++ - '0');
-                if (v > (UINT64_MAX - d) / 10)
-                        return false;
-                v = v * 10 + d;
-        }
-        if (s < end && *s != ' ' && *s != '\n')
-                return false;
-        *p = s;
-        *out = v;
-        return true;
-}
-
-/* Parses a decimal that may be negative (pgrp 0 of a kernel thread, tty_nr,
- * tpgid -1) at *p, skipping leading spaces. */
-static bool next_i64(const char **p, const char *end, int64_t *out) {
-        const char *s = *p;
-        uint64_t v;
-        bool neg;
-
-        while (s < end && *s == ' ')
-                s++;
-        neg = s < end && *s == '-';
-        if (neg)
-                s++;
-        if (!next_u64(&s, end, &v))
-                return false;
-        *p = s;
-        *out = neg ? -(int64_t) v : (int64_t) v;
-        return true;
-}
-
-/* Skips one space-separated field, which may be negative (tty_nr, tpgid). */
-static bool skip_field(const char **p, const char *end) {
-        const char *s = *p;
-
-        while (s < end && *s == ' ')
-                s++;
-        if (s >= end)
-                return false;
-        while (s < end && *s != ' ')
-                s++;
-        *p = s;
-        return true;
-}
-
-int sv__find_parse_stat(const char *buf, size_t len, sv__stat *out) {
-        const char *open, *close, *p, *end = buf + len;
-        uint64_t ppid, flags, v;
-        int64_t pgrp, sid, tty;
-        sv__stat st;
-        size_t n;
-        int field;
-
-        memset(&st, 0, sizeof(st));
-        open = memchr(buf, '(', len);
-        close = memrchr(buf, ')', len);
-        if (!open || !close || close < open)
-                return UV_EINVAL;
-        n = (size_t) (close - open - 1);
-        if (n >= sizeof(st.name))
-                n = sizeof(st.name) - 1;
-        memcpy(st.name, open + 1, n);
-        st.name[n] = '\0';
-
-        p = close + 1;
-        if (end - p < 2 || p[0] != ' ')
-                return UV_EINVAL;
-        st.state = p[1];
-        p += 2;
-        /* Fields 4 (ppid) to 24 (rss) of proc(5); the state was field 3. */
-        if (!next_u64(&p, end, &ppid))
-                return UV_EINVAL;
-        /* 5 pgrp, 6 session, 7 tty_nr, 8 tpgid. */
-        if (!next_i64(&p, end, &pgrp) || !next_i64(&p, end, &sid) || !next_i64(&p, end, &tty) ||
-            !skip_field(&p, end))
-                return UV_EINVAL;
-        st.pgrp = (pid_t) pgrp;
-        st.sid = (pid_t) sid;
-        st.tty_nr = (int) tty;
-        if (!next_u64(&p, end, &flags))
-                return UV_EINVAL;
-        for (field = 10; field <= 21; field++)
-                if (!skip_field(&p, end))
-                        return UV_EINVAL;
-        if (!next_u64(&p, end, &st.start_ticks))
-                return UV_EINVAL;
-        if (!skip_field(&p, end) || !next_u64(&p, end, &v))
-                return UV_EINVAL;
-        /* pid_t is an int: a larger ppid is no pid at all. */
-        if (ppid > INT_MAX)
-                return UV_EINVAL;
-        st.rss_pages = v;
-        st.ppid = (pid_t) ppid;
-        st.kthread = (flags & SV__PF_KTHREAD) != 0;
-        *out = st;
-        return 0;
-}
-
-int sv__find_read_stat(int dirfd, const char *path, sv__stat *out) {
+int sv__proc_read_stat_at(int dirfd, const char *path, sv__stat *out) {
         /* 52 fields of at most 20 digits plus a 64-byte name fit. */
         char buf[2048];
         ssize_t n;
@@ -156,10 +44,10 @@ int sv__find_read_stat(int dirfd, const char *path, sv__stat *out) {
                 return r;
         if (n == 0)
                 return UV_ESRCH;
-        return sv__find_parse_stat(buf, (size_t) n, out);
+        return sv__proc_parse_stat(buf, (size_t) n, out);
 }
 
-ssize_t sv__find_read_file(int dirfd, const char *path, char **out) {
+ssize_t sv__proc_read_file_at(int dirfd, const char *path, char **out) {
         size_t cap = 1024, len = 0;
         char *buf, *nbuf;
         ssize_t n;
@@ -206,13 +94,13 @@ fail_fd:
         return r;
 }
 
-int sv__find_read_ids(int proc_fd, pid_t pid, sv__ids *out) {
+int sv__proc_read_ids(int proc_fd, pid_t pid, sv__ids *out) {
         char path[32], *buf, *uline, *gline;
         unsigned long ruid, euid, rgid;
         ssize_t n;
 
         (void) snprintf(path, sizeof(path), "%d/status", (int) pid);
-        n = sv__find_read_file(proc_fd, path, &buf);
+        n = sv__proc_read_file_at(proc_fd, path, &buf);
         if (n < 0)
                 return (int) n;
         /* "Uid:\treal\teffective\tsaved\tfs", "Gid:" alike; a name line
@@ -231,11 +119,11 @@ int sv__find_read_ids(int proc_fd, pid_t pid, sv__ids *out) {
         return 0;
 }
 
-int sv__find_read_euid(int proc_fd, pid_t pid, uid_t *out) {
+int sv__proc_read_euid(int proc_fd, pid_t pid, uid_t *out) {
         sv__ids ids;
         int r;
 
-        r = sv__find_read_ids(proc_fd, pid, &ids);
+        r = sv__proc_read_ids(proc_fd, pid, &ids);
         if (r < 0)
                 return r;
         *out = ids.euid;
@@ -279,7 +167,7 @@ static int read_net_table(const char *path, bool udp, uint16_t port, bool any, s
         ssize_t n;
         int r = 0;
 
-        n = sv__find_read_file(AT_FDCWD, path, &buf);
+        n = sv__proc_read_file_at(AT_FDCWD, path, &buf);
         if (n == UV_ESRCH)
                 return 0; /* no IPv6 in this kernel: nothing listens there */
         if (n < 0)
@@ -303,7 +191,7 @@ static int read_net_table(const char *path, bool udp, uint16_t port, bool any, s
         return r;
 }
 
-int sv__find_port_inodes(uint16_t port, unsigned protos, bool any_socket, sv__inodes *out) {
+int sv__proc_port_inodes(uint16_t port, unsigned protos, bool any_socket, sv__inodes *out) {
         static const struct {
                 const char *path;
                 bool udp;
@@ -334,7 +222,7 @@ int sv__find_port_inodes(uint16_t port, unsigned protos, bool any_socket, sv__in
         return 0;
 }
 
-int sv__find_owns_inode(int proc_fd, pid_t pid, const sv__inodes *set) {
+int sv__proc_owns_inode(int proc_fd, pid_t pid, const sv__inodes *set) {
         char path[32], link[64];
         struct dirent *de;
         uint64_t inode;
@@ -369,7 +257,7 @@ int sv__find_owns_inode(int proc_fd, pid_t pid, const sv__inodes *set) {
         return found;
 }
 
-uint64_t sv__find_now_boot_ms(void) {
+uint64_t sv__proc_now_boot_ms(void) {
         struct timespec ts;
 
         /* /proc/<pid>/stat's starttime counts from boot, suspend included. */
@@ -378,7 +266,7 @@ uint64_t sv__find_now_boot_ms(void) {
         return (uint64_t) ts.tv_sec * 1000u + (uint64_t) ts.tv_nsec / 1000000u;
 }
 
-uint64_t sv__find_ticks_to_ms(uint64_t ticks) {
+uint64_t sv__proc_ticks_to_ms(uint64_t ticks) {
         static long hz;
 
         if (hz <= 0) {
@@ -387,4 +275,46 @@ uint64_t sv__find_ticks_to_ms(uint64_t ticks) {
                         hz = 100;
         }
         return ticks * 1000u / (uint64_t) hz;
+}
+
+int sv__proc_open_dir(void) {
+        int fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        return fd < 0 ? -errno : fd;
+}
+
+int sv__proc_list_pids(int proc_fd, pid_t **out) {
+        pid_t *v = NULL, *nv;
+        size_t n = 0, cap = 0;
+        struct dirent *de;
+        DIR *dir;
+        int fd;
+
+        /* A directory stream of its own: proc_fd's offset stays put. */
+        fd = openat(proc_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        dir = fdopendir(fd);
+        if (!dir) {
+                (void) close(fd);
+                return -errno;
+        }
+        while ((de = readdir(dir)) != NULL) {
+                if (de->d_name[0] < '1' || de->d_name[0] > '9')
+                        continue;
+                if (n == cap) {
+                        cap = cap ? cap * 2 : 512;
+                        nv = realloc(v, cap * sizeof(*v));
+                        if (!nv) {
+                                free(v);
+                                (void) closedir(dir);
+                                return UV_ENOMEM;
+                        }
+                        v = nv;
+                }
+                v[n++] = (pid_t) atoi(de->d_name);
+        }
+        (void) closedir(dir);
+        *out = v;
+        return (int) n;
 }

@@ -209,7 +209,8 @@ __attribute__((constructor)) static void guardian_entry(void) {
 int sv__guardian_start(const char *token, const char *cgroot, sv__guardian *out) {
         char exe[4096], envbuf[SV_GUARD_PATH_MAX + 64];
         char *argv[] = { "supervise-guardian", NULL }; /* what ps shows */
-        char *envp[] = { envbuf, NULL };
+        char *envp[] = { envbuf, NULL, NULL };
+        const char *ld = getenv("LD_LIBRARY_PATH");
         sigset_t all, old;
         ssize_t n;
         int p[2];
@@ -222,8 +223,23 @@ int sv__guardian_start(const char *token, const char *cgroot, sv__guardian *out)
                 return n < 0 ? -errno : UV_ENOENT;
         exe[n] = '\0';
         snprintf(envbuf, sizeof(envbuf), "SV__GUARDIAN=%s:%s", token, cgroot);
-        if (pipe2(p, O_CLOEXEC) < 0)
-                return -errno;
+        /* A program that finds libsv.so through LD_LIBRARY_PATH needs it to
+         * start its guardian too: without it the re-executed copy dies in
+         * the dynamic loader, and the run is unguarded. */
+        if (ld) {
+                size_t len = strlen(ld) + sizeof("LD_LIBRARY_PATH=");
+
+                envp[1] = malloc(len);
+                if (!envp[1])
+                        return UV_ENOMEM;
+                snprintf(envp[1], len, "LD_LIBRARY_PATH=%s", ld);
+        }
+        if (pipe2(p, O_CLOEXEC) < 0) {
+                int e = -errno;
+
+                free(envp[1]);
+                return e;
+        }
 
         sigfillset(&all);
         sigprocmask(SIG_SETMASK, &all, &old);
@@ -240,6 +256,7 @@ int sv__guardian_start(const char *token, const char *cgroot, sv__guardian *out)
                 _exit(127);
         }
         sigprocmask(SIG_SETMASK, &old, NULL);
+        free(envp[1]);
         close(p[0]);
         if (pid < 0) {
                 close(p[1]);

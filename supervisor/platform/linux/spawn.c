@@ -31,7 +31,7 @@
 #include <pthread.h>
 
 #include "platform/platform.h"
-#include "platform/unix/unix.h"
+#include "platform/linux/linux.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
@@ -456,317 +456,99 @@ static long run_child(const sv__spawn_req *req, child_args *a, char *stack, int 
         return lpid;
 }
 
-int sv__plat_spawn(const sv__spawn_req *req, sv__spawn_res *out) {
-        child_args a;
-        int pipefd[2] = { -1, -1 };
-        int pidfd = -1;
-        char *stack;
-        int flags;
-        long lpid;
-        pid_t pid;
-        int err;
-
-        if (req->pidns)
-                return sv__unix_pidns_spawn(req, out);
-        stack = thread_stack();
-        if (!stack)
-                return UV_ENOMEM;
+/* Fills the child's arguments, and the pipe its exec error travels
+ * through where shared memory does not carry it (valgrind). */
+static int spawn_prepare(const sv__spawn_req *req, child_args *a, int pipefd[2]) {
         if (!masks_ready) {
                 sigemptyset(&empty_mask);
                 sigfillset(&all_mask);
                 masks_ready = true;
         }
-        a.req = req;
-        a.mask = empty_mask;
-        a.parent = getpid();
-        a.errpipe = -1;
-        a.joined_cgroup = false;
-        a.ran = 0;
-        a.err = 0;
+        a->req = req;
+        a->mask = empty_mask;
+        a->parent = getpid();
+        a->errpipe = -1;
+        a->joined_cgroup = false;
+        a->shared_fds = false;
+        a->ran = 0;
+        a->err = 0;
         if (errno_via_pipe != 0) {
                 if (pipe2(pipefd, O_CLOEXEC) < 0)
                         return -errno;
-                a.errpipe = pipefd[1];
+                a->errpipe = pipefd[1];
         }
+        return 0;
+}
 
-        flags = CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD;
-        a.shared_fds = false;
-        if (req->want_pidfd && !kernel_lacks_pidfd)
-                flags |= CLONE_PIDFD;
-
-        lpid = run_child(req, &a, stack, flags, &pidfd);
-        pid = lpid < 0 ? -1 : (pid_t) lpid;
-        err = lpid < 0 ? (int) -lpid : 0;
-
-        if (pid < 0) {
-                if (pipefd[0] >= 0) {
-                        close(pipefd[0]);
-                        close(pipefd[1]);
-                }
-                if (err == EINVAL && (flags & CLONE_PIDFD)) {
-                        /* A kernel older than 5.2: no pidfds at all. */
-                        kernel_lacks_pidfd = true;
-                        return sv__plat_spawn(req, out);
-                }
-                return -err;
-        }
+/* After the child has exec'd or failed: its exec error, or 0. A child that
+ * failed is reaped here, so the failure leaves no zombie. */
+static int spawn_result(pid_t pid, int *pidfd, child_args *a, int pipefd[2]) {
+        int err;
 
         if (pipefd[0] >= 0) {
                 close(pipefd[1]);
                 err = read_errpipe(pipefd[0]);
                 close(pipefd[0]);
         } else {
-                err = a.err;
+                err = a->err;
         }
         if (errno_via_pipe < 0)
-                errno_via_pipe = !a.ran;
+                errno_via_pipe = !a->ran;
+        if (!err)
+                return 0;
+        if (*pidfd >= 0)
+                close(*pidfd);
+        *pidfd = -1;
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+        return -err;
+}
 
-        if (err) {
-                if (pidfd >= 0)
-                        close(pidfd);
-                /* The child has _exit()ed or is about to: reap it now so the
-                 * failure leaves no zombie. */
-                while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-                        ;
-                return -err;
+int sv__plat_spawn(const sv__spawn_req *req, sv__spawn_res *out) {
+        child_args a;
+        int pipefd[2] = { -1, -1 };
+        int pidfd = -1;
+        char *stack;
+        int flags, err;
+        long lpid;
+
+        if (req->pidns)
+                return sv__linux_pidns_spawn(req, out);
+        stack = thread_stack();
+        if (!stack)
+                return UV_ENOMEM;
+        err = spawn_prepare(req, &a, pipefd);
+        if (err < 0)
+                return err;
+
+        flags = CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD;
+        if (req->want_pidfd && !kernel_lacks_pidfd)
+                flags |= CLONE_PIDFD;
+        lpid = run_child(req, &a, stack, flags, &pidfd);
+        if (lpid < 0) {
+                if (pipefd[0] >= 0) {
+                        close(pipefd[0]);
+                        close(pipefd[1]);
+                }
+                if (lpid == -EINVAL && (flags & CLONE_PIDFD)) {
+                        /* A kernel older than 5.2: no pidfds at all. */
+                        kernel_lacks_pidfd = true;
+                        return sv__plat_spawn(req, out);
+                }
+                return (int) lpid;
         }
-        out->pid = pid;
+        err = spawn_result((pid_t) lpid, &pidfd, &a, pipefd);
+        if (err < 0)
+                return err;
+        out->pid = (pid_t) lpid;
         out->pidfd = pidfd;
         return 0;
 }
 
-int sv__plat_kill_group(pid_t pgid, int sig) {
-        if (pgid <= 1)
-                return UV_EINVAL;
-        if (kill(-pgid, sig) < 0)
-                return -errno;
-        return 0;
-}
-
-int sv__plat_kill(pid_t pid, int pidfd, int sig) {
-        static int no_pidfd_send;
-
-        if (pid <= 1)
-                return UV_EINVAL;
-        if (pidfd >= 0 && !no_pidfd_send) {
-                if (syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) == 0)
-                        return 0;
-                if (errno != ENOSYS)
-                        return -errno;
-                /* valgrind 3.19 lacks the syscall. kill() is still safe: the
-                 * pid is ours until we reap it. */
-                no_pidfd_send = 1;
-        }
-        if (kill(pid, sig) < 0)
-                return -errno;
-        return 0;
-}
-
-static uint64_t tv_us(const struct timeval *tv) {
-        return (uint64_t) tv->tv_sec * 1000000u + (uint64_t) tv->tv_usec;
-}
-
-static void fill_reaped(const siginfo_t *si, const struct rusage *ru, sv__reaped *out) {
-        out->pid = si->si_pid;
-        out->exited = si->si_code == CLD_EXITED;
-        out->code = si->si_status;
-        out->core_dumped = si->si_code == CLD_DUMPED;
-        out->user_us = tv_us(&ru->ru_utime);
-        out->sys_us = tv_us(&ru->ru_stime);
-        out->max_rss_kb = (uint64_t) ru->ru_maxrss;
-}
-
-/* glibc's waitid has no rusage argument; the system call does. */
-static int reap(int idtype, int id, sv__reaped *out) {
-        siginfo_t si;
-        struct rusage ru;
-        long r;
-
-        memset(&si, 0, sizeof(si));
-        memset(&ru, 0, sizeof(ru));
-        do {
-                r = syscall(SYS_waitid, idtype, id, &si, WEXITED | WNOHANG, &ru);
-        } while (r < 0 && errno == EINTR);
-        if (r < 0)
-                return -errno;
-        if (si.si_pid == 0)
-                return 0;
-        fill_reaped(&si, &ru, out);
-        return 1;
-}
-
-int sv__plat_reap_pidfd(int pidfd, sv__reaped *out) {
-        return reap(P_PIDFD, pidfd, out);
-}
-
-int sv__plat_reap_pid(pid_t pid, sv__reaped *out) {
-        return reap(P_PID, pid, out);
-}
-
-int sv__plat_reap_any(sv__reaped *out) {
-        return reap(P_ALL, 0, out);
-}
-
-/* The fallback of sv__plat_reap_wait: naps of 1 ms. Reaps what it can;
- * pids[i] is set to 0 once reaped. */
-static int reap_wait_nap(pid_t *pids, int n, uint64_t deadline_us) {
-        sv__reaped r;
-        int i, left;
-
-        for (;;) {
-                left = 0;
-                for (i = 0; i < n; i++) {
-                        if (pids[i] > 0 && reap(P_PID, pids[i], &r) != 0)
-                                pids[i] = 0; /* reaped, or not ours (ECHILD) */
-                        if (pids[i] > 0)
-                                left++;
-                }
-                if (left == 0 || sv__plat_now_us() >= deadline_us)
-                        return left;
-                sv__plat_nap_us(1000);
-        }
-}
-
-int sv__plat_reap_wait(const pid_t *pids_in, int n, unsigned timeout_ms) {
-        uint64_t deadline = sv__plat_now_us() + (uint64_t) timeout_ms * 1000u;
-        struct pollfd *pfd = NULL;
-        pid_t *pids;
-        sv__reaped r;
-        int i, left = 0, nap = 0, ms;
-
-        if (n <= 0)
-                return 0;
-        pids = malloc((size_t) n * sizeof(*pids));
-        pfd = calloc((size_t) n, sizeof(*pfd));
-        if (!pids || !pfd) {
-                free(pids);
-                free(pfd);
-                return UV_ENOMEM;
-        }
-        memcpy(pids, pids_in, (size_t) n * sizeof(*pids));
-        for (i = 0; i < n; i++) {
-                pfd[i].fd = -1;
-                if (reap(P_PID, pids[i], &r) != 0) {
-                        pids[i] = 0; /* a zombie already, or not ours */
-                        continue;
-                }
-                pfd[i].fd = (int) syscall(SYS_pidfd_open, pids[i], 0);
-                pfd[i].events = POLLIN;
-                if (pfd[i].fd < 0 && errno != ESRCH)
-                        nap = 1; /* no pidfd_open (valgrind), or EMFILE */
-                if (pfd[i].fd >= 0)
-                        left++;
-        }
-        while (left > 0 && !nap) {
-                uint64_t now = sv__plat_now_us();
-                if (now >= deadline)
-                        break;
-                ms = (int) ((deadline - now + 999u) / 1000u);
-                if (poll(pfd, (nfds_t) n, ms) < 0 && errno != EINTR)
-                        break;
-                for (i = 0; i < n; i++) {
-                        if (pfd[i].fd < 0 || !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
-                                continue;
-                        (void) reap(P_PID, pids[i], &r);
-                        pids[i] = 0;
-                        close(pfd[i].fd);
-                        pfd[i].fd = -1;
-                        left--;
-                }
-        }
-        for (i = 0; i < n; i++) {
-                if (pfd[i].fd >= 0)
-                        close(pfd[i].fd);
-        }
-        free(pfd);
-        left = reap_wait_nap(pids, n, nap ? deadline : 0);
-        free(pids);
-        return left;
-}
-
-int sv__plat_set_subreaper(void) {
-        if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
-                return -errno;
-        return 0;
-}
-
-uint64_t sv__plat_now_us(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
-
-void sv__plat_nap_us(unsigned us) {
-        struct timespec ts = { 0, (long) us * 1000L };
-
-        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-                ;
-}
-
-int sv__plat_waitset_new(void) {
-        int fd = epoll_create1(EPOLL_CLOEXEC);
-
-        return fd < 0 ? -errno : fd;
-}
-
-int sv__plat_waitset_add(int set, int fd, uint64_t tag) {
-        struct epoll_event ev;
-
-        ev.events = EPOLLIN;
-        ev.data.u64 = tag;
-        if (epoll_ctl(set, EPOLL_CTL_ADD, fd, &ev) < 0)
-                return -errno;
-        return 0;
-}
-
-int sv__plat_waitset_ready(int set, uint64_t *tags, int max) {
-        struct epoll_event ev[64];
-        int n, i;
-
-        if (max > 64)
-                max = 64;
-        do {
-                n = epoll_wait(set, ev, max, 0);
-        } while (n < 0 && errno == EINTR);
-        if (n < 0)
-                return -errno;
-        for (i = 0; i < n; i++)
-                tags[i] = ev[i].data.u64;
-        return n;
-}
-
-int sv__plat_timer_new(void) {
-        int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-
-        return fd < 0 ? -errno : fd;
-}
-
-int sv__plat_timer_set(int fd, uint64_t at_us) {
-        struct itimerspec its;
-
-        memset(&its, 0, sizeof(its));
-        /* An absolute time of 0 would disarm it: a deadline already past
-         * is made the clock's first microsecond instead. */
-        if (at_us) {
-                its.it_value.tv_sec = (time_t) (at_us / 1000000u);
-                its.it_value.tv_nsec = (long) (at_us % 1000000u) * 1000L;
-        }
-        if (timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
-                return -errno;
-        return 0;
-}
-
-void sv__plat_timer_ack(int fd) {
-        uint64_t ticks;
-
-        (void) !read(fd, &ticks, sizeof(ticks));
-}
-
-const sigset_t *sv__unix_ignored_at_start(void) {
+const sigset_t *sv__linux_ignored_at_start(void) {
         return &ignored_at_start;
 }
 
-CHILD_CODE int sv__unix_child_exec(const sv__spawn_req *req) {
+CHILD_CODE int sv__linux_child_exec(const sv__spawn_req *req) {
         return child_exec(req);
 }

@@ -1,17 +1,17 @@
-/* tree.c - finding and ending a worker's whole process tree.
- *
- * Two mechanisms. With a writable cgroup v2 hierarchy each worker joins its
- * own cgroup before exec; nothing it starts can leave it, cgroup.kill ends
- * them all at once and cgroup.events says when the tree is empty. Without
- * one, we walk /proc: parent links from the worker, members of its process
- * group, and processes reparented to us (we are a subreaper) whose
- * environment carries the worker's marker, which setsid and double forks
- * do not shed. Nothing here blocks for long; nothing here reaps. */
+/* procfs.c - the one /proc reader of libsv: the stat parser (hardened by
+ * fuzzing, tests/fuzz/fuzz_procstat.c), a process's stat, command line and
+ * environment marker, our children, and the /proc walk that finds a
+ * worker's tree without a cgroup: parent links from the worker, members of
+ * its process group, and processes reparented to us (we are a subreaper)
+ * whose environment carries the worker's marker, which setsid and double
+ * forks do not shed. A process may vanish between any two reads; nothing
+ * here blocks for long, and nothing here reaps. */
 #include <dirent.h>
 #include <errno.h>
-#include <limits.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,241 +19,124 @@
 #include <unistd.h>
 
 #include "platform/platform.h"
+#include "platform/linux/linux.h"
 
-int sv__read_file(const char *path, char *buf, size_t n) {
-        ssize_t got;
-        size_t len = 0;
-        int fd;
+/* The kernel's PF_KTHREAD bit in the `flags` field of /proc/<pid>/stat. */
+#define SV__PF_KTHREAD 0x00200000u
 
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        while (len + 1 < n) {
-                got = read(fd, buf + len, n - 1 - len);
-                if (got < 0 && errno == EINTR)
-                        continue;
-                if (got <= 0)
-                        break;
-                len += (size_t) got;
+/* Parses an unsigned decimal field at *p, skipping leading spaces, and moves
+ * *p past it. Returns false if there is no digit, if the field goes on with
+ * something else ("12x"), or if it does not fit in 64 bits: a wrapped number
+ * would be a wrong pid, not a parse error. */
+static bool next_u64(const char **p, const char *end, uint64_t *out) {
+        const char *s = *p;
+        uint64_t v = 0, d;
+
+        while (s < end && *s == ' ')
+                s++;
+        if (s >= end || *s < '0' || *s > '9')
+                return false;
+        while (s < end && *s >= '0' && *s <= '9') {
+                d = (uint64_t) (*s++ - '0');
+                if (v > (UINT64_MAX - d) / 10)
+                        return false;
+                v = v * 10 + d;
         }
-        close(fd);
-        buf[len] = '\0';
-        return (int) len;
-}
-
-/* Lists (of pids, of environment strings) have no size limit a buffer
- * could be chosen for: a supervisor with 5,000 children has a 30 KiB
- * children file. Reads to EOF into a buffer that doubles as it fills. */
-int sv__read_file_all(const char *path, char **out) {
-        size_t cap = 4096, len = 0;
-        char *buf, *nb;
-        ssize_t got;
-        int fd, r;
-
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        buf = malloc(cap);
-        if (!buf) {
-                close(fd);
-                return UV_ENOMEM;
-        }
-        for (;;) {
-                if (len + 1 >= cap) {
-                        if (cap >= (size_t) INT_MAX / 2) {
-                                r = UV_E2BIG;
-                                goto fail;
-                        }
-                        nb = realloc(buf, cap * 2);
-                        if (!nb) {
-                                r = UV_ENOMEM;
-                                goto fail;
-                        }
-                        buf = nb;
-                        cap *= 2;
-                }
-                got = read(fd, buf + len, cap - 1 - len);
-                if (got < 0 && errno == EINTR)
-                        continue;
-                if (got < 0) {
-                        r = -errno;
-                        goto fail;
-                }
-                if (got == 0)
-                        break;
-                len += (size_t) got;
-        }
-        close(fd);
-        buf[len] = '\0';
-        *out = buf;
-        return (int) len;
-
-fail:
-        close(fd);
-        free(buf);
-        return r;
-}
-
-/* Appends the whitespace-separated decimal pids of `text` to *v. A token
- * that is not a whole positive number is an error, never a pid: a pid
- * made of the head of a cut-off number would name someone else. */
-static int parse_pids(const char *text, pid_t **v, size_t *cnt, size_t *cap) {
-        const char *p = text;
-        char *end;
-        pid_t *nv;
-        long pid;
-
-        for (;;) {
-                while (*p == ' ' || *p == '\n' || *p == '\t')
-                        p++;
-                if (!*p)
-                        return 0;
-                errno = 0;
-                pid = strtol(p, &end, 10);
-                if (end == p || errno || pid <= 0 || pid > INT_MAX ||
-                    (*end && *end != ' ' && *end != '\n' && *end != '\t'))
-                        return UV_EINVAL;
-                p = end;
-                if (*cnt == *cap) {
-                        *cap = *cap ? *cap * 2 : 64;
-                        nv = realloc(*v, *cap * sizeof(**v));
-                        if (!nv)
-                                return UV_ENOMEM;
-                        *v = nv;
-                }
-                (*v)[(*cnt)++] = (pid_t) pid;
-        }
-}
-
-/* Appends the pids listed in `path` (a children file, cgroup.procs). */
-static int append_pid_file(const char *path, pid_t **v, size_t *cnt, size_t *cap) {
-        char *text;
-        int r;
-
-        r = sv__read_file_all(path, &text);
-        if (r < 0)
-                return r;
-        r = parse_pids(text, v, cnt, cap);
-        free(text);
-        return r;
-}
-
-int sv__read_pid_list(const char *path, pid_t **out) {
-        pid_t *v = NULL;
-        size_t cnt = 0, cap = 0;
-        int r;
-
-        r = append_pid_file(path, &v, &cnt, &cap);
-        if (r < 0) {
-                free(v);
-                return r;
-        }
+        if (s < end && *s != ' ' && *s != '\n')
+                return false;
+        *p = s;
         *out = v;
-        return (int) cnt;
+        return true;
 }
 
-int sv__write_file(const char *path, const char *s) {
-        int fd, r = 0;
+/* Parses a decimal that may be negative (pgrp 0 of a kernel thread, tty_nr,
+ * tpgid -1) at *p, skipping leading spaces. */
+static bool next_i64(const char **p, const char *end, int64_t *out) {
+        const char *s = *p;
+        uint64_t v;
+        bool neg;
 
-        fd = open(path, O_WRONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        if (write(fd, s, strlen(s)) < 0)
-                r = -errno;
-        close(fd);
-        return r;
+        while (s < end && *s == ' ')
+                s++;
+        neg = s < end && *s == '-';
+        if (neg)
+                s++;
+        if (!next_u64(&s, end, &v))
+                return false;
+        *p = s;
+        *out = neg ? -(int64_t) v : (int64_t) v;
+        return true;
+}
+
+/* Skips one space-separated field, which may be negative (tty_nr, tpgid). */
+static bool skip_field(const char **p, const char *end) {
+        const char *s = *p;
+
+        while (s < end && *s == ' ')
+                s++;
+        if (s >= end)
+                return false;
+        while (s < end && *s != ' ')
+                s++;
+        *p = s;
+        return true;
+}
+
+int sv__proc_parse_stat(const char *buf, size_t len, sv__stat *out) {
+        const char *open, *close, *p, *end = buf + len;
+        uint64_t ppid, flags, v;
+        int64_t pgrp, sid, tty;
+        sv__stat st;
+        size_t n;
+        int field;
+
+        memset(&st, 0, sizeof(st));
+        open = memchr(buf, '(', len);
+        close = memrchr(buf, ')', len);
+        if (!open || !close || close < open)
+                return UV_EINVAL;
+        n = (size_t) (close - open - 1);
+        if (n >= sizeof(st.name))
+                n = sizeof(st.name) - 1;
+        memcpy(st.name, open + 1, n);
+        st.name[n] = '\0';
+
+        p = close + 1;
+        if (end - p < 2 || p[0] != ' ')
+                return UV_EINVAL;
+        st.state = p[1];
+        p += 2;
+        /* Fields 4 (ppid) to 24 (rss) of proc(5); the state was field 3. */
+        if (!next_u64(&p, end, &ppid))
+                return UV_EINVAL;
+        /* 5 pgrp, 6 session, 7 tty_nr, 8 tpgid. */
+        if (!next_i64(&p, end, &pgrp) || !next_i64(&p, end, &sid) || !next_i64(&p, end, &tty) ||
+            !skip_field(&p, end))
+                return UV_EINVAL;
+        st.pgrp = (pid_t) pgrp;
+        st.sid = (pid_t) sid;
+        st.tty_nr = (int) tty;
+        if (!next_u64(&p, end, &flags))
+                return UV_EINVAL;
+        for (field = 10; field <= 21; field++)
+                if (!skip_field(&p, end))
+                        return UV_EINVAL;
+        if (!next_u64(&p, end, &st.start_ticks))
+                return UV_EINVAL;
+        if (!skip_field(&p, end) || !next_u64(&p, end, &v))
+                return UV_EINVAL;
+        /* pid_t is an int: a larger ppid is no pid at all. */
+        if (ppid > INT_MAX)
+                return UV_EINVAL;
+        st.rss_pages = v;
+        st.ppid = (pid_t) ppid;
+        st.kthread = (flags & SV__PF_KTHREAD) != 0;
+        *out = st;
+        return 0;
 }
 
 static bool environ_has(pid_t pid, const char *marker) {
         return sv__proc_has_marker(pid, marker) == 1;
-}
-
-/* Only the directory: its files are opened when used (the spawn opens the
- * directory for clone3), so a pooled or busy cgroup holds no fd and a
- * worker costs one fd, its pidfd. */
-int sv__cg_create(const char *parent, unsigned n, sv__cg **out) {
-        size_t len = strlen(parent) + 16;
-        sv__cg *cg;
-        int r;
-
-        if (len >= SV_CG_MAX)
-                return UV_ENAMETOOLONG;
-        cg = malloc(sizeof(*cg) + len);
-        if (!cg)
-                return UV_ENOMEM;
-        snprintf(cg->path, len, "%s/w%u", parent, n);
-        if (mkdir(cg->path, 0755) < 0 && errno != EEXIST) {
-                r = -errno;
-                free(cg);
-                return r;
-        }
-        cg->killed = false;
-        *out = cg;
-        return 0;
-}
-
-int sv__cg_kill(sv__cg *cg) {
-        char path[SV_CG_MAX + 32];
-
-        cg->killed = true;
-        snprintf(path, sizeof(path), "%s/cgroup.kill", cg->path);
-        return sv__write_file(path, "1");
-}
-
-int sv__cg_pids(const sv__cg *cg, pid_t **out) {
-        char path[SV_CG_MAX + 32];
-
-        snprintf(path, sizeof(path), "%s/cgroup.procs", cg->path);
-        return sv__read_pid_list(path, out);
-}
-
-int sv__cg_signal(const sv__cg *cg, int sig, bool then_cont) {
-        pid_t *pids = NULL;
-        int n, i, hit = 0;
-
-        n = sv__cg_pids(cg, &pids);
-        if (n < 0)
-                return n;
-        /* A pid read from cgroup.procs is in our cgroup at that moment; the
-         * window before kill() is the same one killpg has. */
-        for (i = 0; i < n; i++) {
-                if (pids[i] > 1 && kill(pids[i], sig) == 0) {
-                        hit++;
-                        if (then_cont)
-                                (void) kill(pids[i], SIGCONT);
-                }
-        }
-        free(pids);
-        return hit;
-}
-
-int sv__cg_populated(const sv__cg *cg) {
-        char path[SV_CG_MAX + 32], buf[256];
-        char *p;
-        int n;
-
-        snprintf(path, sizeof(path), "%s/cgroup.events", cg->path);
-        n = sv__read_file(path, buf, sizeof(buf));
-        if (n < 0)
-                return n;
-        /* "populated N" is the first line; search only if that changes. */
-        p = strncmp(buf, "populated ", 10) == 0 ? buf : strstr(buf, "\npopulated ");
-        if (!p)
-                return UV_EINVAL;
-        if (p != buf)
-                p++;
-        return p[10] == '1';
-}
-
-void sv__cg_close(sv__cg *cg) {
-        (void) cg; /* nothing is kept open */
-}
-
-int sv__cg_destroy(sv__cg *cg) {
-        sv__cg_close(cg);
-        if (rmdir(cg->path) < 0)
-                return -errno;
-        return 0;
 }
 
 int sv__proc_has_marker(pid_t pid, const char *marker) {
@@ -283,29 +166,31 @@ int sv__proc_group_alive(pid_t pgid) {
         return pgid > 1 && kill(-pgid, 0) == 0;
 }
 
-/* Parses /proc/<pid>/stat. comm may hold spaces and parentheses, so the
- * fields after it are found from the last ')'. */
+/* Reads /proc/<pid>/stat through the one parser (sv__proc_parse_stat): the
+ * fields after the name are found from its last ')', and a text cut short
+ * anywhere is an error, never a read past its end. */
 static int read_stat(pid_t pid, sv_proc *p) {
-        char path[64], buf[1024];
-        char *l, *r;
-        int n;
+        char path[64], buf[2048];
+        sv__stat st;
+        size_t len;
+        int n, r;
 
         snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
         n = sv__read_file(path, buf, sizeof(buf));
         if (n <= 0)
                 return n < 0 ? n : UV_EINVAL;
-        l = strchr(buf, '(');
-        r = strrchr(buf, ')');
-        if (!l || !r || r < l)
-                return UV_EINVAL;
+        r = sv__proc_parse_stat(buf, (size_t) n, &st);
+        if (r < 0)
+                return r;
         memset(p, 0, sizeof(*p));
         p->pid = pid;
-        n = (int) (r - l - 1);
-        if (n > (int) sizeof(p->comm) - 1)
-                n = (int) sizeof(p->comm) - 1;
-        memcpy(p->comm, l + 1, (size_t) n);
-        if (sscanf(r + 2, "%c %d %d", &p->state, &p->ppid, &p->pgid) != 3)
-                return UV_EINVAL;
+        p->ppid = st.ppid;
+        p->pgid = st.pgrp;
+        p->state = st.state;
+        len = strlen(st.name);
+        if (len > sizeof(p->comm) - 1)
+                len = sizeof(p->comm) - 1;
+        memcpy(p->comm, st.name, len);
         return 0;
 }
 
@@ -427,7 +312,7 @@ static int task_children(pid_t pid, pid_t **v, size_t *cnt, size_t *cap) {
                 if (de->d_name[0] < '1' || de->d_name[0] > '9')
                         continue;
                 snprintf(path, sizeof(path), "/proc/%d/task/%s/children", (int) pid, de->d_name);
-                r = append_pid_file(path, v, cnt, cap);
+                r = sv__linux_append_pid_file(path, v, cnt, cap);
                 if (r == UV_ENOENT || r == UV_ESRCH)
                         r = 0; /* the thread ended */
         }
@@ -531,4 +416,42 @@ fail:
         free(kids);
         free(s.v);
         return r;
+}
+
+/* ---- What a hang diagnosis shows of one process ---- */
+
+int sv__proc_detail_read(pid_t pid, sv__proc_detail *out) {
+        char path[64];
+        char *stack = NULL;
+        int n, r;
+
+        memset(out, 0, sizeof(*out));
+        out->p.pid = pid;
+        out->p.state = '?';
+        r = read_stat(pid, &out->p);
+        if (r < 0) {
+                out->p.pid = pid;
+                out->p.state = '?';
+        }
+        snprintf(path, sizeof(path), "/proc/%d/wchan", (int) pid);
+        n = sv__read_file(path, out->wchan, sizeof(out->wchan));
+        if (n <= 0 || strcmp(out->wchan, "0") == 0)
+                snprintf(out->wchan, sizeof(out->wchan), "-");
+        snprintf(path, sizeof(path), "/proc/%d/cmdline", (int) pid);
+        n = sv__read_file(path, out->cmdline, sizeof(out->cmdline));
+        out->cmdline_len = n > 0 ? (size_t) n : 0;
+        snprintf(path, sizeof(path), "/proc/%d/stack", (int) pid);
+        n = sv__read_file_all(path, &stack);
+        if (n < 0)
+                out->stack_err = n;
+        else
+                out->stack = stack;
+        return r < 0 ? UV_ESRCH : 0;
+}
+
+void sv__proc_detail_release(sv__proc_detail *d) {
+        if (!d)
+                return;
+        free(d->stack);
+        d->stack = NULL;
 }

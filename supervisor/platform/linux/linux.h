@@ -1,0 +1,52 @@
+/* linux.h - what the files of platform/linux share and nothing outside may
+ * use: the child-side exec and signal set of spawn.c, which pidns.c reuses
+ * for the worker it starts inside a PID namespace. */
+#ifndef SV_PLATFORM_LINUX_H
+#define SV_PLATFORM_LINUX_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "platform/platform.h"
+
+/* Code that runs in a clone child on a stack the sanitizers never saw; it
+ * calls only system calls and string functions on memory prepared for it,
+ * so it stays uninstrumented. */
+#if defined(__has_attribute)
+#if __has_attribute(no_sanitize)
+#define SV_CHILD_CODE __attribute__((no_sanitize("address", "undefined")))
+/* Appends the whitespace-separated pids of a file (a children file,
+ * cgroup.procs) to the growing array *v (file.c). */
+int sv__linux_append_pid_file(const char *path, pid_t **v, size_t *cnt, size_t *cap);
+
+#endif
+/* Appends the whitespace-separated pids of a file (a children file,
+ * cgroup.procs) to the growing array *v (file.c). */
+int sv__linux_append_pid_file(const char *path, pid_t **v, size_t *cnt, size_t *cap);
+
+#endif
+#ifndef SV_CHILD_CODE
+#define SV_CHILD_CODE
+/* Appends the whitespace-separated pids of a file (a children file,
+ * cgroup.procs) to the growing array *v (file.c). */
+int sv__linux_append_pid_file(const char *path, pid_t **v, size_t *cnt, size_t *cap);
+
+#endif
+
+/* The signals our own parent left ignored: a child resets them to SIG_DFL
+ * before exec, since execve keeps ignored signals ignored. */
+const sigset_t *sv__linux_ignored_at_start(void);
+
+/* execvpe without malloc, for a child between clone and exec: returns the
+ * errno to report if no exec worked. Async-signal-safe. */
+int sv__linux_child_exec(const sv__spawn_req *req);
+
+/* sv__plat_spawn for req->pidns (pidns.c). */
+int sv__linux_pidns_spawn(const sv__spawn_req *req, sv__spawn_res *out);
+
+/* Appends the whitespace-separated pids of a file (a children file,
+ * cgroup.procs) to the growing array *v (file.c). */
+int sv__linux_append_pid_file(const char *path, pid_t **v, size_t *cnt, size_t *cap);
+
+#endif

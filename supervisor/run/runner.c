@@ -1,0 +1,476 @@
+/* runner.c - the runner of sv_run.h: a job list run N at a time on a
+ * caller's supervisor, with a lower effective -j while spawns fail for a
+ * passing reason; its events (every one added to the caller's report) and
+ * per-job log files. One attempt is attempt.c; hang diagnostics are diag.c.
+ *
+ * Nothing is lost silently: a log or events write that fails stops the run
+ * (sv_runner_stop(rn, 0, "aborted")) and is reported through on_error, and a
+ * spawn that fails for a passing reason (EMFILE, EAGAIN, ...) is retried at a
+ * lower effective -j by throttle() before the job is an ERROR. */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "run/runner_internal.h"
+
+/* A job that cannot start for a passing reason while nothing else runs is
+ * tried again after 10 ms, 20 ms, ... (about 5 s in all) before it is an
+ * ERROR. */
+#define SPAWN_BACKOFF_MS 10u
+#define SPAWN_BACKOFF_TRIES 9u
+
+uint64_t sv__run_now(const sv_runner *rn) {
+        return uv_now(rn->loop) - rn->t0;
+}
+
+uint64_t sv_runner_now_ms(const sv_runner *rn) {
+        return sv__run_now(rn);
+}
+
+/* "PASS", "TIMEOUT", ...: the verdict as the log lines say it. */
+void sv__run_verdict_label(sv_verdict v, char buf[16]) {
+        const char *s = sv_verdict_name(v);
+        size_t i;
+
+        for (i = 0; s[i] && i < 15; i++)
+                buf[i] = (char) toupper((unsigned char) s[i]);
+        buf[i] = '\0';
+}
+
+/* A write of ours failed: say so once per failure, and stop the run. */
+static void run_failed(sv_runner *rn, const char *what, int err) {
+        if (!rn->error) {
+                rn->error = err;
+                rn->error_what = strdup(what);
+        }
+        if (rn->o.on_error)
+                rn->o.on_error(rn, what, err, rn->o.userdata);
+        sv_runner_stop(rn, 0, "aborted");
+}
+
+/* Writes all of p, waiting out EAGAIN and EINTR. Returns 0 or -errno. */
+static int write_all(int fd, const char *p, size_t n) {
+        struct pollfd pfd;
+        ssize_t w;
+
+        while (n > 0) {
+                w = write(fd, p, n);
+                if (w < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (errno == EAGAIN) {
+                                pfd.fd = fd;
+                                pfd.events = POLLOUT;
+                                (void) poll(&pfd, 1, -1);
+                                continue;
+                        }
+                        return -errno;
+                }
+                p += w;
+                n -= (size_t) w;
+        }
+        return 0;
+}
+
+/* ---- Per-job log files ---- */
+
+/* Opens the job's log. Returns 0 or -errno: EMFILE and ENFILE are the
+ * caller's to retry, any other error has ended the run. */
+int sv__run_log_open(sv_runner *rn, sv__rjob *j) {
+        char path[4096], name[64], what[4200];
+        size_t i, k = 0, c;
+        int width = 1, e;
+
+        for (c = rn->count; c >= 10; c /= 10)
+                width++;
+        for (i = 0; j->def->name[i] && k < sizeof(name) - 1; i++) {
+                char ch = j->def->name[i];
+                bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                          (ch >= '0' && ch <= '9') || ch == '.' || ch == '-' || ch == '_';
+
+                if (ok)
+                        name[k++] = ch;
+                else if (k > 0 && name[k - 1] != '_')
+                        name[k++] = '_';
+        }
+        while (k > 0 && (name[k - 1] == '_' || name[k - 1] == '.'))
+                k--;
+        name[k] = '\0';
+        /* The index keeps names unique (two jobs may share a command line). */
+        snprintf(path, sizeof(path), "%s/%0*zu%s%s.log", rn->o.logs_dir, width, j->index + 1,
+                 k ? "-" : "", name);
+        j->log_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (j->log_fd >= 0)
+                return 0;
+        e = -errno;
+        if (e != UV_EMFILE && e != UV_ENFILE) {
+                snprintf(what, sizeof(what), "log file '%s'", path);
+                run_failed(rn, what, e);
+        }
+        return e;
+}
+
+void sv__run_log_write(sv__rjob *j, const char *p, size_t n) {
+        char what[600];
+        int e;
+
+        if (j->log_fd < 0)
+                return;
+        e = write_all(j->log_fd, p, n);
+        if (e < 0) {
+                close(j->log_fd);
+                j->log_fd = -1;
+                snprintf(what, sizeof(what), "the log file of job '%.500s'", j->def->name);
+                run_failed(j->rn, what, e);
+        }
+}
+
+void sv__run_log_printf(sv__rjob *j, const char *fmt, ...) {
+        char buf[1024];
+        va_list ap;
+        int n;
+
+        if (j->log_fd < 0)
+                return;
+        va_start(ap, fmt);
+        n = vsnprintf(buf, sizeof(buf), fmt, ap);
+        va_end(ap);
+        if (n > 0)
+                sv__run_log_write(j, buf, (size_t) n < sizeof(buf) ? (size_t) n : sizeof(buf) - 1);
+}
+
+/* ---- Events ---- */
+
+void sv__run_event(sv_runner *rn, sv_run_event *ev) {
+        int e;
+
+        ev->t_ms = sv__run_now(rn);
+        e = sv_report_add(rn->o.report, ev);
+        if (e < 0 && e != UV_ENOMEM && !rn->events_failed) {
+                char what[4200];
+
+                /* The lines already written stay valid; later ones would
+                 * fail the same way. */
+                rn->events_failed = true;
+                sv_report_set_events_fd(rn->o.report, -1);
+                snprintf(what, sizeof(what), "the events file '%.4096s'",
+                         rn->o.events_name ? rn->o.events_name : "?");
+                run_failed(rn, what, e);
+        }
+        if (rn->o.on_event)
+                rn->o.on_event(rn, ev, rn->o.userdata);
+}
+
+/* ---- Scheduling ---- */
+
+static void skip_job(sv_runner *rn, sv__rjob *j, const char *reason) {
+        sv_run_event ev = SV_RUN_EVENT_INIT;
+        sv_run_attempt a;
+
+        ev.type = SV_RUN_EV_SKIP;
+        ev.job = j->index;
+        ev.reason = reason;
+        sv__run_event(rn, &ev);
+        rn->done++;
+        memset(&a, 0, sizeof(a));
+        a.job = j->index;
+        a.attempt = 1;
+        a.verdict = SV_VERDICT_SKIP;
+        a.how = reason;
+        a.reason = reason;
+        sv__run_notify(rn, &a);
+}
+
+/* The next fresh job, from get_next or in order; NULL: none left. */
+static sv__rjob *next_fresh(sv_runner *rn) {
+        size_t i;
+
+        if (!rn->o.get_next)
+                return rn->next < rn->count ? &rn->jobs[rn->next++] : NULL;
+        if (rn->next_done || rn->o.get_next(rn, &i, rn->o.userdata) != 1 || i >= rn->count) {
+                rn->next_done = true;
+                return NULL;
+        }
+        return &rn->jobs[i];
+}
+
+/* No job waiting to start will run: fresh ones are skipped with `reason`; a
+ * deferred retry keeps the verdict of the attempt it follows. */
+static void drop_queue(sv_runner *rn, const char *reason) {
+        sv__rjob *j;
+
+        if (rn->started)
+                uv_timer_stop(&rn->backoff);
+        while (rn->ndeferred > 0) {
+                j = rn->deferred[--rn->ndeferred];
+                if (j->attempt > 0)
+                        rn->done++;
+                else
+                        skip_job(rn, j, reason);
+        }
+        while ((j = next_fresh(rn)) != NULL)
+                skip_job(rn, j, reason);
+}
+
+/* A spawn failed for a reason that passes when other jobs end. */
+static bool passing_error(int e) {
+        return e == UV_EMFILE || e == UV_ENFILE || e == UV_EAGAIN || e == UV_ENOMEM;
+}
+
+static void on_backoff(uv_timer_t *t) {
+        sv_runner *rn = t->data;
+
+        if (rn->limit == 0)
+                rn->limit = 1;
+        sv__run_fill(rn);
+}
+
+/* The spawn of j's next attempt failed with `err`, a passing error: undo the
+ * attempt, put j back in front of the queue, free its slot and lower the
+ * effective -j to what runs now, so that it is tried again when a job ends.
+ * If nothing runs, a backoff timer tries again, a bounded number of times.
+ * Returns false when j has had its tries: the caller gives up on it. */
+static bool throttle(sv_runner *rn, sv__rjob *j, int err) {
+        if (rn->running <= 1 && (j->spawn_tries >= SPAWN_BACKOFF_TRIES || rn->spawn_hopeless)) {
+                /* Until a spawn works again, the next jobs fail at once
+                 * rather than each waiting out the whole backoff. */
+                rn->spawn_hopeless = true;
+                return false;
+        }
+        if (!rn->throttled) {
+                rn->throttled = true;
+                if (rn->o.on_throttle)
+                        rn->o.on_throttle(rn, err, rn->running, rn->o.userdata);
+        }
+        j->attempt--;
+        sv_outbuf_free(j->out);
+        j->out = NULL;
+        sv__run_slot_free(rn, j);
+        rn->deferred[rn->ndeferred++] = j;
+        rn->limit = rn->running;
+        if (rn->running == 0) {
+                uv_timer_start(&rn->backoff, on_backoff, (uint64_t) SPAWN_BACKOFF_MS << j->spawn_tries, 0);
+                j->spawn_tries++;
+        }
+        return true;
+}
+
+bool sv__run_defer(sv_runner *rn, sv__rjob *j, int err) {
+        return passing_error(err) && throttle(rn, j, err);
+}
+
+/* The next job to start: a deferred one first, else the next fresh one
+ * (a DISABLED or command-less one is finished here). NULL: none. */
+static sv__rjob *next_job(sv_runner *rn) {
+        sv__rjob *j;
+
+        if (rn->ndeferred > 0)
+                return rn->deferred[--rn->ndeferred];
+        while ((j = next_fresh(rn)) != NULL) {
+                if (j->def->flags & SV_JOB_DISABLED)
+                        skip_job(rn, j, "disabled");
+                else if (j->def->flags & SV_JOB_UNAVAILABLE)
+                        sv__run_job_error(rn, j, UV_ENOENT);
+                else
+                        return j;
+        }
+        return NULL;
+}
+
+/* Starts jobs until -j (or the throttled limit) are running or none is
+ * left. Never recurses: a job that cannot start is finished or deferred
+ * here and the loop goes on. */
+void sv__run_fill(sv_runner *rn) {
+        sv__rjob *j;
+        int e;
+
+        while (!rn->stop_signal && !rn->aborted && rn->nfree > 0 && rn->running < rn->limit &&
+               (j = next_job(rn)) != NULL) {
+                j->slot = rn->free_slots[--rn->nfree];
+                j->slot->job = j;
+                rn->running++;
+                e = sv__run_start_attempt(rn, j);
+                if (e == 0) {
+                        j->spawn_tries = 0;
+                        rn->spawn_hopeless = false;
+                } else if (!passing_error(e) || !throttle(rn, j, e)) {
+                        sv__run_job_error(rn, j, e);
+                } else {
+                        break;
+                }
+        }
+}
+
+/* ---- The public API ---- */
+
+void sv_runner_stop(sv_runner *rn, int sig, const char *reason) {
+        const char *word = strcmp(reason, "interrupted") == 0 ? "interrupt" : reason;
+        unsigned i;
+
+        if (sig) {
+                rn->nstops++;
+                if (!rn->stop_signal) {
+                        rn->stop_signal = sig;
+                        drop_queue(rn, reason);
+                }
+        } else {
+                if (rn->aborted)
+                        return;
+                rn->aborted = true;
+                drop_queue(rn, reason);
+        }
+        for (i = 0; i < rn->nslots; i++) {
+                sv__rjob *j = rn->slots[i].job;
+
+                if (!j)
+                        continue;
+                if (sig && rn->nstops > 1) {
+                        /* Asked twice: no more grace. */
+                        if (j->w)
+                                (void) sv_worker_kill_tree(j->w, SIGKILL);
+                        if (j->helper)
+                                (void) sv_worker_kill_tree(j->helper, SIGKILL);
+                        continue;
+                }
+                if (j->helper)
+                        (void) sv_worker_stop_signal(j->helper, sig);
+                sv__run_stop_job(rn, j, word, sig);
+        }
+}
+
+int sv_runner_new(const sv_runner_opts *opts, sv_runner **out) {
+        sv_runner *rn;
+        size_t i, n;
+
+        if (!opts || !opts->sv || !opts->jobs || !opts->report)
+                return UV_EINVAL;
+        rn = calloc(1, sizeof(*rn));
+        if (!rn)
+                return UV_ENOMEM;
+        rn->o = *opts;
+        rn->loop = sv_supervisor_loop(opts->sv);
+        rn->count = n = opts->jobs->count;
+        if (rn->o.parallel == 0)
+                rn->o.parallel = 1;
+        /* Every job gets this ladder, so the STEP events can be told from
+         * the library's SIGKILL polls past its end. */
+        if (rn->o.ladder.count == 0)
+                sv_ladder_default(&rn->o.ladder);
+        /* More slots than jobs would never be used. */
+        rn->nslots = n && n < rn->o.parallel ? (unsigned) n : rn->o.parallel;
+        rn->limit = rn->nslots;
+        rn->jobs = calloc(n ? n : 1, sizeof(*rn->jobs));
+        rn->slots = calloc(rn->nslots, sizeof(*rn->slots));
+        rn->free_slots = calloc(rn->nslots, sizeof(*rn->free_slots));
+        rn->deferred = calloc(rn->nslots, sizeof(*rn->deferred));
+        if (!rn->jobs || !rn->slots || !rn->free_slots || !rn->deferred) {
+                rn->count = 0;
+                sv_runner_free(rn);
+                return UV_ENOMEM;
+        }
+        for (i = 0; i < n; i++) {
+                rn->jobs[i].rn = rn;
+                rn->jobs[i].def = &opts->jobs->jobs[i];
+                rn->jobs[i].index = i;
+                rn->jobs[i].log_fd = -1;
+        }
+        *out = rn;
+        return 0;
+}
+
+int sv_runner_start(sv_runner *rn) {
+        sv_run_event ev = SV_RUN_EVENT_INIT;
+        struct timespec ts;
+        unsigned i;
+        int e;
+
+        e = uv_timer_init(rn->loop, &rn->backoff);
+        if (e < 0)
+                return e;
+        rn->backoff.data = rn;
+        for (i = 0; i < rn->nslots; i++) {
+                rn->slots[i].rn = rn;
+                rn->free_slots[rn->nfree++] = &rn->slots[rn->nslots - 1 - i];
+        }
+        rn->started = true;
+        rn->t0 = uv_now(rn->loop);
+        (void) clock_gettime(CLOCK_REALTIME, &ts);
+        ev.type = SV_RUN_EV_START;
+        ev.count = rn->o.parallel;
+        ev.unix_ms = (uint64_t) ts.tv_sec * 1000u + (uint64_t) ts.tv_nsec / 1000000u;
+        sv__run_event(rn, &ev);
+        sv__run_fill(rn);
+        return 0;
+}
+
+int sv_runner_error(const sv_runner *rn, const char **out_what) {
+        if (rn->error && out_what)
+                *out_what = rn->error_what ? rn->error_what : "?";
+        return rn->error;
+}
+
+void sv_runner_progress_get(const sv_runner *rn, sv_runner_progress *out) {
+        out->total = rn->count;
+        out->done = rn->done;
+        out->running = rn->running;
+        out->failed = rn->failed;
+}
+
+static void close_handles(sv_runner *rn) {
+        uv_close((uv_handle_t *) &rn->backoff, NULL);
+        /* The close callbacks run on the next turn of the loop. */
+        (void) uv_run(rn->loop, UV_RUN_NOWAIT);
+}
+
+void sv_runner_free(sv_runner *rn) {
+        sv_run_event ev = SV_RUN_EVENT_INIT;
+        size_t i;
+
+        if (!rn)
+                return;
+        if (rn->started) {
+                ev.type = SV_RUN_EV_END;
+                sv__run_event(rn, &ev);
+                close_handles(rn);
+        }
+        for (i = 0; rn->jobs && i < rn->count; i++) {
+                sv__rjob *j = &rn->jobs[i];
+
+                sv_outbuf_free(j->out);
+                free(j->leaks);
+                free(j->diag);
+                free(j->helper_out);
+                if (j->log_fd >= 0)
+                        close(j->log_fd);
+        }
+        free(rn->jobs);
+        free(rn->slots);
+        free(rn->free_slots);
+        free(rn->deferred);
+        free(rn->error_what);
+        free(rn);
+}
+
+int sv_run_parallel(const sv_runner_opts *opts) {
+        sv_runner *rn;
+        int e;
+
+        e = sv_runner_new(opts, &rn);
+        if (e < 0)
+                return e;
+        e = sv_runner_start(rn);
+        if (e == 0)
+                e = sv_supervisor_run(opts->sv);
+        if (e == 0)
+                e = sv_runner_error(rn, NULL);
+        sv_runner_free(rn);
+        return e < 0 ? e : 0;
+}

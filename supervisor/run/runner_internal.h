@@ -1,0 +1,135 @@
+/* runner_internal.h - what run/runner.c and run/diag.c share: the runner's
+ * job and slot state. Nothing here is public; names are sv__. */
+#ifndef SV_RUNNER_INTERNAL_H
+#define SV_RUNNER_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include <supervise/sv.h>
+#include <supervise/sv_run.h>
+
+#define SV__RUN_DIAG_LIMIT_DEFAULT_MS 30000u
+
+struct sv__slot;
+
+/* A job's state across its attempts. The slot is held from the first
+ * attempt's spawn until the last attempt (and its --on-timeout command) is
+ * over, so retries and diagnostics count against -j. */
+typedef struct sv__rjob {
+        sv_runner *rn;
+        const sv_job *def;
+        size_t index;
+        unsigned attempt;  /* current or last attempt, 1-based; 0: never started */
+        struct sv__slot *slot; /* NULL unless running */
+        sv_worker *w;      /* the running attempt; NULL once it has exited */
+        pid_t pid;
+        sv_outbuf *out;
+        int log_fd;
+        bool hung;         /* the library's TIMEOUT event came for this attempt */
+        bool hung_idle;    /* ... and it was the idle one */
+        bool stopping;     /* the ladder's first step was sent */
+        unsigned spawn_tries; /* backoff retries of a spawn that failed for a passing reason */
+        const char *stop_reason; /* the SIGNAL/STEP events' word; NULL: the library's */
+        /* --on-timeout: while `helper` runs, the attempt's exit is held back
+         * (exit_pending), so its diagnostics come before its EXIT event. */
+        sv_worker *helper;
+        char *helper_out;
+        size_t helper_len;
+        uint64_t helper_dropped;
+        bool exit_pending;
+        sv_exit_info exit;
+        sv_leak *leaks;
+        char *diag;      /* this attempt's diagnostics, for the caller and the log */
+        size_t diag_len; /* bytes of diag: job output in it may hold NULs */
+} sv__rjob;
+
+typedef struct sv__slot {
+        sv_runner *rn;
+        sv__rjob *job;    /* NULL: free */
+} sv__slot;
+
+struct sv_runner {
+        sv_runner_opts o;
+        uv_loop_t *loop;
+        size_t count;     /* o.jobs->count */
+        sv__rjob *jobs;
+        sv__slot *slots;
+        unsigned nslots;
+        sv__slot **free_slots;
+        unsigned nfree;
+        size_t next;      /* without get_next: the first job not started yet */
+        bool next_done;   /* get_next said there is none left */
+        /* Jobs whose spawn failed for a passing reason (EMFILE, ENFILE,
+         * EAGAIN, ENOMEM), to start before the fresh ones, and the effective
+         * -j: the number running when that happened, raised by one as each
+         * job ends, up to nslots. */
+        sv__rjob **deferred;
+        size_t ndeferred;
+        unsigned limit;
+        bool throttled;      /* on_throttle was called */
+        bool spawn_hopeless; /* a job gave up its backoff; no spawn worked since */
+        uv_timer_t backoff;  /* nothing runs to end and make room: try later */
+        bool started;        /* the timers are initialised */
+        size_t done;         /* jobs with a final verdict */
+        unsigned running;
+        unsigned failed;     /* jobs done that did not pass */
+        uint64_t t0;
+        int stop_signal;     /* sv_runner_stop with a signal */
+        unsigned nstops;
+        bool aborted;        /* sv_runner_stop without one: a write failed */
+        bool events_failed;
+        int error;           /* the first write error of our own */
+        char *error_what;
+};
+
+static inline uint64_t sv__run_job_timeout(const sv_runner *rn, const sv__rjob *j) {
+        return j->def->timeout_ms ? j->def->timeout_ms : rn->o.timeout_ms;
+}
+
+/* runner.c: events, logs, scheduling */
+uint64_t sv__run_now(const sv_runner *rn);
+/* Stamps t_ms, adds `ev` to the report (a write error aborts the run),
+ * then hands it to on_event. */
+void sv__run_event(sv_runner *rn, sv_run_event *ev);
+void sv__run_verdict_label(sv_verdict v, char buf[16]);
+/* Opens the job's log. Returns 0 or -errno: EMFILE and ENFILE are the
+ * caller's to retry, any other error has ended the run. */
+int sv__run_log_open(sv_runner *rn, sv__rjob *j);
+void sv__run_log_write(sv__rjob *j, const char *p, size_t n);
+void sv__run_log_printf(sv__rjob *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Starts jobs until -j (or the throttled limit) are running or none is left. */
+void sv__run_fill(sv_runner *rn);
+/* `err` of j's spawn is a passing one and j went back to the queue (true),
+ * or j has had its tries (false: the caller gives up on it). */
+bool sv__run_defer(sv_runner *rn, sv__rjob *j, int err);
+
+/* attempt.c: one attempt */
+int sv__run_start_attempt(sv_runner *rn, sv__rjob *j);
+/* A job that never ran (no command, a failed spawn): ERROR. */
+void sv__run_job_error(sv_runner *rn, sv__rjob *j, int err);
+void sv__run_notify(sv_runner *rn, const sv_run_attempt *a);
+void sv__run_slot_free(sv_runner *rn, sv__rjob *j);
+void sv__run_stop_job(sv_runner *rn, sv__rjob *j, const char *reason, int sig);
+/* The attempt's exit (and its diagnostics) are in: report it, retry or
+ * free the slot, and start what can start. */
+void sv__run_attempt_over(sv_runner *rn, sv__rjob *j);
+
+/* diag.c */
+void sv__run_fmt_secs(char buf[32], uint64_t ms);
+/* "timed out after 1.000 s; exit code 1": how an attempt ended, for people. */
+void sv__run_describe(char *buf, size_t n, const sv_exit_info *e, sv_verdict v);
+/* Appends a "--- kind ---" block to the attempt's diagnostics and emits
+ * the DIAG event (len 0: up to the NUL). */
+void sv__run_diag_add(sv_runner *rn, sv__rjob *j, const char *kind, const char *text, size_t len);
+/* The library's TIMEOUT event (the ladder has not started): record the
+ * tree and the output tail, and with --on-timeout hold the worker and run
+ * the command; the ladder starts when it is over (or at once without one). */
+void sv__run_hang(sv_runner *rn, sv__rjob *j, bool idle);
+void sv__run_leak_diag(sv_runner *rn, sv__rjob *j, const sv_exit_info *e);
+void sv__run_helper_release(sv__rjob *j);
+
+#endif
