@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/opts.h"
 #include "cli/run_term.h"
 
 #define EXIT_OK 0
@@ -84,18 +85,13 @@ static int usage_error(const char *fmt, const char *arg) {
 
 int sv_cli_run_parse(int argc, char **argv, sv_cli_run_opts *o) {
         enum {
-                OPT_IDLE = 256, OPT_STOP, OPT_LEAKS, OPT_CTEST, OPT_TAG, OPT_LOGS, OPT_EVENTS,
+                OPT_CTEST = 256, OPT_TAG, OPT_LOGS, OPT_EVENTS,
                 OPT_JUNIT, OPT_TAP, OPT_ON_TIMEOUT, OPT_DIAG_LIMIT, OPT_HELP, OPT_VERSION,
         };
         static const struct option longopts[] = {
                 { "jobs", required_argument, NULL, 'j' },
-                { "timeout", required_argument, NULL, 't' },
-                { "idle-timeout", required_argument, NULL, OPT_IDLE },
+                SV_CLI_COMMON_LONGOPTS,
                 { "retries", required_argument, NULL, 'r' },
-                { "signal", required_argument, NULL, 's' },
-                { "kill-after", required_argument, NULL, 'k' },
-                { "stop", required_argument, NULL, OPT_STOP },
-                { "leaks", required_argument, NULL, OPT_LEAKS },
                 { "from", required_argument, NULL, 'f' },
                 { "ctest", required_argument, NULL, OPT_CTEST },
                 { "tag", no_argument, NULL, OPT_TAG },
@@ -110,11 +106,10 @@ int sv_cli_run_parse(int argc, char **argv, sv_cli_run_opts *o) {
                 { "version", no_argument, NULL, OPT_VERSION },
                 { NULL, 0, NULL, 0 },
         };
-        int first_signal = SIGTERM, c, s;
+        sv_cli_common common;
         char bad[8];
-        uint64_t kill_after = 5000;
-        bool have_ladder = false;
         long ncpu;
+        int c, r;
 
         memset(o, 0, sizeof(*o));
         ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -122,45 +117,22 @@ int sv_cli_run_parse(int argc, char **argv, sv_cli_run_opts *o) {
         o->diag_limit_ms = DIAG_LIMIT_DEFAULT_MS;
         opterr = 0;
         optind = 1;
-        while ((c = getopt_long(argc, argv, "+j:t:r:s:k:f:qh", longopts, NULL)) != -1) {
+        sv_cli_common_init(&common);
+        while ((c = getopt_long(argc, argv, "+j:r:f:qh" SV_CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+                r = sv_cli_common_opt("supervise run", c, optarg, &common);
+                if (r == 1)
+                        continue;
+                if (r != 0)
+                        return r;
                 switch (c) {
                 case 'j':
                         if (sv_cli_parse_uint(optarg, 1, MAX_JOBS_PARALLEL, &o->jobs) < 0)
                                 return usage_error("invalid number of jobs '%s' (want 1-4096)", optarg);
                         break;
-                case 't':
-                        if (sv_duration_parse(optarg, &o->timeout_ms) < 0)
-                                return usage_error("invalid duration '%s' for --timeout", optarg);
-                        break;
-                case OPT_IDLE:
-                        if (sv_duration_parse(optarg, &o->idle_ms) < 0)
-                                return usage_error("invalid duration '%s' for --idle-timeout", optarg);
-                        break;
                 case 'r':
                         if (sv_cli_parse_uint(optarg, 0, MAX_RETRIES, &o->retries) < 0)
                                 return usage_error("invalid number of retries '%s' (want 0-100)",
                                                    optarg);
-                        break;
-                case 's':
-                        s = sv_signal_parse(optarg);
-                        if (s <= 0)
-                                return usage_error("unknown signal '%s'", optarg);
-                        first_signal = s;
-                        break;
-                case 'k':
-                        if (sv_duration_parse(optarg, &kill_after) < 0)
-                                return usage_error("invalid duration '%s' for --kill-after", optarg);
-                        break;
-                case OPT_STOP:
-                        if (sv_ladder_parse(optarg, 5000, &o->ladder) < 0 || o->ladder.count == 0)
-                                return usage_error("invalid stop ladder '%s' (want e.g. "
-                                                   "'INT:5s,TERM:5s,KILL')", optarg);
-                        have_ladder = true;
-                        break;
-                case OPT_LEAKS:
-                        if (sv_leaks_parse(optarg, &o->leaks) < 0)
-                                return usage_error("invalid --leaks '%s' (want kill, report, fail "
-                                                   "or ignore)", optarg);
                         break;
                 case 'f':
                         o->from = optarg;
@@ -214,12 +186,9 @@ int sv_cli_run_parse(int argc, char **argv, sv_cli_run_opts *o) {
         if (!o->from == !o->ctest_dir)
                 return usage_error("%s", o->from ? "give --from or --ctest, not both"
                                                  : "no jobs: give --from FILE or --ctest BUILD_DIR");
-        if (!have_ladder) {
-                o->ladder.count = 2;
-                o->ladder.steps[0].signal = first_signal;
-                o->ladder.steps[0].grace_ms = kill_after;
-                o->ladder.steps[1].signal = SIGKILL;
-                o->ladder.steps[1].grace_ms = 5000;
-        }
+        o->timeout_ms = common.timeout_ms;
+        o->idle_ms = common.idle_timeout_ms;
+        o->leaks = common.leaks;
+        sv_cli_common_ladder(&common, &o->ladder);
         return -1;
 }

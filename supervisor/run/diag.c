@@ -33,24 +33,9 @@ static void put_term(FILE *f, const char *s, size_t n) {
 }
 
 void sv__run_describe(char *buf, size_t n, const sv_exit_info *e, sv_verdict v) {
-        char sig[16], secs[32];
-        int len = 0;
-
-        if (v == SV_VERDICT_TIMEOUT) {
-                sv__run_fmt_secs(secs, e->timeout_ms);
-                len = snprintf(buf, n, "%s after %s; ", e->idle ? "no output" : "timed out", secs);
-        } else if (v == SV_VERDICT_STOPPED) {
-                len = snprintf(buf, n, "stopped by supervise; ");
-        }
-        if (len < 0 || (size_t) len >= n)
-                return;
-        if (e->exited)
-                snprintf(buf + len, n - (size_t) len, "exit code %d%s", e->code,
-                         e->leaked ? ", left processes behind" : "");
-        else
-                snprintf(buf + len, n - (size_t) len, "killed by %s (-%d)%s",
-                         sv_run_signame(e->signal, sig), e->signal,
-                         e->core_dumped ? ", core dumped" : "");
+        /* The verdict adds nothing here: TIMEOUT and STOPPED are the cause's. */
+        (void) v;
+        (void) sv_exit_describe(e, SV_DESCRIBE_LEAKS, buf, n);
 }
 
 /* ---- The snapshot ---- */
