@@ -39,6 +39,8 @@ static void maker_main(void *arg) {
                 uv_mutex_unlock(&m->mu);
                 r = sv__cg_create(sv->cgroot, n, &cg);
                 uv_mutex_lock(&m->mu);
+                if (r == UV_EEXIST)
+                        continue; /* never adopted: the next number */
                 if (r < 0) {
                         /* The loop's thread makes its own from now on, and
                          * meets (and returns) the error itself. */
@@ -67,38 +69,53 @@ static void maker_start(sv_supervisor *sv) {
         m->started = true;
 }
 
+/* Takes the next cgroup number: each is made once, by one thread. */
+static unsigned next_number(sv_supervisor *sv) {
+        sv__cgmaker *m = &sv->maker;
+        unsigned n;
+
+        if (!m->started)
+                return sv->cg_made++;
+        uv_mutex_lock(&m->mu);
+        n = sv->cg_made++;
+        uv_mutex_unlock(&m->mu);
+        return n;
+}
+
 /* A fresh cgroup for a spawn that found the pool empty: one made ahead,
- * or one made here. */
+ * or one made here. The number is taken before the thread can start:
+ * taken after, the thread would take the same one, and the two cgroups
+ * would be one directory -- removed with the first that got cgroup.kill
+ * while the other still sat in the pool (the spawn into it then failed
+ * with ENOENT), or killing two workers where one was meant. */
 int sv__cgmaker_get(sv_supervisor *sv, sv__cg **out) {
         sv__cgmaker *m = &sv->maker;
         sv__cg *cg = NULL;
-        unsigned n;
-        int r;
+        int r, tries;
 
         if (!m->started) {
                 if (++m->misses == MISSES_TO_START)
                         maker_start(sv);
-                n = sv->cg_made;
         } else {
                 uv_mutex_lock(&m->mu);
                 if (m->nready > 0) {
                         cg = m->ready[--m->nready];
                         uv_cond_signal(&m->cv);
                 }
-                n = sv->cg_made;
-                if (!cg)
-                        sv->cg_made++;
                 uv_mutex_unlock(&m->mu);
                 if (cg) {
                         *out = cg;
                         return 0;
                 }
         }
-        r = sv__cg_create(sv->cgroot, n, &cg);
+        /* A name taken already (never ours to adopt) costs a number. */
+        for (tries = 0; tries < 4; tries++) {
+                r = sv__cg_create(sv->cgroot, next_number(sv), &cg);
+                if (r != UV_EEXIST)
+                        break;
+        }
         if (r < 0)
                 return r;
-        if (!m->started)
-                sv->cg_made++;
         *out = cg;
         return 0;
 }

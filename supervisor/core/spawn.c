@@ -290,6 +290,31 @@ static int spawn_launch(sv_worker *w, const sv_spawn_opts *o, spawn_prep *p,
         return watch(w, &res);
 }
 
+/* Takes a cgroup (with that mechanism) and launches. A cgroup removed
+ * behind our back (only an empty one can be) makes the spawn fail, with
+ * ENOENT; it is dropped, never handed out again, and the spawn tries the
+ * next one rather than report an error that is not the program's. */
+static int launch_in_cgroup(sv_worker *w, const sv_spawn_opts *o, spawn_prep *p,
+                            sv__spawn_req *req) {
+        sv_supervisor *sv = w->sv;
+        int r, tries;
+
+        if (sv->mech != SV_MECH_CGROUP)
+                return spawn_launch(w, o, p, req);
+        for (tries = 0; tries < 4; tries++) {
+                r = sv__cg_get(sv, &w->cg);
+                if (r < 0)
+                        return r;
+                r = spawn_launch(w, o, p, req);
+                if (r >= 0 || !sv__cg_gone(w->cg))
+                        return r;
+                sv__cg_close(w->cg);
+                free(w->cg);
+                w->cg = NULL;
+        }
+        return r;
+}
+
 int sv_spawn(sv_supervisor *sv, const sv_spawn_opts *o, sv_worker **out) {
         sv__spawn_req req;
         spawn_prep p;
@@ -315,12 +340,7 @@ int sv_spawn(sv_supervisor *sv, const sv_spawn_opts *o, sv_worker **out) {
         r = sv__pidmap_reserve(&sv->bypid);
         if (r < 0)
                 goto fail;
-        if (sv->mech == SV_MECH_CGROUP) {
-                r = sv__cg_get(sv, &w->cg);
-                if (r < 0)
-                        goto fail;
-        }
-        r = spawn_launch(w, o, &p, &req);
+        r = launch_in_cgroup(w, o, &p, &req);
         if (r < 0)
                 goto fail_cg;
 

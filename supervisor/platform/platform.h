@@ -184,7 +184,8 @@ typedef struct sv__cg {
 } sv__cg;
 
 /* Creates the directory "<parent>/w<n>" and stores a malloc'd sv__cg for
- * it in *out (the caller frees it, after sv__cg_destroy if need be). */
+ * it in *out (the caller frees it, after sv__cg_destroy if need be).
+ * UV_EEXIST if the directory exists: it is never adopted. */
 int sv__cg_create(const char *parent, unsigned n, sv__cg **out);
 
 /* Writes "1" to cgroup.kill. */
@@ -202,6 +203,9 @@ int sv__cg_pids(const sv__cg *cg, pid_t **out);
 
 /* Removes the (empty) directory. */
 int sv__cg_destroy(sv__cg *cg);
+
+/* 1 if the directory is gone (removed behind our back), else 0. */
+int sv__cg_gone(const sv__cg *cg);
 
 /* Forgets the cgroup without removing it (nothing is held open). */
 void sv__cg_close(sv__cg *cg);

@@ -12,7 +12,40 @@
 
 sv_fake sv_fake_state;
 
+/* sv__cg_create runs on the cgroup maker's thread too: what it records
+ * is guarded apart from sv_fake_state. */
+#define CG_MAX 256
+static uv_once_t cg_once = UV_ONCE_INIT;
+static uv_mutex_t cg_mu;
+static uv_cond_t cg_cv;
+static unsigned cg_made[CG_MAX];
+static int cg_nmade;
+
+static void cg_init(void) {
+        if (uv_mutex_init(&cg_mu) < 0 || uv_cond_init(&cg_cv) < 0)
+                abort();
+}
+
+int sv_fake_cg_created(unsigned *out, int max, int atleast, uint64_t timeout_ms) {
+        uint64_t end = uv_hrtime() + timeout_ms * 1000000;
+        int n, i;
+
+        uv_once(&cg_once, cg_init);
+        uv_mutex_lock(&cg_mu);
+        while (cg_nmade < atleast && uv_hrtime() < end)
+                (void) uv_cond_timedwait(&cg_cv, &cg_mu, end - uv_hrtime());
+        n = cg_nmade;
+        for (i = 0; i < n && i < max; i++)
+                out[i] = cg_made[i];
+        uv_mutex_unlock(&cg_mu);
+        return n;
+}
+
 void sv_fake_reset(void) {
+        uv_once(&cg_once, cg_init);
+        uv_mutex_lock(&cg_mu);
+        cg_nmade = 0;
+        uv_mutex_unlock(&cg_mu);
         memset(&sv_fake_state, 0, sizeof(sv_fake_state));
         sv_fake_state.now_us = 1000000;
         sv_fake_state.next_pid = 40000;
@@ -147,17 +180,37 @@ int sv__plat_peek_exited(pid_t *out) {
 
 int sv__cg_setup(const char *token, char *out, size_t n, int *out_lock) {
         (void) token;
-        (void) out;
-        (void) n;
-        (void) out_lock;
-        return UV_ENOTSUP; /* the state machine is the same on both mechanisms */
+        if (!sv_fake_state.cgroups)
+                return UV_ENOTSUP; /* the state machine is the same on both mechanisms */
+        snprintf(out, n, "/fake/cg");
+        *out_lock = -1;
+        return 0;
 }
 
+/* Records the number; a name made before is refused, as on Linux. */
 int sv__cg_create(const char *parent, unsigned n, sv__cg **out) {
-        (void) parent;
-        (void) n;
-        (void) out;
-        return UV_ENOTSUP;
+        size_t len = strlen(parent) + 16;
+        sv__cg *cg;
+        int i, r = 0;
+
+        uv_once(&cg_once, cg_init);
+        uv_mutex_lock(&cg_mu);
+        for (i = 0; i < cg_nmade; i++)
+                if (cg_made[i] == n)
+                        r = UV_EEXIST;
+        if (cg_nmade < CG_MAX)
+                cg_made[cg_nmade++] = n;
+        uv_cond_broadcast(&cg_cv);
+        uv_mutex_unlock(&cg_mu);
+        if (r < 0)
+                return r;
+        cg = malloc(sizeof(*cg) + len);
+        if (!cg)
+                return UV_ENOMEM;
+        snprintf(cg->path, len, "%s/w%u", parent, n);
+        cg->killed = false;
+        *out = cg;
+        return 0;
 }
 
 int sv__cg_kill(sv__cg *cg) {
@@ -188,6 +241,11 @@ void sv__cg_close(sv__cg *cg) {
 }
 
 int sv__cg_destroy(sv__cg *cg) {
+        (void) cg;
+        return 0;
+}
+
+int sv__cg_gone(const sv__cg *cg) {
         (void) cg;
         return 0;
 }

@@ -20,10 +20,16 @@ typedef struct sv_fake {
         int group_kills;           /* sv__plat_kill_group calls */
         sv__reaped reap_any[8];    /* what sv__plat_reap_any hands out, in order */
         int nreap_any;
+        bool cgroups;              /* sv__cg_setup succeeds: the cgroup mechanism */
 } sv_fake;
 
 extern sv_fake sv_fake_state;
 
 void sv_fake_reset(void);
+
+/* The numbers sv__cg_create was called with, from any thread, in order:
+ * waits (up to timeout_ms) until there are at least `atleast`, copies up
+ * to `max` into out and returns how many there are. */
+int sv_fake_cg_created(unsigned *out, int max, int atleast, uint64_t timeout_ms);
 
 #endif

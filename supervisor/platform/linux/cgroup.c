@@ -20,7 +20,9 @@
 
 /* Only the directory: its files are opened when used (the spawn opens the
  * directory for clone3), so a pooled or busy cgroup holds no fd and a
- * worker costs one fd, its pidfd. */
+ * worker costs one fd, its pidfd. An existing directory is never adopted
+ * (UV_EEXIST): two sv__cg of one directory would share members, and the
+ * first removed would leave the other pointing at nothing. */
 int sv__cg_create(const char *parent, unsigned n, sv__cg **out) {
         size_t len = strlen(parent) + 16;
         sv__cg *cg;
@@ -32,7 +34,7 @@ int sv__cg_create(const char *parent, unsigned n, sv__cg **out) {
         if (!cg)
                 return UV_ENOMEM;
         snprintf(cg->path, len, "%s/w%u", parent, n);
-        if (mkdir(cg->path, 0755) < 0 && errno != EEXIST) {
+        if (mkdir(cg->path, 0755) < 0) {
                 r = -errno;
                 free(cg);
                 return r;
@@ -104,4 +106,10 @@ int sv__cg_destroy(sv__cg *cg) {
         if (rmdir(cg->path) < 0)
                 return -errno;
         return 0;
+}
+
+int sv__cg_gone(const sv__cg *cg) {
+        struct stat st;
+
+        return stat(cg->path, &st) < 0 && errno == ENOENT;
 }
