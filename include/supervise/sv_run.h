@@ -62,6 +62,12 @@ char *sv_text_escape(const char *s, size_t len, unsigned flags, size_t *out_len,
  * caller frees; NULL when out of memory. */
 char *sv_base64(const void *data, size_t len);
 
+/* Writes all `len` bytes of `data` to `fd`, retrying after EINTR and a short
+ * write, and waiting with poll(2) while an fd left non-blocking by whoever
+ * opened it says EAGAIN. Returns 0, or the write error (-errno, e.g.
+ * UV_EPIPE); some bytes may have been written then. */
+int sv_write_all(int fd, const void *data, size_t len);
+
 /* ==== Jobs ============================================================== */
 
 enum sv_job_flags {
