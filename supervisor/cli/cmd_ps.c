@@ -27,7 +27,7 @@
 /* Writes `len` bytes with anything unprintable escaped, so a name holding a
  * newline or an escape sequence cannot forge lines or drive the terminal. */
 void sv_cli_find_put_escaped(FILE *out, const char *s, size_t len) {
-        sv_cli_put_term(out, s, len);
+        sv_text_put_term(out, s, len);
 }
 
 /* The command line as shown: argv joined by spaces, or "[name]". */
