@@ -62,6 +62,21 @@ char *sv_text_escape(const char *s, size_t len, unsigned flags, size_t *out_len,
  * caller frees; NULL when out of memory. */
 char *sv_base64(const void *data, size_t len);
 
+/* Writes `len` bytes of `s` (a command line, a name: anything from outside)
+ * to `f` as a terminal may show them: sv_text_escape() with SV_TEXT_CONTROLS
+ * | SV_TEXT_BACKSLASH, so controls, escape sequences and bytes that are not
+ * UTF-8 become \xHH, '\\' is doubled and tab/LF/CR become \t \n \r; a
+ * hostile name can neither forge lines nor drive the terminal. Out of memory
+ * writes "?" instead (never the raw bytes). Write errors are left in `f`
+ * for the caller's ferror(). */
+void sv_text_put_term(FILE *f, const char *s, size_t len);
+
+/* Writes all `len` bytes of `data` to `fd`, retrying after EINTR and a short
+ * write, and waiting with poll(2) while an fd left non-blocking by whoever
+ * opened it says EAGAIN. Returns 0, or the write error (-errno, e.g.
+ * UV_EPIPE); some bytes may have been written then. */
+int sv_write_all(int fd, const void *data, size_t len);
+
 /* ==== Jobs ============================================================== */
 
 enum sv_job_flags {

@@ -62,12 +62,6 @@ int sv_cli_usage_error(const char *cmd, const char *fmt, const char *arg);
 int sv_cli_watch_signals(uv_loop_t *loop, uv_signal_t *handles, const int *signums, int n,
                          uv_signal_cb cb, void *data, int *nstarted);
 
-/* Writes n bytes of s (a command line, a name: anything from outside) for a
- * terminal, as `ps` does: controls, escape sequences and bytes that are not
- * UTF-8 as \xHH, '\\' doubled, tab/LF/CR as \t \n \r (sv_text_escape with
- * SV_TEXT_CONTROLS | SV_TEXT_BACKSLASH). The one escaping of every
- * subcommand's terminal output. */
-void sv_cli_put_term(FILE *f, const char *s, size_t n);
 
 /* Sets o[key] to n bytes of s as JSON text: valid UTF-8 (NUL included) as
  * is, each other byte as the text \xHH; if there was such a byte, also

@@ -73,7 +73,7 @@ static void print_tree(sv_worker *w, void *arg) {
         for (i = 0; i < n; i++) {
                 fprintf(stderr, "supervise:   pid %d ppid %d %c ", (int) procs[i].pid,
                         (int) procs[i].ppid, procs[i].state);
-                sv_cli_put_term(stderr, procs[i].comm, strlen(procs[i].comm));
+                sv_text_put_term(stderr, procs[i].comm, strlen(procs[i].comm));
                 fputc('\n', stderr);
         }
         free(procs);
@@ -259,7 +259,7 @@ static void log_cb(const char *msg, void *ud) {
         if (!t0)
                 t0 = now;
         fprintf(stderr, "supervise: [%8.3f] ", (double) (now - t0) / 1e6);
-        sv_cli_put_term(stderr, msg, strlen(msg));
+        sv_text_put_term(stderr, msg, strlen(msg));
         fputc('\n', stderr);
 }
 

@@ -58,8 +58,10 @@ typedef struct find_opts {
 int sv_cli_find_parse_args(find_opts *o, int argc, char **argv);
 void sv_cli_find_opts_release(find_opts *o);
 
-/* Reads the process table with o's filter into *out; 0 or an exit code. */
-int sv_cli_find_scan(find_opts *o, sv_find_table **out);
+/* Reads the process table with filter f into *out; 0 or an exit code after
+ * the one line "supervise CMD: cannot read the process table: ...". Shared
+ * by ps, kill, pgrep and pkill so all four fail alike. */
+int sv_cli_find_scan(const char *cmd, const sv_find_filter *f, sv_find_table **out);
 /* Prints the matches as a tree (text, or JSON with `extra` merged in). */
 int sv_cli_find_show_tree(find_opts *o, sv_find_table *t, const char *mark, json_t *extra);
 /* Writes root as one JSON line on stdout and frees it; 0 or an exit code. */

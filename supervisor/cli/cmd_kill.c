@@ -158,7 +158,7 @@ int sv_cli_kill(int argc, char **argv) {
                 goto out;
         if (!o.dry_run)
                 o.f.flags |= SV_FIND_NO_DETAILS;
-        rc = sv_cli_find_scan(&o, &t);
+        rc = sv_cli_find_scan(o.cmd, &o.f, &t);
         if (rc)
                 goto out;
         if (sv_find_count(t) == 0) {

@@ -334,19 +334,6 @@ static int set_regex(pg_opts *o) {
         return 0;
 }
 
-static int scan(pg_opts *o, sv_find_table **out) {
-        char err[128];
-        int r;
-
-        r = sv_find_scan(&o->f, out);
-        if (r < 0) {
-                fprintf(stderr, "supervise %s: cannot read the process table: %s\n", o->cmd,
-                        uv_strerror_r(r, err, sizeof(err)));
-                return SV_FIND_EXIT_FATAL;
-        }
-        return 0;
-}
-
 static void print_matches(const pg_opts *o, sv_find_table *t) {
         size_t i, n = sv_find_count(t);
         const sv_find_proc *p;
@@ -422,7 +409,7 @@ static int pg_main(pg_opts *o, int argc, char **argv) {
                 goto out;
         if (o->count || o->is_pkill || !(o->list_full))
                 o->f.flags |= SV_FIND_NO_DETAILS;
-        rc = scan(o, &t);
+        rc = sv_cli_find_scan(o->cmd, &o->f, &t);
         if (rc)
                 goto out;
         if (o->is_pkill)

@@ -27,7 +27,7 @@
 /* Writes `len` bytes with anything unprintable escaped, so a name holding a
  * newline or an escape sequence cannot forge lines or drive the terminal. */
 void sv_cli_find_put_escaped(FILE *out, const char *s, size_t len) {
-        sv_cli_put_term(out, s, len);
+        sv_text_put_term(out, s, len);
 }
 
 /* The command line as shown: argv joined by spaces, or "[name]". */
@@ -329,13 +329,13 @@ int sv_cli_find_json_emit(json_t *root) {
 
 /* ---- The commands. ---- */
 
-int sv_cli_find_scan(find_opts *o, sv_find_table **out) {
+int sv_cli_find_scan(const char *cmd, const sv_find_filter *f, sv_find_table **out) {
         char err[128];
         int r;
 
-        r = sv_find_scan(&o->f, out);
+        r = sv_find_scan(f, out);
         if (r < 0) {
-                fprintf(stderr, "supervise %s: cannot read the process table: %s\n", o->cmd,
+                fprintf(stderr, "supervise %s: cannot read the process table: %s\n", cmd,
                         uv_strerror_r(r, err, sizeof(err)));
                 return SV_FIND_EXIT_FATAL;
         }
@@ -397,7 +397,7 @@ int sv_cli_ps(int argc, char **argv) {
                 goto out;
         if (o.count)
                 o.f.flags |= SV_FIND_NO_DETAILS;
-        rc = sv_cli_find_scan(&o, &t);
+        rc = sv_cli_find_scan(o.cmd, &o.f, &t);
         if (rc)
                 goto out;
         n = sv_find_count(t);

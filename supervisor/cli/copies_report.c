@@ -106,7 +106,7 @@ void sv_copies_report_line(const run *r, const slot *s) {
                                 : "killed");
                 for (i = 0; i < e->leaked && i < SV_LEAKS_MAX; i++) {
                         fprintf(stderr, "supervise:   pid %d: ", (int) e->leaks[i].pid);
-                        sv_cli_put_term(stderr, e->leaks[i].cmdline, strlen(e->leaks[i].cmdline));
+                        sv_text_put_term(stderr, e->leaks[i].cmdline, strlen(e->leaks[i].cmdline));
                         fputc('\n', stderr);
                 }
         }

@@ -5,39 +5,12 @@
  * write(2), whole lines (or a whole job's output) at a time, so two jobs'
  * output never mixes. A write that fails ends the run (sv_cli_run_failed). */
 #include <ctype.h>
-#include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli/run_term.h"
-
-/* Writes all of p, waiting out EAGAIN (an inherited non-blocking fd) and
- * EINTR. Returns 0 or -errno. */
-static int write_all(int fd, const char *p, size_t n) {
-        struct pollfd pfd;
-        ssize_t w;
-
-        while (n > 0) {
-                w = write(fd, p, n);
-                if (w < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        if (errno == EAGAIN) {
-                                pfd.fd = fd;
-                                pfd.events = POLLOUT;
-                                (void) poll(&pfd, 1, -1);
-                                continue;
-                        }
-                        return -errno;
-                }
-                p += w;
-                n -= (size_t) w;
-        }
-        return 0;
-}
 
 static void fmt_secs(char buf[32], uint64_t ms) {
         snprintf(buf, 32, "%llu.%03llu s", (unsigned long long) (ms / 1000),
@@ -60,7 +33,7 @@ static void fmt_clock(char buf[32], uint64_t ms) {
 /* Job output and our messages always start at column 0 of a clean line. */
 void sv_cli_run_progress_clear(sv_cli_run_state *st) {
         if (st->progress_shown) {
-                (void) write_all(2, "\r\033[K", 4);
+                (void) sv_write_all(2, "\r\033[K", 4);
                 st->progress_shown = false;
         }
 }
@@ -83,7 +56,7 @@ void sv_cli_run_progress_draw(sv_cli_run_state *st) {
                 snprintf(eta, sizeof(eta), p.done ? "0:00" : "?");
         n = snprintf(buf, sizeof(buf), "\r\033[K[%zu/%zu] running %u, failed %u, %s elapsed, ETA %s",
                      p.done, p.total, p.running, p.failed, el, eta);
-        if (n > 0 && (size_t) n < sizeof(buf) && write_all(2, buf, (size_t) n) == 0)
+        if (n > 0 && (size_t) n < sizeof(buf) && sv_write_all(2, buf, (size_t) n) == 0)
                 st->progress_shown = true;
 }
 
@@ -110,7 +83,7 @@ static void out_write(sv_cli_run_state *st, const char *p, size_t n) {
 
         if (st->stdout_failed || n == 0)
                 return;
-        e = write_all(1, p, n);
+        e = sv_write_all(1, p, n);
         if (e < 0) {
                 st->stdout_failed = true;
                 sv_cli_run_failed(st, "to standard output", e);
@@ -121,7 +94,7 @@ static void out_write(sv_cli_run_state *st, const char *p, size_t n) {
 static void err_write(sv_cli_run_state *st, const char *p, size_t n) {
         if (st->stderr_failed)
                 return;
-        if (write_all(2, p, n) < 0) {
+        if (sv_write_all(2, p, n) < 0) {
                 st->stderr_failed = true;
                 sv_cli_run_failed(st, NULL, 0);
         }

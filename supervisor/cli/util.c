@@ -69,20 +69,6 @@ const char *sv_cli_bad_option(char **argv, char *buf, size_t len) {
         return optind > 0 && argv[optind - 1] ? argv[optind - 1] : "?";
 }
 
-void sv_cli_put_term(FILE *f, const char *s, size_t n) {
-        char *t;
-        size_t len;
-
-        t = sv_text_escape(s, n, SV_TEXT_CONTROLS | SV_TEXT_BACKSLASH, &len, NULL);
-        if (!t) {
-                /* Out of memory: nothing raw reaches the terminal. */
-                (void) fputs("?", f);
-                return;
-        }
-        (void) fwrite(t, 1, len, f);
-        free(t);
-}
-
 void sv_cli_json_set_text(json_t *o, const char *key, const char *s, size_t n) {
         char k[64], *t, *b64;
         size_t len, bad;

@@ -17,21 +17,6 @@ void sv__run_fmt_secs(char buf[32], uint64_t ms) {
                  (unsigned long long) (ms % 1000));
 }
 
-/* Text from outside (command lines) as the terminal may show it: a hostile
- * command line must not drive the terminal it is shown on. */
-static void put_term(FILE *f, const char *s, size_t n) {
-        char *t;
-        size_t len;
-
-        t = sv_text_escape(s, n, SV_TEXT_CONTROLS | SV_TEXT_BACKSLASH, &len, NULL);
-        if (!t) {
-                (void) fputs("?", f);
-                return;
-        }
-        (void) fwrite(t, 1, len, f);
-        free(t);
-}
-
 void sv__run_describe(char *buf, size_t n, const sv_exit_info *e, sv_verdict v) {
         /* The verdict adds nothing here: TIMEOUT and STOPPED are the cause's. */
         (void) v;
@@ -62,7 +47,7 @@ static void snap_one(FILE *m, FILE *stacks, pid_t pid) {
                         d.cmdline[i] = ' ';
         fprintf(m, "%8d %8d %c     %-24s ", (int) pid, (int) d.p.ppid, d.p.state, d.wchan);
         if (n > 0)
-                put_term(m, d.cmdline, n);
+                sv_text_put_term(m, d.cmdline, n);
         else
                 fputc('?', m);
         fputc('\n', m);
@@ -347,7 +332,7 @@ void sv__run_leak_diag(sv_runner *rn, sv__rjob *j, const sv_exit_info *e) {
         n = e->leaked < SV_LEAKS_MAX ? e->leaked : SV_LEAKS_MAX;
         for (i = 0; j->leaks && i < n; i++) {
                 fprintf(m, "    pid %d: ", (int) j->leaks[i].pid);
-                put_term(m, j->leaks[i].cmdline, strlen(j->leaks[i].cmdline));
+                sv_text_put_term(m, j->leaks[i].cmdline, strlen(j->leaks[i].cmdline));
                 fputc('\n', m);
         }
         if (fclose(m) == 0)

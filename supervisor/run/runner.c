@@ -10,7 +10,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -54,30 +53,6 @@ static void run_failed(sv_runner *rn, const char *what, int err) {
         if (rn->o.on_error)
                 rn->o.on_error(rn, what, err, rn->o.userdata);
         sv_runner_stop(rn, 0, "aborted");
-}
-
-/* Writes all of p, waiting out EAGAIN and EINTR. Returns 0 or -errno. */
-static int write_all(int fd, const char *p, size_t n) {
-        struct pollfd pfd;
-        ssize_t w;
-
-        while (n > 0) {
-                w = write(fd, p, n);
-                if (w < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        if (errno == EAGAIN) {
-                                pfd.fd = fd;
-                                pfd.events = POLLOUT;
-                                (void) poll(&pfd, 1, -1);
-                                continue;
-                        }
-                        return -errno;
-                }
-                p += w;
-                n -= (size_t) w;
-        }
-        return 0;
 }
 
 /* ---- Per-job log files ---- */
@@ -124,7 +99,7 @@ void sv__run_log_write(sv__rjob *j, const char *p, size_t n) {
 
         if (j->log_fd < 0)
                 return;
-        e = write_all(j->log_fd, p, n);
+        e = sv_write_all(j->log_fd, p, n);
         if (e < 0) {
                 close(j->log_fd);
                 j->log_fd = -1;

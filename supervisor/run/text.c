@@ -1,7 +1,8 @@
 /* text.c - bytes from outside (command lines, job output, names) made into
  * text that every report can carry without losing a byte: the one escaping
  * scheme of sv_text_escape(), and base64 for the raw bytes beside it.
- * Owns no state; never prints. */
+ * Owns no state; writes only to a FILE the caller hands it. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
@@ -99,6 +100,21 @@ char *sv_text_escape(const char *s, size_t len, unsigned flags, size_t *out_len,
         if (out_invalid)
                 *out_invalid = (size_t) r;
         return sv__buf_steal(&b);
+}
+
+/* The one terminal escaping, shared by the runner's diagnostics and every
+ * CLI subcommand that shows a name or a command line. */
+void sv_text_put_term(FILE *f, const char *s, size_t len) {
+        char *t;
+        size_t n;
+
+        t = sv_text_escape(s, len, SV_TEXT_CONTROLS | SV_TEXT_BACKSLASH, &n, NULL);
+        if (!t) {
+                (void) fputs("?", f);
+                return;
+        }
+        (void) fwrite(t, 1, n, f);
+        free(t);
 }
 
 char *sv_base64(const void *data, size_t len) {

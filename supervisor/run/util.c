@@ -1,8 +1,11 @@
-/* util.c - byte buffers, UTF-8 checking, string arrays and job lists for the
- * run/ modules. Owns no global state; never prints. */
+/* util.c - byte buffers, whole writes, UTF-8 checking, string arrays and job
+ * lists for the run/ modules. Owns no global state; never prints. */
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "run/run_internal.h"
@@ -133,6 +136,32 @@ void sv__buf_release(sv__buf *b) {
         b->p = NULL;
         b->len = b->cap = 0;
         b->oom = false;
+}
+
+/* One loop for the runner's log files and the CLI's terminal writes, so both
+ * wait out a non-blocking fd they inherited instead of failing on it. */
+int sv_write_all(int fd, const void *data, size_t len) {
+        const char *p = data;
+        struct pollfd pfd;
+        ssize_t w;
+
+        while (len > 0) {
+                w = write(fd, p, len);
+                if (w < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (errno == EAGAIN) {
+                                pfd.fd = fd;
+                                pfd.events = POLLOUT;
+                                (void) poll(&pfd, 1, -1);
+                                continue;
+                        }
+                        return -errno;
+                }
+                p += w;
+                len -= (size_t) w;
+        }
+        return 0;
 }
 
 void sv__err(char *err, size_t errlen, const char *fmt, ...) {

@@ -430,30 +430,28 @@ static void close_cgroup(child_args *a) {
 }
 
 /* Runs the child to its exec (or its failure); returns its pid, or the
- * negative error of clone itself. */
+ * negative error of clone itself. A clone3 that turned out unusable
+ * (ENOSYS) is tried once more with clone, which needs the cgroup opened
+ * the other way (open_cgroup looks at clone3_unusable). */
 static long run_child(const sv__spawn_req *req, child_args *a, char *stack, int flags,
                       int *pidfd) {
+        bool retried = false;
         sigset_t old;
         long lpid;
         int r;
 
-        r = open_cgroup(req->cgroup, a);
-        if (r < 0)
-                return r;
-        pthread_sigmask(SIG_SETMASK, &all_mask, &old);
-        lpid = start_child(a, stack, flags, pidfd);
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-        if (lpid == -ENOSYS && clone3_unusable) {
-                close_cgroup(a);
+        for (;;) {
                 r = open_cgroup(req->cgroup, a);
                 if (r < 0)
                         return r;
                 pthread_sigmask(SIG_SETMASK, &all_mask, &old);
                 lpid = start_child(a, stack, flags, pidfd);
                 pthread_sigmask(SIG_SETMASK, &old, NULL);
+                close_cgroup(a);
+                if (lpid != -ENOSYS || !clone3_unusable || retried)
+                        return lpid;
+                retried = true;
         }
-        close_cgroup(a);
-        return lpid;
 }
 
 /* Fills the child's arguments, and the pipe its exec error travels
