@@ -350,6 +350,9 @@ typedef struct sv_run_event {
         int error;                /* EXIT with SV_VERDICT_ERROR: negative error code */
         unsigned count;           /* START: parallel jobs; LEAK: processes left */
         uint64_t unix_ms;         /* START: wall-clock time, ms since the epoch */
+        unsigned slot;            /* SPAWN: the runner's parallel slot, 0-based: the
+                                   * lowest one free when the job first started; its
+                                   * retries keep it */
 } sv_run_event;
 
 #define SV_RUN_EVENT_INIT { 0 }
@@ -446,6 +449,23 @@ int sv_report_write_tap(const sv_report *r, FILE *f);
  * pass cleanly, the 5 slowest jobs, and the total time. Returns 0 or the write
  * error, as above. */
 int sv_report_write_summary(const sv_report *r, FILE *f);
+
+/* The run as one self-contained HTML page (inline CSS and SVG; no script,
+ * nothing fetched, readable offline): a Gantt chart with one row per runner
+ * slot (SPAWN's `slot`) and one bar per attempt from its SPAWN to its EXIT,
+ * coloured by verdict, each with an SVG <title> (shown on hover) holding the
+ * job's name, attempt, command, exit (code, or minus the signal, as the exit
+ * record says), duration and verdict; a legend, a time axis, and a table of
+ * every job, those that never ran included. All text from outside is
+ * escaped for HTML with sv_text_escape's scheme (bytes that are not UTF-8
+ * and controls become the visible text "\xNN"; nothing is dropped). `title`
+ * NULL: "supervise run". Returns 0 or the write error, as above. */
+int sv_report_write_timeline(const sv_report *r, FILE *f, const char *title);
+
+/* How many lines have been written whole to the events fd so far: after an
+ * event was added, its line number in the events file (1-based), if the
+ * file was empty when the fd was set. */
+uint64_t sv_report_events_lines(const sv_report *r);
 
 /* ==== The runner ========================================================
  *
@@ -553,6 +573,12 @@ typedef struct sv_runner_progress {
 } sv_runner_progress;
 
 void sv_runner_progress_get(const sv_runner *rn, sv_runner_progress *out);
+
+/* The path of job `job`'s log file under opts.logs_dir
+ * ("DIR/<n>-<name>.log"), written into buf[n] with its NUL. Returns 0, or
+ * UV_EINVAL (no logs_dir, job out of range) / UV_ENAMETOOLONG (buf too
+ * small; buf is then untouched). The file exists once the job has started. */
+int sv_runner_log_path(const sv_runner *rn, size_t job, char *buf, size_t n);
 
 /* Milliseconds since sv_runner_start(), the clock of the events' t_ms. */
 uint64_t sv_runner_now_ms(const sv_runner *rn);

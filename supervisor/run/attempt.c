@@ -253,6 +253,7 @@ int sv__run_start_attempt(sv_runner *rn, sv__rjob *j) {
         ev.job = j->index;
         ev.attempt = j->attempt;
         ev.pid = j->pid;
+        ev.slot = (unsigned) (j->slot - rn->slots);
         sv__run_event(rn, &ev);
         return 0;
 }

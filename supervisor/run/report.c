@@ -233,6 +233,8 @@ static int apply(sv_report *r, const sv_run_event *ev) {
         case SV_RUN_EV_SPAWN:
                 a->pid = ev->pid;
                 a->start_ms = ev->t_ms;
+                a->spawned = true;
+                a->slot = ev->slot;
                 return 0;
         case SV_RUN_EV_SIGNAL:
         case SV_RUN_EV_STEP:
@@ -246,6 +248,7 @@ static int apply(sv_report *r, const sv_run_event *ev) {
         case SV_RUN_EV_EXIT:
                 a->finished = true;
                 a->verdict = ev->verdict;
+                a->end_ms = ev->t_ms;
                 a->error = ev->error;
                 a->has_exit = ev->exit != NULL;
                 if (ev->exit) {
@@ -354,6 +357,7 @@ static void put_job_keys(json_t *o, const sv__jobrec *jr, const sv_run_event *ev
         case SV_RUN_EV_SPAWN:
                 (void) json_object_set_new(o, "pid", json_integer(ev->pid));
                 set_argv(o, "argv", jr->argv);
+                (void) json_object_set_new(o, "slot", json_integer(ev->slot));
                 break;
         case SV_RUN_EV_STEP:
                 (void) json_object_set_new(o, "step", json_integer(ev->step));
@@ -427,7 +431,7 @@ static int write_line(int fd, const char *p, size_t n) {
         return 0;
 }
 
-static int emit_event(const sv_report *r, const sv_run_event *ev) {
+static int emit_event(sv_report *r, const sv_run_event *ev) {
         size_t n;
         json_t *o;
         char *p;
@@ -448,6 +452,8 @@ static int emit_event(const sv_report *r, const sv_run_event *ev) {
         }
         p[n] = '\n';
         rc = write_line(r->fd, p, n + 1);
+        if (rc == 0)
+                r->lines++;
 out:
         free(p);
         json_decref(o);
@@ -511,6 +517,10 @@ uint64_t sv__job_wall_ms(const sv__jobrec *jr) {
 
 sv_verdict sv_report_verdict(const sv_report *r, size_t i) {
         return i < r->njobs ? sv__job_verdict(&r->jobs[i]) : SV_VERDICT_NOTRUN;
+}
+
+uint64_t sv_report_events_lines(const sv_report *r) {
+        return r->lines;
 }
 
 void sv_report_get_counts(const sv_report *r, sv_report_counts *out) {

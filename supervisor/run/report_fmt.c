@@ -15,7 +15,7 @@
 
 /* 0, or why writing to f failed: errno still holds the failed write's
  * error (nothing after it sets errno without failing), UV_EIO if unknown. */
-static int write_result(FILE *f) {
+int sv__write_result(FILE *f) {
         int e = errno;
 
         if (fflush(f) == 0 && !ferror(f))
@@ -31,7 +31,7 @@ static void fmt_secs(char buf[32], uint64_t ms) {
 }
 
 /* The command as one readable line, each word quoted if it needs it. */
-static void command_line(sv__buf *b, char *const *argv) {
+void sv__command_line(sv__buf *b, char *const *argv) {
         size_t i;
         const char *p;
 
@@ -101,7 +101,7 @@ static void details(sv__buf *b, const sv__jobrec *jr, const sv__attempt *a) {
         const sv_exit_info *e = &a->exit;
 
         (void) sv__buf_adds(b, "command: ");
-        command_line(b, jr->argv);
+        sv__command_line(b, jr->argv);
         (void) sv__buf_printf(b, "\nverdict: %s\nresult: ", sv_verdict_name(a->verdict));
         describe(b, jr, a);
         (void) sv__buf_printf(b, "\nattempt: %u of %zu\n", a->attempt, jr->natt);
@@ -131,7 +131,7 @@ static bool failed(sv_verdict v) {
  * character reference can smuggle them in. They, and bytes that are not
  * UTF-8, are shown as "\xNN" text (sv_text_escape's scheme); U+FFFE and
  * U+FFFF as "\uFFFE" and "\uFFFF". */
-static void xml_escape(FILE *f, const char *raw, size_t rawlen, bool attr) {
+void sv__xml_escape(FILE *f, const char *raw, size_t rawlen, bool attr) {
         sv__buf t = SV__BUF_INIT;
         const unsigned char *u;
         const char *s;
@@ -170,7 +170,7 @@ static void xml_escape(FILE *f, const char *raw, size_t rawlen, bool attr) {
 
 static void xml_s(FILE *f, const char *s, bool attr) {
         if (s)
-                xml_escape(f, s, strlen(s), attr);
+                sv__xml_escape(f, s, strlen(s), attr);
 }
 
 static void junit_failure(FILE *f, const char *tag, const sv__jobrec *jr, const sv__attempt *a,
@@ -187,7 +187,7 @@ static void junit_failure(FILE *f, const char *tag, const sv__jobrec *jr, const 
                 type = sv_verdict_name(a->verdict);
         (void) fprintf(f, "      <%s message=\"", tag);
         if (msg.p)
-                xml_escape(f, msg.p, msg.len, true);
+                sv__xml_escape(f, msg.p, msg.len, true);
         (void) fputs("\" type=\"", f);
         xml_s(f, type, true);
         (void) fputs("\">", f);
@@ -195,14 +195,14 @@ static void junit_failure(FILE *f, const char *tag, const sv__jobrec *jr, const 
                 /* Surefire's flaky/rerun elements carry their own output. */
                 (void) fputs("\n        <stackTrace>", f);
                 if (body.p)
-                        xml_escape(f, body.p, body.len, false);
+                        sv__xml_escape(f, body.p, body.len, false);
                 (void) fputs("</stackTrace>\n        <system-out>", f);
                 if (a->output)
-                        xml_escape(f, a->output, a->output_len, false);
+                        sv__xml_escape(f, a->output, a->output_len, false);
                 (void) fprintf(f, "</system-out>\n      </%s>\n", tag);
         } else {
                 if (body.p)
-                        xml_escape(f, body.p, body.len, false);
+                        sv__xml_escape(f, body.p, body.len, false);
                 (void) fprintf(f, "</%s>\n", tag);
         }
         sv__buf_release(&msg);
@@ -254,7 +254,7 @@ static void junit_case(FILE *f, const sv__jobrec *jr, const char *suite) {
         }
         if (last && last->output) {
                 (void) fputs("      <system-out>", f);
-                xml_escape(f, last->output, last->output_len, false);
+                sv__xml_escape(f, last->output, last->output_len, false);
                 (void) fputs("</system-out>\n", f);
         }
         (void) fputs("    </testcase>\n", f);
@@ -292,7 +292,7 @@ int sv_report_write_junit(const sv_report *r, FILE *f, const char *suite) {
         for (i = 0; i < r->njobs; i++)
                 junit_case(f, &r->jobs[i], suite);
         (void) fputs("  </testsuite>\n</testsuites>\n", f);
-        return write_result(f);
+        return sv__write_result(f);
 }
 
 /* ---- TAP 13 ---- */
@@ -375,7 +375,7 @@ static void tap_yaml(FILE *f, const sv__jobrec *jr, const sv__attempt *a, bool f
         (void) fprintf(f, "  attempts: %zu\n", jr->natt);
         if (flaky)
                 (void) fputs("  flaky: true\n", f);
-        command_line(&b, jr->argv);
+        sv__command_line(&b, jr->argv);
         (void) fputs("  command: ", f);
         yaml_str(f, b.p ? b.p : "");
         (void) fputc('\n', f);
@@ -418,7 +418,7 @@ int sv_report_write_tap(const sv_report *r, FILE *f) {
                 else if (v == SV_VERDICT_NOTRUN)
                         (void) fputs("  ---\n  verdict: notrun\n  ...\n", f);
         }
-        return write_result(f);
+        return sv__write_result(f);
 }
 
 /* ---- Summary ---- */
@@ -529,5 +529,5 @@ int sv_report_write_summary(const sv_report *r, FILE *f) {
                 free(v);
         }
         (void) fprintf(f, "total time: %s s\n", secs);
-        return write_result(f);
+        return sv__write_result(f);
 }

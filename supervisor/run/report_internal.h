@@ -11,6 +11,9 @@ typedef struct sv__attempt {
         unsigned attempt;  /* 1-based */
         pid_t pid;
         uint64_t start_ms; /* t_ms of SPAWN */
+        uint64_t end_ms;   /* t_ms of EXIT */
+        bool spawned;      /* SPAWN seen: start_ms and slot are valid */
+        unsigned slot;     /* SPAWN's runner slot */
         bool finished;     /* EXIT seen: verdict, error, exit are valid */
         sv_verdict verdict;
         int error;         /* verdict ERROR: why it could not start */
@@ -46,11 +49,20 @@ struct sv_report {
         uint64_t last_t_ms;
         uint64_t end_ms;
         bool ended;
+        uint64_t lines; /* events file lines written whole */
 };
 
 const sv__attempt *sv__last_finished(const sv__jobrec *jr);
 sv_verdict sv__job_verdict(const sv__jobrec *jr);
 bool sv__job_flaky(const sv__jobrec *jr);
 uint64_t sv__job_wall_ms(const sv__jobrec *jr); /* all attempts */
+/* report_fmt.c: `rawlen` bytes from outside as XML 1.0 text (`attr`: inside
+ * a quoted attribute), which HTML reads the same: sv_text_escape's scheme
+ * with SV_TEXT_CONTROLS | SV_TEXT_KEEP_LINES, then the XML entities. */
+void sv__xml_escape(FILE *f, const char *raw, size_t rawlen, bool attr);
+/* The command as one readable line, each word quoted for sh if it needs it. */
+void sv__command_line(sv__buf *b, char *const *argv);
+/* 0, or why writing to f failed (-errno; UV_EIO if unknown), after a flush. */
+int sv__write_result(FILE *f);
 
 #endif

@@ -63,12 +63,13 @@ static void run_failed(sv_runner *rn, const char *what, int err) {
 
 /* ---- Per-job log files ---- */
 
-/* Opens the job's log. Returns 0 or -errno: EMFILE and ENFILE are the
- * caller's to retry, any other error has ended the run. */
-int sv__run_log_open(sv_runner *rn, sv__rjob *j) {
-        char path[4096], name[64], what[4200];
+/* "DIR/<n>-<name>.log": n the 1-based index, zero-padded to the width of
+ * the job count, so that names stay unique (two jobs may share a command
+ * line); of the name only [A-Za-z0-9._-], the rest as single '_'. */
+static int log_path(const sv_runner *rn, const sv__rjob *j, char *buf, size_t n) {
+        char name[64];
         size_t i, k = 0, c;
-        int width = 1, e;
+        int width = 1, len;
 
         for (c = rn->count; c >= 10; c /= 10)
                 width++;
@@ -85,9 +86,37 @@ int sv__run_log_open(sv_runner *rn, sv__rjob *j) {
         while (k > 0 && (name[k - 1] == '_' || name[k - 1] == '.'))
                 k--;
         name[k] = '\0';
-        /* The index keeps names unique (two jobs may share a command line). */
-        snprintf(path, sizeof(path), "%s/%0*zu%s%s.log", rn->o.logs_dir, width, j->index + 1,
-                 k ? "-" : "", name);
+        len = snprintf(buf, n, "%s/%0*zu%s%s.log", rn->o.logs_dir, width, j->index + 1,
+                       k ? "-" : "", name);
+        return len < 0 || (size_t) len >= n ? UV_ENAMETOOLONG : 0;
+}
+
+int sv_runner_log_path(const sv_runner *rn, size_t job, char *buf, size_t n) {
+        char path[4096];
+        int e;
+
+        if (!rn->o.logs_dir || job >= rn->count)
+                return UV_EINVAL;
+        e = log_path(rn, &rn->jobs[job], path, sizeof(path));
+        if (e == 0 && strlen(path) >= n)
+                e = UV_ENAMETOOLONG;
+        if (e == 0)
+                memcpy(buf, path, strlen(path) + 1);
+        return e;
+}
+
+/* Opens the job's log. Returns 0 or -errno: EMFILE and ENFILE are the
+ * caller's to retry, any other error has ended the run. */
+int sv__run_log_open(sv_runner *rn, sv__rjob *j) {
+        char path[4096], what[4200];
+        int e;
+
+        e = log_path(rn, j, path, sizeof(path));
+        if (e < 0) {
+                snprintf(what, sizeof(what), "log file '%.4000s...'", path);
+                run_failed(rn, what, e);
+                return e;
+        }
         j->log_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (j->log_fd >= 0)
                 return 0;
@@ -266,6 +295,20 @@ static sv__rjob *next_job(sv_runner *rn) {
         return NULL;
 }
 
+/* The lowest free slot, so that a slot's number says which of the -j
+ * lanes a job ran in (the SPAWN event's `slot`, the timeline's rows). */
+static sv__slot *slot_take(sv_runner *rn) {
+        unsigned i, best = 0;
+        sv__slot *s;
+
+        for (i = 1; i < rn->nfree; i++)
+                if (rn->free_slots[i] < rn->free_slots[best])
+                        best = i;
+        s = rn->free_slots[best];
+        rn->free_slots[best] = rn->free_slots[--rn->nfree];
+        return s;
+}
+
 /* Starts jobs until -j (or the throttled limit) are running or none is
  * left. Never recurses: a job that cannot start is finished or deferred
  * here and the loop goes on. */
@@ -275,7 +318,7 @@ void sv__run_fill(sv_runner *rn) {
 
         while (!rn->stop_signal && !rn->aborted && rn->nfree > 0 && rn->running < rn->limit &&
                (j = next_job(rn)) != NULL) {
-                j->slot = rn->free_slots[--rn->nfree];
+                j->slot = slot_take(rn);
                 j->slot->job = j;
                 rn->running++;
                 e = sv__run_start_attempt(rn, j);
