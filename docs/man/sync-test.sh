@@ -18,6 +18,7 @@ options() {
 		for (i = 1; i <= NF; i++) {
 			w = $i
 			sub(/,$/, "", w)
+			sub(/\[?=.*$/, "", w)
 			if (w !~ /^--?[A-Za-z0-9][A-Za-z0-9-]*$/)
 				break
 			print w

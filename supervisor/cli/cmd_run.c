@@ -102,9 +102,12 @@ static int prepare(sv_cli_run_state *st, const sv_cli_run_opts *o) {
         }
         if ((o->junit && open_report(o->junit, "JUnit report", &st->junit) != 0) ||
             (o->tap && open_report(o->tap, "TAP report", &st->tap) != 0) ||
+            (o->timeline && open_report(o->timeline, "timeline", &st->timeline) != 0) ||
             (o->logs && check_logs_dir(o->logs) != 0))
                 return EXIT_OWN;
-        if (sv_report_new(&st->list, &st->rep) < 0) {
+        st->diag_line = calloc(st->list.count ? st->list.count : 1, sizeof(*st->diag_line));
+        st->diag_kinds = calloc(st->list.count ? st->list.count : 1, sizeof(*st->diag_kinds));
+        if (!st->diag_line || !st->diag_kinds || sv_report_new(&st->list, &st->rep) < 0) {
                 fprintf(stderr, "supervise run: out of memory\n");
                 return EXIT_OWN;
         }
@@ -132,6 +135,7 @@ static int make_runner(sv_cli_run_state *st) {
         ro.logs_dir = o->logs;
         ro.on_line = o->tag ? sv_cli_run_on_line : NULL;
         ro.on_attempt = sv_cli_run_on_attempt;
+        ro.on_event = sv_cli_run_on_event;
         ro.on_throttle = sv_cli_run_on_throttle;
         ro.on_error = sv_cli_run_on_error;
         ro.userdata = st;
@@ -194,7 +198,11 @@ static int write_junit(const sv_report *rep, FILE *f) {
         return sv_report_write_junit(rep, f, NULL);
 }
 
-/* After the runner's END: the summary, JUnit and TAP. */
+static int write_timeline(const sv_report *rep, FILE *f) {
+        return sv_report_write_timeline(rep, f, NULL);
+}
+
+/* After the runner's END: the summary, JUnit, TAP and the timeline. */
 static int finish_reports(sv_cli_run_state *st) {
         int status = 0;
 
@@ -204,6 +212,9 @@ static int finish_reports(sv_cli_run_state *st) {
         if (st->junit.f && commit_report(st, &st->junit, "JUnit report", st->o->junit, write_junit))
                 status = EXIT_OWN;
         if (st->tap.f && commit_report(st, &st->tap, "TAP report", st->o->tap, sv_report_write_tap))
+                status = EXIT_OWN;
+        if (st->timeline.f &&
+            commit_report(st, &st->timeline, "timeline", st->o->timeline, write_timeline))
                 status = EXIT_OWN;
         return status;
 }
@@ -244,6 +255,9 @@ static void release(sv_cli_run_state *st) {
                 close(st->events_fd);
         sv_atomic_file_abort(&st->junit);
         sv_atomic_file_abort(&st->tap);
+        sv_atomic_file_abort(&st->timeline);
+        free(st->diag_line);
+        free(st->diag_kinds);
         sv_joblist_release(&st->list);
 }
 
@@ -265,6 +279,7 @@ int sv_cli_run(int argc, char **argv) {
         status = prepare(&st, &o);
         if (status == 0) {
                 st.progress_on = !o.quiet && isatty(2);
+                st.color = sv_cli_run_color_wanted(o.color);
                 status = start_loop(&st);
         }
         if (status == 0 && sv_runner_start(st.rn) < 0)

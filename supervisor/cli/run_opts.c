@@ -60,14 +60,23 @@ static const char usage_text[] =
         "      --tap FILE         TAP version 13\n"
         "                         (JUnit and TAP are written beside FILE and renamed\n"
         "                         over it when complete: an old report survives)\n"
+        "      --timeline FILE    the run as one HTML page (Gantt chart: a row per\n"
+        "                         slot, a bar per attempt coloured by verdict; hover\n"
+        "                         for command, exit, duration); self-contained,\n"
+        "                         written like JUnit\n"
+        "      --color[=WHEN]     colour verdicts on stderr: auto (default: a\n"
+        "                         terminal, TERM not 'dumb', NO_COLOR unset or\n"
+        "                         empty), always (also when WHEN is omitted) or never\n"
         "  -q, --quiet            no progress line, job status lines or summary\n"
         "  -h, --help             show this help and exit\n"
         "      --version          show the version and exit\n"
         "\n"
-        "On a terminal, one status line (done/total, running, failed, elapsed, ETA)\n"
-        "is redrawn on stderr. INT, TERM or HUP stop the running jobs through the\n"
-        "ladder, start no new ones and write the reports; a second one kills the\n"
-        "remaining trees at once.\n"
+        "On a terminal, one status line (done/total, a progress bar, running,\n"
+        "failed, elapsed, ETA) is redrawn on stderr. A hung job's diagnostics\n"
+        "(process tree, kernel stacks) go to --logs, --events, --junit and --tap;\n"
+        "stderr gets one line saying where. INT, TERM or HUP stop the running\n"
+        "jobs through the ladder, start no new ones and write the reports; a\n"
+        "second one kills the remaining trees at once.\n"
         "\n"
         "Exit status:\n"
         "  0      every job passed (a flaky pass or a skip counts as passed)\n"
@@ -83,10 +92,33 @@ static int usage_error(const char *fmt, const char *arg) {
         return sv_cli_usage_error("supervise run", fmt, arg);
 }
 
+/* GNU's words (ls, grep): none means always. */
+static int parse_color(const char *arg, sv_cli_color *out) {
+        static const char *const words[][3] = {
+                [SV_CLI_COLOR_AUTO] = { "auto", "tty", "if-tty" },
+                [SV_CLI_COLOR_ALWAYS] = { "always", "yes", "force" },
+                [SV_CLI_COLOR_NEVER] = { "never", "no", "none" },
+        };
+        unsigned c, k;
+
+        if (!arg) {
+                *out = SV_CLI_COLOR_ALWAYS;
+                return 0;
+        }
+        for (c = 0; c < SV_CLI_COLOR_COUNT; c++)
+                for (k = 0; k < 3; k++)
+                        if (strcmp(arg, words[c][k]) == 0) {
+                                *out = (sv_cli_color) c;
+                                return 0;
+                        }
+        return -1;
+}
+
 int sv_cli_run_parse(int argc, char **argv, sv_cli_run_opts *o) {
         enum {
                 OPT_CTEST = 256, OPT_TAG, OPT_LOGS, OPT_EVENTS,
                 OPT_JUNIT, OPT_TAP, OPT_ON_TIMEOUT, OPT_DIAG_LIMIT, OPT_HELP, OPT_VERSION,
+                OPT_TIMELINE, OPT_COLOR,
         };
         static const struct option longopts[] = {
                 { "jobs", required_argument, NULL, 'j' },
@@ -101,6 +133,8 @@ int sv_cli_run_parse(int argc, char **argv, sv_cli_run_opts *o) {
                 { "tap", required_argument, NULL, OPT_TAP },
                 { "on-timeout", required_argument, NULL, OPT_ON_TIMEOUT },
                 { "on-timeout-limit", required_argument, NULL, OPT_DIAG_LIMIT },
+                { "timeline", required_argument, NULL, OPT_TIMELINE },
+                { "color", optional_argument, NULL, OPT_COLOR },
                 { "quiet", no_argument, NULL, 'q' },
                 { "help", no_argument, NULL, OPT_HELP },
                 { "version", no_argument, NULL, OPT_VERSION },
@@ -162,6 +196,14 @@ int sv_cli_run_parse(int argc, char **argv, sv_cli_run_opts *o) {
                         if (sv_duration_parse(optarg, &o->diag_limit_ms) < 0 || o->diag_limit_ms == 0)
                                 return usage_error("invalid duration '%s' for --on-timeout-limit",
                                                    optarg);
+                        break;
+                case OPT_TIMELINE:
+                        o->timeline = optarg;
+                        break;
+                case OPT_COLOR:
+                        if (parse_color(optarg, &o->color) < 0)
+                                return usage_error("invalid argument '%s' for --color (want auto, "
+                                                   "always or never)", optarg);
                         break;
                 case 'q':
                         o->quiet = true;

@@ -1,11 +1,14 @@
 /* run_term.c - the terminal side of `supervise run`: the redrawn progress
- * line, one status line per finished job, each job's output (whole, or as
- * "[name] line" with --tag) and its diagnostics. Every byte of job output
+ * line with its bar, one status line per finished job (its verdict
+ * coloured with --color), each job's output (whole, or as "[name] line"
+ * with --tag), and one line saying which files hold its diagnostics: hang
+ * snapshots and kernel stacks never reach the terminal. Every byte of job output
  * goes to our stdout and every message of ours to stderr, each with
  * write(2), whole lines (or a whole job's output) at a time, so two jobs'
  * output never mixes. A write that fails ends the run (sv_cli_run_failed). */
 #include <ctype.h>
 #include <stdio.h>
+#include <sys/ioctl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -38,9 +41,73 @@ void sv_cli_run_progress_clear(sv_cli_run_state *st) {
         }
 }
 
+/* Colours (SGR) of the verdict labels; "" where the label stays plain. */
+static const char *label_colour(const char *label) {
+        static const struct {
+                const char *label, *sgr;
+        } map[] = {
+                { "PASS", "\033[32m" },     { "FLAKY", "\033[33m" },   { "FAIL", "\033[31m" },
+                { "TIMEOUT", "\033[35m" },  { "CRASH", "\033[1;31m" }, { "ERROR", "\033[1;31m" },
+                { "STOPPED", "\033[33m" },  { "SKIP", "\033[36m" },    { "NOTRUN", "\033[2m" },
+        };
+        size_t i;
+
+        for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+                if (strcmp(label, map[i].label) == 0)
+                        return map[i].sgr;
+        return "";
+}
+
+/* no-color.org: any non-empty NO_COLOR turns colour off, unless the
+ * command line asks for it; grep's rule for TERM. */
+bool sv_cli_run_color_wanted(sv_cli_color when) {
+        const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
+
+        if (when != SV_CLI_COLOR_AUTO)
+                return when == SV_CLI_COLOR_ALWAYS;
+        if (nc && *nc)
+                return false;
+        return isatty(2) && term && *term && strcmp(term, "dumb") != 0;
+}
+
+/* Columns of the terminal on stderr; 0 if unknown. */
+static unsigned term_cols(void) {
+        struct winsize ws;
+
+        if (ioctl(2, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+                return ws.ws_col;
+        return 0;
+}
+
+#define BAR_CELLS 20
+
+/* "[#######-------------] " for done/total, the done part green with
+ * colours; "" when it would not fit in `room` columns. */
+static int fmt_bar(char *buf, size_t n, const sv_runner_progress *p, bool colour, unsigned room) {
+        char cells[BAR_CELLS + 1];
+        size_t fill = p->total ? p->done * BAR_CELLS / p->total : 0, i;
+
+        if (room < BAR_CELLS + 3) {
+                buf[0] = '\0';
+                return 0;
+        }
+        for (i = 0; i < BAR_CELLS; i++)
+                cells[i] = i < fill ? '#' : '-';
+        cells[BAR_CELLS] = '\0';
+        if (!colour)
+                return snprintf(buf, n, "[%s] ", cells);
+        return snprintf(buf, n, "[%s%.*s\033[0m%s] ", p->failed ? "\033[31m" : "\033[32m",
+                        (int) fill, cells, cells + fill);
+}
+
+/* "[12/40] [########------------] running 2, failed 1, 0:03 elapsed, ETA
+ * 0:07", cut to the terminal's width (a wrapped line could not be erased
+ * with \r and erase-line); the bar is the first thing to go. */
 void sv_cli_run_progress_draw(sv_cli_run_state *st) {
-        char buf[200], el[32], eta[32];
+        char buf[320], head[32], tail[160], bar[96], el[32], eta[32];
+        unsigned cols, room;
         sv_runner_progress p;
+        size_t hl, tl;
         uint64_t t;
         int n;
 
@@ -54,8 +121,18 @@ void sv_cli_run_progress_draw(sv_cli_run_state *st) {
                 fmt_clock(eta, t / p.done * (p.total - p.done));
         else
                 snprintf(eta, sizeof(eta), p.done ? "0:00" : "?");
-        n = snprintf(buf, sizeof(buf), "\r\033[K[%zu/%zu] running %u, failed %u, %s elapsed, ETA %s",
-                     p.done, p.total, p.running, p.failed, el, eta);
+        hl = (size_t) snprintf(head, sizeof(head), "[%zu/%zu] ", p.done, p.total);
+        tl = (size_t) snprintf(tail, sizeof(tail), "running %u, failed %u, %s elapsed, ETA %s",
+                               p.running, p.failed, el, eta);
+        cols = term_cols();
+        room = cols ? (cols - 1 > hl + tl ? (unsigned) (cols - 1 - hl - tl) : 0) : BAR_CELLS + 3;
+        (void) fmt_bar(bar, sizeof(bar), &p, st->color, room);
+        if (cols && hl + tl > cols - 1) {
+                /* Too narrow even without the bar: as much as fits. */
+                tl = hl < cols - 1 ? cols - 1 - hl : 0;
+                tail[tl] = '\0';
+        }
+        n = snprintf(buf, sizeof(buf), "\r\033[K%s%s%s", head, bar, tail);
         if (n > 0 && (size_t) n < sizeof(buf) && sv_write_all(2, buf, (size_t) n) == 0)
                 st->progress_shown = true;
 }
@@ -151,7 +228,7 @@ static void status_label(const sv_run_attempt *a, char label[16]) {
 /* One status line on stderr, e.g. "[ 3/10] FAIL      0.004 s  name: exit code 1". */
 static void status_line(sv_cli_run_state *st, const sv_run_attempt *a, const char *note) {
         char buf[1024], secs[32], label[16], *name;
-        const char *jn = st->list.jobs[a->job].name, *how = a->how;
+        const char *jn = st->list.jobs[a->job].name, *how = a->how, *pre;
         sv_runner_progress p;
         int width = 1, n;
         size_t c;
@@ -165,9 +242,11 @@ static void status_line(sv_cli_run_state *st, const sv_run_attempt *a, const cha
                 width++;
         fmt_secs(secs, a->exit ? a->exit->wall_us / 1000 : 0);
         status_label(a, label);
-        n = snprintf(buf, sizeof(buf), "[%*zu/%zu] %-7s %11s  %s%s%s%s\n", width, p.done, p.total,
-                     label, secs, name ? name : "?", how && *how ? ": " : "", how ? how : "",
-                     note ? note : "");
+        pre = st->color ? label_colour(label) : "";
+        n = snprintf(buf, sizeof(buf), "[%*zu/%zu] %s%s%s%*s %11s  %s%s%s%s\n", width, p.done,
+                     p.total, pre, label, *pre ? "\033[0m" : "", (int) (7 - strlen(label)) > 0 ?
+                     (int) (7 - strlen(label)) : 0, "", secs, name ? name : "?",
+                     how && *how ? ": " : "", how ? how : "", note ? note : "");
         free(name);
         if (n < 0)
                 return;
@@ -192,6 +271,78 @@ static void print_output(sv_cli_run_state *st, const sv_run_attempt *a) {
         out_write(st, a->output, a->output_len);
 }
 
+/* ---- Where the diagnostics went ---- */
+
+static const char *const diag_kind_names[] = { "snapshot", "on-timeout", "leaks" };
+
+void sv_cli_run_on_event(sv_runner *rn, const sv_run_event *ev, void *ud) {
+        sv_cli_run_state *st = ud;
+        uint64_t lines = sv_report_events_lines(st->rep);
+        unsigned k;
+
+        (void) rn;
+        if (ev->type == SV_RUN_EV_DIAG && st->diag_line && ev->job < st->list.count) {
+                for (k = 0; k < 3 && (!ev->reason || strcmp(ev->reason, diag_kind_names[k]) != 0); k++)
+                        ;
+                st->diag_kinds[ev->job] |= (unsigned char) (1u << k);
+                /* The line it went to, if it was written. */
+                if (lines > st->events_seen && !st->diag_line[ev->job])
+                        st->diag_line[ev->job] = lines;
+        }
+        st->events_seen = lines;
+}
+
+static void put_place(FILE *m, int *count, const char *what, const char *path) {
+        fputs(*count ? ", " : ": ", m);
+        if (what)
+                fputs(what, m);
+        sv_text_put_term(m, path, strlen(path));
+        (*count)++;
+}
+
+/* One line instead of the diagnostics themselves (the process tree, kernel
+ * stacks, the --on-timeout output), which go to the files that keep them:
+ * "diagnostics (snapshot): logs/1-hang.log, events ev.jsonl line 5, JUnit
+ * r.xml". */
+static void diag_line(sv_cli_run_state *st, const sv_run_attempt *a) {
+        const sv_cli_run_opts *o = st->o;
+        unsigned kinds = st->diag_kinds ? st->diag_kinds[a->job] : 0, k;
+        char *text = NULL, path[4096], what[64];
+        size_t len = 0;
+        int count = 0;
+        FILE *m;
+
+        m = open_memstream(&text, &len);
+        if (!m)
+                return;
+        fputs("    diagnostics", m);
+        for (k = 0; k < 4; k++)
+                if (kinds & (1u << k))
+                        fprintf(m, "%s%s", kinds & ((1u << k) - 1) ? ", " : " (",
+                                k < 3 ? diag_kind_names[k] : "other");
+        fputs(kinds ? ")" : "", m);
+        if (o->logs && sv_runner_log_path(st->rn, a->job, path, sizeof(path)) == 0)
+                put_place(m, &count, NULL, path);
+        if (o->events && st->diag_line && st->diag_line[a->job]) {
+                snprintf(what, sizeof(what), "line %llu of events ",
+                         (unsigned long long) st->diag_line[a->job]);
+                put_place(m, &count, what, o->events);
+        }
+        if (o->junit)
+                put_place(m, &count, "JUnit ", o->junit);
+        if (o->tap)
+                put_place(m, &count, "TAP ", o->tap);
+        if (!count)
+                fputs(": not kept; --logs DIR, --events FILE, --junit FILE or --tap FILE keeps "
+                      "them", m);
+        fputc('\n', m);
+        if (fclose(m) == 0) {
+                sv_cli_run_progress_clear(st);
+                err_write(st, text, len);
+        }
+        free(text);
+}
+
 void sv_cli_run_on_attempt(sv_runner *rn, const sv_run_attempt *a, void *ud) {
         sv_cli_run_state *st = ud;
         char note[64] = "";
@@ -213,9 +364,11 @@ void sv_cli_run_on_attempt(sv_runner *rn, const sv_run_attempt *a, void *ud) {
         status_line(st, a, note);
         if (!st->o->tag)
                 print_output(st, a);
-        if (a->diag && !st->o->quiet) {
-                sv_cli_run_progress_clear(st);
-                err_write(st, a->diag, a->diag_len);
+        if (a->diag && !st->o->quiet)
+                diag_line(st, a);
+        if (st->diag_line) {
+                st->diag_line[a->job] = 0;
+                st->diag_kinds[a->job] = 0;
         }
         sv_cli_run_progress_draw(st);
 }

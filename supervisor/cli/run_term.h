@@ -13,6 +13,15 @@
 #include "supervise/sv.h"
 #include "supervise/sv_run.h"
 
+/* --color=WHEN, GNU's spelling. */
+typedef enum sv_cli_color {
+        SV_CLI_COLOR_AUTO,   /* stderr is a terminal, TERM is set and not "dumb", NO_COLOR
+                              * is unset or empty */
+        SV_CLI_COLOR_ALWAYS, /* even with NO_COLOR: the command line wins */
+        SV_CLI_COLOR_NEVER,
+        SV_CLI_COLOR_COUNT
+} sv_cli_color;
+
 typedef struct sv_cli_run_opts {
         unsigned jobs;
         uint64_t timeout_ms;
@@ -28,6 +37,8 @@ typedef struct sv_cli_run_opts {
         const char *junit;
         const char *tap;
         const char *on_timeout;
+        const char *timeline; /* --timeline FILE.html */
+        sv_cli_color color;
         bool tag;
         bool quiet;
 } sv_cli_run_opts;
@@ -54,11 +65,22 @@ typedef struct sv_cli_run_state {
         bool stderr_failed;
         char *line;           /* --tag line assembly */
         size_t line_cap;
+        sv_atomic_file timeline;
+        bool color;           /* SGR colours on stderr (--color, NO_COLOR, a terminal) */
+        /* Per job, where its current attempt's diagnostics went: the events
+         * line of its first DIAG (0: none written) and the kinds seen (bit 0
+         * snapshot, 1 on-timeout, 2 leaks, 3 others). */
+        uint64_t *diag_line;
+        unsigned char *diag_kinds;
+        uint64_t events_seen; /* events lines written when the last event came */
 } sv_cli_run_state;
 
 /* run_opts.c: parses argv into `o`. Returns -1 to go on, or the exit status
  * (0 after --help or --version, 125 after a usage error's one line). */
 int sv_cli_run_parse(int argc, char **argv, sv_cli_run_opts *o);
+
+/* Whether to colour stderr for --color=WHEN (see sv_cli_color). */
+bool sv_cli_run_color_wanted(sv_cli_color when);
 
 /* Takes the status line off the screen before anything else is printed. */
 void sv_cli_run_progress_clear(sv_cli_run_state *st);
@@ -73,6 +95,8 @@ void sv_cli_run_failed(sv_cli_run_state *st, const char *what, int err);
 void sv_cli_run_on_line(sv_runner *rn, size_t job, int fd, const char *line, size_t len,
                         unsigned flags, void *ud);
 void sv_cli_run_on_attempt(sv_runner *rn, const sv_run_attempt *a, void *ud);
+/* Notes where each DIAG event went, for the one diagnostics line. */
+void sv_cli_run_on_event(sv_runner *rn, const sv_run_event *ev, void *ud);
 void sv_cli_run_on_throttle(sv_runner *rn, int err, unsigned running, void *ud);
 void sv_cli_run_on_error(sv_runner *rn, const char *what, int err, void *ud);
 
