@@ -84,7 +84,7 @@ exactly() {
 has "supervise --mech" --mechanism
 exactly "supervise --mech" --mechanism
 has "supervise --" --copies --timeout --stop --json --help --version
-has "supervise run --" --ctest --from --jobs --junit
+has "supervise run --" --ctest --from --jobs --junit --timeline --color
 lacks "supervise run --" --copies --mechanism
 has "supervise -s " TERM KILL INT HUP RTMIN+1
 lacks "supervise -s " SIGTERM EXIT DEBUG

@@ -74,6 +74,7 @@ _supervise_parse() {
 				for (i = 1; i <= NF; i++) {
 					w1 = $i
 					sub(/,$/, "", w1)
+					sub(/\[=.*$/, "", w1)
 					if (w1 !~ /^--?[A-Za-z0-9][A-Za-z0-9-]*$/)
 						break
 					names[w1] = 1; cur = w1

@@ -362,10 +362,10 @@ void sv_cli_run_on_attempt(sv_runner *rn, const sv_run_attempt *a, void *ud) {
         else if (a->verdict == SV_VERDICT_PASS && a->attempt > 1)
                 snprintf(note, sizeof(note), " (passed on attempt %u)", a->attempt);
         status_line(st, a, note);
-        if (!st->o->tag)
-                print_output(st, a);
         if (a->diag && !st->o->quiet)
                 diag_line(st, a);
+        if (!st->o->tag)
+                print_output(st, a);
         if (st->diag_line) {
                 st->diag_line[a->job] = 0;
                 st->diag_kinds[a->job] = 0;
