@@ -505,6 +505,8 @@ static char *run_on_pty(const char *const args[], const char *const env[], unsig
         (void) close(master);
         *out = keep(svt_read_all(outfd, T_MS));
         assert_non_null(*out);
+        (void) close(outfd);
+        fx.sup.out = -1;
         st = svt_wait(fx.sup.pid, T_MS);
         fx.sup.pid = 0;
         assert_exit_status(st, want, &tty);
