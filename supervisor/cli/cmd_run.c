@@ -23,7 +23,6 @@
 #define EXIT_TIMEDOUT 124
 #define EXIT_OWN 125
 
-#define PROGRESS_MS 250
 
 /* ---- Signals sent to us ---- */
 
@@ -166,7 +165,8 @@ static int start_loop(sv_cli_run_state *st) {
         if (st->progress_on && uv_timer_init(st->loop, &st->progress) == 0) {
                 st->progress_init = true;
                 st->progress.data = st;
-                uv_timer_start(&st->progress, sv_cli_run_on_progress_timer, PROGRESS_MS, PROGRESS_MS);
+                uv_timer_start(&st->progress, sv_cli_run_on_progress_timer, SV_CLI_RUN_PROGRESS_MS,
+                               SV_CLI_RUN_PROGRESS_MS);
                 uv_unref((uv_handle_t *) &st->progress);
         }
         return 0;

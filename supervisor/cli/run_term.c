@@ -141,6 +141,15 @@ void sv_cli_run_on_progress_timer(uv_timer_t *t) {
         sv_cli_run_progress_draw(t->data);
 }
 
+/* The runner calls us before it has freed the slot and counted the job's
+ * failure, so the line is drawn on the next turn of the loop, once for a
+ * burst of events. */
+static void redraw_soon(sv_cli_run_state *st) {
+        if (st->progress_init)
+                (void) uv_timer_start(&st->progress, sv_cli_run_on_progress_timer, 0,
+                                      SV_CLI_RUN_PROGRESS_MS);
+}
+
 /* ---- Output ---- */
 
 void sv_cli_run_failed(sv_cli_run_state *st, const char *what, int err) {
@@ -281,6 +290,8 @@ void sv_cli_run_on_event(sv_runner *rn, const sv_run_event *ev, void *ud) {
         unsigned k;
 
         (void) rn;
+        if (ev->type == SV_RUN_EV_SPAWN)
+                redraw_soon(st);
         if (ev->type == SV_RUN_EV_DIAG && st->diag_line && ev->job < st->list.count) {
                 for (k = 0; k < 3 && (!ev->reason || strcmp(ev->reason, diag_kind_names[k]) != 0); k++)
                         ;
@@ -370,7 +381,7 @@ void sv_cli_run_on_attempt(sv_runner *rn, const sv_run_attempt *a, void *ud) {
                 st->diag_line[a->job] = 0;
                 st->diag_kinds[a->job] = 0;
         }
-        sv_cli_run_progress_draw(st);
+        redraw_soon(st);
 }
 
 void sv_cli_run_on_throttle(sv_runner *rn, int err, unsigned running, void *ud) {

@@ -13,6 +13,10 @@
 #include "supervise/sv.h"
 #include "supervise/sv_run.h"
 
+/* The status line is redrawn this often, and on the next loop turn after a
+ * job starts or ends. */
+#define SV_CLI_RUN_PROGRESS_MS 250
+
 /* --color=WHEN, GNU's spelling. */
 typedef enum sv_cli_color {
         SV_CLI_COLOR_AUTO,   /* stderr is a terminal, TERM is set and not "dumb", NO_COLOR
