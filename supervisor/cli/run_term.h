@@ -13,6 +13,8 @@
 #include "supervise/sv.h"
 #include "supervise/sv_run.h"
 
+#define SV_CLI_LABEL_MAX 32
+
 typedef struct sv_cli_run_opts {
         unsigned jobs;
         uint64_t timeout_ms;
@@ -30,6 +32,12 @@ typedef struct sv_cli_run_opts {
         const char *on_timeout;
         bool tag;
         bool quiet;
+        /* -L / -LE, as ctest: every -L must match a label of the job, and a
+         * job is left out when every -LE matches one of its labels. */
+        const char *label_in[SV_CLI_LABEL_MAX];
+        unsigned nlabel_in;
+        const char *label_out[SV_CLI_LABEL_MAX];
+        unsigned nlabel_out;
 } sv_cli_run_opts;
 
 typedef struct sv_cli_run_state {
