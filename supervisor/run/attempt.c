@@ -315,7 +315,8 @@ static sv_verdict judge(sv_runner *rn, sv__rjob *j, const sv_exit_info *e) {
                 snprintf(why + strlen(why), sizeof(why) - strlen(why),
                          "%s(%llu bytes of output were lost: out of memory)", why[0] ? " " : "",
                          (unsigned long long) dropped);
-        if (why[0]) {
+        /* A pass needs no explaining; a fail or a skip does. */
+        if (why[0] && v != SV_VERDICT_PASS) {
                 size_t n = strlen(why);
 
                 why[n < sizeof(why) - 1 ? n : n - 1] = '\n';

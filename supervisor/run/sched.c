@@ -125,7 +125,12 @@ void sv__sched_release(sv_runner *rn) {
 static void not_run(sv_runner *rn, sv__rjob *j, const char *how) {
         sv_run_event ev = SV_RUN_EVENT_INIT;
         sv_run_attempt a;
+        char why[700];
 
+        /* The reason (without "not run: ") is the job's diagnostic, so the
+         * events, JUnit and the summary carry it. */
+        snprintf(why, sizeof(why), "%s\n", how + strlen("not run: "));
+        sv__run_diag_add(rn, j, "not run", why, 0);
         ev.type = SV_RUN_EV_EXIT;
         ev.job = j->index;
         ev.attempt = 1;
