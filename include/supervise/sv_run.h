@@ -227,7 +227,7 @@ int sv_ctest_unsupported(const char *json, size_t len, char ***out_names);
  * left. */
 size_t sv_joblist_select(sv_joblist *l, bool *keep);
 
-/* ctest -L / -LE: true if `job` has a label that `regex` (sv_regex_compile()
+/* ctest -L / -LE: true if `job` has a label that `regex` (sv_regex_match()
  * syntax) matches somewhere; false for a job without labels. Returns
  * UV_EINVAL (with a message) for a bad regex, else 1 or 0. */
 int sv_job_label_match(const sv_job *job, const char *regex, char *err, size_t errlen);

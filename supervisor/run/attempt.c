@@ -303,7 +303,7 @@ static sv_verdict judge(sv_runner *rn, sv__rjob *j, const sv_exit_info *e) {
         const sv_job *d = j->def;
         const char *out = NULL;
         uint64_t dropped = 0;
-        char why[300];
+        char why[300], line[400];
         size_t len;
         sv_verdict v;
 
@@ -311,17 +311,14 @@ static sv_verdict judge(sv_runner *rn, sv__rjob *j, const sv_exit_info *e) {
                 return sv_verdict_of(d, e);
         out = sv_outbuf_text(j->out, &len, &dropped);
         v = sv_verdict_judge(d, e, out, why, sizeof(why));
-        if (dropped)
-                snprintf(why + strlen(why), sizeof(why) - strlen(why),
-                         "%s(%llu bytes of output were lost: out of memory)", why[0] ? " " : "",
-                         (unsigned long long) dropped);
         /* A pass needs no explaining; a fail or a skip does. */
         if (why[0] && v != SV_VERDICT_PASS) {
-                size_t n = strlen(why);
-
-                why[n < sizeof(why) - 1 ? n : n - 1] = '\n';
-                why[n < sizeof(why) - 1 ? n + 1 : n] = '\0';
-                sv__run_diag_add(rn, j, "verdict", why, 0);
+                if (dropped)
+                        snprintf(line, sizeof(line), "%s (%llu bytes of output were lost: out "
+                                 "of memory)\n", why, (unsigned long long) dropped);
+                else
+                        snprintf(line, sizeof(line), "%s\n", why);
+                sv__run_diag_add(rn, j, "verdict", line, 0);
         }
         return v;
 }
