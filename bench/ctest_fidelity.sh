@@ -12,9 +12,12 @@
 # test that differs and the totals. CLI=path measures another binary (e.g.
 # main's: CLI=/work/main/build/supervisor/supervise) on the same build, so
 # a before/after is two runs. Knobs: J (2), WORK (a temporary directory,
-# removed; set it to keep the build). Exit status: 0 when every verdict
-# agrees, 1 when one differs, 2 when it could not run. Needs apt-get (with
-# deb-src) or SRC, cmake, a C compiler and python3.
+# removed; set it to keep the build), SUITE (an already built CMake build
+# directory to compare instead of cmocka's, e.g. this project's own build)
+# and ARGS (more arguments for both runners, e.g. ARGS="-L unit").
+# Exit status: 0 when every verdict agrees, 1 when one differs, 2 when it
+# could not run. Needs apt-get (with deb-src) or SRC, cmake, a C compiler
+# and python3.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -26,7 +29,11 @@ WORK=${WORK:-$(mktemp -d)}
 [ -n "$keep_work" ] || trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$WORK"
 
-if [ -z "${SRC:-}" ]; then
+ARGS=${ARGS:-}
+if [ -n "${SUITE:-}" ]; then
+        SRC=$SUITE
+        B=$(cd "$SUITE" && pwd)
+elif [ -z "${SRC:-}" ]; then
         SRC=$(find "$WORK" -maxdepth 1 -type d -name 'cmocka-*' | head -n 1)
         if [ -z "$SRC" ]; then
                 (cd "$WORK" && apt-get source cmocka >"$WORK/apt.log" 2>&1) || {
@@ -37,7 +44,7 @@ if [ -z "${SRC:-}" ]; then
                 SRC=$(find "$WORK" -maxdepth 1 -type d -name 'cmocka-*' | head -n 1)
         fi
 fi
-B=$WORK/build
+B=${B:-$WORK/build}
 if [ ! -f "$B/CTestTestfile.cmake" ]; then
         cmake -S "$SRC" -B "$B" -DUNIT_TESTING=ON >"$WORK/cmake.log" 2>&1 ||
                 { tail -n 20 "$WORK/cmake.log" >&2; exit 2; }
@@ -47,14 +54,16 @@ fi
 
 set +e
 t0=$(date +%s.%N)
-ctest --test-dir "$B" -j "$J" >"$WORK/ctest.out" 2>&1
+# shellcheck disable=SC2086
+ctest --test-dir "$B" -j "$J" $ARGS >"$WORK/ctest.out" 2>&1
 t1=$(date +%s.%N)
-"$CLI" run -q -j "$J" --ctest "$B" --events "$WORK/events.jsonl" >"$WORK/sv.out" 2>"$WORK/sv.err"
+# shellcheck disable=SC2086
+"$CLI" run -q -j "$J" --ctest "$B" $ARGS --events "$WORK/events.jsonl" >"$WORK/sv.out" 2>"$WORK/sv.err"
 sv_status=$?
 t2=$(date +%s.%N)
 set -e
 
-echo "cmocka $(basename "$SRC"): ctest -j $J vs $(basename "$CLI") run --ctest -j $J (exit $sv_status)"
+echo "$(basename "$SRC"): ctest -j $J $ARGS vs $(basename "$CLI") run --ctest -j $J $ARGS (exit $sv_status)"
 sed 's/^/  /' "$WORK/sv.err"
 python3 - "$WORK/ctest.out" "$WORK/events.jsonl" "$t0" "$t1" "$t2" <<'EOF'
 import json, re, sys
