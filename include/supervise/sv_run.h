@@ -87,6 +87,8 @@ enum sv_job_flags {
                                        * argv is empty; report an error, don't spawn */
         SV_JOB_RUN_SERIAL = 1u << 4,  /* ctest RUN_SERIAL: starts when nothing runs, and
                                        * nothing else starts while it runs */
+        SV_JOB_NO_TIMEOUT = 1u << 5,  /* ctest TIMEOUT 0: no deadline, not even the
+                                       * run's --timeout */
 };
 
 /* One command to run. Every string and array is owned by the sv_joblist that

@@ -96,12 +96,15 @@ static int set_timeout(sv_job *job, json_t *value) {
         if (!json_is_number(value))
                 return UV_EINVAL;
         secs = json_number_value(value);
-        /* ctest treats 0 (and negatives) as "no timeout". */
-        if (!(secs > 0))
+        /* ctest treats an explicit 0 (and negatives) as "no timeout",
+         * whatever its --timeout says. */
+        job->flags &= ~SV_JOB_NO_TIMEOUT;
+        if (!(secs > 0)) {
                 job->timeout_ms = 0;
-        else if (secs > 1e12)
+                job->flags |= SV_JOB_NO_TIMEOUT;
+        } else if (secs > 1e12) {
                 job->timeout_ms = UINT64_C(1000000000000000);
-        else {
+        } else {
                 /* Round up: a 0.0001 s timeout must not become "none". */
                 ms = secs * 1000.0;
                 job->timeout_ms = (uint64_t) ms;

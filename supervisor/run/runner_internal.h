@@ -105,6 +105,8 @@ struct sv_runner {
 };
 
 static inline uint64_t sv__run_job_timeout(const sv_runner *rn, const sv__rjob *j) {
+        if (j->def->flags & SV_JOB_NO_TIMEOUT)
+                return 0;
         return j->def->timeout_ms ? j->def->timeout_ms : rn->o.timeout_ms;
 }
 

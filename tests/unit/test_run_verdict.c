@@ -193,7 +193,8 @@ static const char listing[] =
         "{\"name\":\"FIXTURES_REQUIRED\",\"value\":[\"db\"]},{\"name\":\"LABELS\",\"value\":[\"x\"]},"
         "{\"name\":\"COST\",\"value\":2.0}]},"
         "{\"name\":\"other\",\"command\":[\"/bin/true\"],\"properties\":["
-        "{\"name\":\"COST\",\"value\":1.0},{\"name\":\"MEASUREMENT\",\"value\":[\"a=b\"]}]},"
+        "{\"name\":\"COST\",\"value\":1.0},{\"name\":\"MEASUREMENT\",\"value\":[\"a=b\"]},"
+        "{\"name\":\"TIMEOUT\",\"value\":0}]},"
         "{\"name\":\"setup\",\"command\":[\"/bin/true\"],\"properties\":["
         "{\"name\":\"FIXTURES_SETUP\",\"value\":[\"db\"]},{\"name\":\"RUN_SERIAL\",\"value\":true},"
         "{\"name\":\"PROCESSORS\",\"value\":3}]},"
@@ -210,6 +211,9 @@ static void test_ctest_parse_reads_properties_and_names_the_rest(void **state) {
         assert_string_equal(l.jobs[0].fixtures_required[0], "db");
         assert_true(l.jobs[2].flags & SV_JOB_RUN_SERIAL);
         assert_int_equal(l.jobs[2].processors, 3);
+        /* An explicit TIMEOUT 0 is "none", not "the run's --timeout". */
+        assert_true(l.jobs[1].flags & SV_JOB_NO_TIMEOUT);
+        assert_false(l.jobs[0].flags & SV_JOB_NO_TIMEOUT);
         assert_string_equal(l.jobs[3].pass_regex[1], "fine");
         assert_int_equal(sv_ctest_unsupported(listing, strlen(listing), &names), 2);
         assert_string_equal(names[0], "COST");
