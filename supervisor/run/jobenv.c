@@ -106,9 +106,26 @@ static bool op_is(const char *op, size_t len, const char *name) {
         return strlen(name) == len && memcmp(op, name, len) == 0;
 }
 
-/* Applies one "NAME=op:value" to the pending set `mods` ("NAME=value" for a
- * set, "NAME" alone for an unset), reading unmodified names from `env`. */
-static int apply_mod(envv *mods, const envv *env, const char *m, char *err, size_t errlen) {
+/* The operations so far: the names they set (with their values) and the
+ * names they unset; a name is in one of the two at most. */
+typedef struct pending {
+        envv set;
+        envv unset; /* "NAME=" entries */
+} pending;
+
+/* Records name=value (value NULL: unset) or, with forget, neither. */
+static int pending_put(pending *p, const char *name, size_t len, const char *value, bool forget) {
+        int r;
+
+        r = env_put(&p->set, name, len, forget || !value ? NULL : value);
+        if (r == 0)
+                r = env_put(&p->unset, name, len, forget || value ? NULL : "");
+        return r;
+}
+
+/* Applies one "NAME=op:value" to `p`, reading names that no operation has
+ * set from `env`. */
+static int apply_mod(pending *p, const envv *env, const char *m, char *err, size_t errlen) {
         const char *eq = strchr(m, '='), *colon, *op, *value, *cur = NULL;
         size_t nl, ol, i;
         char *s;
@@ -124,11 +141,11 @@ static int apply_mod(envv *mods, const envv *env, const char *m, char *err, size
         ol = (size_t) (colon - op);
         value = colon + 1;
         if (op_is(op, ol, "reset"))
-                return env_put(mods, m, nl, NULL);
+                return pending_put(p, m, nl, NULL, true);
         if (op_is(op, ol, "set"))
-                return env_put(mods, m, nl, value);
+                return pending_put(p, m, nl, value, false);
         if (op_is(op, ol, "unset"))
-                return env_put(mods, m, nl, "\x01"); /* marker: unset at the end */
+                return pending_put(p, m, nl, NULL, false);
         if (!op_is(op, ol, "string_append") && !op_is(op, ol, "string_prepend") &&
             !op_is(op, ol, "path_list_append") && !op_is(op, ol, "path_list_prepend") &&
             !op_is(op, ol, "cmake_list_append") && !op_is(op, ol, "cmake_list_prepend")) {
@@ -136,17 +153,16 @@ static int apply_mod(envv *mods, const envv *env, const char *m, char *err, size
                         (int) ol, op);
                 return UV_EINVAL;
         }
-        /* ctest reads the environment when the name was never modified or
-         * was unset: "unset" then "string_append" appends to the old value. */
-        i = env_find(mods, m, nl);
-        if (i < mods->n && strcmp(mods->v[i] + nl + 1, "\x01") != 0)
-                cur = mods->v[i] + nl + 1;
+        /* ctest reads the environment when the name was never set by an
+         * operation: "unset" then "string_append" appends to the old value. */
+        if ((i = env_find(&p->set, m, nl)) < p->set.n)
+                cur = p->set.v[i] + nl + 1;
         else if ((i = env_find(env, m, nl)) < env->n)
                 cur = env->v[i] + nl + 1;
         s = apply_op(op, ol, cur, value);
         if (!s)
                 return UV_ENOMEM;
-        r = env_put(mods, m, nl, s);
+        r = pending_put(p, m, nl, s, false);
         free(s);
         return r;
 }
@@ -159,8 +175,21 @@ static void envv_free(envv *e) {
         free(e->v);
 }
 
+/* Applies `p` to `env`. */
+static int pending_apply(const pending *p, envv *env) {
+        size_t i;
+        int r = 0;
+
+        for (i = 0; i < p->set.n && r == 0; i++)
+                r = env_put_kv(env, p->set.v[i]);
+        for (i = 0; i < p->unset.n && r == 0; i++)
+                r = env_put(env, p->unset.v[i], strlen(p->unset.v[i]) - 1, NULL);
+        return r;
+}
+
 int sv_job_environ(const sv_job *job, char *const *base, char ***out, char *err, size_t errlen) {
-        envv env = { 0 }, mods = { 0 };
+        envv env = { 0 };
+        pending p = { { 0 }, { 0 } };
         size_t i;
         int r = 0;
 
@@ -171,14 +200,11 @@ int sv_job_environ(const sv_job *job, char *const *base, char ***out, char *err,
         for (i = 0; job->env && job->env[i] && r == 0; i++)
                 r = env_put_kv(&env, job->env[i]);
         for (i = 0; job->env_mod && job->env_mod[i] && r == 0; i++)
-                r = apply_mod(&mods, &env, job->env_mod[i], err, errlen);
-        for (i = 0; i < mods.n && r == 0; i++) {
-                const char *eq = strchr(mods.v[i], '=');
-                size_t nl = (size_t) (eq - mods.v[i]);
-
-                r = env_put(&env, mods.v[i], nl, strcmp(eq + 1, "\x01") == 0 ? NULL : eq + 1);
-        }
-        envv_free(&mods);
+                r = apply_mod(&p, &env, job->env_mod[i], err, errlen);
+        if (r == 0)
+                r = pending_apply(&p, &env);
+        envv_free(&p.set);
+        envv_free(&p.unset);
         if (r == 0 && !env.v) {
                 env.v = calloc(1, sizeof(char *));
                 if (!env.v)
