@@ -85,6 +85,10 @@ enum sv_job_flags {
         SV_JOB_WILL_FAIL = 1u << 2,   /* ctest WILL_FAIL: exit code 0 fails, non-zero passes */
         SV_JOB_UNAVAILABLE = 1u << 3, /* ctest listed no command (executable not found):
                                        * argv is empty; report an error, don't spawn */
+        SV_JOB_RUN_SERIAL = 1u << 4,  /* ctest RUN_SERIAL: starts when nothing runs, and
+                                       * nothing else starts while it runs */
+        SV_JOB_NO_TIMEOUT = 1u << 5,  /* ctest TIMEOUT 0: no deadline, not even the
+                                       * run's --timeout */
 };
 
 /* One command to run. Every string and array is owned by the sv_joblist that
@@ -99,6 +103,24 @@ typedef struct sv_job {
         int skip_code;       /* exit code that means "skipped" (ctest SKIP_RETURN_CODE); -1: none */
         unsigned flags;      /* enum sv_job_flags */
         unsigned line;       /* 1-based line of the job file where it starts; 0 for ctest */
+        /* What ctest's other test properties say (sv_verdict_judge(), the
+         * runner's scheduler). Each list is NULL or NULL-terminated. */
+        char **pass_regex;   /* PASS_REGULAR_EXPRESSION: one must match the output; the exit
+                              * code is then ignored */
+        char **fail_regex;   /* FAIL_REGULAR_EXPRESSION: a match fails the job */
+        char **skip_regex;   /* SKIP_REGULAR_EXPRESSION: a match skips it (beats the others) */
+        char **env_mod;      /* ENVIRONMENT_MODIFICATION "NAME=op:value", applied after env
+                              * (sv_job_environ()) */
+        char **labels;       /* LABELS (sv_joblist_select()) */
+        char **depends;      /* DEPENDS: names of jobs that must end before this one starts
+                              * (order only; their verdicts do not matter) */
+        char **locks;        /* RESOURCE_LOCK: no two jobs holding one name run at once */
+        char **fixtures_setup;    /* FIXTURES_SETUP: runs before the jobs requiring these */
+        char **fixtures_cleanup;  /* FIXTURES_CLEANUP: runs after them */
+        char **fixtures_required; /* FIXTURES_REQUIRED: a failed setup of one of these means
+                                   * this job is not run (an ERROR, as ctest's "Not Run") */
+        char **required_files;    /* REQUIRED_FILES: a missing one means not run (ERROR) */
+        unsigned processors; /* PROCESSORS: counts this many against -j (capped at -j); 0: 1 */
 } sv_job;
 
 typedef struct sv_joblist {
@@ -180,11 +202,55 @@ int sv_words_split(const char *s, char ***out_argv, char *err, size_t errlen);
 /* Turns the JSON printed by `ctest --show-only=json-v1` into jobs, appended to
  * `out` in ctest's order: name, argv (the "command" array), cwd
  * (WORKING_DIRECTORY), env (ENVIRONMENT), timeout (TIMEOUT seconds -> ms,
- * rounded up), flags (DISABLED, WILL_FAIL; no "command": SV_JOB_UNAVAILABLE)
- * and skip_code (SKIP_RETURN_CODE). Other properties are ignored.
- * Returns the number of jobs appended, or UV_EINVAL (bad JSON, wrong shape)
- * or UV_ENOMEM with a message; `out` is unchanged on failure. */
+ * rounded up), flags (DISABLED, WILL_FAIL, RUN_SERIAL; no "command":
+ * SV_JOB_UNAVAILABLE), skip_code (SKIP_RETURN_CODE), processors, and the
+ * list properties into the sv_job lists of the same meaning. Other
+ * properties are left out (sv_ctest_unsupported() names them).
+ * Returns the number of jobs appended, or UV_EINVAL (bad JSON, wrong shape,
+ * a regular expression that does not compile, a malformed
+ * ENVIRONMENT_MODIFICATION) or UV_ENOMEM with a message; `out` is unchanged
+ * on failure. */
 int sv_ctest_parse(const char *json, size_t len, sv_joblist *out, char *err, size_t errlen);
+
+/* The properties the same listing names that sv_ctest_parse() does not
+ * honour, each once, in order of first use: a new NULL-terminated array the
+ * caller frees with sv_argv_free() (empty when all are honoured). Returns
+ * their count, or UV_EINVAL / UV_ENOMEM. Honoured: WORKING_DIRECTORY,
+ * ENVIRONMENT, ENVIRONMENT_MODIFICATION, TIMEOUT, DISABLED, WILL_FAIL,
+ * SKIP_RETURN_CODE, PASS_/FAIL_/SKIP_REGULAR_EXPRESSION, LABELS, DEPENDS,
+ * RESOURCE_LOCK, RUN_SERIAL, PROCESSORS, FIXTURES_SETUP/CLEANUP/REQUIRED and
+ * REQUIRED_FILES. */
+int sv_ctest_unsupported(const char *json, size_t len, char ***out_names);
+
+/* Keeps the jobs of `l` whose keep[i] is true, plus, as ctest does, the
+ * FIXTURES_SETUP and FIXTURES_CLEANUP jobs of every fixture a kept job
+ * requires (and theirs in turn), in their order; frees the others. `keep`
+ * has l->count entries and may be changed. Returns the number of jobs
+ * left. */
+size_t sv_joblist_select(sv_joblist *l, bool *keep);
+
+/* ctest -L / -LE: true if `job` has a label that `regex` (sv_regex_match()
+ * syntax) matches somewhere; false for a job without labels. Returns
+ * UV_EINVAL (with a message) for a bad regex, else 1 or 0. */
+int sv_job_label_match(const sv_job *job, const char *regex, char *err, size_t errlen);
+
+/* ---- CMake's regular expressions ----
+ *
+ * ctest's PASS/FAIL/SKIP_REGULAR_EXPRESSION and -L use CMake's own syntax
+ * (^ $ . [ ] [^ ] * + ? | ( ), a backslash makes the next character
+ * literal, no {m,n}), searched anywhere in the text. sv_regex_match() takes
+ * that syntax to POSIX extended regexes. The text is searched up to its
+ * first NUL, as ctest does. Returns 1 (match), 0, or UV_EINVAL for a
+ * pattern that does not compile (message in err). */
+int sv_regex_match(const char *pattern, const char *text, char *err, size_t errlen);
+
+/* The environment a job runs with: `base` (NULL: ours), then the job's env
+ * entries (later ones win), then its env_mod operations as ctest applies
+ * them (reset, set, unset, string_append/_prepend, path_list_append/
+ * _prepend with ':', cmake_list_append/_prepend with ';'). Stores a new
+ * NULL-terminated array (free with sv_argv_free()) in *out. Returns 0,
+ * UV_EINVAL (a malformed operation; message in err) or UV_ENOMEM. */
+int sv_job_environ(const sv_job *job, char *const *base, char ***out, char *err, size_t errlen);
 
 /* Runs `ctest --show-only=json-v1 --test-dir BUILD_DIR` without a shell
  * (posix_spawn; `ctest` NULL means "ctest", searched in PATH like execvp), stdin /dev/null, and
@@ -319,6 +385,18 @@ const char *sv_run_event_name(sv_run_event_type t); /* "start", "spawn", ... */
  * does not excuse a crash); an exit with skip_code -> SKIP; otherwise code 0
  * passes, inverted by SV_JOB_WILL_FAIL. */
 sv_verdict sv_verdict_of(const sv_job *job, const sv_exit_info *e);
+
+/* sv_verdict_of() with ctest's output rules (verdict.c), for an attempt
+ * whose whole output is `output` (NUL-terminated; NULL: none):
+ * a timeout, a stop or a crash keep their verdict whatever the output says;
+ * otherwise a FAIL regex match fails, no PASS regex match fails, and if the
+ * job has PASS regexes the exit code is ignored; then a SKIP regex match or
+ * the skip code skips; then WILL_FAIL inverts pass and fail. When a regex
+ * decided, a one-line reason goes to why[whylen] (else why[0] = 0; why may
+ * be NULL). A regex that does not compile never matches (sv_ctest_parse()
+ * refuses those). */
+sv_verdict sv_verdict_judge(const sv_job *job, const sv_exit_info *e, const char *output,
+                            char *why, size_t whylen);
 
 /* The exit record as one JSON object text (docs/json.md; the contract is
  * docs/exit-record.schema.json): the shape `supervise --json` writes per copy

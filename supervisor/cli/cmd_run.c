@@ -75,6 +75,71 @@ static int check_logs_dir(const char *dir) {
         return 0;
 }
 
+/* The build's tests, and one warning line per property we do not honour,
+ * so that none is ignored silently. */
+static int load_ctest(sv_cli_run_state *st, const char *dir, char *err, size_t errlen) {
+        char *json = NULL, **names = NULL;
+        size_t len = 0, i;
+        int e;
+
+        e = sv_ctest_list(NULL, dir, &json, &len, err, errlen);
+        if (e < 0)
+                return e;
+        e = sv_ctest_parse(json, len, &st->list, err, errlen);
+        if (e >= 0 && sv_ctest_unsupported(json, len, &names) >= 0) {
+                for (i = 0; names[i]; i++)
+                        fprintf(stderr, "supervise run: warning: ctest property %s is not "
+                                        "supported; ignored\n", names[i]);
+                sv_argv_free(names);
+        }
+        free(json);
+        return e;
+}
+
+/* 1 if job `j` passes -L / -LE, 0 if not, UV_EINVAL for a bad regex. */
+static int label_keep(const sv_cli_run_opts *o, const sv_job *j, char *err, size_t errlen) {
+        unsigned i, hits = 0;
+        int r;
+
+        for (i = 0; i < o->nlabel_in; i++) {
+                r = sv_job_label_match(j, o->label_in[i], err, errlen);
+                if (r <= 0)
+                        return r;
+        }
+        for (i = 0; i < o->nlabel_out; i++) {
+                r = sv_job_label_match(j, o->label_out[i], err, errlen);
+                if (r < 0)
+                        return r;
+                hits += (unsigned) r;
+        }
+        return o->nlabel_out == 0 || hits < o->nlabel_out;
+}
+
+static int select_labels(sv_cli_run_state *st, const sv_cli_run_opts *o) {
+        char err[512];
+        bool *keep;
+        size_t i;
+        int r = 0;
+
+        if (o->nlabel_in == 0 && o->nlabel_out == 0)
+                return 0;
+        keep = calloc(st->list.count + 1, sizeof(*keep));
+        if (!keep) {
+                fprintf(stderr, "supervise run: out of memory\n");
+                return EXIT_OWN;
+        }
+        for (i = 0; i < st->list.count && r >= 0; i++) {
+                r = label_keep(o, &st->list.jobs[i], err, sizeof(err));
+                keep[i] = r == 1;
+        }
+        if (r < 0)
+                fprintf(stderr, "supervise run: -L/-LE: %s\n", err);
+        else
+                (void) sv_joblist_select(&st->list, keep);
+        free(keep);
+        return r < 0 ? EXIT_OWN : 0;
+}
+
 static int prepare(sv_cli_run_state *st, const sv_cli_run_opts *o) {
         char err[512];
         int e;
@@ -82,11 +147,13 @@ static int prepare(sv_cli_run_state *st, const sv_cli_run_opts *o) {
         if (o->from)
                 e = sv_jobfile_load(o->from, &st->list, err, sizeof(err));
         else
-                e = sv_ctest_load(NULL, o->ctest_dir, &st->list, err, sizeof(err));
+                e = load_ctest(st, o->ctest_dir, err, sizeof(err));
         if (e < 0) {
                 fprintf(stderr, "supervise run: %s\n", err);
                 return EXIT_OWN;
         }
+        if (select_labels(st, o) != 0)
+                return EXIT_OWN;
         if (o->on_timeout && sv_words_split(o->on_timeout, &st->on_timeout_argv, err, sizeof(err)) < 0) {
                 fprintf(stderr, "supervise run: --on-timeout: %s\n", err);
                 return EXIT_OWN;

@@ -25,9 +25,20 @@ static const char usage_text[] =
         "                         words with no expansion; '#' comments, blank\n"
         "                         lines skipped; 'name=NAME cmd...' names a job\n"
         "      --ctest BUILD_DIR  the tests of a CMake build directory (from\n"
-        "                         'ctest --show-only=json-v1'): command, working\n"
-        "                         directory, environment, TIMEOUT, WILL_FAIL,\n"
-        "                         DISABLED, SKIP_RETURN_CODE\n"
+        "                         'ctest --show-only=json-v1'), judged and ordered\n"
+        "                         as ctest does: WORKING_DIRECTORY, ENVIRONMENT,\n"
+        "                         ENVIRONMENT_MODIFICATION, TIMEOUT, WILL_FAIL,\n"
+        "                         DISABLED, SKIP_RETURN_CODE, PASS_/FAIL_/\n"
+        "                         SKIP_REGULAR_EXPRESSION, DEPENDS, FIXTURES_SETUP/\n"
+        "                         CLEANUP/REQUIRED, RESOURCE_LOCK, RUN_SERIAL,\n"
+        "                         PROCESSORS, REQUIRED_FILES, LABELS; any other\n"
+        "                         property is named in one warning line\n"
+        "  -L, --label-regex RE   only jobs with a label matching RE (CMake regex);\n"
+        "                         repeated: each RE must match a label\n"
+        "  -LE, --label-exclude RE\n"
+        "                         leave out jobs with a label matching RE;\n"
+        "                         repeated: left out if each RE matches a label\n"
+        "                         (a kept job's fixture setups and cleanups are kept)\n"
         "  -j, --jobs N           run N jobs at once (default: number of CPUs); fewer\n"
         "                         for a while if a start fails with EMFILE, ENFILE,\n"
         "                         EAGAIN or ENOMEM (said once; the job is retried)\n"
@@ -112,6 +123,26 @@ static int parse_color(const char *arg, sv_cli_color *out) {
                                 return 0;
                         }
         return -1;
+/* ctest spells --label-exclude "-LE", which getopt would read as -L with
+ * the argument "E": rename it before getopt sees it (options only, up to
+ * "--"; an option's argument that is literally "-LE" would be taken for the
+ * option, as ctest takes it too). */
+static void label_exclude_words(int argc, char **argv) {
+        static char word[] = "--label-exclude";
+        int i;
+
+        for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+                if (strcmp(argv[i], "-LE") == 0)
+                        argv[i] = word;
+}
+
+static int add_label(sv_cli_run_opts *o, bool in, const char *re) {
+        unsigned *n = in ? &o->nlabel_in : &o->nlabel_out;
+
+        if (*n >= SV_CLI_LABEL_MAX)
+                return -1;
+        (in ? o->label_in : o->label_out)[(*n)++] = re;
+        return 0;
 }
 
 int sv_cli_run_parse(int argc, char **argv, sv_cli_run_opts *o) {
@@ -119,6 +150,7 @@ int sv_cli_run_parse(int argc, char **argv, sv_cli_run_opts *o) {
                 OPT_CTEST = 256, OPT_TAG, OPT_LOGS, OPT_EVENTS,
                 OPT_JUNIT, OPT_TAP, OPT_ON_TIMEOUT, OPT_DIAG_LIMIT, OPT_HELP, OPT_VERSION,
                 OPT_TIMELINE, OPT_COLOR,
+                OPT_LABEL_EXCLUDE,
         };
         static const struct option longopts[] = {
                 { "jobs", required_argument, NULL, 'j' },
@@ -126,6 +158,8 @@ int sv_cli_run_parse(int argc, char **argv, sv_cli_run_opts *o) {
                 { "retries", required_argument, NULL, 'r' },
                 { "from", required_argument, NULL, 'f' },
                 { "ctest", required_argument, NULL, OPT_CTEST },
+                { "label-regex", required_argument, NULL, 'L' },
+                { "label-exclude", required_argument, NULL, OPT_LABEL_EXCLUDE },
                 { "tag", no_argument, NULL, OPT_TAG },
                 { "logs", required_argument, NULL, OPT_LOGS },
                 { "events", required_argument, NULL, OPT_EVENTS },
@@ -151,8 +185,9 @@ int sv_cli_run_parse(int argc, char **argv, sv_cli_run_opts *o) {
         o->diag_limit_ms = DIAG_LIMIT_DEFAULT_MS;
         opterr = 0;
         optind = 1;
+        label_exclude_words(argc, argv);
         sv_cli_common_init(&common);
-        while ((c = getopt_long(argc, argv, "+j:r:f:qh" SV_CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "+j:r:f:qhL:" SV_CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
                 r = sv_cli_common_opt("supervise run", c, optarg, &common);
                 if (r == 1)
                         continue;
@@ -173,6 +208,11 @@ int sv_cli_run_parse(int argc, char **argv, sv_cli_run_opts *o) {
                         break;
                 case OPT_CTEST:
                         o->ctest_dir = optarg;
+                        break;
+                case 'L':
+                case OPT_LABEL_EXCLUDE:
+                        if (add_label(o, c == 'L', optarg) < 0)
+                                return usage_error("too many -L/-LE options (at most 32 of each)%s", "");
                         break;
                 case OPT_TAG:
                         o->tag = true;

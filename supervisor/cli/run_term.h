@@ -25,6 +25,7 @@ typedef enum sv_cli_color {
         SV_CLI_COLOR_NEVER,
         SV_CLI_COLOR_COUNT
 } sv_cli_color;
+#define SV_CLI_LABEL_MAX 32
 
 typedef struct sv_cli_run_opts {
         unsigned jobs;
@@ -45,6 +46,12 @@ typedef struct sv_cli_run_opts {
         sv_cli_color color;
         bool tag;
         bool quiet;
+        /* -L / -LE, as ctest: every -L must match a label of the job, and a
+         * job is left out when every -LE matches one of its labels. */
+        const char *label_in[SV_CLI_LABEL_MAX];
+        unsigned nlabel_in;
+        const char *label_out[SV_CLI_LABEL_MAX];
+        unsigned nlabel_out;
 } sv_cli_run_opts;
 
 typedef struct sv_cli_run_state {

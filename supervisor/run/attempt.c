@@ -17,7 +17,6 @@
 
 #include "run/runner_internal.h"
 
-extern char **environ;
 
 /* ---- Lifecycle events ---- */
 
@@ -85,11 +84,14 @@ void sv__run_slot_free(sv_runner *rn, sv__rjob *j) {
         j->slot = NULL;
         rn->free_slots[rn->nfree++] = s;
         rn->running--;
+        sv__sched_hold(rn, j, false);
 }
 
 static void job_done(sv_runner *rn, sv__rjob *j, sv_verdict v) {
         if (v != SV_VERDICT_PASS && v != SV_VERDICT_SKIP)
                 rn->failed++;
+        j->finished = true;
+        j->final = v;
         sv_outbuf_free(j->out);
         j->out = NULL;
         if (j->log_fd >= 0) {
@@ -137,32 +139,6 @@ void sv__run_job_error(sv_runner *rn, sv__rjob *j, int err) {
         sv__run_notify(rn, &a);
 }
 
-/* Our environment with the job's "K=V" entries added or replacing ours. */
-static char **job_env(const sv_job *d) {
-        size_t n = 0, k = 0, m = 0, i, x;
-        char **env;
-
-        while (environ[n])
-                n++;
-        while (d->env[m])
-                m++;
-        env = calloc(n + m + 1, sizeof(*env));
-        if (!env)
-                return NULL;
-        for (i = 0; i < n; i++) {
-                const char *eq = strchr(environ[i], '=');
-                size_t kl = eq ? (size_t) (eq - environ[i]) : strlen(environ[i]);
-                bool replaced = false;
-
-                for (x = 0; x < m && !replaced; x++)
-                        replaced = strncmp(d->env[x], environ[i], kl) == 0 && d->env[x][kl] == '=';
-                if (!replaced)
-                        env[k++] = environ[i];
-        }
-        for (x = 0; x < m; x++)
-                env[k++] = d->env[x];
-        return env;
-}
 
 static void on_line(int fd, const char *line, size_t len, unsigned flags, void *arg) {
         sv__rjob *j = arg;
@@ -193,9 +169,15 @@ static int attempt_prepare(sv_runner *rn, sv__rjob *j) {
         int e;
 
         memset(&oo, 0, sizeof(oo));
-        if (rn->o.on_line) {
+        if (j->def->pass_regex || j->def->fail_regex || j->def->skip_regex) {
+                /* ctest matches them against the whole output, so all of it
+                 * is kept, whatever the output mode. */
+                oo.keep_bytes = SIZE_MAX;
+        } else if (rn->o.on_line) {
                 /* Lines go out live; only the tail is kept, for the report. */
                 oo.keep_bytes = SV_OUTBUF_KEEP_MIN;
+        }
+        if (rn->o.on_line) {
                 oo.on_line = on_line;
                 oo.arg = j;
         }
@@ -224,10 +206,11 @@ int sv__run_start_attempt(sv_runner *rn, sv__rjob *j) {
         e = attempt_prepare(rn, j);
         if (e < 0)
                 return e;
-        if (j->def->env) {
-                env = job_env(j->def);
-                if (!env)
-                        return UV_ENOMEM;
+        if (j->def->env || j->def->env_mod) {
+                /* sv_ctest_parse() checked the operations: only ENOMEM here. */
+                e = sv_job_environ(j->def, NULL, &env, NULL, 0);
+                if (e < 0)
+                        return e;
         }
         memset(&sp, 0, sizeof(sp));
         sp.argv = (const char *const *) j->def->argv;
@@ -245,7 +228,7 @@ int sv__run_start_attempt(sv_runner *rn, sv__rjob *j) {
         sp.on_event = on_job_event;
         sp.userdata = j;
         e = sv_spawn(rn->o.sv, &sp, &j->w);
-        free(env);
+        sv_argv_free(env);
         if (e < 0)
                 return e;
         j->pid = sv_worker_pid(j->w);
@@ -315,6 +298,32 @@ static void emit_retry(sv_runner *rn, sv__rjob *j, sv_verdict v) {
         sv__run_event(rn, &ev);
 }
 
+/* The verdict, with the whole output for a job with ctest's regexes; when
+ * one of them decided, the reason goes into the diagnostics. */
+static sv_verdict judge(sv_runner *rn, sv__rjob *j, const sv_exit_info *e) {
+        const sv_job *d = j->def;
+        const char *out = NULL;
+        uint64_t dropped = 0;
+        char why[300], line[400];
+        size_t len;
+        sv_verdict v;
+
+        if (!d->pass_regex && !d->fail_regex && !d->skip_regex)
+                return sv_verdict_of(d, e);
+        out = sv_outbuf_text(j->out, &len, &dropped);
+        v = sv_verdict_judge(d, e, out, why, sizeof(why));
+        /* A pass needs no explaining; a fail or a skip does. */
+        if (why[0] && v != SV_VERDICT_PASS) {
+                if (dropped)
+                        snprintf(line, sizeof(line), "%s (%llu bytes of output were lost: out "
+                                 "of memory)\n", why, (unsigned long long) dropped);
+                else
+                        snprintf(line, sizeof(line), "%s\n", why);
+                sv__run_diag_add(rn, j, "verdict", line, 0);
+        }
+        return v;
+}
+
 static void finish_attempt(sv_runner *rn, sv__rjob *j) {
         sv_run_event ev = SV_RUN_EVENT_INIT;
         sv_exit_info e = j->exit;
@@ -324,10 +333,10 @@ static void finish_attempt(sv_runner *rn, sv__rjob *j) {
         int err;
 
         e.leaks = j->leaks;
-        v = sv_verdict_of(j->def, &e);
+        sv_outbuf_finish(j->out);
+        v = judge(rn, j, &e);
         if (v == SV_VERDICT_PASS && e.leaked && rn->o.leaks == SV_LEAKS_FAIL)
                 v = SV_VERDICT_FAIL;
-        sv_outbuf_finish(j->out);
         if (e.leaked && rn->o.leaks != SV_LEAKS_IGNORE)
                 emit_leak(rn, j, &e);
         tail = sv_outbuf_tailn(j->out, SV_OUTBUF_TAIL_LINES, &ev.text_len);

@@ -4,6 +4,7 @@
  * into sv_jobs. Never prints. */
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,11 +49,95 @@ static int str_array(json_t *a, char ***out) {
         return 0;
 }
 
-/* Applies one entry of "properties" to the job. Returns 0, UV_EINVAL for a
- * property of the wrong type, or UV_ENOMEM. */
-static int apply_property(sv_job *job, const char *name, json_t *value) {
+/* The list-valued properties honoured, and where each goes. */
+static char ***list_slot(sv_job *job, const char *name) {
+        static const struct {
+                const char *name;
+                size_t off;
+        } lists[] = {
+                { "ENVIRONMENT", offsetof(sv_job, env) },
+                { "ENVIRONMENT_MODIFICATION", offsetof(sv_job, env_mod) },
+                { "PASS_REGULAR_EXPRESSION", offsetof(sv_job, pass_regex) },
+                { "FAIL_REGULAR_EXPRESSION", offsetof(sv_job, fail_regex) },
+                { "SKIP_REGULAR_EXPRESSION", offsetof(sv_job, skip_regex) },
+                { "LABELS", offsetof(sv_job, labels) },
+                { "DEPENDS", offsetof(sv_job, depends) },
+                { "RESOURCE_LOCK", offsetof(sv_job, locks) },
+                { "FIXTURES_SETUP", offsetof(sv_job, fixtures_setup) },
+                { "FIXTURES_CLEANUP", offsetof(sv_job, fixtures_cleanup) },
+                { "FIXTURES_REQUIRED", offsetof(sv_job, fixtures_required) },
+                { "REQUIRED_FILES", offsetof(sv_job, required_files) },
+        };
+        size_t i;
+
+        for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+                if (strcmp(name, lists[i].name) == 0)
+                        return (char ***) ((char *) job + lists[i].off);
+        return NULL;
+}
+
+static bool honoured(const char *name) {
+        static const char *const scalars[] = {
+                "WORKING_DIRECTORY", "TIMEOUT", "DISABLED", "WILL_FAIL",
+                "SKIP_RETURN_CODE", "RUN_SERIAL", "PROCESSORS",
+        };
+        sv_job dummy;
+        size_t i;
+
+        for (i = 0; i < sizeof(scalars) / sizeof(scalars[0]); i++)
+                if (strcmp(name, scalars[i]) == 0)
+                        return true;
+        return list_slot(&dummy, name) != NULL;
+}
+
+static int set_timeout(sv_job *job, json_t *value) {
         double secs, ms;
 
+        if (!json_is_number(value))
+                return UV_EINVAL;
+        secs = json_number_value(value);
+        /* ctest treats an explicit 0 (and negatives) as "no timeout",
+         * whatever its --timeout says. */
+        job->flags &= ~SV_JOB_NO_TIMEOUT;
+        if (!(secs > 0)) {
+                job->timeout_ms = 0;
+                job->flags |= SV_JOB_NO_TIMEOUT;
+        } else if (secs > 1e12) {
+                job->timeout_ms = UINT64_C(1000000000000000);
+        } else {
+                /* Round up: a 0.0001 s timeout must not become "none". */
+                ms = secs * 1000.0;
+                job->timeout_ms = (uint64_t) ms;
+                if ((double) job->timeout_ms < ms)
+                        job->timeout_ms++;
+        }
+        return 0;
+}
+
+static int set_flag(sv_job *job, unsigned flag, json_t *value) {
+        if (!json_is_boolean(value))
+                return UV_EINVAL;
+        if (json_is_true(value))
+                job->flags |= flag;
+        else
+                job->flags &= ~flag;
+        return 0;
+}
+
+/* Applies one entry of "properties" to the job. Returns 0, UV_EINVAL for a
+ * property of the wrong type, or UV_ENOMEM. Properties we do not honour
+ * are left to sv_ctest_unsupported(). */
+static int apply_property(sv_job *job, const char *name, json_t *value) {
+        char ***list = list_slot(job, name);
+        json_int_t n;
+
+        if (list) {
+                if (!json_is_array(value))
+                        return UV_EINVAL;
+                sv_argv_free(*list);
+                *list = NULL;
+                return str_array(value, list);
+        }
         if (strcmp(name, "WORKING_DIRECTORY") == 0) {
                 if (!json_is_string(value))
                         return UV_EINVAL;
@@ -60,40 +145,19 @@ static int apply_property(sv_job *job, const char *name, json_t *value) {
                 job->cwd = strdup(json_string_value(value));
                 return job->cwd ? 0 : UV_ENOMEM;
         }
-        if (strcmp(name, "ENVIRONMENT") == 0) {
-                if (!json_is_array(value))
+        if (strcmp(name, "TIMEOUT") == 0)
+                return set_timeout(job, value);
+        if (strcmp(name, "DISABLED") == 0)
+                return set_flag(job, SV_JOB_DISABLED, value);
+        if (strcmp(name, "WILL_FAIL") == 0)
+                return set_flag(job, SV_JOB_WILL_FAIL, value);
+        if (strcmp(name, "RUN_SERIAL") == 0)
+                return set_flag(job, SV_JOB_RUN_SERIAL, value);
+        if (strcmp(name, "PROCESSORS") == 0) {
+                if (!json_is_integer(value))
                         return UV_EINVAL;
-                sv_argv_free(job->env);
-                job->env = NULL;
-                return str_array(value, &job->env);
-        }
-        if (strcmp(name, "TIMEOUT") == 0) {
-                if (!json_is_number(value))
-                        return UV_EINVAL;
-                secs = json_number_value(value);
-                /* ctest treats 0 (and negatives) as "no timeout". */
-                if (!(secs > 0))
-                        job->timeout_ms = 0;
-                else if (secs > 1e12)
-                        job->timeout_ms = UINT64_C(1000000000000000);
-                else {
-                        /* Round up: a 0.0001 s timeout must not become "none". */
-                        ms = secs * 1000.0;
-                        job->timeout_ms = (uint64_t) ms;
-                        if ((double) job->timeout_ms < ms)
-                                job->timeout_ms++;
-                }
-                return 0;
-        }
-        if (strcmp(name, "DISABLED") == 0 || strcmp(name, "WILL_FAIL") == 0) {
-                unsigned flag = name[0] == 'D' ? SV_JOB_DISABLED : SV_JOB_WILL_FAIL;
-
-                if (!json_is_boolean(value))
-                        return UV_EINVAL;
-                if (json_is_true(value))
-                        job->flags |= flag;
-                else
-                        job->flags &= ~flag;
+                n = json_integer_value(value);
+                job->processors = n < 1 ? 1 : n > 65535 ? 65535 : (unsigned) n;
                 return 0;
         }
         if (strcmp(name, "SKIP_RETURN_CODE") == 0) {
@@ -105,6 +169,31 @@ static int apply_property(sv_job *job, const char *name, json_t *value) {
                 return 0;
         }
         return 0;
+}
+
+/* A regex that does not compile or an environment operation ctest would
+ * refuse is an error now, before any job starts, rather than a verdict. */
+static int check_job(const sv_job *job, char *err, size_t errlen) {
+        char *const *lists[] = { job->pass_regex, job->fail_regex, job->skip_regex };
+        char msg[300], **env = NULL;
+        size_t i, k;
+        int r;
+
+        for (k = 0; k < 3; k++)
+                for (i = 0; lists[k] && lists[k][i]; i++) {
+                        r = sv_regex_match(lists[k][i], "", msg, sizeof(msg));
+                        if (r < 0) {
+                                sv__err(err, errlen, "ctest JSON: test '%s': %s", job->name, msg);
+                                return r;
+                        }
+                }
+        if (!job->env_mod)
+                return 0;
+        r = sv_job_environ(job, NULL, &env, msg, sizeof(msg));
+        if (r < 0 && r != UV_ENOMEM)
+                sv__err(err, errlen, "ctest JSON: test '%s': %s", job->name, msg);
+        sv_argv_free(env);
+        return r;
 }
 
 static int add_test(json_t *t, size_t idx, sv_joblist *out, char *err, size_t errlen) {
@@ -159,7 +248,7 @@ static int add_test(json_t *t, size_t idx, sv_joblist *out, char *err, size_t er
                         return r;
                 }
         }
-        return 0;
+        return check_job(job, err, errlen);
 }
 
 /* The message quotes test and property names and jansson's text near the
@@ -211,6 +300,59 @@ out:
                 return r;
         }
         return (int) (out->count - from);
+}
+
+int sv_ctest_unsupported(const char *json, size_t len, char ***out_names) {
+        json_t *root, *tests, *seen;
+        char **names;
+        size_t i, k, n = 0;
+        int r = 0;
+
+        root = json_loadb(json, len, 0, NULL);
+        tests = json_object_get(root, "tests");
+        if (!json_is_array(tests)) {
+                json_decref(root);
+                return UV_EINVAL;
+        }
+        seen = json_array();
+        for (i = 0; seen && i < json_array_size(tests); i++) {
+                json_t *props = json_object_get(json_array_get(tests, i), "properties");
+
+                for (k = 0; k < json_array_size(props); k++) {
+                        json_t *pn = json_object_get(json_array_get(props, k), "name");
+                        const char *s = json_string_value(pn);
+                        size_t m;
+
+                        if (!s || honoured(s))
+                                continue;
+                        for (m = 0; m < json_array_size(seen); m++)
+                                if (json_equal(json_array_get(seen, m), pn))
+                                        break;
+                        if (m == json_array_size(seen) && json_array_append(seen, pn) < 0)
+                                r = UV_ENOMEM;
+                }
+        }
+        n = seen ? json_array_size(seen) : 0;
+        names = calloc(n + 1, sizeof(*names));
+        if (!seen || !names || r < 0) {
+                free(names);
+                json_decref(seen);
+                json_decref(root);
+                return UV_ENOMEM;
+        }
+        for (i = 0; i < n; i++) {
+                names[i] = strdup(json_string_value(json_array_get(seen, i)));
+                if (!names[i])
+                        r = UV_ENOMEM;
+        }
+        json_decref(seen);
+        json_decref(root);
+        if (r < 0) {
+                sv_argv_free(names);
+                return r;
+        }
+        *out_names = names;
+        return (int) n;
 }
 
 /* ---- Running ctest ---- */

@@ -63,6 +63,14 @@ static void describe(sv__buf *b, const sv__jobrec *jr, const sv__attempt *a) {
 
         switch (a->verdict) {
         case SV_VERDICT_ERROR:
+                /* Not started on purpose (sched.c): a "not run" diagnostic
+                 * says why. */
+                if (a->error == UV_ECANCELED && a->diag &&
+                    strncmp(a->diag, "--- not run ---\n", 16) == 0) {
+                        (void) sv__buf_printf(b, "not run: %.*s", (int) strcspn(a->diag + 16, "\n"),
+                                              a->diag + 16);
+                        return;
+                }
                 (void) sv__buf_printf(b, "could not start: %s (%s)", uv_strerror(a->error),
                                       uv_err_name(a->error));
                 return;

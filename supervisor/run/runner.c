@@ -190,6 +190,8 @@ static void skip_job(sv_runner *rn, sv__rjob *j, const char *reason) {
         ev.reason = reason;
         sv__run_event(rn, &ev);
         rn->done++;
+        j->finished = true;
+        j->final = SV_VERDICT_SKIP;
         memset(&a, 0, sizeof(a));
         a.job = j->index;
         a.attempt = 1;
@@ -226,6 +228,8 @@ static void drop_queue(sv_runner *rn, const char *reason) {
                 else
                         skip_job(rn, j, reason);
         }
+        if (rn->sched)
+                sv__sched_drop(rn, skip_job, reason);
         while ((j = next_fresh(rn)) != NULL)
                 skip_job(rn, j, reason);
 }
@@ -278,18 +282,20 @@ bool sv__run_defer(sv_runner *rn, sv__rjob *j, int err) {
 }
 
 /* The next job to start: a deferred one first, else the next fresh one
- * (a DISABLED or command-less one is finished here). NULL: none. */
+ * that may start (sched.c, when jobs have order or resource constraints);
+ * a DISABLED, command-less or REQUIRED_FILES-less one is finished here.
+ * NULL: none now. */
 static sv__rjob *next_job(sv_runner *rn) {
         sv__rjob *j;
 
         if (rn->ndeferred > 0)
                 return rn->deferred[--rn->ndeferred];
-        while ((j = next_fresh(rn)) != NULL) {
+        while ((j = rn->sched ? sv__sched_pick(rn) : next_fresh(rn)) != NULL) {
                 if (j->def->flags & SV_JOB_DISABLED)
                         skip_job(rn, j, "disabled");
                 else if (j->def->flags & SV_JOB_UNAVAILABLE)
                         sv__run_job_error(rn, j, UV_ENOENT);
-                else
+                else if (!sv__sched_missing_file(rn, j))
                         return j;
         }
         return NULL;
@@ -321,6 +327,7 @@ void sv__run_fill(sv_runner *rn) {
                 j->slot = slot_take(rn);
                 j->slot->job = j;
                 rn->running++;
+                sv__sched_hold(rn, j, true);
                 e = sv__run_start_attempt(rn, j);
                 if (e == 0) {
                         j->spawn_tries = 0;
@@ -406,6 +413,10 @@ int sv_runner_new(const sv_runner_opts *opts, sv_runner **out) {
                 rn->jobs[i].index = i;
                 rn->jobs[i].log_fd = -1;
         }
+        if (sv__sched_init(rn) < 0) {
+                sv_runner_free(rn);
+                return UV_ENOMEM;
+        }
         *out = rn;
         return 0;
 }
@@ -475,6 +486,7 @@ void sv_runner_free(sv_runner *rn) {
                 if (j->log_fd >= 0)
                         close(j->log_fd);
         }
+        sv__sched_release(rn);
         free(rn->jobs);
         free(rn->slots);
         free(rn->free_slots);

@@ -45,6 +45,15 @@ typedef struct sv__rjob {
         sv_leak *leaks;
         char *diag;      /* this attempt's diagnostics, for the caller and the log */
         size_t diag_len; /* bytes of diag: job output in it may hold NULs */
+        /* sched.c: the jobs that must end before this one starts; the first
+         * nsetup are setups of fixtures it requires (one that did not pass
+         * means it is not run). */
+        size_t *pre;
+        size_t npre;
+        size_t nsetup;
+        unsigned cpus;   /* counted against -j while it holds a slot */
+        bool finished;   /* it has its final verdict */
+        sv_verdict final;
 } sv__rjob;
 
 typedef struct sv__slot {
@@ -84,9 +93,20 @@ struct sv_runner {
         bool events_failed;
         int error;           /* the first write error of our own */
         char *error_what;
+        /* sched.c: with ordering or resource constraints (DEPENDS,
+         * fixtures, RESOURCE_LOCK, RUN_SERIAL, PROCESSORS), every fresh job
+         * waits in `pending` (in order) and the first that may start does. */
+        bool sched;
+        sv__rjob **pending;
+        size_t npending;
+        bool pending_loaded;
+        unsigned cpus_used;  /* sum of the running jobs' cpus */
+        unsigned serial;     /* RUN_SERIAL jobs running */
 };
 
 static inline uint64_t sv__run_job_timeout(const sv_runner *rn, const sv__rjob *j) {
+        if (j->def->flags & SV_JOB_NO_TIMEOUT)
+                return 0;
         return j->def->timeout_ms ? j->def->timeout_ms : rn->o.timeout_ms;
 }
 
@@ -117,6 +137,23 @@ void sv__run_stop_job(sv_runner *rn, sv__rjob *j, const char *reason, int sig);
 /* The attempt's exit (and its diagnostics) are in: report it, retry or
  * free the slot, and start what can start. */
 void sv__run_attempt_over(sv_runner *rn, sv__rjob *j);
+
+/* sched.c: the order and resource constraints of sv_job */
+/* Works out each job's prerequisites; rn->sched says whether any exist.
+ * Returns 0 or UV_ENOMEM. */
+int sv__sched_init(sv_runner *rn);
+void sv__sched_release(sv_runner *rn);
+/* The first pending job that may start now, taken off the list; NULL:
+ * none now. Jobs that can never run (a required fixture's setup failed, a
+ * dependency cycle) are finished here as not run. */
+sv__rjob *sv__sched_pick(sv_runner *rn);
+/* j's REQUIRED_FILES are missing: it was finished as not run (true). */
+bool sv__sched_missing_file(sv_runner *rn, sv__rjob *j);
+/* j holds (taken) or gave back its slot: count its cpus and RUN_SERIAL. */
+void sv__sched_hold(sv_runner *rn, sv__rjob *j, bool taken);
+/* Waiting jobs that will not start now: each is handed to `skip`. */
+void sv__sched_drop(sv_runner *rn, void (*skip)(sv_runner *, sv__rjob *, const char *),
+                    const char *reason);
 
 /* diag.c */
 void sv__run_fmt_secs(char buf[32], uint64_t ms);

@@ -225,6 +225,17 @@ static void job_release(sv_job *j) {
         sv_argv_free(j->argv);
         sv_argv_free(j->env);
         free(j->cwd);
+        sv_argv_free(j->pass_regex);
+        sv_argv_free(j->fail_regex);
+        sv_argv_free(j->skip_regex);
+        sv_argv_free(j->env_mod);
+        sv_argv_free(j->labels);
+        sv_argv_free(j->depends);
+        sv_argv_free(j->locks);
+        sv_argv_free(j->fixtures_setup);
+        sv_argv_free(j->fixtures_cleanup);
+        sv_argv_free(j->fixtures_required);
+        sv_argv_free(j->required_files);
         memset(j, 0, sizeof(*j));
 }
 
