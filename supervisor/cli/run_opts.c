@@ -123,6 +123,8 @@ static int parse_color(const char *arg, sv_cli_color *out) {
                                 return 0;
                         }
         return -1;
+}
+
 /* ctest spells --label-exclude "-LE", which getopt would read as -L with
  * the argument "E": rename it before getopt sees it (options only, up to
  * "--"; an option's argument that is literally "-LE" would be taken for the
