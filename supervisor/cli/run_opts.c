@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "cli/opts.h"
+#include "cli/run_flow.h"
 #include "cli/run_term.h"
 
 #define EXIT_OK 0
@@ -91,6 +92,7 @@ int sv_cli_run_parse(int argc, char **argv, sv_cli_run_opts *o) {
         static const struct option longopts[] = {
                 { "jobs", required_argument, NULL, 'j' },
                 SV_CLI_COMMON_LONGOPTS,
+                SV_CLI_RUN_FLOW_LONGOPTS,
                 { "retries", required_argument, NULL, 'r' },
                 { "from", required_argument, NULL, 'f' },
                 { "ctest", required_argument, NULL, OPT_CTEST },
@@ -118,8 +120,14 @@ int sv_cli_run_parse(int argc, char **argv, sv_cli_run_opts *o) {
         opterr = 0;
         optind = 1;
         sv_cli_common_init(&common);
-        while ((c = getopt_long(argc, argv, "+j:r:f:qh" SV_CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "+j:r:f:qh" SV_CLI_COMMON_SHORTOPTS SV_CLI_RUN_FLOW_SHORTOPTS,
+                                longopts, NULL)) != -1) {
                 r = sv_cli_common_opt("supervise run", c, optarg, &common);
+                if (r == 1)
+                        continue;
+                if (r != 0)
+                        return r;
+                r = sv_cli_run_flow_opt(c, optarg, &o->flow);
                 if (r == 1)
                         continue;
                 if (r != 0)
@@ -186,6 +194,9 @@ int sv_cli_run_parse(int argc, char **argv, sv_cli_run_opts *o) {
         if (!o->from == !o->ctest_dir)
                 return usage_error("%s", o->from ? "give --from or --ctest, not both"
                                                  : "no jobs: give --from FILE or --ctest BUILD_DIR");
+        r = sv_cli_run_flow_check(&o->flow, o->retries);
+        if (r >= 0)
+                return r;
         o->timeout_ms = common.timeout_ms;
         o->idle_ms = common.idle_timeout_ms;
         o->leaks = common.leaks;

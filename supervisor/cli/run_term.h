@@ -13,6 +13,8 @@
 #include "supervise/sv.h"
 #include "supervise/sv_run.h"
 
+#include "cli/run_flow.h"
+
 typedef struct sv_cli_run_opts {
         unsigned jobs;
         uint64_t timeout_ms;
@@ -30,6 +32,7 @@ typedef struct sv_cli_run_opts {
         const char *on_timeout;
         bool tag;
         bool quiet;
+        sv_cli_run_flow flow; /* the CI options: run_flow.h */
 } sv_cli_run_opts;
 
 typedef struct sv_cli_run_state {

@@ -88,8 +88,11 @@ void sv__run_slot_free(sv_runner *rn, sv__rjob *j) {
 }
 
 static void job_done(sv_runner *rn, sv__rjob *j, sv_verdict v) {
-        if (v != SV_VERDICT_PASS && v != SV_VERDICT_SKIP)
+        if (v != SV_VERDICT_PASS && v != SV_VERDICT_SKIP) {
                 rn->failed++;
+                if (rn->o.max_fail && rn->failed >= rn->o.max_fail)
+                        sv__run_drain(rn);
+        }
         sv_outbuf_free(j->out);
         j->out = NULL;
         if (j->log_fd >= 0) {
@@ -258,7 +261,12 @@ int sv__run_start_attempt(sv_runner *rn, sv__rjob *j) {
 }
 
 static bool should_retry(const sv_runner *rn, const sv__rjob *j, sv_verdict v) {
-        if (rn->stop_signal || rn->aborted || j->attempt > rn->o.retries)
+        if (rn->stop_signal || rn->aborted)
+                return false;
+        /* --repeat: a pass is run again; the first failure ends the job. */
+        if (v == SV_VERDICT_PASS)
+                return !rn->draining && j->attempt < rn->o.repeat;
+        if (j->attempt > rn->o.retries)
                 return false;
         return v == SV_VERDICT_FAIL || v == SV_VERDICT_TIMEOUT || v == SV_VERDICT_CRASH;
 }
@@ -310,7 +318,7 @@ static void emit_retry(sv_runner *rn, sv__rjob *j, sv_verdict v) {
         ev.type = SV_RUN_EV_RETRY;
         ev.job = j->index;
         ev.attempt = j->attempt;
-        ev.reason = sv_verdict_name(v);
+        ev.reason = v == SV_VERDICT_PASS ? "repeat" : sv_verdict_name(v);
         sv__run_event(rn, &ev);
 }
 

@@ -273,7 +273,8 @@ void sv__run_fill(sv_runner *rn) {
         sv__rjob *j;
         int e;
 
-        while (!rn->stop_signal && !rn->aborted && rn->nfree > 0 && rn->running < rn->limit &&
+        while (!rn->stop_signal && !rn->aborted && !rn->draining && rn->nfree > 0 &&
+               rn->running < rn->limit &&
                (j = next_job(rn)) != NULL) {
                 j->slot = rn->free_slots[--rn->nfree];
                 j->slot->job = j;
@@ -288,6 +289,13 @@ void sv__run_fill(sv_runner *rn) {
                         break;
                 }
         }
+}
+
+void sv__run_drain(sv_runner *rn) {
+        if (rn->draining || rn->stop_signal || rn->aborted)
+                return;
+        rn->draining = true;
+        drop_queue(rn, "fail-fast");
 }
 
 /* ---- The public API ---- */
