@@ -528,6 +528,10 @@ typedef struct sv_runner_opts {
                             * once). Meant without `retries`: with both, a failed
                             * attempt is retried and a passed one repeated, each up
                             * to its own count of attempts. RETRY reason: "repeat" */
+        bool repeat_rounds; /* a passed job goes to the back of the queue instead of
+                             * running again in its slot: the list runs round after
+                             * round (`--until-fail`), not each job `repeat` times in
+                             * a row */
         unsigned max_fail; /* once this many jobs have a final verdict that is not
                             * pass or skip, no new job or repetition starts: the
                             * waiting jobs are skipped with reason "fail-fast", and

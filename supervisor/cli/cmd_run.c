@@ -149,6 +149,7 @@ static int make_runner(sv_cli_run_state *st) {
         ro.userdata = st;
         ro.repeat = o->flow.repeat;
         ro.max_fail = o->flow.max_fail;
+        ro.repeat_rounds = o->flow.until_fail;
         return sv_runner_new(&ro, &st->rn);
 }
 

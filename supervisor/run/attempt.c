@@ -205,7 +205,8 @@ static int attempt_prepare(sv_runner *rn, sv__rjob *j) {
         e = sv_outbuf_new(&oo, &j->out);
         if (e < 0)
                 return e;
-        if (rn->o.logs_dir && j->log_fd < 0 && j->attempt == 1) {
+        /* Open from attempt 1 on; closed between rounds (repeat_rounds). */
+        if (rn->o.logs_dir && j->log_fd < 0) {
                 e = sv__run_log_open(rn, j);
                 if (e < 0)
                         return e;
@@ -363,6 +364,10 @@ static void finish_attempt(sv_runner *rn, sv__rjob *j) {
         emit_retry(rn, j, v);
         sv_outbuf_free(j->out);
         j->out = NULL;
+        if (v == SV_VERDICT_PASS && rn->o.repeat_rounds) {
+                sv__run_requeue(rn, j);
+                return;
+        }
         err = sv__run_start_attempt(rn, j);
         if (err < 0 && !sv__run_defer(rn, j, err))
                 sv__run_job_error(rn, j, err);

@@ -88,7 +88,9 @@ int sv__run_log_open(sv_runner *rn, sv__rjob *j) {
         /* The index keeps names unique (two jobs may share a command line). */
         snprintf(path, sizeof(path), "%s/%0*zu%s%s.log", rn->o.logs_dir, width, j->index + 1,
                  k ? "-" : "", name);
-        j->log_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        /* A job back for another round (repeat_rounds) adds to its log. */
+        j->log_fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (j->attempt > 1 ? O_APPEND : O_TRUNC),
+                         0644);
         if (j->log_fd >= 0)
                 return 0;
         e = -errno;
@@ -199,6 +201,9 @@ static void drop_queue(sv_runner *rn, const char *reason) {
         }
         while ((j = next_fresh(rn)) != NULL)
                 skip_job(rn, j, reason);
+        /* Waiting for another round: the last one's pass stands. */
+        for (; rn->again_len > 0; rn->again_len--)
+                rn->done++;
 }
 
 /* A spawn failed for a reason that passes when other jobs end. */
@@ -248,8 +253,21 @@ bool sv__run_defer(sv_runner *rn, sv__rjob *j, int err) {
         return passing_error(err) && throttle(rn, j, err);
 }
 
+void sv__run_requeue(sv_runner *rn, sv__rjob *j) {
+        if (j->log_fd >= 0) {
+                /* A long round must not hold a log fd per job. */
+                close(j->log_fd);
+                j->log_fd = -1;
+        }
+        sv__run_slot_free(rn, j);
+        if (rn->limit < rn->nslots)
+                rn->limit++;
+        rn->again[(rn->again_head + rn->again_len++) % rn->count] = j;
+}
+
 /* The next job to start: a deferred one first, else the next fresh one
- * (a DISABLED or command-less one is finished here). NULL: none. */
+ * (a DISABLED or command-less one is finished here), else one waiting for
+ * its next round. NULL: none. */
 static sv__rjob *next_job(sv_runner *rn) {
         sv__rjob *j;
 
@@ -262,6 +280,12 @@ static sv__rjob *next_job(sv_runner *rn) {
                         sv__run_job_error(rn, j, UV_ENOENT);
                 else
                         return j;
+        }
+        if (rn->again_len > 0) {
+                j = rn->again[rn->again_head];
+                rn->again_head = (rn->again_head + 1) % rn->count;
+                rn->again_len--;
+                return j;
         }
         return NULL;
 }
@@ -360,7 +384,8 @@ int sv_runner_new(const sv_runner_opts *opts, sv_runner **out) {
         rn->slots = calloc(rn->nslots, sizeof(*rn->slots));
         rn->free_slots = calloc(rn->nslots, sizeof(*rn->free_slots));
         rn->deferred = calloc(rn->nslots, sizeof(*rn->deferred));
-        if (!rn->jobs || !rn->slots || !rn->free_slots || !rn->deferred) {
+        rn->again = calloc(n ? n : 1, sizeof(*rn->again));
+        if (!rn->jobs || !rn->slots || !rn->free_slots || !rn->deferred || !rn->again) {
                 rn->count = 0;
                 sv_runner_free(rn);
                 return UV_ENOMEM;
@@ -444,6 +469,7 @@ void sv_runner_free(sv_runner *rn) {
         free(rn->slots);
         free(rn->free_slots);
         free(rn->deferred);
+        free(rn->again);
         free(rn->error_what);
         free(rn);
 }

@@ -53,7 +53,7 @@ static int setup(void **state) {
         return mkdtemp(fx.dir) ? 0 : -1;
 }
 
-/* Our directory holds plain files only. */
+/* Our directory holds plain files and directories of them (--logs). */
 static void rm_dir(const char *path) {
         struct dirent *d;
         char sub[4096];
@@ -63,7 +63,8 @@ static void rm_dir(const char *path) {
                 if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
                         continue;
                 (void) snprintf(sub, sizeof(sub), "%s/%s", path, d->d_name);
-                (void) unlink(sub);
+                if (unlink(sub) < 0 && errno == EISDIR)
+                        rm_dir(sub);
         }
         if (dir)
                 (void) closedir(dir);
@@ -555,18 +556,23 @@ static void test_repeat_runs_each_job_until_its_first_failure(void **state) {
         assert_int_equal(xml_attr(slurp(tpath("r.xml")), "<testsuite ", "failures"), 1);
 }
 
-static void test_until_fail_stops_the_whole_run_at_the_first_failure(void **state) {
+/* Round after round of the whole list: `steady` runs once per round, so
+ * it ran as often as `third` did when `third` failed, and no more. */
+static void test_until_fail_repeats_the_list_in_rounds_until_the_first_failure(void **state) {
         char *text = NULL, *err;
 
         (void) state;
-        assert_true(asprintf(&text, "name=third %s %s 3\nname=later %s %s 100\n",
-                             svt_worker("sv-nth"), tpath("third"), svt_worker("sv-nth"),
-                             tpath("later")) > 0);
+        assert_true(asprintf(&text, "name=steady %s %s 100\nname=third %s %s 3\n",
+                             svt_worker("sv-nth"), tpath("steady"), svt_worker("sv-nth"),
+                             tpath("third")) > 0);
         write_file(tpath("jobs.txt"), keep(text));
         EXPECT(run((const char *[]){ "--from", tpath("jobs.txt"), "-j", "1", "--repeat", "10",
-                                     "--until-fail", NULL }, NULL, &err), 1);
+                                     "--until-fail", "--logs", tpath("logs"), NULL }, NULL, &err), 1);
         assert_int_equal(file_size(tpath("third")), 3);
-        assert_false(exists(tpath("later")));
+        assert_int_equal(file_size(tpath("steady")), 3);
+        assert_contains(err, "third: exit code 1 (run 3 of 10)");
+        /* The log of a job that came back each round holds every round. */
+        assert_contains(slurp(tpath("logs/1-steady.log")), "attempt 3");
 }
 
 static void test_bad_combinations_are_usage_errors(void **state) {
@@ -601,7 +607,7 @@ int main(void) {
                 T(test_empty_selection_exits_125_unless_allowed),
                 T(test_shuffle_with_a_seed_is_reproducible),
                 T(test_repeat_runs_each_job_until_its_first_failure),
-                T(test_until_fail_stops_the_whole_run_at_the_first_failure),
+                T(test_until_fail_repeats_the_list_in_rounds_until_the_first_failure),
                 T(test_bad_combinations_are_usage_errors),
         };
 
