@@ -209,8 +209,10 @@ int sv_cli_run_choose(sv_cli_run_state *st, uint64_t *out_seed) {
         so.include_re = f->include_re;
         so.exclude_re = f->exclude_re;
         so.names = names;
-        (void) snprintf(what, sizeof(what), "--rerun-failed '%.500s'", f->rerun_failed);
-        so.names_what = what;
+        if (f->rerun_failed) {
+                (void) snprintf(what, sizeof(what), "--rerun-failed '%.500s'", f->rerun_failed);
+                so.names_what = what;
+        }
         so.shard_index = f->shard_index;
         so.shard_count = f->shard_count;
         so.shuffle = f->shuffle;
