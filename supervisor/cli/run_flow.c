@@ -201,6 +201,7 @@ int sv_cli_run_choose(sv_cli_run_state *st, uint64_t *out_seed) {
         const sv_cli_run_flow *f = &st->o->flow;
         sv_select_opts so;
         char err[512], what[600], **names = NULL;
+        size_t loaded;
         int n, r;
 
         memset(&so, 0, sizeof(so));
@@ -217,8 +218,13 @@ int sv_cli_run_choose(sv_cli_run_state *st, uint64_t *out_seed) {
         so.shard_count = f->shard_count;
         so.shuffle = f->shuffle;
         so.seed = f->have_seed ? f->seed : draw_seed();
+        loaded = st->list.count;
         n = sv_joblist_select(&st->list, &so, err, sizeof(err));
-        if (n == 0 && names && !names[0])
+        if (n == 0 && loaded == 0 && st->o->ctest_dir)
+                (void) snprintf(err, sizeof(err), "ctest lists no test in '%.400s'", st->o->ctest_dir);
+        else if (n == 0 && loaded == 0)
+                (void) snprintf(err, sizeof(err), "the job file '%.400s' has no job", st->o->from);
+        else if (n == 0 && names && !names[0])
                 (void) snprintf(err, sizeof(err), "--rerun-failed '%.400s': no job failed, timed "
                                 "out or could not start in it", f->rerun_failed);
         sv_argv_free(names);
