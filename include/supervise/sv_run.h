@@ -624,8 +624,8 @@ int sv_joblist_select(sv_joblist *l, const sv_select_opts *o, char *err, size_t 
 
 /* The names of the jobs whose final verdict in the events file at `path` is
  * fail, timeout, crash, stopped or error (a job's last `exit` line; a `skip`
- * is not a failure), each once, in the file's job order, as a new
- * NULL-terminated array (free it with sv_argv_free()). Returns how many
+ * is not a failure), in the file's job order (once per such job: jobs may
+ * share a name), as a new NULL-terminated array (free it with sv_argv_free()). Returns how many
  * (possibly 0), or -errno / UV_EINVAL ("'x' is not an events file: ...")
  * with a message. */
 int sv_events_failed_names(const char *path, char ***out_names, char *err, size_t errlen);

@@ -255,15 +255,6 @@ static int job_names(const evfile *ef, char **names) {
 
 /* ---- --rerun-failed ---- */
 
-static bool listed(char **v, size_t n, const char *s) {
-        size_t i;
-
-        for (i = 0; i < n; i++)
-                if (strcmp(v[i], s) == 0)
-                        return true;
-        return false;
-}
-
 int sv_events_failed_names(const char *path, char ***out_names, char *err, size_t errlen) {
         sv_verdict *v = NULL;
         char **names = NULL, **out = NULL;
@@ -282,7 +273,7 @@ int sv_events_failed_names(const char *path, char ***out_names, char *err, size_
                 goto done;
         final_verdicts(&ef, v);
         for (j = 0; j < ef.njobs; j++) {
-                if (!names[j] || !failed(v[j]) || listed(out, k, names[j]))
+                if (!names[j] || !failed(v[j]))
                         continue;
                 out[k++] = names[j];
                 names[j] = NULL;
