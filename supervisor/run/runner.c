@@ -273,6 +273,10 @@ static sv__rjob *next_job(sv_runner *rn) {
 
         if (rn->ndeferred > 0)
                 return rn->deferred[--rn->ndeferred];
+        /* Draining (max_fail): only a running job's retry, deferred after
+         * a passing spawn error, may still start. */
+        if (rn->draining)
+                return NULL;
         while ((j = next_fresh(rn)) != NULL) {
                 if (j->def->flags & SV_JOB_DISABLED)
                         skip_job(rn, j, "disabled");
@@ -297,8 +301,7 @@ void sv__run_fill(sv_runner *rn) {
         sv__rjob *j;
         int e;
 
-        while (!rn->stop_signal && !rn->aborted && !rn->draining && rn->nfree > 0 &&
-               rn->running < rn->limit &&
+        while (!rn->stop_signal && !rn->aborted && rn->nfree > 0 && rn->running < rn->limit &&
                (j = next_job(rn)) != NULL) {
                 j->slot = rn->free_slots[--rn->nfree];
                 j->slot->job = j;
