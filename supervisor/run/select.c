@@ -195,7 +195,8 @@ static int narrow(sv_joblist *l, const filters *f, const sv_select_opts *o, char
                                 tmp[ndrop++] = l->jobs[i];
                 }
                 /* Dropped jobs go behind the kept ones, to be freed at the end. */
-                memcpy(&l->jobs[nkeep], tmp, ndrop * sizeof(*tmp));
+                if (ndrop > 0)
+                        memcpy(&l->jobs[nkeep], tmp, ndrop * sizeof(*tmp));
                 if (nkeep == 0 && before > 0) {
                         say_empty(o, s, before, err, errlen);
                         break;
