@@ -111,7 +111,7 @@ typedef struct sv_job {
         char **skip_regex;   /* SKIP_REGULAR_EXPRESSION: a match skips it (beats the others) */
         char **env_mod;      /* ENVIRONMENT_MODIFICATION "NAME=op:value", applied after env
                               * (sv_job_environ()) */
-        char **labels;       /* LABELS (sv_joblist_select()) */
+        char **labels;       /* LABELS (sv_joblist_keep()) */
         char **depends;      /* DEPENDS: names of jobs that must end before this one starts
                               * (order only; their verdicts do not matter) */
         char **locks;        /* RESOURCE_LOCK: no two jobs holding one name run at once */
@@ -227,7 +227,7 @@ int sv_ctest_unsupported(const char *json, size_t len, char ***out_names);
  * requires (and theirs in turn), in their order; frees the others. `keep`
  * has l->count entries and may be changed. Returns the number of jobs
  * left. */
-size_t sv_joblist_select(sv_joblist *l, bool *keep);
+size_t sv_joblist_keep(sv_joblist *l, bool *keep);
 
 /* ctest -L / -LE: true if `job` has a label that `regex` (sv_regex_match()
  * syntax) matches somewhere; false for a job without labels. Returns
@@ -620,6 +620,20 @@ typedef struct sv_runner_opts {
         sv_runner_throttle_cb on_throttle;
         sv_runner_error_cb on_error;
         void *userdata;
+        /* CI workflows (`run --repeat`, `--fail-fast`, `--max-fail`): */
+        unsigned repeat;   /* run each job up to `repeat` times while it passes; a job
+                            * is over at its first attempt that does not pass (0, 1:
+                            * once). Meant without `retries`: with both, a failed
+                            * attempt is retried and a passed one repeated, each up
+                            * to its own count of attempts. RETRY reason: "repeat" */
+        bool repeat_rounds; /* a passed job goes to the back of the queue instead of
+                             * running again in its slot: the list runs round after
+                             * round (`--until-fail`), not each job `repeat` times in
+                             * a row */
+        unsigned max_fail; /* once this many jobs have a final verdict that is not
+                            * pass or skip, no new job or repetition starts: the
+                            * waiting jobs are skipped with reason "fail-fast", and
+                            * the running ones finish (retries included). 0: never */
 } sv_runner_opts;
 
 /* Makes a runner for `opts` (copied; what it points to is borrowed). Returns
@@ -669,6 +683,78 @@ void sv_runner_free(sv_runner *rn);
 /* git's shape in one call: new, start, sv_supervisor_run, free. Returns 0 or
  * the first error of those; the verdicts are in opts->report. */
 int sv_run_parallel(const sv_runner_opts *opts);
+
+
+/* ==== Choosing the jobs of a run ========================================
+ *
+ * What `supervise run` does between loading a job list and running it:
+ * name filters, a list of names to keep (--rerun-failed), one shard of a
+ * split, and a shuffle. Every step keeps the list's order except the
+ * shuffle, which comes last, so the shard a job lands in never depends on
+ * the seed. */
+
+/* The shard of `name` in a split into `count` shards, 0-based: a hash of the
+ * name's bytes (FNV-1a, then a 64-bit finaliser), so a job keeps its shard
+ * when other jobs come or go, and jobs of one name share a shard. `count` 0
+ * is taken as 1. */
+unsigned sv_job_shard(const char *name, unsigned count);
+
+typedef struct sv_select_opts {
+        const char *include_re; /* keep only names this POSIX ERE matches; NULL: all */
+        const char *exclude_re; /* then drop names it matches; NULL: none */
+        char *const *names;     /* NULL, or a NULL-terminated list: keep only jobs
+                                 * whose name is one of these */
+        const char *names_what; /* where `names` came from, for the message when they
+                                 * select nothing ("--rerun-failed 'ev.jsonl'") */
+        unsigned shard_index;   /* 0-based; < shard_count */
+        unsigned shard_count;   /* 0: no sharding */
+        bool shuffle;           /* then put the jobs in an order drawn from `seed` */
+        uint64_t seed;          /* the same seed and list give the same order */
+} sv_select_opts;
+
+/* Narrows `l` in place, in the order of the fields above, freeing the jobs
+ * it drops. Returns the number of jobs left; when that is 0, `err` says
+ * which step left none ("-R 'foo' matched none of 12 jobs"), so a caller can
+ * make an empty selection an error. A bad regular expression or shard
+ * returns UV_EINVAL with a message and leaves `l` as it was; UV_ENOMEM
+ * likewise. */
+int sv_joblist_select(sv_joblist *l, const sv_select_opts *o, char *err, size_t errlen);
+
+/* ==== Reading events files back =========================================
+ *
+ * The `run --events` files (docs/json.md) are the record of a run; these
+ * read them, skipping an unterminated last line (a run killed mid-write).
+ * A file whose first line is not a `start` event is not an events file. */
+
+/* The names of the jobs whose final verdict in the events file at `path` is
+ * fail, timeout, crash, stopped or error (a job's last `exit` line; a `skip`
+ * is not a failure), in the file's job order (once per such job: jobs may
+ * share a name), as a new NULL-terminated array (free it with sv_argv_free()). Returns how many
+ * (possibly 0), or -errno / UV_EINVAL ("'x' is not an events file: ...")
+ * with a message. */
+int sv_events_failed_names(const char *path, char ***out_names, char *err, size_t errlen);
+
+/* A job name found in two of the files given to sv_report_merge(): the
+ * record from `kept` is used, the one from `dropped` is not (the worse
+ * verdict is kept, so a failure in any shard is never hidden; on a tie, the
+ * first file's). */
+typedef void (*sv_merge_conflict_cb)(const char *name, const char *kept, const char *dropped,
+                                     void *ud);
+
+/* Rebuilds one report from `n` events files (a sharded run's shards), as
+ * if one run had made them all: jobs in file order, each file's times
+ * shifted by its start's wall clock, the run's length from the earliest
+ * start to the latest event. Jobs that a cut-short run never mentioned
+ * count as not run, named "<job N of FILE>". Returns 0 and a report to free
+ * with sv_report_free() in *out, or an error with a message (a file that
+ * cannot be read or is not an events file). */
+int sv_report_merge(const char *const *paths, size_t n, sv_merge_conflict_cb on_conflict,
+                    void *ud, sv_report **out, char *err, size_t errlen);
+
+/* Run facts for the `start` line of the events file: the shuffle seed and
+ * the shard, written only when set. Call before the runner starts. */
+void sv_report_set_seed(sv_report *r, uint64_t seed);
+void sv_report_set_shard(sv_report *r, unsigned index, unsigned count); /* 0-based index */
 
 #ifdef __cplusplus
 }

@@ -23,6 +23,8 @@
 #define EXIT_TIMEDOUT 124
 #define EXIT_OWN 125
 
+/* prepare(): --list or --dry-run printed the jobs; exit 0 without a run. */
+#define LISTED (-2)
 
 /* ---- Signals sent to us ---- */
 
@@ -135,13 +137,14 @@ static int select_labels(sv_cli_run_state *st, const sv_cli_run_opts *o) {
         if (r < 0)
                 fprintf(stderr, "supervise run: -L/-LE: %s\n", err);
         else
-                (void) sv_joblist_select(&st->list, keep);
+                (void) sv_joblist_keep(&st->list, keep);
         free(keep);
         return r < 0 ? EXIT_OWN : 0;
 }
 
 static int prepare(sv_cli_run_state *st, const sv_cli_run_opts *o) {
         char err[512];
+        uint64_t seed = 0;
         int e;
 
         if (o->from)
@@ -154,6 +157,11 @@ static int prepare(sv_cli_run_state *st, const sv_cli_run_opts *o) {
         }
         if (select_labels(st, o) != 0)
                 return EXIT_OWN;
+        /* Before any report is opened: --list opens nothing, and
+         * --rerun-failed may read the file --events is about to replace. */
+        e = sv_cli_run_choose(st, &seed);
+        if (e >= 0)
+                return e == 0 ? LISTED : e;
         if (o->on_timeout && sv_words_split(o->on_timeout, &st->on_timeout_argv, err, sizeof(err)) < 0) {
                 fprintf(stderr, "supervise run: --on-timeout: %s\n", err);
                 return EXIT_OWN;
@@ -177,6 +185,10 @@ static int prepare(sv_cli_run_state *st, const sv_cli_run_opts *o) {
                 fprintf(stderr, "supervise run: out of memory\n");
                 return EXIT_OWN;
         }
+        if (o->flow.shuffle)
+                sv_report_set_seed(st->rep, seed);
+        if (o->flow.shard_count)
+                sv_report_set_shard(st->rep, o->flow.shard_index, o->flow.shard_count);
         sv_report_set_events_fd(st->rep, st->events_fd);
         return 0;
 }
@@ -205,6 +217,9 @@ static int make_runner(sv_cli_run_state *st) {
         ro.on_throttle = sv_cli_run_on_throttle;
         ro.on_error = sv_cli_run_on_error;
         ro.userdata = st;
+        ro.repeat = o->flow.repeat;
+        ro.max_fail = o->flow.max_fail;
+        ro.repeat_rounds = o->flow.until_fail;
         return sv_runner_new(&ro, &st->rn);
 }
 
@@ -344,6 +359,10 @@ int sv_cli_run(int argc, char **argv) {
          * children get default dispositions back before exec. */
         (void) signal(SIGPIPE, SIG_IGN);
         status = prepare(&st, &o);
+        if (status == LISTED) {
+                release(&st);
+                return EXIT_OK;
+        }
         if (status == 0) {
                 st.progress_on = !o.quiet && isatty(2);
                 st.color = sv_cli_run_color_wanted(o.color);

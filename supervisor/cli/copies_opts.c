@@ -15,6 +15,7 @@ static const char usage_text[] =
         "Usage: supervise [OPTION]... [--] COMMAND [ARG]...\n"
         "       supervise ps|kill [FILTER]... [OPTION]...   (see 'supervise ps --help')\n"
         "       supervise run [OPTION]... --from FILE        (see 'supervise run --help')\n"
+        "       supervise report merge [OPTION]... EVENTS... (see 'supervise report --help')\n"
         "       supervise timeout [OPTION] DURATION COMMAND [ARG]...  (GNU timeout's form)\n"
         "       supervise pgrep|pkill [OPTION]... [PATTERN]   (procps' forms)\n"
         "Run COMMAND (never through a shell), supervise it and report how it ended.\n"

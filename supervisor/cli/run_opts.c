@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "cli/opts.h"
+#include "cli/run_flow.h"
 #include "cli/run_term.h"
 
 #define EXIT_OK 0
@@ -53,6 +54,31 @@ static const char usage_text[] =
         "      --leaks POLICY     descendants alive when a job exits: kill (default),\n"
         "                         report, fail (kill them and fail the job), ignore\n"
         "\n"
+        "Choosing jobs (in this order; an empty selection is an error, exit 125):\n"
+        "  -R REGEX               only jobs whose name matches REGEX (POSIX extended)\n"
+        "  -E REGEX               then leave out the jobs whose name matches REGEX\n"
+        "      --rerun-failed FILE  then only the jobs that failed, timed out, crashed\n"
+        "                         or could not start in FILE, a --events file\n"
+        "      --shard I/N        then only shard I of N (1-based): a job's shard is a\n"
+        "                         hash of its name, so adding a job moves no other;\n"
+        "                         auto/N: I is JOB_COMPLETION_INDEX + 1 (Kubernetes)\n"
+        "      --shuffle          then run in a random order; the seed is printed\n"
+        "      --seed S           the order of --shuffle (implies it), to repeat one\n"
+        "      --allow-empty      an empty selection runs nothing and exits 0\n"
+        "      --list             print the chosen jobs' names and exit; start nothing\n"
+        "      --dry-run          print each chosen job as 'name: argv' and exit\n"
+        "\n"
+        "Stopping early, repeating:\n"
+        "      --fail-fast        after the first job fails, start no new job; the\n"
+        "                         running ones finish, the rest are skipped\n"
+        "                         ('fail-fast' in the reports)\n"
+        "      --max-fail N       the same after N jobs failed\n"
+        "      --repeat N         run each job N times; a job fails at its first\n"
+        "                         failing run, which is its last (not with --retries)\n"
+        "      --until-fail       with --repeat N: run the whole list round after\n"
+        "                         round (at most N) and stop at the first failure,\n"
+        "                         to hunt a flaky test\n"
+        "\n"
         "Hung jobs: before a timed-out job is stopped, its process tree (pid, ppid,\n"
         "state, wchan, kernel stack where readable, command line) and its last 50\n"
         "output lines are recorded.\n"
@@ -90,11 +116,13 @@ static const char usage_text[] =
         "second one kills the remaining trees at once.\n"
         "\n"
         "Exit status:\n"
-        "  0      every job passed (a flaky pass or a skip counts as passed)\n"
+        "  0      every job passed (a flaky pass or a skip counts as passed);\n"
+        "         --list and --dry-run\n"
         "  1      a job failed, crashed or could not be started\n"
         "  124    a job timed out, and every other job passed\n"
-        "  125    supervise run itself failed: a bad option, job file or report\n"
-        "         path (no job was started); or job output, the events file, a log\n"
+        "  125    supervise run itself failed: a bad option, job file, events file\n"
+        "         (--rerun-failed) or report path, or no job was chosen (no job was\n"
+        "         started); or job output, the events file, a log\n"
         "         or a report could not be written (one line names the file and\n"
         "         the error; the running jobs were stopped through the ladder)\n"
         "  128+N  supervise run was stopped by signal N (INT 130, TERM 143, HUP 129)\n";
@@ -157,6 +185,7 @@ int sv_cli_run_parse(int argc, char **argv, sv_cli_run_opts *o) {
         static const struct option longopts[] = {
                 { "jobs", required_argument, NULL, 'j' },
                 SV_CLI_COMMON_LONGOPTS,
+                SV_CLI_RUN_FLOW_LONGOPTS,
                 { "retries", required_argument, NULL, 'r' },
                 { "from", required_argument, NULL, 'f' },
                 { "ctest", required_argument, NULL, OPT_CTEST },
@@ -189,8 +218,14 @@ int sv_cli_run_parse(int argc, char **argv, sv_cli_run_opts *o) {
         optind = 1;
         label_exclude_words(argc, argv);
         sv_cli_common_init(&common);
-        while ((c = getopt_long(argc, argv, "+j:r:f:qhL:" SV_CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "+j:r:f:qhL:" SV_CLI_COMMON_SHORTOPTS SV_CLI_RUN_FLOW_SHORTOPTS,
+                                longopts, NULL)) != -1) {
                 r = sv_cli_common_opt("supervise run", c, optarg, &common);
+                if (r == 1)
+                        continue;
+                if (r != 0)
+                        return r;
+                r = sv_cli_run_flow_opt(c, optarg, &o->flow);
                 if (r == 1)
                         continue;
                 if (r != 0)
@@ -270,6 +305,9 @@ int sv_cli_run_parse(int argc, char **argv, sv_cli_run_opts *o) {
         if (!o->from == !o->ctest_dir)
                 return usage_error("%s", o->from ? "give --from or --ctest, not both"
                                                  : "no jobs: give --from FILE or --ctest BUILD_DIR");
+        r = sv_cli_run_flow_check(&o->flow, o->retries);
+        if (r >= 0)
+                return r;
         o->timeout_ms = common.timeout_ms;
         o->idle_ms = common.idle_timeout_ms;
         o->leaks = common.leaks;

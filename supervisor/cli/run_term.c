@@ -223,11 +223,12 @@ void sv_cli_run_on_line(sv_runner *rn, size_t job, int fd, const char *line, siz
 
 /* ---- Status lines ---- */
 
-static void status_label(const sv_run_attempt *a, char label[16]) {
+static void status_label(const sv_run_attempt *a, bool repeating, char label[16]) {
         const char *s = sv_verdict_name(a->verdict);
         size_t i;
 
-        if (a->verdict == SV_VERDICT_PASS && a->attempt > 1)
+        /* Under --repeat a later pass follows passes: not flaky. */
+        if (a->verdict == SV_VERDICT_PASS && a->attempt > 1 && !repeating)
                 s = "flaky";
         for (i = 0; s[i] && i < 15; i++)
                 label[i] = (char) toupper((unsigned char) s[i]);
@@ -250,7 +251,7 @@ static void status_line(sv_cli_run_state *st, const sv_run_attempt *a, const cha
         for (c = p.total; c >= 10; c /= 10)
                 width++;
         fmt_secs(secs, a->exit ? a->exit->wall_us / 1000 : 0);
-        status_label(a, label);
+        status_label(a, st->o->flow.repeat > 1, label);
         pre = st->color ? label_colour(label) : "";
         n = snprintf(buf, sizeof(buf), "[%*zu/%zu] %s%s%s%*s %11s  %s%s%s%s\n", width, p.done,
                      p.total, pre, label, *pre ? "\033[0m" : "", (int) (7 - strlen(label)) > 0 ?
@@ -367,7 +368,9 @@ void sv_cli_run_on_attempt(sv_runner *rn, const sv_run_attempt *a, void *ud) {
                         status_line(st, a, NULL);
                 return;
         }
-        if (a->will_retry)
+        if (st->o->flow.repeat > 1 && (a->will_retry || a->attempt > 1))
+                snprintf(note, sizeof(note), " (run %u of %u)", a->attempt, st->o->flow.repeat);
+        else if (a->will_retry)
                 snprintf(note, sizeof(note), " (attempt %u of %u; will retry)", a->attempt,
                          st->o->retries + 1);
         else if (a->verdict == SV_VERDICT_PASS && a->attempt > 1)

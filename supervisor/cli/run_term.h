@@ -26,6 +26,7 @@ typedef enum sv_cli_color {
         SV_CLI_COLOR_COUNT
 } sv_cli_color;
 #define SV_CLI_LABEL_MAX 32
+#include "cli/run_flow.h"
 
 typedef struct sv_cli_run_opts {
         unsigned jobs;
@@ -52,6 +53,7 @@ typedef struct sv_cli_run_opts {
         unsigned nlabel_in;
         const char *label_out[SV_CLI_LABEL_MAX];
         unsigned nlabel_out;
+        sv_cli_run_flow flow; /* the CI options: run_flow.h */
 } sv_cli_run_opts;
 
 typedef struct sv_cli_run_state {

@@ -88,8 +88,11 @@ void sv__run_slot_free(sv_runner *rn, sv__rjob *j) {
 }
 
 static void job_done(sv_runner *rn, sv__rjob *j, sv_verdict v) {
-        if (v != SV_VERDICT_PASS && v != SV_VERDICT_SKIP)
+        if (v != SV_VERDICT_PASS && v != SV_VERDICT_SKIP) {
                 rn->failed++;
+                if (rn->o.max_fail && rn->failed >= rn->o.max_fail)
+                        sv__run_drain(rn);
+        }
         j->finished = true;
         j->final = v;
         sv_outbuf_free(j->out);
@@ -184,7 +187,8 @@ static int attempt_prepare(sv_runner *rn, sv__rjob *j) {
         e = sv_outbuf_new(&oo, &j->out);
         if (e < 0)
                 return e;
-        if (rn->o.logs_dir && j->log_fd < 0 && j->attempt == 1) {
+        /* Open from attempt 1 on; closed between rounds (repeat_rounds). */
+        if (rn->o.logs_dir && j->log_fd < 0) {
                 e = sv__run_log_open(rn, j);
                 if (e < 0)
                         return e;
@@ -242,7 +246,12 @@ int sv__run_start_attempt(sv_runner *rn, sv__rjob *j) {
 }
 
 static bool should_retry(const sv_runner *rn, const sv__rjob *j, sv_verdict v) {
-        if (rn->stop_signal || rn->aborted || j->attempt > rn->o.retries)
+        if (rn->stop_signal || rn->aborted)
+                return false;
+        /* --repeat: a pass is run again; the first failure ends the job. */
+        if (v == SV_VERDICT_PASS)
+                return !rn->draining && j->attempt < rn->o.repeat;
+        if (j->attempt > rn->o.retries)
                 return false;
         return v == SV_VERDICT_FAIL || v == SV_VERDICT_TIMEOUT || v == SV_VERDICT_CRASH;
 }
@@ -294,7 +303,7 @@ static void emit_retry(sv_runner *rn, sv__rjob *j, sv_verdict v) {
         ev.type = SV_RUN_EV_RETRY;
         ev.job = j->index;
         ev.attempt = j->attempt;
-        ev.reason = sv_verdict_name(v);
+        ev.reason = v == SV_VERDICT_PASS ? "repeat" : sv_verdict_name(v);
         sv__run_event(rn, &ev);
 }
 
@@ -365,6 +374,10 @@ static void finish_attempt(sv_runner *rn, sv__rjob *j) {
         emit_retry(rn, j, v);
         sv_outbuf_free(j->out);
         j->out = NULL;
+        if (v == SV_VERDICT_PASS && rn->o.repeat_rounds) {
+                sv__run_requeue(rn, j);
+                return;
+        }
         err = sv__run_start_attempt(rn, j);
         if (err < 0 && !sv__run_defer(rn, j, err))
                 sv__run_job_error(rn, j, err);

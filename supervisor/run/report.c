@@ -125,6 +125,16 @@ void sv_report_set_events_fd(sv_report *r, int fd) {
         r->fd = fd;
 }
 
+void sv_report_set_seed(sv_report *r, uint64_t seed) {
+        r->has_seed = true;
+        r->seed = seed;
+}
+
+void sv_report_set_shard(sv_report *r, unsigned index, unsigned count) {
+        r->shard_index = index;
+        r->shard_count = count;
+}
+
 /* The record of attempt `n` of job `jr`, created if it is new. Attempts
  * arrive in order, so the one we want is almost always the last. */
 static sv__attempt *attempt_get(sv__jobrec *jr, unsigned n) {
@@ -311,6 +321,19 @@ static void iso8601(uint64_t unix_ms, char buf[32]) {
                                 (unsigned) (unix_ms % 1000));
 }
 
+/* START: how the jobs were chosen, when it matters to repeat the run: the
+ * shuffle's seed, and the shard as `--shard` reads it (1-based). */
+static void put_selection_keys(json_t *o, const sv_report *r) {
+        char shard[32];
+
+        if (r->has_seed)
+                (void) json_object_set_new(o, "seed", json_integer((json_int_t) r->seed));
+        if (r->shard_count) {
+                (void) snprintf(shard, sizeof(shard), "%u/%u", r->shard_index + 1, r->shard_count);
+                (void) json_object_set_new(o, "shard", json_string(shard));
+        }
+}
+
 /* START and END: the run's own lines, no job. */
 static void put_run_keys(json_t *o, const sv_report *r, const sv_run_event *ev) {
         sv_report_counts c;
@@ -322,6 +345,7 @@ static void put_run_keys(json_t *o, const sv_report *r, const sv_run_event *ev) 
                 (void) json_object_set_new(o, "unix_ms", json_integer((json_int_t) ev->unix_ms));
                 (void) json_object_set_new(o, "jobs", json_integer((json_int_t) r->njobs));
                 (void) json_object_set_new(o, "parallel", json_integer(ev->count));
+                put_selection_keys(o, r);
                 return;
         }
         sv_report_get_counts(r, &c);

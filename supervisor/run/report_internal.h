@@ -50,6 +50,10 @@ struct sv_report {
         uint64_t end_ms;
         bool ended;
         uint64_t lines; /* events file lines written whole */
+        /* For the start line only: sv_report_set_seed(), _set_shard(). */
+        bool has_seed;
+        uint64_t seed;
+        unsigned shard_index, shard_count; /* count 0: not sharded */
 };
 
 const sv__attempt *sv__last_finished(const sv__jobrec *jr);

@@ -117,7 +117,9 @@ int sv__run_log_open(sv_runner *rn, sv__rjob *j) {
                 run_failed(rn, what, e);
                 return e;
         }
-        j->log_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        /* A job back for another round (repeat_rounds) adds to its log. */
+        j->log_fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (j->attempt > 1 ? O_APPEND : O_TRUNC),
+                         0644);
         if (j->log_fd >= 0)
                 return 0;
         e = -errno;
@@ -232,6 +234,9 @@ static void drop_queue(sv_runner *rn, const char *reason) {
                 sv__sched_drop(rn, skip_job, reason);
         while ((j = next_fresh(rn)) != NULL)
                 skip_job(rn, j, reason);
+        /* Waiting for another round: the last one's pass stands. */
+        for (; rn->again_len > 0; rn->again_len--)
+                rn->done++;
 }
 
 /* A spawn failed for a reason that passes when other jobs end. */
@@ -281,15 +286,31 @@ bool sv__run_defer(sv_runner *rn, sv__rjob *j, int err) {
         return passing_error(err) && throttle(rn, j, err);
 }
 
+void sv__run_requeue(sv_runner *rn, sv__rjob *j) {
+        if (j->log_fd >= 0) {
+                /* A long round must not hold a log fd per job. */
+                close(j->log_fd);
+                j->log_fd = -1;
+        }
+        sv__run_slot_free(rn, j);
+        if (rn->limit < rn->nslots)
+                rn->limit++;
+        rn->again[(rn->again_head + rn->again_len++) % rn->count] = j;
+}
+
 /* The next job to start: a deferred one first, else the next fresh one
- * that may start (sched.c, when jobs have order or resource constraints);
- * a DISABLED, command-less or REQUIRED_FILES-less one is finished here.
- * NULL: none now. */
+ * that may start (sched.c, when jobs have order or resource constraints;
+ * a DISABLED, command-less or REQUIRED_FILES-less one is finished here),
+ * else one waiting for its next round. NULL: none now. */
 static sv__rjob *next_job(sv_runner *rn) {
         sv__rjob *j;
 
         if (rn->ndeferred > 0)
                 return rn->deferred[--rn->ndeferred];
+        /* Draining (max_fail): only a running job's retry, deferred after
+         * a passing spawn error, may still start. */
+        if (rn->draining)
+                return NULL;
         while ((j = rn->sched ? sv__sched_pick(rn) : next_fresh(rn)) != NULL) {
                 if (j->def->flags & SV_JOB_DISABLED)
                         skip_job(rn, j, "disabled");
@@ -297,6 +318,12 @@ static sv__rjob *next_job(sv_runner *rn) {
                         sv__run_job_error(rn, j, UV_ENOENT);
                 else if (!sv__sched_missing_file(rn, j))
                         return j;
+        }
+        if (rn->again_len > 0) {
+                j = rn->again[rn->again_head];
+                rn->again_head = (rn->again_head + 1) % rn->count;
+                rn->again_len--;
+                return j;
         }
         return NULL;
 }
@@ -338,6 +365,13 @@ void sv__run_fill(sv_runner *rn) {
                         break;
                 }
         }
+}
+
+void sv__run_drain(sv_runner *rn) {
+        if (rn->draining || rn->stop_signal || rn->aborted)
+                return;
+        rn->draining = true;
+        drop_queue(rn, "fail-fast");
 }
 
 /* ---- The public API ---- */
@@ -402,7 +436,8 @@ int sv_runner_new(const sv_runner_opts *opts, sv_runner **out) {
         rn->slots = calloc(rn->nslots, sizeof(*rn->slots));
         rn->free_slots = calloc(rn->nslots, sizeof(*rn->free_slots));
         rn->deferred = calloc(rn->nslots, sizeof(*rn->deferred));
-        if (!rn->jobs || !rn->slots || !rn->free_slots || !rn->deferred) {
+        rn->again = calloc(n ? n : 1, sizeof(*rn->again));
+        if (!rn->jobs || !rn->slots || !rn->free_slots || !rn->deferred || !rn->again) {
                 rn->count = 0;
                 sv_runner_free(rn);
                 return UV_ENOMEM;
@@ -491,6 +526,7 @@ void sv_runner_free(sv_runner *rn) {
         free(rn->slots);
         free(rn->free_slots);
         free(rn->deferred);
+        free(rn->again);
         free(rn->error_what);
         free(rn);
 }

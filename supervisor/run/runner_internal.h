@@ -90,6 +90,11 @@ struct sv_runner {
         int stop_signal;     /* sv_runner_stop with a signal */
         unsigned nstops;
         bool aborted;        /* sv_runner_stop without one: a write failed */
+        bool draining;       /* max_fail reached: nothing new starts, running jobs finish */
+        /* repeat_rounds: passed jobs waiting for their next round, a ring
+         * (a job is in it at most once, so `count` places are enough). */
+        sv__rjob **again;
+        size_t again_head, again_len;
         bool events_failed;
         int error;           /* the first write error of our own */
         char *error_what;
@@ -123,6 +128,12 @@ void sv__run_log_write(sv__rjob *j, const char *p, size_t n);
 void sv__run_log_printf(sv__rjob *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Starts jobs until -j (or the throttled limit) are running or none is left. */
 void sv__run_fill(sv_runner *rn);
+/* max_fail was reached: skip the waiting jobs ("fail-fast") and start no
+ * new job; running ones finish. Idempotent. */
+void sv__run_drain(sv_runner *rn);
+/* repeat_rounds: j passed and runs again after the jobs queued before it;
+ * its slot is freed and its log closed (reopened for appending). */
+void sv__run_requeue(sv_runner *rn, sv__rjob *j);
 /* `err` of j's spawn is a passing one and j went back to the queue (true),
  * or j has had its tries (false: the caller gives up on it). */
 bool sv__run_defer(sv_runner *rn, sv__rjob *j, int err);

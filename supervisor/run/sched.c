@@ -3,7 +3,7 @@
  * jobs that require it, its cleanups after them), a required fixture whose
  * setup did not pass means "not run", RESOURCE_LOCK names are held by one
  * job at a time, RUN_SERIAL runs alone, PROCESSORS counts against -j. Also
- * sv_joblist_select(), which pulls in the fixtures of the jobs a filter
+ * sv_joblist_keep(), which pulls in the fixtures of the jobs a filter
  * kept. Owns rn->pending and each job's prerequisite list; never spawns. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -285,7 +285,7 @@ static bool pull_fixtures(const sv_joblist *l, bool *keep) {
         return more;
 }
 
-size_t sv_joblist_select(sv_joblist *l, bool *keep) {
+size_t sv_joblist_keep(sv_joblist *l, bool *keep) {
         size_t i, k = 0;
         sv_job tmp;
 

@@ -569,7 +569,9 @@ static void test_run_exit_status_rows(void **state) {
         run_list(hang, tmo, 124);
         run_list(both, tmo_long, 1);
         run_list(notfound, NULL, 1);
-        run_list("# nothing to do\n", NULL, 0);
+        /* An empty selection is an error unless asked for (issue 10). */
+        run_list("# nothing to do\n", NULL, 125);
+        run_list("# nothing to do\n", (const char *[]){ "--allow-empty", NULL }, 0);
         svt_reap_all(T_MS);
 }
 

@@ -1,7 +1,7 @@
 /* test_run_verdict.c - ctest's rules without ctest: the verdict from the exit
  * and the output (precedence of PASS/FAIL/SKIP regexes, the skip code,
  * WILL_FAIL, timeouts and crashes), CMake's regex syntax, label matching,
- * ENVIRONMENT_MODIFICATION, fixture pull-in by sv_joblist_select(), and the
+ * ENVIRONMENT_MODIFICATION, fixture pull-in by sv_joblist_keep(), and the
  * properties sv_ctest_parse() names as unsupported. The end-to-end
  * comparison with a real ctest is tests/integration/test_ctest_fidelity.c. */
 #include <setjmp.h>
@@ -244,7 +244,7 @@ static void test_select_keeps_the_fixtures_of_kept_jobs(void **state) {
 
         (void) state;
         assert_int_equal(sv_ctest_parse(listing, strlen(listing), &l, err, sizeof(err)), 4);
-        assert_int_equal(sv_joblist_select(&l, keep), 3);
+        assert_int_equal(sv_joblist_keep(&l, keep), 3);
         assert_string_equal(l.jobs[0].name, "user");
         assert_string_equal(l.jobs[1].name, "setup");
         assert_string_equal(l.jobs[2].name, "cleanup");
