@@ -712,7 +712,8 @@ typedef struct sv_select_opts {
         uint64_t seed;          /* the same seed and list give the same order */
 } sv_select_opts;
 
-/* Narrows `l` in place, in the order of the fields above, freeing the jobs
+/* Narrows `l` in place, in the order of the fields above (keeping, as ctest
+ * does, the fixture setups and cleanups the kept jobs require), freeing the jobs
  * it drops. Returns the number of jobs left; when that is 0, `err` says
  * which step left none ("-R 'foo' matched none of 12 jobs"), so a caller can
  * make an empty selection an error. A bad regular expression or shard

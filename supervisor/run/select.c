@@ -172,6 +172,24 @@ static void say_empty(const sv_select_opts *o, int s, size_t before, char *err, 
                         o->shard_count, before, jobs);
 }
 
+/* Keeps the first `nkeep` jobs of `l` and, as ctest does for -R, -E and
+ * --rerun-failed, the fixture setups and cleanups they require, which may be
+ * among the dropped ones behind them (sv_joblist_keep()). */
+static int keep_with_fixtures(sv_joblist *l, size_t nkeep, char *err, size_t errlen) {
+        bool *mask = calloc(l->count + 1, sizeof(*mask));
+        size_t i;
+
+        if (!mask) {
+                sv__err(err, errlen, "out of memory");
+                return UV_ENOMEM;
+        }
+        for (i = 0; i < nkeep; i++)
+                mask[i] = true;
+        nkeep = sv_joblist_keep(l, mask);
+        free(mask);
+        return (int) nkeep;
+}
+
 /* Keeps the jobs that pass every step, in order, and frees the others (moved
  * behind the kept ones, then truncated). */
 static int narrow(sv_joblist *l, const filters *f, const sv_select_opts *o, char *err,
@@ -205,8 +223,7 @@ static int narrow(sv_joblist *l, const filters *f, const sv_select_opts *o, char
         if (l->count == 0)
                 say_empty(o, 0, 0, err, errlen);
         free(tmp);
-        sv__joblist_truncate(l, nkeep);
-        return (int) nkeep;
+        return keep_with_fixtures(l, nkeep, err, errlen);
 }
 
 int sv_joblist_select(sv_joblist *l, const sv_select_opts *o, char *err, size_t errlen) {

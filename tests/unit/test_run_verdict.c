@@ -251,6 +251,24 @@ static void test_select_keeps_the_fixtures_of_kept_jobs(void **state) {
         sv_joblist_release(&l);
 }
 
+/* -R (and the other name steps of sv_joblist_select()) bring a kept job's
+ * fixture setup and cleanup along, as ctest -R does. */
+static void test_name_filter_keeps_the_fixtures_of_kept_jobs(void **state) {
+        sv_joblist l = SV_JOBLIST_INIT;
+        sv_select_opts o;
+        char err[256];
+
+        (void) state;
+        memset(&o, 0, sizeof(o));
+        o.include_re = "^user$";
+        assert_int_equal(sv_ctest_parse(listing, strlen(listing), &l, err, sizeof(err)), 4);
+        assert_int_equal(sv_joblist_select(&l, &o, err, sizeof(err)), 3);
+        assert_string_equal(l.jobs[0].name, "user");
+        assert_string_equal(l.jobs[1].name, "setup");
+        assert_string_equal(l.jobs[2].name, "cleanup");
+        sv_joblist_release(&l);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_verdict_pass_regex_ignores_the_exit_code),
@@ -264,6 +282,7 @@ int main(void) {
                 cmocka_unit_test(test_ctest_parse_reads_properties_and_names_the_rest),
                 cmocka_unit_test(test_ctest_parse_refuses_a_bad_regex_before_anything_runs),
                 cmocka_unit_test(test_select_keeps_the_fixtures_of_kept_jobs),
+                cmocka_unit_test(test_name_filter_keeps_the_fixtures_of_kept_jobs),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
