@@ -230,6 +230,7 @@ static int spawn_slot(pslot *s) {
         e = sv_spawn(p->sv, &o, &w);
         free(env);
         if (e < 0) {
+                s->w = NULL;
                 s->state = SV_SLOT_EXITED;
                 return e;
         }
