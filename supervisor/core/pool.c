@@ -49,6 +49,10 @@ struct sv_pool {
                              * a worker's userdata survives a grow */
         unsigned nslots, size;
         uv_timer_t *timer;  /* allocated alone: freed by its close callback */
+        uint64_t timer_due; /* sv__plat_now_us() the timer is set for */
+        unsigned nrunning;  /* slots with a copy */
+        unsigned nbackoff;  /* slots in BACKOFF: with nrunning, what DONE waits
+                             * for, kept so that an exit costs O(1), not O(N) */
         bool started, shutting, done;
         uint32_t rnd;
 };
@@ -116,6 +120,15 @@ int sv_restart_delay_parse(const char *s, uint64_t *out_min_ms, uint64_t *out_ma
         return 0;
 }
 
+/* Every change of a slot's state goes through here, to keep nbackoff. */
+static void set_state(pslot *s, sv_slot_state st) {
+        if (s->state == SV_SLOT_BACKOFF && st != SV_SLOT_BACKOFF)
+                s->pool->nbackoff--;
+        else if (s->state != SV_SLOT_BACKOFF && st == SV_SLOT_BACKOFF)
+                s->pool->nbackoff++;
+        s->state = st;
+}
+
 /* ---- Events ---- */
 
 static void emit(sv_pool *p, sv_pool_event *ev) {
@@ -139,14 +152,9 @@ static void emit_slot(pslot *s, sv_pool_event_type type, uint64_t delay_ms, int 
 /* DONE once nothing runs and nothing will restart. */
 static void check_done(sv_pool *p) {
         sv_pool_event ev;
-        unsigned i;
 
-        if (p->done || !p->started)
+        if (p->done || !p->started || p->nrunning || p->nbackoff)
                 return;
-        for (i = 0; i < p->nslots; i++) {
-                if (p->slots[i]->w || p->slots[i]->state == SV_SLOT_BACKOFF)
-                        return;
-        }
         p->done = true;
         memset(&ev, 0, sizeof(ev));
         ev.type = SV_POOL_EV_DONE;
@@ -161,21 +169,34 @@ static void on_timer(uv_timer_t *t) {
                 sv__pool_tick(t->data);
 }
 
+/* Sets the timer for `at_us`, unless it is set for earlier. */
+static void arm_at(sv_pool *p, uint64_t at_us) {
+        uint64_t now;
+
+        if (uv_is_active((uv_handle_t *) p->timer) && p->timer_due <= at_us)
+                return;
+        now = sv__plat_now_us();
+        p->timer_due = at_us;
+        /* Rounded up: a timer that fires early would find nobody due. */
+        uv_timer_start(p->timer, on_timer, at_us > now ? (at_us - now + 999) / 1000 : 0, 0);
+}
+
+/* Sets the timer for the earliest backoff, or stops it when there is none
+ * (a timer left running would keep the loop alive for nothing). */
 static void arm_timer(sv_pool *p) {
-        uint64_t first = UINT64_MAX, now;
+        uint64_t first = UINT64_MAX;
         unsigned i;
 
+        if (p->nbackoff == 0) {
+                uv_timer_stop(p->timer);
+                return;
+        }
         for (i = 0; i < p->nslots; i++) {
                 if (p->slots[i]->state == SV_SLOT_BACKOFF && p->slots[i]->next_us < first)
                         first = p->slots[i]->next_us;
         }
-        if (first == UINT64_MAX) {
-                uv_timer_stop(p->timer);
-                return;
-        }
-        now = sv__plat_now_us();
-        /* Rounded up: a timer that fires early would find nobody due. */
-        uv_timer_start(p->timer, on_timer, first > now ? (first - now + 999) / 1000 : 0, 0);
+        uv_timer_stop(p->timer);
+        arm_at(p, first);
 }
 
 /* ---- Starting a copy ---- */
@@ -225,16 +246,17 @@ static int spawn_slot(pslot *s) {
         o.on_output = p->user_output ? on_output_cb : NULL;
         o.userdata = s;
         s->stop_asked = s->restart_asked = s->frozen_cg = false;
-        s->state = SV_SLOT_RUNNING;
+        set_state(s, SV_SLOT_RUNNING);
         s->started_us = sv__plat_now_us();
         e = sv_spawn(p->sv, &o, &w);
         free(env);
         if (e < 0) {
                 s->w = NULL;
-                s->state = SV_SLOT_EXITED;
+                set_state(s, SV_SLOT_EXITED);
                 return e;
         }
         s->w = w;
+        p->nrunning++;
         p->done = false;
         return 0;
 }
@@ -293,7 +315,7 @@ static void schedule(pslot *s, const sv_exit_info *info) {
         sv_pool *p = s->pool;
         uint64_t now = sv__plat_now_us(), delay;
 
-        s->state = SV_SLOT_EXITED;
+        set_state(s, SV_SLOT_EXITED);
         if (p->shutting || s->stop_asked || p->ro.policy == SV_RESTART_NO)
                 return;
         /* Our ladder ended it (a stop of the worker itself, or the signal
@@ -306,16 +328,16 @@ static void schedule(pslot *s, const sv_exit_info *info) {
         if (info && info->wall_us / 1000 >= p->ro.healthy_ms)
                 s->streak = 0;
         if (!sv__crashes_allow(&s->crashes, p->ro.max_restarts, p->ro.within_ms, now / 1000)) {
-                s->state = SV_SLOT_FAILED;
+                set_state(s, SV_SLOT_FAILED);
                 emit_slot(s, SV_POOL_EV_GAVE_UP, 0, 0);
                 return;
         }
         s->streak++;
         delay = sv__backoff_delay(p->ro.delay_min_ms, p->ro.delay_max_ms, s->streak,
                                   sv__backoff_rand(&p->rnd));
-        s->state = SV_SLOT_BACKOFF;
+        set_state(s, SV_SLOT_BACKOFF);
         s->next_us = now + delay * 1000;
-        arm_timer(p);
+        arm_at(p, s->next_us);
         emit_slot(s, SV_POOL_EV_RESTART_SCHEDULED, delay, 0);
 }
 
@@ -326,13 +348,14 @@ static void on_exit_cb(sv_worker *w, const sv_exit_info *info, void *ud) {
         if (p->user_exit)
                 p->user_exit(w, info, p->user_ud);
         s->w = NULL;
+        p->nrunning--;
         s->frozen_cg = false;
         s->has_last = true;
         s->last = *info;
         s->last.leaks = NULL;
         s->last.reason = NULL;
         if (s->remove_asked)
-                s->state = SV_SLOT_REMOVED;
+                set_state(s, SV_SLOT_REMOVED);
         else if (s->restart_asked && !p->shutting)
                 (void) start_again(s, true);
         else
@@ -369,7 +392,7 @@ static void on_event_cb(sv_worker *w, const sv_event *ev, void *ud) {
                 /* The step's signal was sent: let a paused copy act on it. */
                 if (s->state == SV_SLOT_PAUSED)
                         thaw(s);
-                s->state = SV_SLOT_STOPPING;
+                set_state(s, SV_SLOT_STOPPING);
         }
         memset(&pev, 0, sizeof(pev));
         pev.type = SV_POOL_EV_WORKER;
@@ -594,14 +617,14 @@ sv_worker *sv_pool_worker(sv_pool *p, unsigned index) {
         return index < p->nslots ? p->slots[index]->w : NULL;
 }
 
+/* O(1): a copy's userdata is its slot (an exit callback asks per exit). */
 int sv_pool_index_of(const sv_pool *p, const sv_worker *w) {
-        unsigned i;
+        const pslot *s;
 
-        for (i = 0; w && i < p->nslots; i++) {
-                if (p->slots[i]->w == w)
-                        return (int) i;
-        }
-        return -1;
+        if (!w || w->on_exit != on_exit_cb)
+                return -1;
+        s = w->userdata;
+        return s->pool == p && s->w == w ? (int) s->index : -1;
 }
 
 /* ---- Acting on one slot ---- */
@@ -644,7 +667,7 @@ static int stop_copy(pslot *s, const sv_stop_opts *o) {
         int e = sv_worker_stop_with(s->w, o);
 
         if (e == 0 && s->w && s->state != SV_SLOT_STOPPING)
-                s->state = SV_SLOT_STOPPING;
+                set_state(s, SV_SLOT_STOPPING);
         return e;
 }
 
@@ -660,7 +683,7 @@ int sv_pool_stop_with(sv_pool *p, unsigned index, const sv_stop_opts *o) {
         }
         if (s->state != SV_SLOT_BACKOFF)
                 return UV_ESRCH;
-        s->state = SV_SLOT_EXITED;
+        set_state(s, SV_SLOT_EXITED);
         arm_timer(p);
         check_done(p);
         return 0;
@@ -703,7 +726,7 @@ int sv_pool_pause(sv_pool *p, unsigned index) {
         e = freeze(s);
         if (e < 0)
                 return e;
-        s->state = SV_SLOT_PAUSED;
+        set_state(s, SV_SLOT_PAUSED);
         emit_slot(s, SV_POOL_EV_PAUSED, 0, 0);
         return 0;
 }
@@ -718,7 +741,7 @@ int sv_pool_resume(sv_pool *p, unsigned index) {
         if (s->state != SV_SLOT_PAUSED)
                 return UV_EBUSY;
         thaw(s);
-        s->state = SV_SLOT_RUNNING;
+        set_state(s, SV_SLOT_RUNNING);
         emit_slot(s, SV_POOL_EV_RESUMED, 0, 0);
         return 0;
 }
@@ -771,7 +794,7 @@ int sv_pool_scale(sv_pool *p, unsigned n) {
                 if (s->w)
                         (void) stop_copy(s, &scale_stop);
                 else
-                        s->state = SV_SLOT_REMOVED;
+                        set_state(s, SV_SLOT_REMOVED);
         }
         memset(&ev, 0, sizeof(ev));
         ev.type = SV_POOL_EV_SCALED;
@@ -795,7 +818,7 @@ int sv_pool_shutdown_with(sv_pool *p, const sv_stop_opts *o) {
                         if (stop_copy(s, o) == 0)
                                 n++;
                 } else if (s->state == SV_SLOT_BACKOFF) {
-                        s->state = SV_SLOT_EXITED;
+                        set_state(s, SV_SLOT_EXITED);
                 }
         }
         arm_timer(p);
