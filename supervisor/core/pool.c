@@ -15,23 +15,29 @@
 
 extern char **environ;
 
+/* Laid out for size: a slot lives as long as the pool, beside each
+ * worker's own state, and bench/scale.sh holds a live copy under 1 KiB. */
 typedef struct pslot {
         sv_pool *pool;
+        sv_worker *w;          /* the current copy; NULL when none runs */
+        sv__crashes *crashes;  /* the give-up window; NULL until a restart */
+        uint64_t started_us;   /* sv__plat_now_us() at the current copy's spawn */
+        uint64_t next_us;      /* BACKOFF: when it restarts */
         unsigned index;
-        sv_worker *w;         /* the current copy; NULL when none runs */
+        unsigned restarts;     /* copies started after the first */
+        unsigned streak;       /* policy restarts since the last healthy run */
         sv_slot_state state;
-        bool frozen_cg;       /* paused through cgroup.freeze, not SIGSTOP */
-        bool stop_asked;      /* ended on purpose: the policy does not restart it */
-        bool restart_asked;   /* start a new copy as soon as this one has ended */
-        bool remove_asked;    /* scaled away: REMOVED once it has ended */
-        uint64_t started_us;  /* sv__plat_now_us() at the current copy's spawn */
-        uint64_t next_us;     /* BACKOFF: when it restarts */
-        unsigned restarts;    /* copies started after the first */
-        unsigned streak;      /* policy restarts since the last healthy run */
-        sv__crashes crashes;
+        bool frozen_cg;        /* paused through cgroup.freeze, not SIGSTOP */
+        bool stop_asked;       /* ended on purpose: the policy does not restart it */
+        bool restart_asked;    /* start a new copy as soon as this one has ended */
+        bool remove_asked;     /* scaled away: REMOVED once it has ended */
         bool has_last;
         sv_exit_info last;
 } pslot;
+
+/* Slots are allocated CHUNK at a time, so that their addresses (each
+ * copy's userdata) stay put when the pool grows. */
+#define CHUNK 32
 
 struct sv_pool {
         sv_supervisor *sv;
@@ -45,9 +51,8 @@ struct sv_pool {
         sv_restart_opts ro;
         sv_pool_event_cb on_event;
         void *ud;
-        pslot **slots;      /* nslots of them; each allocated alone, so that
-                             * a worker's userdata survives a grow */
-        unsigned nslots, size;
+        pslot **chunks;     /* slot i is chunks[i / CHUNK][i % CHUNK] */
+        unsigned nchunks, nslots, size;
         uv_timer_t *timer;  /* allocated alone: freed by its close callback */
         uint64_t timer_due; /* sv__plat_now_us() the timer is set for */
         unsigned nrunning;  /* slots with a copy */
@@ -56,6 +61,10 @@ struct sv_pool {
         bool started, shutting, done;
         uint32_t rnd;
 };
+
+static pslot *slot_at(const sv_pool *p, unsigned i) {
+        return &p->chunks[i / CHUNK][i % CHUNK];
+}
 
 static const char *const state_names[] = {
         "running", "paused", "stopping", "backoff", "exited", "failed", "removed",
@@ -192,8 +201,9 @@ static void arm_timer(sv_pool *p) {
                 return;
         }
         for (i = 0; i < p->nslots; i++) {
-                if (p->slots[i]->state == SV_SLOT_BACKOFF && p->slots[i]->next_us < first)
-                        first = p->slots[i]->next_us;
+                const pslot *s = slot_at(p, i);
+                if (s->state == SV_SLOT_BACKOFF && s->next_us < first)
+                        first = s->next_us;
         }
         uv_timer_stop(p->timer);
         arm_at(p, first);
@@ -294,7 +304,7 @@ void sv__pool_tick(sv_pool *p) {
 
         /* Callbacks may grow the pool: read nslots afresh each time. */
         for (i = 0; i < p->nslots; i++) {
-                pslot *s = p->slots[i];
+                pslot *s = slot_at(p, i);
                 if (s->state == SV_SLOT_BACKOFF && s->next_us <= now + 1000)
                         (void) start_again(s, false);
         }
@@ -443,24 +453,30 @@ static void strv_free(char **v) {
 
 /* Makes room for slots up to n (never shrinks: shrunk slots stay readable). */
 static int slots_grow(sv_pool *p, unsigned n) {
+        unsigned want = (n + CHUNK - 1) / CHUNK, i;
         pslot **v;
-        unsigned i;
 
         if (n <= p->nslots)
                 return 0;
-        v = realloc(p->slots, n * sizeof(*v));
-        if (!v)
-                return UV_ENOMEM;
-        p->slots = v;
-        for (i = p->nslots; i < n; i++) {
-                v[i] = calloc(1, sizeof(*v[i]));
-                if (!v[i])
+        if (want > p->nchunks) {
+                v = realloc(p->chunks, want * sizeof(*v));
+                if (!v)
                         return UV_ENOMEM;
-                v[i]->pool = p;
-                v[i]->index = i;
-                v[i]->state = SV_SLOT_EXITED;
-                p->nslots = i + 1;
+                p->chunks = v;
+                while (p->nchunks < want) {
+                        v[p->nchunks] = calloc(CHUNK, sizeof(**v));
+                        if (!v[p->nchunks])
+                                return UV_ENOMEM;
+                        p->nchunks++;
+                }
         }
+        for (i = p->nslots; i < n; i++) {
+                pslot *s = slot_at(p, i);
+                s->pool = p;
+                s->index = i;
+                s->state = SV_SLOT_EXITED;
+        }
+        p->nslots = n;
         return 0;
 }
 
@@ -558,12 +574,13 @@ void sv_pool_free(sv_pool *p) {
         if (!p)
                 return;
         for (i = 0; i < p->nslots; i++) {
-                if (p->slots[i]->w)
-                        detach(p, p->slots[i]->w);
-                sv__crashes_clear(&p->slots[i]->crashes);
-                free(p->slots[i]);
+                if (slot_at(p, i)->w)
+                        detach(p, slot_at(p, i)->w);
+                sv__crashes_clear(&slot_at(p, i)->crashes);
         }
-        free(p->slots);
+        for (i = 0; i < p->nchunks; i++)
+                free(p->chunks[i]);
+        free(p->chunks);
         if (p->timer) {
                 p->timer->data = NULL;
                 uv_close((uv_handle_t *) p->timer, free_timer);
@@ -598,7 +615,7 @@ int sv_pool_slot(const sv_pool *p, unsigned index, sv_slot_info *out) {
 
         if (index >= p->nslots)
                 return UV_EINVAL;
-        s = p->slots[index];
+        s = slot_at(p, index);
         memset(out, 0, sizeof(*out));
         out->index = index;
         out->pid = s->w ? sv_worker_pid(s->w) : 0;
@@ -614,7 +631,7 @@ int sv_pool_slot(const sv_pool *p, unsigned index, sv_slot_info *out) {
 }
 
 sv_worker *sv_pool_worker(sv_pool *p, unsigned index) {
-        return index < p->nslots ? p->slots[index]->w : NULL;
+        return index < p->nslots ? slot_at(p, index)->w : NULL;
 }
 
 /* O(1): a copy's userdata is its slot (an exit callback asks per exit). */
@@ -631,7 +648,7 @@ int sv_pool_index_of(const sv_pool *p, const sv_worker *w) {
 
 /* The slot at index, if it is one of the N. */
 static pslot *slot_of(sv_pool *p, unsigned index) {
-        return index < p->size ? p->slots[index] : NULL;
+        return index < p->size ? slot_at(p, index) : NULL;
 }
 
 int sv_pool_start(sv_pool *p) {
@@ -643,7 +660,7 @@ int sv_pool_start(sv_pool *p) {
         p->started = true;
         /* A callback of an earlier copy's may have shut the pool down. */
         for (i = 0; i < p->size && !p->shutting; i++) {
-                e = spawn_slot(p->slots[i]);
+                e = spawn_slot(slot_at(p, i));
                 if (e < 0)
                         return e;
         }
@@ -652,7 +669,7 @@ int sv_pool_start(sv_pool *p) {
 }
 
 int sv_pool_signal(sv_pool *p, unsigned index, int sig, bool tree) {
-        pslot *s = index < p->nslots ? p->slots[index] : NULL;
+        pslot *s = index < p->nslots ? slot_at(p, index) : NULL;
 
         if (!s || sig < 0 || sig >= 65)
                 return UV_EINVAL;
@@ -783,12 +800,12 @@ int sv_pool_scale(sv_pool *p, unsigned n) {
                 return e;
         p->size = n;
         for (i = old; p->started && i < n; i++) {
-                e = grow_slot(p->slots[i]);
+                e = grow_slot(slot_at(p, i));
                 if (e < 0 && !first)
                         first = e;
         }
         for (i = n; i < old; i++) {
-                pslot *s = p->slots[i];
+                pslot *s = slot_at(p, i);
                 s->remove_asked = true;
                 s->restart_asked = false;
                 if (s->w)
@@ -811,7 +828,7 @@ int sv_pool_shutdown_with(sv_pool *p, const sv_stop_opts *o) {
 
         p->shutting = true;
         for (i = 0; i < p->nslots; i++) {
-                pslot *s = p->slots[i];
+                pslot *s = slot_at(p, i);
                 s->restart_asked = false;
                 if (s->w) {
                         s->stop_asked = true;
