@@ -126,9 +126,6 @@ static void on_pool_event(sv_pool *p, const sv_pool_event *ev, void *userdata) {
         run *r = userdata;
 
         (void) p;
-        /* HOOK(--control): the control server's `events` stream is fed
-         * from here, with every event (ev and what it points to are valid
-         * only during this call). */
         switch (ev->type) {
         case SV_POOL_EV_WORKER:
                 if (ev->worker_event->type == SV_EVENT_SPAWN)
