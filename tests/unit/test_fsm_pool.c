@@ -63,7 +63,7 @@ static int count(sv_pool_event_type t) {
         return n;
 }
 
-static void make(const sv_restart_opts *ro, unsigned copies) {
+static void make_with(const sv_restart_opts *ro, unsigned copies, uint64_t timeout_ms) {
         static const char *const argv[] = { "/fake/worker", NULL };
         sv_supervisor_opts so;
         sv_spawn_opts sp;
@@ -76,6 +76,7 @@ static void make(const sv_restart_opts *ro, unsigned copies) {
         assert_int_equal(sv_supervisor_new(&so, &f.sv), 0);
         memset(&sp, 0, sizeof(sp));
         sp.argv = argv;
+        sp.timeout_ms = timeout_ms;
         memset(&po, 0, sizeof(po));
         po.spawn = &sp;
         po.copies = copies;
@@ -83,6 +84,10 @@ static void make(const sv_restart_opts *ro, unsigned copies) {
         po.on_event = on_event;
         assert_int_equal(sv_pool_new(f.sv, &po, &f.pool), 0);
         assert_int_equal(sv_pool_start(f.pool), 0);
+}
+
+static void make(const sv_restart_opts *ro, unsigned copies) {
+        make_with(ro, copies, 0);
 }
 
 static int teardown(void **state) {
@@ -256,6 +261,28 @@ static void test_pause_resume_and_stop_of_a_paused_copy(void **state) {
         assert_int_equal(f.dones, 1);
 }
 
+/* A paused copy's deadline keeps running; its ladder thaws it, and a
+ * timeout is a failure that on-failure restarts. */
+static void test_timeout_of_a_paused_copy(void **state) {
+        sv_restart_opts ro = { SV_RESTART_ON_FAILURE, 0, 0, 0, 0, 0 };
+        sv_slot_info si;
+        int from;
+
+        (void) state;
+        make_with(&ro, 1, 1000);
+        assert_int_equal(sv_pool_pause(f.pool, 0), 0);
+        from = sv_fake_state.nsent;
+        sv_fake_state.now_us += 1000000;
+        sv__worker_step(sv_pool_worker(f.pool, 0), SV_EV_TIMEOUT);
+        assert_string_equal(sent_since(from), "TERM,CONT,CONT");
+        assert_int_equal(sv_pool_slot(f.pool, 0, &si), 0);
+        assert_int_equal(si.state, SV_SLOT_STOPPING);
+        reap(0, false, SIGTERM);
+        assert_int_equal(sv_pool_slot(f.pool, 0, &si), 0);
+        assert_int_equal(si.last.cause, SV_CAUSE_TIMEOUT);
+        assert_int_equal(si.state, SV_SLOT_BACKOFF);
+}
+
 static void test_restart_by_hand_is_no_crash(void **state) {
         sv_restart_opts ro = { SV_RESTART_NO, 0, 0, 0, 0, 0 };
         pid_t first, second;
@@ -333,6 +360,7 @@ int main(void) {
                 cmocka_unit_test_teardown(test_backoff_resets_after_a_healthy_run, teardown),
                 cmocka_unit_test_teardown(test_crash_window_slides, teardown),
                 cmocka_unit_test_teardown(test_pause_resume_and_stop_of_a_paused_copy, teardown),
+                cmocka_unit_test_teardown(test_timeout_of_a_paused_copy, teardown),
                 cmocka_unit_test_teardown(test_restart_by_hand_is_no_crash, teardown),
                 cmocka_unit_test_teardown(test_shutdown_cancels_a_backoff, teardown),
                 cmocka_unit_test_teardown(test_scale_down_then_up_reuses_the_slot, teardown),
