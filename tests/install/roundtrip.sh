@@ -27,7 +27,7 @@ pc=$(find "$prefix" -name supervise.pc -path '*/pkgconfig/*')
 [ -n "$pc" ] || { fail "no supervise.pc installed"; exit 1; }
 libdir=$(dirname "$(dirname "$pc")")
 
-for f in bin/supervise include/supervise/sv.h include/supervise/sv_run.h include/supervise/sv_find.h \
+for f in bin/supervise include/supervise/sv.h include/supervise/sv_run.h include/supervise/sv_find.h include/supervise/sv_pool.h \
 	share/bash-completion/completions/supervise; do
 	[ -f "$prefix/$f" ] || fail "$f not installed"
 done
@@ -60,7 +60,7 @@ for s in $(comm -13 "$work/exported" "$work/declared"); do fail "a public header
 export PKG_CONFIG_PATH="$libdir/pkgconfig"
 flags=$(pkg-config --cflags --libs supervise) || { fail "pkg-config supervise failed"; exit 1; }
 case " $flags " in *" -ljansson "*) fail "pkg-config --libs names jansson, which must be private: $flags" ;; esac
-printf '#include <supervise/sv.h>\n#include <supervise/sv_run.h>\n#include <supervise/sv_find.h>\nint main(void) { return sv_signal_parse("TERM") > 0 ? 0 : 1; }\n' >"$work/headers.c"
+printf '#include <supervise/sv.h>\n#include <supervise/sv_run.h>\n#include <supervise/sv_find.h>\n#include <supervise/sv_pool.h>\nint main(void) { return sv_signal_parse("TERM") > 0 ? 0 : 1; }\n' >"$work/headers.c"
 # shellcheck disable=SC2086
 "$cc" -std=c11 -Wall -Wextra -pedantic -Werror "$work/headers.c" $flags -Wl,-rpath,"$libdir" -o "$work/headers" ||
 	fail "the public headers do not compile together with -std=c11 -pedantic"
