@@ -10,6 +10,7 @@ int sv_cli_run(int argc, char **argv);
 int sv_cli_timeout(int argc, char **argv);
 int sv_cli_pgrep(int argc, char **argv);
 int sv_cli_pkill(int argc, char **argv);
+int sv_cli_ctl(int argc, char **argv);
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -12,6 +12,7 @@ int main(int argc, char **argv) {
         } subcommands[] = {
                 { "ps", sv_cli_ps },         { "kill", sv_cli_kill },   { "run", sv_cli_run },
                 { "timeout", sv_cli_timeout }, { "pgrep", sv_cli_pgrep }, { "pkill", sv_cli_pkill },
+                { "ctl", sv_cli_ctl },
         };
         size_t i;
 

@@ -168,7 +168,7 @@ static int send_json(ctl_client *cl, json_t *o) {
 
         if (!o)
                 return send_raw(cl, "{\"ok\":false,\"error\":\"out of memory\"}\n", 36);
-        s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+        s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(12));
         json_decref(o);
         if (!s)
                 return send_raw(cl, "{\"ok\":false,\"error\":\"out of memory\"}\n", 36);
@@ -461,7 +461,7 @@ void sv_control_pool_event(sv_control *c, const sv_pool_event *ev) {
         if (!c || c->closing || c->nfollowers == 0)
                 return;
         o = sv__ctl_event_json(c->pool, ev);
-        s = o ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+        s = o ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(12)) : NULL;
         json_decref(o);
         if (!s)
                 return;

@@ -52,6 +52,17 @@ static int fail(char *err, size_t errlen, const char *fmt, ...) {
         return UV_EINVAL;
 }
 
+/* Up to 40 bytes of the client's text for a reason, each control byte a
+ * '?', so that a reason stays one line in a log. */
+static const char *quote(const char *s, char buf[48]) {
+        size_t i;
+
+        for (i = 0; s[i] && i < 40; i++)
+                buf[i] = (unsigned char) s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+        buf[i] = '\0';
+        return buf;
+}
+
 static int parse_worker(json_t *v, sv__ctl_req *out, char *err, size_t errlen) {
         json_int_t i;
 
@@ -97,6 +108,8 @@ static int parse_n(json_t *v, sv__ctl_req *out, char *err, size_t errlen) {
 /* One key besides "id" and "cmd", checked against what the command takes. */
 static int parse_arg(const char *key, json_t *v, unsigned args, sv__ctl_req *out,
                      unsigned *seen, char *err, size_t errlen) {
+        char q[48];
+
         if (strcmp(key, "worker") == 0 && (args & ARG_WORKER)) {
                 *seen |= ARG_WORKER;
                 return parse_worker(v, out, err, errlen);
@@ -115,10 +128,11 @@ static int parse_arg(const char *key, json_t *v, unsigned args, sv__ctl_req *out
                 *seen |= ARG_N;
                 return parse_n(v, out, err, errlen);
         }
-        return fail(err, errlen, "unknown key \"%.40s\" for \"%s\"", key, cmds[out->cmd].name);
+        return fail(err, errlen, "unknown key \"%s\" for \"%s\"", quote(key, q), cmds[out->cmd].name);
 }
 
 static int find_cmd(json_t *v, sv__ctl_req *out, char *err, size_t errlen) {
+        char q[48];
         size_t i;
 
         if (!json_is_string(v))
@@ -128,7 +142,7 @@ static int find_cmd(json_t *v, sv__ctl_req *out, char *err, size_t errlen) {
                         out->cmd = (sv__ctl_cmd) i;
                         return 0;
                 }
-        return fail(err, errlen, "unknown command \"%.40s\"", json_string_value(v));
+        return fail(err, errlen, "unknown command \"%s\"", quote(json_string_value(v), q));
 }
 
 static int parse_object(json_t *root, sv__ctl_req *out, char *err, size_t errlen) {
