@@ -15,8 +15,9 @@
  *               timeout, or leaks under SV_LEAKS_FAIL;
  *   always      whatever the exit.
  * A copy we ended on purpose (sv_pool_stop, sv_pool_shutdown, a shrink, or a
- * stop of the worker itself through sv_worker_stop*) is never restarted by
- * the policy. sv_pool_restart() restarts at once, whatever the policy; it
+ * stop ladder started on the worker itself through sv_worker_stop*) is never
+ * restarted by the policy; one killed by a signal sent with sv_pool_signal
+ * (a parent killing a hung copy) failed, and is. sv_pool_restart() restarts at once, whatever the policy; it
  * counts as a restart but not as a crash (no backoff, no give-up).
  *
  * Backoff: the n-th restart in a row waits d = min(delay_max, delay_min *

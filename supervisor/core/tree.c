@@ -23,6 +23,13 @@
  * missed, so it may be slow. */
 #define CG_POLL_MS 20
 
+/* A polite signal is followed by SIGCONT, so that a stopped process can
+ * act on it; a stop signal is not, or it would be undone at once (a pool
+ * slot's pause is SIGSTOP of the tree). */
+static bool then_cont(int sig) {
+        return sig != SIGCONT && sig != SIGSTOP && sig != SIGTSTP && sig != SIGTTIN && sig != SIGTTOU;
+}
+
 static void signal_tree_procwalk(sv_worker *w, int sig) {
         pid_t root = w->state == SV_WORKER_EXITED ? 0 : w->pid;
         sv_proc *procs = NULL;
@@ -53,7 +60,7 @@ static void signal_tree_procwalk(sv_worker *w, int sig) {
         n = sv__proc_tree(root, w->pid, w->marker, &procs);
         for (i = 0; i < n; i++) {
                 (void) sv__plat_kill(procs[i].pid, -1, sig);
-                if (sig != SIGCONT)
+                if (then_cont(sig))
                         (void) sv__plat_kill(procs[i].pid, -1, SIGCONT);
         }
         free(procs);
@@ -77,7 +84,7 @@ static void signal_cgroup(sv_worker *w, int sig) {
         for (i = 0; i < n; i++) {
                 if (pids[i] != w->pid)
                         w->tree_multi = true;
-                if (sv__plat_kill(pids[i], -1, sig) == 0 && sig != SIGCONT)
+                if (sv__plat_kill(pids[i], -1, sig) == 0 && then_cont(sig))
                         (void) sv__plat_kill(pids[i], -1, SIGCONT);
         }
         free(pids);
@@ -107,7 +114,7 @@ int sv__tree_signal(sv_worker *w, int sig) {
         }
         if (leader) {
                 r = sv__plat_kill(w->pid, w->pidfd, sig);
-                if (sig != SIGCONT)
+                if (then_cont(sig))
                         (void) sv__plat_kill(w->pid, w->pidfd, SIGCONT);
         }
         if (w->cg) {

@@ -409,6 +409,11 @@ static void release_cgroup(sv_worker *w) {
                  * is removed, never reused. */
                 (void) sv__cg_destroy(w->cg);
                 free(w->cg);
+        } else if (w->cg->frozen && sv__cg_freeze(w->cg, false) < 0) {
+                /* A paused pool slot's cgroup that cannot be thawed would
+                 * freeze the next worker born into it. */
+                (void) sv__cg_destroy(w->cg);
+                free(w->cg);
         } else {
                 sv__cg_put(w->sv, w->cg);
         }

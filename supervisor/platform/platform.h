@@ -179,6 +179,7 @@ int sv__cg_setup(const char *token, char *out, size_t n, int *out_lock);
  * rather than removed and made again. */
 typedef struct sv__cg {
         bool killed; /* cgroup.kill was written: never reuse it */
+        bool frozen; /* cgroup.freeze is 1 (a paused pool slot): thaw before reuse */
         char path[];  /* sized to fit: 512 bytes each were a third of a
                        * worker's memory */
 } sv__cg;
@@ -194,6 +195,12 @@ int sv__cg_kill(sv__cg *cg);
 /* Sends sig (then SIGCONT, if `then_cont`) to every process in the
  * cgroup. Returns how many it reached. */
 int sv__cg_signal(const sv__cg *cg, int sig, bool then_cont);
+
+/* Writes cgroup.freeze ("1" or "0") and notes it in cg->frozen. Does not
+ * wait for cgroup.events to say "frozen 1": a frozen cgroup's members run
+ * no more user code once the write returns, however long the kernel takes
+ * to report it. UV_ENOENT where the kernel has no cgroup.freeze (< 5.2). */
+int sv__cg_freeze(sv__cg *cg, bool frozen);
 
 /* 1 if the cgroup still has processes, 0 if empty, negative on error. */
 int sv__cg_populated(const sv__cg *cg);

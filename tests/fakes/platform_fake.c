@@ -209,7 +209,14 @@ int sv__cg_create(const char *parent, unsigned n, sv__cg **out) {
                 return UV_ENOMEM;
         snprintf(cg->path, len, "%s/w%u", parent, n);
         cg->killed = false;
+        cg->frozen = false;
         *out = cg;
+        return 0;
+}
+
+int sv__cg_freeze(sv__cg *cg, bool frozen) {
+        sv_fake_state.freezes++;
+        cg->frozen = frozen;
         return 0;
 }
 

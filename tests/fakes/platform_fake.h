@@ -21,6 +21,7 @@ typedef struct sv_fake {
         sv__reaped reap_any[8];    /* what sv__plat_reap_any hands out, in order */
         int nreap_any;
         bool cgroups;              /* sv__cg_setup succeeds: the cgroup mechanism */
+        int freezes;               /* sv__cg_freeze calls */
 } sv_fake;
 
 extern sv_fake sv_fake_state;

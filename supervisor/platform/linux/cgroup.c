@@ -40,6 +40,7 @@ int sv__cg_create(const char *parent, unsigned n, sv__cg **out) {
                 return r;
         }
         cg->killed = false;
+        cg->frozen = false;
         *out = cg;
         return 0;
 }
@@ -50,6 +51,17 @@ int sv__cg_kill(sv__cg *cg) {
         cg->killed = true;
         snprintf(path, sizeof(path), "%s/cgroup.kill", cg->path);
         return sv__write_file(path, "1");
+}
+
+int sv__cg_freeze(sv__cg *cg, bool frozen) {
+        char path[SV_CG_MAX + 32];
+        int r;
+
+        snprintf(path, sizeof(path), "%s/cgroup.freeze", cg->path);
+        r = sv__write_file(path, frozen ? "1" : "0");
+        if (r == 0)
+                cg->frozen = frozen;
+        return r;
 }
 
 int sv__cg_pids(const sv__cg *cg, pid_t **out) {

@@ -264,7 +264,9 @@ SV_CHILD_CODE static void handle(const struct signalfd_siginfo *si, pid_t worker
                         /* From pid 1, -1 is every process of the namespace
                          * but ourselves. */
                         (void) kill(-1, sig);
-                        if (sig != SIGCONT)
+                        /* Not after a stop signal: a paused pool slot. */
+                        if (sig != SIGCONT && sig != SIGSTOP && sig != SIGTSTP &&
+                            sig != SIGTTIN && sig != SIGTTOU)
                                 (void) kill(-1, SIGCONT);
                         return;
                 }
