@@ -43,12 +43,18 @@ const char *sv__ctl_cmd_name(sv__ctl_cmd c) {
         return (unsigned) c < SV__CTL_COUNT ? cmds[c].name : NULL;
 }
 
+/* The reason may quote the client's bytes (jansson's own messages do):
+ * each control byte becomes '?', so that it stays one line in a log. */
 static int fail(char *err, size_t errlen, const char *fmt, ...) {
         va_list ap;
+        char *p;
 
         va_start(ap, fmt);
         (void) vsnprintf(err, errlen, fmt, ap);
         va_end(ap);
+        for (p = err; *p; p++)
+                if ((unsigned char) *p < 0x20 || *p == 0x7f)
+                        *p = '?';
         return UV_EINVAL;
 }
 

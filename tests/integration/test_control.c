@@ -197,6 +197,7 @@ typedef struct call {
         int err;
         uv_async_t *wake;
         unsigned *ndone;
+        unsigned *nfirst; /* if set: counted, and wake sent, on the first answer */
         pthread_mutex_t *mu;
 } call;
 
@@ -210,8 +211,15 @@ static void *call_thread(void *arg) {
         } else {
                 if (send_all(fd, c->lines, strlen(c->lines)) < 0)
                         c->err = -EPIPE;
-                for (i = 0; !c->err && i < c->nanswers && i < 64; i++)
+                for (i = 0; !c->err && i < c->nanswers && i < 64; i++) {
                         c->answers[i] = recv_line(fd);
+                        if (i == 0 && c->nfirst) {
+                                pthread_mutex_lock(c->mu);
+                                (*c->nfirst)++;
+                                pthread_mutex_unlock(c->mu);
+                                (void) uv_async_send(c->wake);
+                        }
+                }
                 (void) close(fd);
         }
         pthread_mutex_lock(c->mu);
@@ -443,16 +451,23 @@ static void test_events_stream_and_shutdown(void **state) {
                 pthread_t th;
                 pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
                 uv_async_t wake;
-                unsigned done = 0;
+                unsigned done = 0, first = 0;
 
                 assert_int_equal(uv_async_init(f.loop, &wake, on_wake), 0);
                 c[0].path = f.path;
                 c[0].wake = &wake;
                 c[0].ndone = &done;
+                c[0].nfirst = &first;
                 c[0].mu = &mu;
                 assert_int_equal(pthread_create(&th, NULL, call_thread, &c[0]), 0);
-                while (sv_control_clients(f.ctl) == 0 || !f.ctl)
+                for (;;) {
+                        pthread_mutex_lock(&mu);
+                        i = first;
+                        pthread_mutex_unlock(&mu);
+                        if (i)
+                                break;
                         (void) uv_run(f.loop, UV_RUN_ONCE);
+                }
                 run_calls(&f, &c[1], 1);
                 run_until(&f, &f.done, 1);
                 sv_control_close(f.ctl); /* ends the stream */
