@@ -119,7 +119,8 @@ typedef struct sv_pool_event {
         sv_worker *worker;           /* the slot's copy, if it has one */
         const sv_event *worker_event; /* WORKER only */
         uint64_t delay_ms;           /* RESTART_SCHEDULED */
-        unsigned restarts;           /* the slot's count so far (RESTARTED: this one included) */
+        unsigned restarts;           /* the slot's count so far; the events of a
+                                      * copy carry its own number (0: the first) */
         unsigned size;               /* SCALED */
         int error;                   /* SPAWN_FAILED */
         bool manual;                 /* RESTARTED: by sv_pool_restart, not the policy */

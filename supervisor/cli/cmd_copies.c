@@ -1,8 +1,9 @@
 /* cmd_copies.c - the main command, `supervise [OPTION]... COMMAND`: argv ->
- * options -> libsv -> exit code. Runs N copies of COMMAND, forwards the
- * signals we receive, prints the report (stderr line, --json records) and
- * turns the outcome into an exit status from the table in usage_text. Also
- * runs `supervise timeout` (sv_cli_timeout_run). A thin client of sv.h and
+ * options -> libsv -> exit code. Runs N copies of COMMAND as an sv_pool
+ * (restarted by --restart's policy), forwards the signals we receive,
+ * prints the report (stderr line, --json records) and turns the outcome
+ * into an exit status from the table in usage_text. Also runs `supervise
+ * timeout` (sv_cli_timeout_run). A thin client of sv.h, sv_pool.h and
  * sv_run.h: no timers or states of its own to follow a copy. */
 #include <errno.h>
 #include <signal.h>
@@ -86,10 +87,35 @@ static void on_warn(uv_timer_t *t) {
         sv_supervisor_foreach(r->sv, print_tree, r);
 }
 
+/* The pool's slots may outnumber ours after a grow (sv_pool_scale). */
+static int slots_fit(run *r) {
+        unsigned n = sv_pool_slots(r->pool), i;
+        slot *v;
+
+        if (n <= r->nslots)
+                return 0;
+        v = realloc(r->slots, n * sizeof(*v));
+        if (!v)
+                return UV_ENOMEM;
+        memset(v + r->nslots, 0, (n - r->nslots) * sizeof(*v));
+        for (i = r->nslots; i < n; i++)
+                v[i].index = i;
+        r->slots = v;
+        r->nslots = n;
+        return 0;
+}
+
 static void on_exit_cb(sv_worker *w, const sv_exit_info *info, void *userdata) {
         run *r = userdata;
-        slot *s = &r->slots[sv_worker_id(w)];
+        int index = sv_pool_index_of(r->pool, w);
+        sv_slot_info si;
+        slot *s;
 
+        if (index < 0 || slots_fit(r) < 0 || (unsigned) index >= r->nslots)
+                return;
+        s = &r->slots[index];
+        if (sv_pool_slot(r->pool, (unsigned) index, &si) == 0)
+                s->restarts = si.restarts;
         s->info = *info;
         s->info.leaks = NULL;
         s->done = true;
@@ -104,12 +130,62 @@ static void on_exit_cb(sv_worker *w, const sv_exit_info *info, void *userdata) {
                 sv_copies_json_line(r, s);
         }
         s->info.leaks = NULL;
-        if (r->done == r->expected)
-                close_run_handles(r);
 }
 
-static void stop_one(sv_worker *w, void *arg) {
-        (void) sv_worker_stop_signal(w, *(int *) arg);
+/* A copy started: its start record, and the terminal (supervise timeout
+ * --foreground) if it read the tty too early. */
+static void copy_started(run *r, const sv_pool_event *ev) {
+        pid_t pid = sv_worker_pid(ev->worker);
+
+        if (slots_fit(r) < 0 || ev->index >= r->nslots)
+                return;
+        r->slots[ev->index].pid = pid;
+        r->slots[ev->index].done = false;
+        r->expected++;
+        if (r->o->foreground && sv_cli_tty_give(sv_worker_pgid(ev->worker), &r->tty) > 0)
+                (void) sv_worker_kill_tree(ev->worker, SIGCONT);
+        if (r->json)
+                sv_copies_json_start(r, ev->index, pid, ev->restarts);
+}
+
+/* The pool's events that the report shows; DONE lets the loop end. */
+static void on_pool_event(sv_pool *p, const sv_pool_event *ev, void *userdata) {
+        run *r = userdata;
+
+        (void) p;
+        switch (ev->type) {
+        case SV_POOL_EV_WORKER:
+                if (ev->worker_event->type == SV_EVENT_SPAWN)
+                        copy_started(r, ev);
+                break;
+        case SV_POOL_EV_RESTART_SCHEDULED:
+                sv_copies_report_restart(r, ev->index, ev->restarts + 1, ev->delay_ms, false);
+                break;
+        case SV_POOL_EV_RESTARTED:
+                if (ev->manual)
+                        sv_copies_report_restart(r, ev->index, ev->restarts, 0, true);
+                break;
+        case SV_POOL_EV_SPAWN_FAILED:
+                fprintf(stderr, "supervise: worker %u: cannot run '%s': %s\n", ev->index,
+                        r->o->argv[0], uv_strerror(ev->error));
+                sv_copies_check_stderr(r);
+                break;
+        case SV_POOL_EV_GAVE_UP:
+                if (slots_fit(r) == 0 && ev->index < r->nslots)
+                        r->slots[ev->index].gave_up = true;
+                sv_copies_report_gave_up(r, ev->index, ev->restarts);
+                break;
+        case SV_POOL_EV_SCALED:
+                if (slots_fit(r) < 0)
+                        sv_copies_output_failed(r, "the report (out of memory)", ENOMEM);
+                break;
+        case SV_POOL_EV_DONE:
+                /* HOOK(--control): the control server closes here too. */
+                close_run_handles(r);
+                break;
+        default:
+                break;
+        }
 }
 
 static void forward_one(sv_worker *w, void *arg) {
@@ -120,9 +196,10 @@ static void on_signal(uv_signal_t *h, int signum) {
         run *r = h->data;
 
         if (signum == SIGINT || signum == SIGTERM || signum == SIGHUP) {
+                sv_stop_opts so = { signum, SV_CAUSE_STOPPED, "signal" };
                 if (!r->stop_signal)
                         r->stop_signal = signum;
-                sv_supervisor_foreach(r->sv, stop_one, &signum);
+                (void) sv_pool_shutdown_with(r->pool, &so);
         } else {
                 sv_supervisor_foreach(r->sv, forward_one, &signum);
         }
@@ -137,14 +214,14 @@ static void make_run_id(char *buf, size_t n) {
                  rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
 }
 
-/* Our environment plus SUPERVISE_WORKER and SUPERVISE_RUN. */
-static char **make_env(const run *r, unsigned index) {
+/* Our environment plus SUPERVISE_RUN; the pool adds SUPERVISE_WORKER. */
+static char **make_env(const run *r) {
         size_t n = 0, k = 0, i;
         char **env;
 
         while (environ[n])
                 n++;
-        env = calloc(n + 3, sizeof(*env));
+        env = calloc(n + 2, sizeof(*env));
         if (!env)
                 return NULL;
         for (i = 0; i < n; i++) {
@@ -153,8 +230,7 @@ static char **make_env(const run *r, unsigned index) {
                         continue;
                 env[k++] = environ[i];
         }
-        if (asprintf(&env[k++], "SUPERVISE_WORKER=%u", index) < 0 ||
-            asprintf(&env[k++], "SUPERVISE_RUN=%s", r->run_id) < 0) {
+        if (asprintf(&env[k++], "SUPERVISE_RUN=%s", r->run_id) < 0) {
                 free(env);
                 return NULL;
         }
@@ -168,11 +244,9 @@ static void free_env(char **env) {
                 return;
         while (env[n])
                 n++;
-        /* The two strings we made are the last two. */
-        if (n >= 2) {
+        /* The string we made is the last. */
+        if (n >= 1)
                 free(env[n - 1]);
-                free(env[n - 2]);
-        }
         free(env);
 }
 
@@ -231,11 +305,13 @@ static int final_status(const run *r) {
                 return 128 + r->stop_signal;
         if (r->o->gnu_timeout && r->expected == 1 && r->slots[0].done)
                 return gnu_timeout_status(r);
-        for (i = 0; i < r->expected; i++) {
+        /* Each slot by how its last copy ended: a restart that then
+         * succeeded is a success. */
+        for (i = 0; i < r->nslots; i++) {
                 if (r->slots[i].done && r->slots[i].info.cause == SV_CAUSE_TIMEOUT)
                         return EXIT_TIMEDOUT;
         }
-        for (i = 0; i < r->expected; i++) {
+        for (i = 0; i < r->nslots; i++) {
                 const sv_exit_info *e = &r->slots[i].info;
                 if (!r->slots[i].done)
                         continue;
@@ -330,36 +406,37 @@ static void prepare_spawn(run *r, sv_spawn_opts *sp) {
         sp->userdata = r;
 }
 
-/* Spawns the copies; returns 0, or the error that stopped the next one. */
-static int start_copies(run *r, sv_spawn_opts *sp, int *tty) {
+/* Makes the pool of copies and starts them; returns 0, or the error that
+ * stopped the next one (the copies started before it run on). */
+static int start_copies(run *r, sv_spawn_opts *sp) {
         const cli_opts *o = r->o;
-        unsigned i;
-        int e = 0;
+        sv_pool_opts po;
+        int e;
 
-        for (i = 0; i < o->copies; i++) {
-                sv_worker *w;
-                r->slots[i].index = i;
-                r->slots[i].envp = make_env(r, i);
-                if (!r->slots[i].envp)
-                        return UV_ENOMEM;
-                sp->env = (const char *const *) r->slots[i].envp;
-                e = sv_spawn(r->sv, sp, &w);
-                /* sv_spawn is done with it (the child has exec'd): kept,
-                 * it was a third of our memory per running copy. */
-                free_env(r->slots[i].envp);
-                r->slots[i].envp = NULL;
-                if (e < 0)
-                        return e;
-                r->slots[i].pid = sv_worker_pid(w);
-                r->expected++;
-                if (o->foreground && sv_cli_tty_give(sv_worker_pgid(w), tty) > 0)
-                        (void) sv_worker_kill_tree(w, SIGCONT); /* if it read the tty too early */
-                if (r->json)
-                        sv_copies_json_start(r, i, r->slots[i].pid);
-                if (r->out_failed)
-                        break; /* the copies already started are being stopped */
-        }
-        return 0;
+        r->env = make_env(r);
+        if (!r->env)
+                return UV_ENOMEM;
+        sp->env = (const char *const *) r->env;
+        memset(&po, 0, sizeof(po));
+        po.spawn = sp;
+        po.copies = o->copies;
+        po.restart = o->restart;
+        po.index_env = "SUPERVISE_WORKER";
+        po.on_event = on_pool_event;
+        po.userdata = r;
+        e = sv_pool_new(r->sv, &po, &r->pool);
+        if (e < 0)
+                return e;
+        /* The pool copied the environment: one copy for all, not one per
+         * running copy (it was a third of our memory per copy). */
+        free_env(r->env);
+        r->env = NULL;
+        if ((e = slots_fit(r)) < 0)
+                return e;
+        /* HOOK(--control PATH): the control server opens here, on r->pool,
+         * before the first copy starts, so that no event is missed; it
+         * closes on the pool's DONE (on_pool_event). */
+        return sv_pool_start(r->pool);
 }
 
 /* A copy could not start. Nothing is abandoned: the copies already running
@@ -378,8 +455,8 @@ static int start_failed(run *r, int e) {
                         uv_strerror(e), hint);
         if (!o->gnu_timeout && e == UV_ENOENT)
                 sv_cli_timeout_hint(o->argv);
-        sv_supervisor_stop_all(r->sv);
-        if (r->done == r->expected)
+        sv_copies_stop_all(r);
+        if (!r->pool || sv_pool_done(r->pool))
                 close_run_handles(r);
         sv_supervisor_run(r->sv);
         return spawn_error_status(e);
@@ -388,11 +465,11 @@ static int start_failed(run *r, int e) {
 static int run_copies(cli_opts *o) {
         sv_spawn_opts sp;
         run r;
-        unsigned i;
-        int e, status = EXIT_FAILURE_OWN, tty = -1;
+        int e, status = EXIT_FAILURE_OWN;
 
         memset(&r, 0, sizeof(r));
         r.o = o;
+        r.tty = -1;
         make_run_id(r.run_id, sizeof(r.run_id));
         if (o->json_path) {
                 r.json = strcmp(o->json_path, "-") == 0 ? stdout : fopen(o->json_path, "we");
@@ -402,15 +479,10 @@ static int run_copies(cli_opts *o) {
                         return EXIT_FAILURE_OWN;
                 }
         }
-        r.slots = calloc(o->copies, sizeof(*r.slots));
-        if (!r.slots) {
-                fprintf(stderr, "supervise: out of memory\n");
-                goto out_json;
-        }
         if (start_supervisor(&r) < 0)
                 goto out_sv;
         prepare_spawn(&r, &sp);
-        e = start_copies(&r, &sp, &tty);
+        e = start_copies(&r, &sp);
         if (e < 0) {
                 status = start_failed(&r, e);
                 goto out_sv;
@@ -421,13 +493,12 @@ static int run_copies(cli_opts *o) {
                 status = EXIT_FAILURE_OWN;
 
 out_sv:
-        sv_cli_tty_take_back(tty);
+        sv_cli_tty_take_back(r.tty);
         close_run_handles(&r);
+        sv_pool_free(r.pool);
         sv_supervisor_free(r.sv);
-        for (i = 0; i < o->copies; i++)
-                free_env(r.slots[i].envp);
+        free_env(r.env);
         free(r.slots);
-out_json:
         if (r.json && r.json != stdout && fclose(r.json) != 0) {
                 /* Every line was flushed; this is the last word of a full disk. */
                 fprintf(stderr, "supervise: cannot write '%s': %s\n", o->json_path, strerror(errno));

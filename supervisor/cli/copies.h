@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "supervise/sv.h"
+#include "supervise/sv_pool.h"
 
 #define EXIT_TIMEDOUT 124
 #define EXIT_FAILURE_OWN 125
@@ -24,6 +25,7 @@ typedef struct cli_opts {
         uint64_t warn_after_ms;
         sv_ladder ladder;
         sv_leaks leaks;
+        sv_restart_opts restart; /* --restart, --restart-delay, --max-restarts, --within */
         const char *mechanism;
         const char *json_path;
         bool quiet, verbose;
@@ -34,17 +36,24 @@ typedef struct cli_opts {
 typedef struct slot {
         unsigned index;
         pid_t pid;
-        bool done;
+        bool done;       /* its last copy ended (it may start again) */
+        bool gave_up;    /* the pool gave up on it: failed */
+        unsigned restarts; /* the number of the copy that ran last (0: the first) */
         sv_exit_info info;
-        char **envp;
 } slot;
 
 typedef struct run {
         cli_opts *o;
         sv_supervisor *sv;
-        slot *slots;
-        unsigned expected; /* copies spawned */
-        unsigned done;
+        /* The copies, as a pool of slots: the control server (--control)
+         * drives the run through it (sv_pool.h), and its events reach the
+         * report through cmd_copies.c's on_pool_event. */
+        sv_pool *pool;
+        slot *slots;       /* nslots, grown with the pool (sv_pool_scale) */
+        unsigned nslots;
+        unsigned expected; /* copies spawned (restarts included) */
+        unsigned done;     /* copies ended */
+        char **env;        /* the copies' environment but SUPERVISE_WORKER */
         FILE *json;
         bool out_failed; /* a report could not be written: exit 125 */
         int stop_signal; /* the signal that stopped us, 0 if none */
@@ -52,6 +61,7 @@ typedef struct run {
         uv_timer_t warn;
         bool warn_active;
         int nsigs;
+        int tty; /* the terminal given to the copy (supervise timeout --foreground), or -1 */
         char run_id[40];
 } run;
 
@@ -62,8 +72,15 @@ int sv_copies_parse_args(int argc, char **argv, cli_opts *o);
 void sv_copies_output_failed(run *r, const char *name, int err);
 /* Notices a lost stderr report (the exit status says so). */
 void sv_copies_check_stderr(run *r);
-/* {"event":"start",...} for copy `index`. */
-void sv_copies_json_start(run *r, unsigned index, pid_t pid);
+/* {"event":"start",...} for copy `index`, its `restarts`-th restart. */
+void sv_copies_json_start(run *r, unsigned index, pid_t pid, unsigned restarts);
+/* The stderr line and the --json line of a restart scheduled (delay_ms)
+ * or done by hand (manual), and of a slot given up on. */
+void sv_copies_report_restart(run *r, unsigned index, unsigned restarts, uint64_t delay_ms,
+                              bool manual);
+void sv_copies_report_gave_up(run *r, unsigned index, unsigned restarts);
+/* Stops every copy and cancels restarts (a report was lost). */
+void sv_copies_stop_all(run *r);
 /* The stderr line (and the leak lines) of a copy that ended. */
 void sv_copies_report_line(const run *r, const slot *s);
 /* The --json exit record of a copy that ended. */

@@ -33,6 +33,17 @@ static const char usage_text[] =
         "                        tree once the run has lasted DUR\n"
         "      --leaks POLICY    descendants alive when a copy exits: kill (default:\n"
         "                        kill and report), report, fail, ignore\n"
+        "      --restart POLICY  start a copy that ended again (never one stopped by\n"
+        "                        supervise): no (default), on-failure (a non-zero\n"
+        "                        exit, a signal or a timeout), always\n"
+        "      --restart-delay MIN..MAX  the backoff before a restart, MIN doubled\n"
+        "                        for each restart in a row up to MAX, less up to a\n"
+        "                        quarter of jitter (default 100ms..30s); a copy that\n"
+        "                        ran 10s starts again from MIN\n"
+        "      --max-restarts N  give up on a copy after N restarts (within DUR with\n"
+        "                        --within): it is reported failed, and supervise\n"
+        "                        exits with its status once the others end\n"
+        "      --within DUR      the window of --max-restarts (default: the whole run)\n"
         "      --mechanism M     tree containment: auto (default: the first that\n"
         "                        works of cgroup, pidns, procwalk), cgroup, pidns (a\n"
         "                        PID namespace per copy; the pid reported is its\n"
@@ -50,7 +61,7 @@ static const char usage_text[] =
         "forwarded to every copy.\n"
         "\n"
         "Exit status:\n"
-        "  0      every copy exited 0\n"
+        "  0      every copy exited 0 (with --restart: each slot's last copy)\n"
         "  N      the first copy that failed exited with N (as with GNU timeout,\n"
         "         a copy's own 124-255 passes through unchanged)\n"
         "  124    a copy timed out\n"
@@ -69,14 +80,57 @@ static int usage_error(const char *fmt, const char *arg) {
         return sv_cli_usage_error("supervise", fmt, arg);
 }
 
+/* --restart (which 0), --restart-delay (1), --max-restarts (2), --within
+ * (3). Returns -1 to go on, or an exit status. */
+static int restart_opt(int which, const char *arg, sv_restart_opts *ro, bool given[4]) {
+        given[which] = true;
+        switch (which) {
+        case 0:
+                if (sv_restart_policy_parse(arg, &ro->policy) < 0)
+                        return usage_error("invalid --restart '%s' (want no, on-failure or always)",
+                                           arg);
+                break;
+        case 1:
+                if (sv_restart_delay_parse(arg, &ro->delay_min_ms, &ro->delay_max_ms) < 0)
+                        return usage_error("invalid --restart-delay '%s' (want MIN..MAX, e.g. "
+                                           "100ms..30s, MIN > 0)", arg);
+                break;
+        case 2:
+                if (sv_cli_parse_uint(arg, 1, 1000000, &ro->max_restarts) < 0)
+                        return usage_error("invalid --max-restarts '%s' (want 1-1000000)", arg);
+                break;
+        default:
+                if (sv_duration_parse(arg, &ro->within_ms) < 0 || !ro->within_ms ||
+                    ro->within_ms == SV_DURATION_INF)
+                        return usage_error("invalid duration '%s' for --within", arg);
+                break;
+        }
+        return -1;
+}
+
+/* The restart options that mean nothing without the others. */
+static int restart_check(const sv_restart_opts *ro, const bool given[4]) {
+        if (given[3] && !given[2])
+                return usage_error("%s", "--within needs --max-restarts");
+        if (ro->policy == SV_RESTART_NO && (given[1] || given[2]))
+                return usage_error("%s needs --restart on-failure or always",
+                                   given[1] ? "--restart-delay" : "--max-restarts");
+        return -1;
+}
+
 /* Returns -1 to go on, or an exit status. */
 int sv_copies_parse_args(int argc, char **argv, cli_opts *o) {
-        enum { OPT_MECH = 256, OPT_JSON, OPT_HELP, OPT_VERSION, OPT_WARN };
+        enum { OPT_MECH = 256, OPT_JSON, OPT_HELP, OPT_VERSION, OPT_WARN, OPT_RESTART,
+               OPT_RESTART_DELAY, OPT_MAX_RESTARTS, OPT_WITHIN };
         static const struct option longopts[] = {
                 { "copies", required_argument, NULL, 'n' },
                 SV_CLI_COMMON_LONGOPTS,
                 { "warn-after", required_argument, NULL, OPT_WARN },
                 { "mechanism", required_argument, NULL, OPT_MECH },
+                { "restart", required_argument, NULL, OPT_RESTART },
+                { "restart-delay", required_argument, NULL, OPT_RESTART_DELAY },
+                { "max-restarts", required_argument, NULL, OPT_MAX_RESTARTS },
+                { "within", required_argument, NULL, OPT_WITHIN },
                 { "json", required_argument, NULL, OPT_JSON },
                 { "quiet", no_argument, NULL, 'q' },
                 { "verbose", no_argument, NULL, 'v' },
@@ -85,6 +139,7 @@ int sv_copies_parse_args(int argc, char **argv, cli_opts *o) {
                 { NULL, 0, NULL, 0 },
         };
         sv_cli_common common;
+        bool given[4] = { false, false, false, false };
         char bad[8];
         int c, r;
 
@@ -120,6 +175,14 @@ int sv_copies_parse_args(int argc, char **argv, cli_opts *o) {
                 case OPT_JSON:
                         o->json_path = optarg;
                         break;
+                case OPT_RESTART:
+                case OPT_RESTART_DELAY:
+                case OPT_MAX_RESTARTS:
+                case OPT_WITHIN:
+                        r = restart_opt(c - OPT_RESTART, optarg, &o->restart, given);
+                        if (r >= 0)
+                                return r;
+                        break;
                 case 'q':
                         o->quiet = true;
                         break;
@@ -142,6 +205,9 @@ int sv_copies_parse_args(int argc, char **argv, cli_opts *o) {
         }
         if (optind >= argc)
                 return usage_error("%s", "no command given");
+        r = restart_check(&o->restart, given);
+        if (r >= 0)
+                return r;
         o->timeout_ms = common.timeout_ms;
         o->idle_timeout_ms = common.idle_timeout_ms;
         o->leaks = common.leaks;

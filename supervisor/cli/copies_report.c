@@ -17,7 +17,14 @@ void sv_copies_output_failed(run *r, const char *name, int err) {
         if (!r->out_failed && name)
                 fprintf(stderr, "supervise: cannot write %s: %s\n", name, strerror(err));
         r->out_failed = true;
-        if (r->sv)
+        sv_copies_stop_all(r);
+}
+
+/* Through the pool, so that no copy is restarted or started after. */
+void sv_copies_stop_all(run *r) {
+        if (r->pool)
+                (void) sv_pool_shutdown(r->pool);
+        else if (r->sv)
                 (void) sv_supervisor_stop_all(r->sv);
 }
 
@@ -40,8 +47,7 @@ static void json_failed(run *r, int err) {
 void sv_copies_check_stderr(run *r) {
         if (ferror(stderr) && !r->out_failed) {
                 r->out_failed = true;
-                if (r->sv)
-                        (void) sv_supervisor_stop_all(r->sv);
+                sv_copies_stop_all(r);
         }
 }
 
@@ -65,13 +71,14 @@ static void json_emit(run *r, json_t *o) {
         free(text);
 }
 
-/* {"event":"start","worker":N,"pid":P,"argv":[...]}: a line of its own for
- * each copy started; exit records keep their shape (no "event" key). */
-void sv_copies_json_start(run *r, unsigned index, pid_t pid) {
+/* {"event":"start","worker":N,"pid":P,"restarts":K,"argv":[...]}: a line
+ * of its own for each copy started (K: 0 for a slot's first copy, then the
+ * number of the restart); exit records keep their shape (no "event" key). */
+void sv_copies_json_start(run *r, unsigned index, pid_t pid, unsigned restarts) {
         json_t *o;
 
-        o = json_pack("{s:s, s:I, s:I}", "event", "start", "worker", (json_int_t) index, "pid",
-                      (json_int_t) pid);
+        o = json_pack("{s:s, s:I, s:I, s:I}", "event", "start", "worker", (json_int_t) index, "pid",
+                      (json_int_t) pid, "restarts", (json_int_t) restarts);
         if (!o) {
                 json_failed(r, ENOMEM);
                 return;
@@ -112,7 +119,59 @@ void sv_copies_report_line(const run *r, const slot *s) {
         }
 }
 
-/* {"worker":N, then the one exit record of sv_exit_json (docs/json.md)}. */
+/* "restart in 0.180s" or "restarted by hand": a line for people, and
+ * {"event":"restart","worker":N,"restarts":K,"delay_ms":D,"reason":R}. */
+void sv_copies_report_restart(run *r, unsigned index, unsigned restarts, uint64_t delay_ms,
+                              bool manual) {
+        const char *why = manual ? "manual" : sv_restart_policy_name(r->o->restart.policy);
+        json_t *o;
+
+        if (!r->o->quiet) {
+                fprintf(stderr, "supervise: worker %u: restart %u in %.3fs (%s)\n", index, restarts,
+                        (double) delay_ms / 1e3, why);
+                sv_copies_check_stderr(r);
+        }
+        if (!r->json)
+                return;
+        o = json_pack("{s:s, s:I, s:I, s:I, s:s}", "event", "restart", "worker", (json_int_t) index,
+                      "restarts", (json_int_t) restarts, "delay_ms", (json_int_t) delay_ms, "reason",
+                      why);
+        if (!o) {
+                json_failed(r, ENOMEM);
+                return;
+        }
+        json_emit(r, o);
+}
+
+/* The crash-loop give-up: {"event":"gave_up","worker":N,"restarts":K,
+ * "max_restarts":M,"within_ms":W or null}. */
+void sv_copies_report_gave_up(run *r, unsigned index, unsigned restarts) {
+        const sv_restart_opts *ro = &r->o->restart;
+        json_t *o;
+
+        if (!r->o->quiet) {
+                if (ro->within_ms)
+                        fprintf(stderr, "supervise: worker %u: failed: gave up after %u restarts "
+                                "within %.3fs\n", index, restarts, (double) ro->within_ms / 1e3);
+                else
+                        fprintf(stderr, "supervise: worker %u: failed: gave up after %u restarts\n",
+                                index, restarts);
+                sv_copies_check_stderr(r);
+        }
+        if (!r->json)
+                return;
+        o = json_pack("{s:s, s:I, s:I, s:I, s:o}", "event", "gave_up", "worker", (json_int_t) index,
+                      "restarts", (json_int_t) restarts, "max_restarts", (json_int_t) ro->max_restarts,
+                      "within_ms", ro->within_ms ? json_integer((json_int_t) ro->within_ms) : json_null());
+        if (!o) {
+                json_failed(r, ENOMEM);
+                return;
+        }
+        json_emit(r, o);
+}
+
+/* {"worker":N,"restarts":K, then the one exit record of sv_exit_json
+ * (docs/json.md)}. */
 void sv_copies_json_line(run *r, const slot *s) {
         json_t *o, *rec = NULL;
         char *text;
@@ -121,7 +180,8 @@ void sv_copies_json_line(run *r, const slot *s) {
         if (text)
                 rec = json_loads(text, 0, NULL);
         free(text);
-        o = json_pack("{s:I}", "worker", (json_int_t) s->index);
+        o = json_pack("{s:I, s:I}", "worker", (json_int_t) s->index, "restarts",
+                      (json_int_t) s->restarts);
         if (!rec || !o || json_object_update(o, rec) < 0) {
                 json_decref(rec);
                 json_decref(o);

@@ -246,14 +246,15 @@ static int start_again(pslot *s, bool manual) {
         sv_pool_event ev;
         int e;
 
+        /* Counted first: the new copy's own events carry its number. */
+        s->restarts++;
         e = spawn_slot(s);
         if (e < 0) {
+                s->restarts--;
                 emit_slot(s, SV_POOL_EV_SPAWN_FAILED, 0, e);
-                if (s->state == SV_SLOT_EXITED && !s->w)
-                        schedule(s, NULL);
+                schedule(s, NULL);
                 return e;
         }
-        s->restarts++;
         memset(&ev, 0, sizeof(ev));
         ev.type = SV_POOL_EV_RESTARTED;
         ev.index = s->index;
@@ -616,7 +617,8 @@ int sv_pool_start(sv_pool *p) {
         if (p->started)
                 return UV_EALREADY;
         p->started = true;
-        for (i = 0; i < p->size; i++) {
+        /* A callback of an earlier copy's may have shut the pool down. */
+        for (i = 0; i < p->size && !p->shutting; i++) {
                 e = spawn_slot(p->slots[i]);
                 if (e < 0)
                         return e;

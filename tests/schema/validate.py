@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # validate.py SUPERVISE WORKERS_DIR SCHEMA - validates real exit records
 # against docs/exit-record.schema.json: the `--json` records of an exit 3, a
-# timeout that needs KILL, and a run that leaks a daemon, and the exit lines
+# timeout that needs KILL, a run that leaks a daemon and one restarted twice
+# by --restart, and the exit lines
 # of `run --events` for a 3-job file (pass, fail, timeout). Fails (exit 1) on
 # any invalid record, on a run that wrote fewer records than it should, and
 # when the jsonschema module is missing (python3-jsonschema, scripts/deps.sh):
@@ -75,6 +76,13 @@ def main():
     leak = check("--json leak", run_json(["--", worker("sv-daemon"), "60000", "exit"], 0), 1, v)
     if leak and (leak[0]["leaked_count"] != 1 or len(leak[0]["leaked"]) != 1):
         failures.append("--json leak: no leak in %s" % json.dumps(leak[0]))
+
+    # --restart: a record per copy, each with the number of its restart.
+    again = check("--json restarts", run_json(
+        ["--restart", "on-failure", "--restart-delay", "1ms..2ms", "--max-restarts", "2", "--",
+         worker("sv-exit"), "3"], 3), 3, v)
+    if [r.get("restarts") for r in again] != [0, 1, 2]:
+        failures.append("--json restarts: wrong counts in %s" % json.dumps(again))
 
     with tempfile.TemporaryDirectory() as d:
         jobs, events = os.path.join(d, "jobs.txt"), os.path.join(d, "events.jsonl")
