@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "supervise/sv.h"
+#include "supervise/sv_control.h"
 #include "supervise/sv_pool.h"
 
 #define EXIT_TIMEDOUT 124
@@ -28,6 +29,7 @@ typedef struct cli_opts {
         sv_restart_opts restart; /* --restart, --restart-delay, --max-restarts, --within */
         const char *mechanism;
         const char *json_path;
+        const char *control_path; /* --control: the control socket, or NULL */
         bool quiet, verbose;
         bool gnu_timeout, preserve_status, foreground; /* `supervise timeout` */
         char **argv;
@@ -49,6 +51,8 @@ typedef struct run {
          * drives the run through it (sv_pool.h), and its events reach the
          * report through cmd_copies.c's on_pool_event. */
         sv_pool *pool;
+        sv_control *ctl;   /* --control; closed with the run's handles */
+        bool ctl_failed;   /* it could not listen: exit 125, nothing started */
         slot *slots;       /* nslots, grown with the pool (sv_pool_scale) */
         unsigned nslots;
         unsigned expected; /* copies spawned (restarts included) */

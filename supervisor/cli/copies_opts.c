@@ -51,6 +51,8 @@ static const char usage_text[] =
         "      --json FILE       JSON lines as they happen ('-' for stdout): one\n"
         "                        {\"event\":\"start\",...} per copy started, one\n"
         "                        object per exit\n"
+        "      --control PATH    listen for `supervise ctl PATH` on a Unix socket\n"
+        "                        (mode 0600; our uid and root only), removed at exit\n"
         "  -q, --quiet           no report on stderr\n"
         "  -v, --verbose         log every state change on stderr\n"
         "  -h, --help            show this help and exit\n"
@@ -121,7 +123,7 @@ static int restart_check(const sv_restart_opts *ro, const bool given[4]) {
 /* Returns -1 to go on, or an exit status. */
 int sv_copies_parse_args(int argc, char **argv, cli_opts *o) {
         enum { OPT_MECH = 256, OPT_JSON, OPT_HELP, OPT_VERSION, OPT_WARN, OPT_RESTART,
-               OPT_RESTART_DELAY, OPT_MAX_RESTARTS, OPT_WITHIN };
+               OPT_RESTART_DELAY, OPT_MAX_RESTARTS, OPT_WITHIN, OPT_CONTROL };
         static const struct option longopts[] = {
                 { "copies", required_argument, NULL, 'n' },
                 SV_CLI_COMMON_LONGOPTS,
@@ -132,6 +134,7 @@ int sv_copies_parse_args(int argc, char **argv, cli_opts *o) {
                 { "max-restarts", required_argument, NULL, OPT_MAX_RESTARTS },
                 { "within", required_argument, NULL, OPT_WITHIN },
                 { "json", required_argument, NULL, OPT_JSON },
+                { "control", required_argument, NULL, OPT_CONTROL },
                 { "quiet", no_argument, NULL, 'q' },
                 { "verbose", no_argument, NULL, 'v' },
                 { "help", no_argument, NULL, OPT_HELP },
@@ -174,6 +177,9 @@ int sv_copies_parse_args(int argc, char **argv, cli_opts *o) {
                         break;
                 case OPT_JSON:
                         o->json_path = optarg;
+                        break;
+                case OPT_CONTROL:
+                        o->control_path = optarg;
                         break;
                 case OPT_RESTART:
                 case OPT_RESTART_DELAY:
