@@ -179,12 +179,10 @@ static int send_json(ctl_client *cl, json_t *o) {
         return r;
 }
 
+/* An error answer, with the request's id first when it had one. */
 static json_t *error_obj(json_t *id, const char *msg) {
-        json_t *o = json_pack("{s:b, s:s}", "ok", 0, "error", msg);
-
-        if (o && id)
-                (void) json_object_set(o, "id", id);
-        return o;
+        return id ? json_pack("{s:O, s:b, s:s}", "id", id, "ok", 0, "error", msg)
+                  : json_pack("{s:b, s:s}", "ok", 0, "error", msg);
 }
 
 /* The answer with the request's id first, as a reader scans for it. */
