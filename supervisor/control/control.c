@@ -106,11 +106,16 @@ static void on_shutdown_done(uv_shutdown_t *req, int status) {
 }
 
 /* Drops the client once what is queued for it has been written (an error
- * line we want it to see). A client that never reads would hold this up,
- * so only small last lines go this way. */
+ * line we want it to see). A client that does not read would hold the
+ * connection open: if more than the kernel took is already waiting, drop it
+ * now instead. */
 static void drop_after_writes(ctl_client *cl) {
         if (cl->gone)
                 return;
+        if (uv_stream_get_write_queue_size((uv_stream_t *) &cl->pipe) > 4096) {
+                drop(cl);
+                return;
+        }
         (void) uv_read_stop((uv_stream_t *) &cl->pipe);
         cl->shut.data = cl;
         if (uv_shutdown(&cl->shut, (uv_stream_t *) &cl->pipe, on_shutdown_done) < 0)
@@ -121,9 +126,12 @@ static void on_written(uv_write_t *req, int status) {
         out_req *w = (out_req *) req;
         ctl_client *cl = req->data;
 
-        /* UV_ECANCELED: the client was dropped with this still queued. */
+        /* UV_ECANCELED: the client was dropped with this still queued.
+         * EPIPE, ECONNRESET: it went away, which clients do (an `events`
+         * follower ends so); anything else is worth a line. */
         if (status < 0 && status != UV_ECANCELED && !cl->gone) {
-                logf_(cl->c, "control: client pid %d gone (%s)", (int) cl->pid, uv_strerror(status));
+                if (status != UV_EPIPE && status != UV_ECONNRESET)
+                        logf_(cl->c, "control: client pid %d: %s", (int) cl->pid, uv_strerror(status));
                 drop(cl);
         }
         free(w);
