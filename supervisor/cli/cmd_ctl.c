@@ -1,4 +1,4 @@
-/* cmd_ctl.c - `supervise ctl PATH COMMAND [ARG]...`: one request to a
+/* cmd_ctl.c - `supervise ctl PATH REQUEST [ARG]...`: one request to a
  * running supervisor's control socket (`supervise --control PATH`), its
  * answer as a table, or as the raw JSON lines with --json. `events` prints
  * the stream until the supervisor closes it. The protocol is
@@ -18,11 +18,11 @@
 #define EXIT_REFUSED 1
 
 static const char ctl_usage[] =
-        "Usage: supervise ctl [OPTION]... PATH COMMAND [ARG]...\n"
+        "Usage: supervise ctl [OPTION]... PATH REQUEST [ARG]...\n"
         "Talk to a running supervise through its control socket PATH (opened with\n"
         "'supervise --control PATH'). ID is a worker's index or 'all'.\n"
         "\n"
-        "Commands:\n"
+        "Requests:\n"
         "  list               the workers: pid, state, uptime, restarts, last exit\n"
         "  tree [ID]          each worker's processes, with their parents\n"
         "  signal ID SIG      send SIG (a name or a number) to the worker's leader,\n"
@@ -86,7 +86,7 @@ static int parse_ctl(int argc, char **argv, ctl_args *a) {
                 }
         }
         if (argc - optind < 2)
-                return ctl_error("%s", argc - optind ? "no command given" : "no socket path given");
+                return ctl_error("%s", argc - optind ? "no request given" : "no socket path given");
         a->path = argv[optind];
         a->cmd = argv[optind + 1];
         a->args = argv + optind + 2;
@@ -142,7 +142,7 @@ static json_t *build_request(const ctl_args *a, int *status) {
                 for (i = 0; i < sizeof(by_id) / sizeof(by_id[0]) && strcmp(a->cmd, by_id[i]); i++)
                         ;
                 if (i == sizeof(by_id) / sizeof(by_id[0])) {
-                        *status = ctl_error("unknown command '%s'", a->cmd);
+                        *status = ctl_error("unknown request '%s'", a->cmd);
                         goto fail;
                 }
                 want = 1;

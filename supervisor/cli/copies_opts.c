@@ -17,6 +17,7 @@ static const char usage_text[] =
         "       supervise run [OPTION]... --from FILE        (see 'supervise run --help')\n"
         "       supervise timeout [OPTION] DURATION COMMAND [ARG]...  (GNU timeout's form)\n"
         "       supervise pgrep|pkill [OPTION]... [PATTERN]   (procps' forms)\n"
+        "       supervise ctl [OPTION]... PATH REQUEST [ARG]...  (see 'supervise ctl --help')\n"
         "Run COMMAND (never through a shell), supervise it and report how it ended.\n"
         "\n"
         "  -n, --copies N        run N copies at once (default 1); each gets\n"
