@@ -109,7 +109,9 @@ typedef enum sv_pool_event_type {
         SV_POOL_EV_PAUSED,
         SV_POOL_EV_RESUMED,
         SV_POOL_EV_SCALED,            /* size: the new N */
-        SV_POOL_EV_DONE,              /* every slot ended and none will restart */
+        SV_POOL_EV_DONE,              /* every slot ended and none will restart
+                                       * (also after a scale to 0); once per
+                                       * time it becomes true */
         SV_POOL_EV_COUNT
 } sv_pool_event_type;
 

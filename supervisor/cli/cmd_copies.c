@@ -90,49 +90,26 @@ static void on_warn(uv_timer_t *t) {
         sv_supervisor_foreach(r->sv, print_tree, r);
 }
 
-/* The pool's slots may outnumber ours after a grow (sv_pool_scale). */
-static int slots_fit(run *r) {
-        unsigned n = sv_pool_slots(r->pool), i;
-        slot *v;
-
-        if (n <= r->nslots)
-                return 0;
-        v = realloc(r->slots, n * sizeof(*v));
-        if (!v)
-                return UV_ENOMEM;
-        memset(v + r->nslots, 0, (n - r->nslots) * sizeof(*v));
-        for (i = r->nslots; i < n; i++)
-                v[i].index = i;
-        r->slots = v;
-        r->nslots = n;
-        return 0;
-}
-
+/* Reports a copy that ended. The pool keeps each slot's last exit (for
+ * the exit status); nothing is kept here per copy. */
 static void on_exit_cb(sv_worker *w, const sv_exit_info *info, void *userdata) {
         run *r = userdata;
         int index = sv_pool_index_of(r->pool, w);
         sv_slot_info si;
-        slot *s;
+        slot s;
 
-        if (index < 0 || slots_fit(r) < 0 || (unsigned) index >= r->nslots)
-                return;
-        s = &r->slots[index];
-        if (sv_pool_slot(r->pool, (unsigned) index, &si) == 0)
-                s->restarts = si.restarts;
-        s->info = *info;
-        s->info.leaks = NULL;
-        s->done = true;
         r->done++;
+        if (index < 0 || sv_pool_slot(r->pool, (unsigned) index, &si) < 0)
+                return;
+        s.index = (unsigned) index;
+        s.restarts = si.restarts;
+        s.info = *info;
         if (!r->o->quiet) {
-                s->info.leaks = info->leaks;
-                sv_copies_report_line(r, s);
+                sv_copies_report_line(r, &s);
                 sv_copies_check_stderr(r);
         }
-        if (r->json) {
-                s->info.leaks = info->leaks;
-                sv_copies_json_line(r, s);
-        }
-        s->info.leaks = NULL;
+        if (r->json)
+                sv_copies_json_line(r, &s);
 }
 
 /* A copy started: its start record, and the terminal (supervise timeout
@@ -140,10 +117,6 @@ static void on_exit_cb(sv_worker *w, const sv_exit_info *info, void *userdata) {
 static void copy_started(run *r, const sv_pool_event *ev) {
         pid_t pid = sv_worker_pid(ev->worker);
 
-        if (slots_fit(r) < 0 || ev->index >= r->nslots)
-                return;
-        r->slots[ev->index].pid = pid;
-        r->slots[ev->index].done = false;
         r->expected++;
         if (r->o->foreground && sv_cli_tty_give(sv_worker_pgid(ev->worker), &r->tty) > 0)
                 (void) sv_worker_kill_tree(ev->worker, SIGCONT);
@@ -175,13 +148,7 @@ static void on_pool_event(sv_pool *p, const sv_pool_event *ev, void *userdata) {
                 sv_copies_check_stderr(r);
                 break;
         case SV_POOL_EV_GAVE_UP:
-                if (slots_fit(r) == 0 && ev->index < r->nslots)
-                        r->slots[ev->index].gave_up = true;
                 sv_copies_report_gave_up(r, ev->index, ev->restarts);
-                break;
-        case SV_POOL_EV_SCALED:
-                if (slots_fit(r) < 0)
-                        sv_copies_output_failed(r, "the report (out of memory)", ENOMEM);
                 break;
         case SV_POOL_EV_DONE:
                 close_run_handles(r);
@@ -290,8 +257,7 @@ static int watch_signals(run *r) {
 
 /* GNU timeout's table: 124 on timeout unless --preserve-status, but 137
  * whenever KILL ended the command (GNU's own KILL kills timeout too). */
-static int gnu_timeout_status(const run *r) {
-        const sv_exit_info *e = &r->slots[0].info;
+static int gnu_timeout_status(const run *r, const sv_exit_info *e) {
         int own = e->exited ? e->code : 128 + e->signal;
 
         if (!e->exited && e->signal == SIGKILL)
@@ -301,22 +267,30 @@ static int gnu_timeout_status(const run *r) {
         return own;
 }
 
+/* The exit of slot i's last copy, if one ran. */
+static const sv_exit_info *last_exit(const run *r, unsigned i, sv_slot_info *si) {
+        if (sv_pool_slot(r->pool, i, si) < 0 || !si->has_last)
+                return NULL;
+        return &si->last;
+}
+
 static int final_status(const run *r) {
-        unsigned i;
+        const sv_exit_info *e;
+        sv_slot_info si;
+        unsigned i, n = sv_pool_slots(r->pool);
 
         if (r->stop_signal)
                 return 128 + r->stop_signal;
-        if (r->o->gnu_timeout && r->expected == 1 && r->slots[0].done)
-                return gnu_timeout_status(r);
+        if (r->o->gnu_timeout && r->expected == 1 && (e = last_exit(r, 0, &si)))
+                return gnu_timeout_status(r, e);
         /* Each slot by how its last copy ended: a restart that then
          * succeeded is a success. */
-        for (i = 0; i < r->nslots; i++) {
-                if (r->slots[i].done && r->slots[i].info.cause == SV_CAUSE_TIMEOUT)
+        for (i = 0; i < n; i++) {
+                if ((e = last_exit(r, i, &si)) && e->cause == SV_CAUSE_TIMEOUT)
                         return EXIT_TIMEDOUT;
         }
-        for (i = 0; i < r->nslots; i++) {
-                const sv_exit_info *e = &r->slots[i].info;
-                if (!r->slots[i].done)
+        for (i = 0; i < n; i++) {
+                if (!(e = last_exit(r, i, &si)))
                         continue;
                 if (!e->exited)
                         return 128 + e->signal;
@@ -463,8 +437,6 @@ static int start_copies(run *r, sv_spawn_opts *sp) {
          * running copy (it was a third of our memory per copy). */
         free_env(r->env);
         r->env = NULL;
-        if ((e = slots_fit(r)) < 0)
-                return e;
         /* Before the first copy starts, so that no event is missed; it
          * closes on the pool's DONE (close_run_handles). */
         if (o->control_path && (e = open_control(r)) < 0)
@@ -531,7 +503,6 @@ out_sv:
         sv_pool_free(r.pool);
         sv_supervisor_free(r.sv);
         free_env(r.env);
-        free(r.slots);
         if (r.json && r.json != stdout && fclose(r.json) != 0) {
                 /* Every line was flushed; this is the last word of a full disk. */
                 fprintf(stderr, "supervise: cannot write '%s': %s\n", o->json_path, strerror(errno));

@@ -35,13 +35,11 @@ typedef struct cli_opts {
         char **argv;
 } cli_opts;
 
+/* A copy that ended, as the report shows it. */
 typedef struct slot {
         unsigned index;
-        pid_t pid;
-        bool done;       /* its last copy ended (it may start again) */
-        bool gave_up;    /* the pool gave up on it: failed */
-        unsigned restarts; /* the number of the copy that ran last (0: the first) */
-        sv_exit_info info;
+        unsigned restarts; /* which restart of the slot it was (0: its first copy) */
+        sv_exit_info info; /* its leaks and reason are valid during the report */
 } slot;
 
 typedef struct run {
@@ -49,12 +47,11 @@ typedef struct run {
         sv_supervisor *sv;
         /* The copies, as a pool of slots: the control server (--control)
          * drives the run through it (sv_pool.h), and its events reach the
-         * report through cmd_copies.c's on_pool_event. */
+         * report through cmd_copies.c's on_pool_event. It keeps each
+         * slot's last exit, which the exit status is made of. */
         sv_pool *pool;
         sv_control *ctl;   /* --control; closed with the run's handles */
         bool ctl_failed;   /* it could not listen: exit 125, nothing started */
-        slot *slots;       /* nslots, grown with the pool (sv_pool_scale) */
-        unsigned nslots;
         unsigned expected; /* copies spawned (restarts included) */
         unsigned done;     /* copies ended */
         char **env;        /* the copies' environment but SUPERVISE_WORKER */

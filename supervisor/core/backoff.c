@@ -27,18 +27,19 @@ uint32_t sv__backoff_rand(uint32_t *state) {
         return x;
 }
 
-bool sv__crashes_allow(sv__crashes *c, unsigned max, uint64_t within_ms, uint64_t now_ms) {
+bool sv__crashes_allow(sv__crashes **cp, unsigned max, uint64_t within_ms, uint64_t now_ms) {
+        sv__crashes *c = *cp;
         unsigned oldest;
 
         if (max == 0)
                 return true;
-        if (!c->at_ms || c->max != max) {
-                free(c->at_ms);
-                c->at_ms = calloc(max, sizeof(*c->at_ms));
-                c->max = max;
-                c->n = c->head = 0;
-                if (!c->at_ms)
+        if (!c || c->max != max) {
+                free(c);
+                c = calloc(1, sizeof(*c) + max * sizeof(c->at_ms[0]));
+                *cp = c;
+                if (!c)
                         return true;
+                c->max = max;
         }
         /* Forget the restarts that fell out of the window, oldest first. */
         while (within_ms && c->n > 0) {
@@ -55,8 +56,7 @@ bool sv__crashes_allow(sv__crashes *c, unsigned max, uint64_t within_ms, uint64_
         return true;
 }
 
-void sv__crashes_clear(sv__crashes *c) {
-        free(c->at_ms);
-        c->at_ms = NULL;
-        c->max = c->n = c->head = 0;
+void sv__crashes_clear(sv__crashes **cp) {
+        free(*cp);
+        *cp = NULL;
 }

@@ -15,23 +15,29 @@
 
 extern char **environ;
 
+/* Laid out for size: a slot lives as long as the pool, beside each
+ * worker's own state, and bench/scale.sh holds a live copy under 1 KiB. */
 typedef struct pslot {
         sv_pool *pool;
+        sv_worker *w;          /* the current copy; NULL when none runs */
+        sv__crashes *crashes;  /* the give-up window; NULL until a restart */
+        uint64_t started_us;   /* sv__plat_now_us() at the current copy's spawn */
+        uint64_t next_us;      /* BACKOFF: when it restarts */
         unsigned index;
-        sv_worker *w;         /* the current copy; NULL when none runs */
+        unsigned restarts;     /* copies started after the first */
+        unsigned streak;       /* policy restarts since the last healthy run */
         sv_slot_state state;
-        bool frozen_cg;       /* paused through cgroup.freeze, not SIGSTOP */
-        bool stop_asked;      /* ended on purpose: the policy does not restart it */
-        bool restart_asked;   /* start a new copy as soon as this one has ended */
-        bool remove_asked;    /* scaled away: REMOVED once it has ended */
-        uint64_t started_us;  /* sv__plat_now_us() at the current copy's spawn */
-        uint64_t next_us;     /* BACKOFF: when it restarts */
-        unsigned restarts;    /* copies started after the first */
-        unsigned streak;      /* policy restarts since the last healthy run */
-        sv__crashes crashes;
+        bool frozen_cg;        /* paused through cgroup.freeze, not SIGSTOP */
+        bool stop_asked;       /* ended on purpose: the policy does not restart it */
+        bool restart_asked;    /* start a new copy as soon as this one has ended */
+        bool remove_asked;     /* scaled away: REMOVED once it has ended */
         bool has_last;
         sv_exit_info last;
 } pslot;
+
+/* Slots are allocated CHUNK at a time, so that their addresses (each
+ * copy's userdata) stay put when the pool grows. */
+#define CHUNK 32
 
 struct sv_pool {
         sv_supervisor *sv;
@@ -45,13 +51,20 @@ struct sv_pool {
         sv_restart_opts ro;
         sv_pool_event_cb on_event;
         void *ud;
-        pslot **slots;      /* nslots of them; each allocated alone, so that
-                             * a worker's userdata survives a grow */
-        unsigned nslots, size;
+        pslot **chunks;     /* slot i is chunks[i / CHUNK][i % CHUNK] */
+        unsigned nchunks, nslots, size;
         uv_timer_t *timer;  /* allocated alone: freed by its close callback */
+        uint64_t timer_due; /* sv__plat_now_us() the timer is set for */
+        unsigned nrunning;  /* slots with a copy */
+        unsigned nbackoff;  /* slots in BACKOFF: with nrunning, what DONE waits
+                             * for, kept so that an exit costs O(1), not O(N) */
         bool started, shutting, done;
         uint32_t rnd;
 };
+
+static pslot *slot_at(const sv_pool *p, unsigned i) {
+        return &p->chunks[i / CHUNK][i % CHUNK];
+}
 
 static const char *const state_names[] = {
         "running", "paused", "stopping", "backoff", "exited", "failed", "removed",
@@ -116,6 +129,15 @@ int sv_restart_delay_parse(const char *s, uint64_t *out_min_ms, uint64_t *out_ma
         return 0;
 }
 
+/* Every change of a slot's state goes through here, to keep nbackoff. */
+static void set_state(pslot *s, sv_slot_state st) {
+        if (s->state == SV_SLOT_BACKOFF && st != SV_SLOT_BACKOFF)
+                s->pool->nbackoff--;
+        else if (s->state != SV_SLOT_BACKOFF && st == SV_SLOT_BACKOFF)
+                s->pool->nbackoff++;
+        s->state = st;
+}
+
 /* ---- Events ---- */
 
 static void emit(sv_pool *p, sv_pool_event *ev) {
@@ -139,14 +161,9 @@ static void emit_slot(pslot *s, sv_pool_event_type type, uint64_t delay_ms, int 
 /* DONE once nothing runs and nothing will restart. */
 static void check_done(sv_pool *p) {
         sv_pool_event ev;
-        unsigned i;
 
-        if (p->done || !p->started)
+        if (p->done || !p->started || p->nrunning || p->nbackoff)
                 return;
-        for (i = 0; i < p->nslots; i++) {
-                if (p->slots[i]->w || p->slots[i]->state == SV_SLOT_BACKOFF)
-                        return;
-        }
         p->done = true;
         memset(&ev, 0, sizeof(ev));
         ev.type = SV_POOL_EV_DONE;
@@ -161,21 +178,35 @@ static void on_timer(uv_timer_t *t) {
                 sv__pool_tick(t->data);
 }
 
+/* Sets the timer for `at_us`, unless it is set for earlier. */
+static void arm_at(sv_pool *p, uint64_t at_us) {
+        uint64_t now;
+
+        if (uv_is_active((uv_handle_t *) p->timer) && p->timer_due <= at_us)
+                return;
+        now = sv__plat_now_us();
+        p->timer_due = at_us;
+        /* Rounded up: a timer that fires early would find nobody due. */
+        uv_timer_start(p->timer, on_timer, at_us > now ? (at_us - now + 999) / 1000 : 0, 0);
+}
+
+/* Sets the timer for the earliest backoff, or stops it when there is none
+ * (a timer left running would keep the loop alive for nothing). */
 static void arm_timer(sv_pool *p) {
-        uint64_t first = UINT64_MAX, now;
+        uint64_t first = UINT64_MAX;
         unsigned i;
 
-        for (i = 0; i < p->nslots; i++) {
-                if (p->slots[i]->state == SV_SLOT_BACKOFF && p->slots[i]->next_us < first)
-                        first = p->slots[i]->next_us;
-        }
-        if (first == UINT64_MAX) {
+        if (p->nbackoff == 0) {
                 uv_timer_stop(p->timer);
                 return;
         }
-        now = sv__plat_now_us();
-        /* Rounded up: a timer that fires early would find nobody due. */
-        uv_timer_start(p->timer, on_timer, first > now ? (first - now + 999) / 1000 : 0, 0);
+        for (i = 0; i < p->nslots; i++) {
+                const pslot *s = slot_at(p, i);
+                if (s->state == SV_SLOT_BACKOFF && s->next_us < first)
+                        first = s->next_us;
+        }
+        uv_timer_stop(p->timer);
+        arm_at(p, first);
 }
 
 /* ---- Starting a copy ---- */
@@ -225,15 +256,17 @@ static int spawn_slot(pslot *s) {
         o.on_output = p->user_output ? on_output_cb : NULL;
         o.userdata = s;
         s->stop_asked = s->restart_asked = s->frozen_cg = false;
-        s->state = SV_SLOT_RUNNING;
+        set_state(s, SV_SLOT_RUNNING);
         s->started_us = sv__plat_now_us();
         e = sv_spawn(p->sv, &o, &w);
         free(env);
         if (e < 0) {
-                s->state = SV_SLOT_EXITED;
+                s->w = NULL;
+                set_state(s, SV_SLOT_EXITED);
                 return e;
         }
         s->w = w;
+        p->nrunning++;
         p->done = false;
         return 0;
 }
@@ -271,7 +304,7 @@ void sv__pool_tick(sv_pool *p) {
 
         /* Callbacks may grow the pool: read nslots afresh each time. */
         for (i = 0; i < p->nslots; i++) {
-                pslot *s = p->slots[i];
+                pslot *s = slot_at(p, i);
                 if (s->state == SV_SLOT_BACKOFF && s->next_us <= now + 1000)
                         (void) start_again(s, false);
         }
@@ -292,7 +325,7 @@ static void schedule(pslot *s, const sv_exit_info *info) {
         sv_pool *p = s->pool;
         uint64_t now = sv__plat_now_us(), delay;
 
-        s->state = SV_SLOT_EXITED;
+        set_state(s, SV_SLOT_EXITED);
         if (p->shutting || s->stop_asked || p->ro.policy == SV_RESTART_NO)
                 return;
         /* Our ladder ended it (a stop of the worker itself, or the signal
@@ -305,16 +338,16 @@ static void schedule(pslot *s, const sv_exit_info *info) {
         if (info && info->wall_us / 1000 >= p->ro.healthy_ms)
                 s->streak = 0;
         if (!sv__crashes_allow(&s->crashes, p->ro.max_restarts, p->ro.within_ms, now / 1000)) {
-                s->state = SV_SLOT_FAILED;
+                set_state(s, SV_SLOT_FAILED);
                 emit_slot(s, SV_POOL_EV_GAVE_UP, 0, 0);
                 return;
         }
         s->streak++;
         delay = sv__backoff_delay(p->ro.delay_min_ms, p->ro.delay_max_ms, s->streak,
                                   sv__backoff_rand(&p->rnd));
-        s->state = SV_SLOT_BACKOFF;
+        set_state(s, SV_SLOT_BACKOFF);
         s->next_us = now + delay * 1000;
-        arm_timer(p);
+        arm_at(p, s->next_us);
         emit_slot(s, SV_POOL_EV_RESTART_SCHEDULED, delay, 0);
 }
 
@@ -325,13 +358,14 @@ static void on_exit_cb(sv_worker *w, const sv_exit_info *info, void *ud) {
         if (p->user_exit)
                 p->user_exit(w, info, p->user_ud);
         s->w = NULL;
+        p->nrunning--;
         s->frozen_cg = false;
         s->has_last = true;
         s->last = *info;
         s->last.leaks = NULL;
         s->last.reason = NULL;
         if (s->remove_asked)
-                s->state = SV_SLOT_REMOVED;
+                set_state(s, SV_SLOT_REMOVED);
         else if (s->restart_asked && !p->shutting)
                 (void) start_again(s, true);
         else
@@ -368,7 +402,7 @@ static void on_event_cb(sv_worker *w, const sv_event *ev, void *ud) {
                 /* The step's signal was sent: let a paused copy act on it. */
                 if (s->state == SV_SLOT_PAUSED)
                         thaw(s);
-                s->state = SV_SLOT_STOPPING;
+                set_state(s, SV_SLOT_STOPPING);
         }
         memset(&pev, 0, sizeof(pev));
         pev.type = SV_POOL_EV_WORKER;
@@ -419,24 +453,30 @@ static void strv_free(char **v) {
 
 /* Makes room for slots up to n (never shrinks: shrunk slots stay readable). */
 static int slots_grow(sv_pool *p, unsigned n) {
+        unsigned want = (n + CHUNK - 1) / CHUNK, i;
         pslot **v;
-        unsigned i;
 
         if (n <= p->nslots)
                 return 0;
-        v = realloc(p->slots, n * sizeof(*v));
-        if (!v)
-                return UV_ENOMEM;
-        p->slots = v;
-        for (i = p->nslots; i < n; i++) {
-                v[i] = calloc(1, sizeof(*v[i]));
-                if (!v[i])
+        if (want > p->nchunks) {
+                v = realloc(p->chunks, want * sizeof(*v));
+                if (!v)
                         return UV_ENOMEM;
-                v[i]->pool = p;
-                v[i]->index = i;
-                v[i]->state = SV_SLOT_EXITED;
-                p->nslots = i + 1;
+                p->chunks = v;
+                while (p->nchunks < want) {
+                        v[p->nchunks] = calloc(CHUNK, sizeof(**v));
+                        if (!v[p->nchunks])
+                                return UV_ENOMEM;
+                        p->nchunks++;
+                }
         }
+        for (i = p->nslots; i < n; i++) {
+                pslot *s = slot_at(p, i);
+                s->pool = p;
+                s->index = i;
+                s->state = SV_SLOT_EXITED;
+        }
+        p->nslots = n;
         return 0;
 }
 
@@ -534,12 +574,13 @@ void sv_pool_free(sv_pool *p) {
         if (!p)
                 return;
         for (i = 0; i < p->nslots; i++) {
-                if (p->slots[i]->w)
-                        detach(p, p->slots[i]->w);
-                sv__crashes_clear(&p->slots[i]->crashes);
-                free(p->slots[i]);
+                if (slot_at(p, i)->w)
+                        detach(p, slot_at(p, i)->w);
+                sv__crashes_clear(&slot_at(p, i)->crashes);
         }
-        free(p->slots);
+        for (i = 0; i < p->nchunks; i++)
+                free(p->chunks[i]);
+        free(p->chunks);
         if (p->timer) {
                 p->timer->data = NULL;
                 uv_close((uv_handle_t *) p->timer, free_timer);
@@ -574,7 +615,7 @@ int sv_pool_slot(const sv_pool *p, unsigned index, sv_slot_info *out) {
 
         if (index >= p->nslots)
                 return UV_EINVAL;
-        s = p->slots[index];
+        s = slot_at(p, index);
         memset(out, 0, sizeof(*out));
         out->index = index;
         out->pid = s->w ? sv_worker_pid(s->w) : 0;
@@ -590,24 +631,24 @@ int sv_pool_slot(const sv_pool *p, unsigned index, sv_slot_info *out) {
 }
 
 sv_worker *sv_pool_worker(sv_pool *p, unsigned index) {
-        return index < p->nslots ? p->slots[index]->w : NULL;
+        return index < p->nslots ? slot_at(p, index)->w : NULL;
 }
 
+/* O(1): a copy's userdata is its slot (an exit callback asks per exit). */
 int sv_pool_index_of(const sv_pool *p, const sv_worker *w) {
-        unsigned i;
+        const pslot *s;
 
-        for (i = 0; w && i < p->nslots; i++) {
-                if (p->slots[i]->w == w)
-                        return (int) i;
-        }
-        return -1;
+        if (!w || w->on_exit != on_exit_cb)
+                return -1;
+        s = w->userdata;
+        return s->pool == p && s->w == w ? (int) s->index : -1;
 }
 
 /* ---- Acting on one slot ---- */
 
 /* The slot at index, if it is one of the N. */
 static pslot *slot_of(sv_pool *p, unsigned index) {
-        return index < p->size ? p->slots[index] : NULL;
+        return index < p->size ? slot_at(p, index) : NULL;
 }
 
 int sv_pool_start(sv_pool *p) {
@@ -619,7 +660,7 @@ int sv_pool_start(sv_pool *p) {
         p->started = true;
         /* A callback of an earlier copy's may have shut the pool down. */
         for (i = 0; i < p->size && !p->shutting; i++) {
-                e = spawn_slot(p->slots[i]);
+                e = spawn_slot(slot_at(p, i));
                 if (e < 0)
                         return e;
         }
@@ -628,7 +669,7 @@ int sv_pool_start(sv_pool *p) {
 }
 
 int sv_pool_signal(sv_pool *p, unsigned index, int sig, bool tree) {
-        pslot *s = index < p->nslots ? p->slots[index] : NULL;
+        pslot *s = index < p->nslots ? slot_at(p, index) : NULL;
 
         if (!s || sig < 0 || sig >= 65)
                 return UV_EINVAL;
@@ -643,7 +684,7 @@ static int stop_copy(pslot *s, const sv_stop_opts *o) {
         int e = sv_worker_stop_with(s->w, o);
 
         if (e == 0 && s->w && s->state != SV_SLOT_STOPPING)
-                s->state = SV_SLOT_STOPPING;
+                set_state(s, SV_SLOT_STOPPING);
         return e;
 }
 
@@ -659,7 +700,7 @@ int sv_pool_stop_with(sv_pool *p, unsigned index, const sv_stop_opts *o) {
         }
         if (s->state != SV_SLOT_BACKOFF)
                 return UV_ESRCH;
-        s->state = SV_SLOT_EXITED;
+        set_state(s, SV_SLOT_EXITED);
         arm_timer(p);
         check_done(p);
         return 0;
@@ -702,7 +743,7 @@ int sv_pool_pause(sv_pool *p, unsigned index) {
         e = freeze(s);
         if (e < 0)
                 return e;
-        s->state = SV_SLOT_PAUSED;
+        set_state(s, SV_SLOT_PAUSED);
         emit_slot(s, SV_POOL_EV_PAUSED, 0, 0);
         return 0;
 }
@@ -717,7 +758,7 @@ int sv_pool_resume(sv_pool *p, unsigned index) {
         if (s->state != SV_SLOT_PAUSED)
                 return UV_EBUSY;
         thaw(s);
-        s->state = SV_SLOT_RUNNING;
+        set_state(s, SV_SLOT_RUNNING);
         emit_slot(s, SV_POOL_EV_RESUMED, 0, 0);
         return 0;
 }
@@ -759,18 +800,18 @@ int sv_pool_scale(sv_pool *p, unsigned n) {
                 return e;
         p->size = n;
         for (i = old; p->started && i < n; i++) {
-                e = grow_slot(p->slots[i]);
+                e = grow_slot(slot_at(p, i));
                 if (e < 0 && !first)
                         first = e;
         }
         for (i = n; i < old; i++) {
-                pslot *s = p->slots[i];
+                pslot *s = slot_at(p, i);
                 s->remove_asked = true;
                 s->restart_asked = false;
                 if (s->w)
                         (void) stop_copy(s, &scale_stop);
                 else
-                        s->state = SV_SLOT_REMOVED;
+                        set_state(s, SV_SLOT_REMOVED);
         }
         memset(&ev, 0, sizeof(ev));
         ev.type = SV_POOL_EV_SCALED;
@@ -787,14 +828,14 @@ int sv_pool_shutdown_with(sv_pool *p, const sv_stop_opts *o) {
 
         p->shutting = true;
         for (i = 0; i < p->nslots; i++) {
-                pslot *s = p->slots[i];
+                pslot *s = slot_at(p, i);
                 s->restart_asked = false;
                 if (s->w) {
                         s->stop_asked = true;
                         if (stop_copy(s, o) == 0)
                                 n++;
                 } else if (s->state == SV_SLOT_BACKOFF) {
-                        s->state = SV_SLOT_EXITED;
+                        set_state(s, SV_SLOT_EXITED);
                 }
         }
         arm_timer(p);

@@ -18,17 +18,20 @@ uint64_t sv__backoff_delay(uint64_t min_ms, uint64_t max_ms, unsigned n, uint32_
 /* One step of a xorshift32 generator: the jitter needs no more. */
 uint32_t sv__backoff_rand(uint32_t *state);
 
-/* The times of a slot's last restarts, for the crash-loop give-up. */
+/* The times of a slot's last restarts, for the crash-loop give-up: made
+ * at the first restart (a slot that never restarts costs a NULL). */
 typedef struct sv__crashes {
-        uint64_t *at_ms; /* a ring of `max` entries */
         unsigned max, n, head;
+        uint64_t at_ms[]; /* a ring of `max` entries */
 } sv__crashes;
 
 /* Answers whether one more restart at now_ms keeps within `max` restarts
- * in the last within_ms (0: ever), and if so records it. max 0: always
- * true. UV_ENOMEM is answered as true (better a restart than a lost one). */
-bool sv__crashes_allow(sv__crashes *c, unsigned max, uint64_t within_ms, uint64_t now_ms);
-void sv__crashes_clear(sv__crashes *c);
+ * in the last within_ms (0: ever), and if so records it, making *c if need
+ * be. max 0: always true. Out of memory is answered true (better a restart
+ * than a lost one). */
+bool sv__crashes_allow(sv__crashes **c, unsigned max, uint64_t within_ms, uint64_t now_ms);
+/* Frees *c and sets it to NULL. */
+void sv__crashes_clear(sv__crashes **c);
 
 /* Starts every slot whose backoff has run out by the platform clock, then
  * sets the timer for the next one. The timer calls it. */
