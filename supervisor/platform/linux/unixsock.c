@@ -75,10 +75,12 @@ static int clear_stale(const char *path) {
 }
 
 /* Binds fd inside a fresh 0700 directory beside `path`, makes the socket
- * 0600, then renames it into place: nobody can reach it before its mode is
+ * 0600, then links it into place: nobody can reach it before its mode is
  * final, and the process umask is never touched (other threads may be
- * creating files). rename() keeps the inode, and the kernel finds a Unix
- * socket by its inode, so connecting to `path` reaches fd. */
+ * creating files). The link is the same inode, and the kernel finds a Unix
+ * socket by its inode, so connecting to `path` reaches fd. link(), unlike
+ * rename(), never replaces what someone put at `path` since clear_stale()
+ * looked (EEXIST). */
 static int bind_private(int fd, const char *path) {
         char dir[PATH_MAX], tmp[PATH_MAX + 8];
         const char *slash = strrchr(path, '/');
@@ -96,10 +98,9 @@ static int bind_private(int fd, const char *path) {
                 r = -errno;
         if (r == 0 && chmod(tmp, 0600) < 0)
                 r = -errno;
-        if (r == 0 && rename(tmp, path) < 0)
+        if (r == 0 && link(tmp, path) < 0)
                 r = -errno;
-        if (r < 0)
-                (void) unlink(tmp);
+        (void) unlink(tmp);
         (void) rmdir(dir);
         return r;
 }
