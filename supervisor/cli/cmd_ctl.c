@@ -270,11 +270,15 @@ static void print_tree(json_t *resp) {
         }
 }
 
-static void print_action(const char *cmd, json_t *resp) {
+/* "stop: 2", "signal KILL (tree): 0 1 3", then the skipped ones. */
+static void print_action(const ctl_args *a, json_t *resp) {
         json_t *v;
         size_t i;
 
-        printf("%s:", cmd);
+        if (strcmp(a->cmd, "signal") == 0)
+                printf("signal %s%s:", a->args[1], a->tree ? " (tree)" : "");
+        else
+                printf("%s:", a->cmd);
         json_array_foreach(json_object_get(resp, "workers"), i, v)
                 printf(" %lld", (long long) json_integer_value(v));
         if (!json_array_size(json_object_get(resp, "workers")))
@@ -321,7 +325,7 @@ static void print_answer(const ctl_args *a, json_t *resp) {
         else if (strcmp(a->cmd, "shutdown") == 0)
                 printf("shutting down\n");
         else if (strcmp(a->cmd, "events") != 0)
-                print_action(a->cmd, resp);
+                print_action(a, resp);
 }
 
 /* Reads the answer (and, for events, the stream after it). */
