@@ -8,14 +8,14 @@
 #
 #   scripts/fuzz-smoke.sh [BUILD_DIR]      (default build-fuzz)
 #
-# Environment: FUZZ_SECONDS per target (default 20; six targets, so about
-# 2 minutes plus the build on 2 cores), FUZZ_TARGETS to run only some
+# Environment: FUZZ_SECONDS per target (default 20; seven targets, so about
+# 2.5 minutes plus the build on 2 cores), FUZZ_TARGETS to run only some
 # ("duration ladder"), CC (default clang).
 set -eu
 cd "$(dirname "$0")/.."
 build=${1:-build-fuzz}
 secs=${FUZZ_SECONDS:-20}
-targets=${FUZZ_TARGETS:-"duration signal ladder jobfile ctest procstat"}
+targets=${FUZZ_TARGETS:-"duration signal ladder jobfile ctest procstat control"}
 
 command -v "${CC:-clang}" >/dev/null || { echo "fuzz-smoke: ${CC:-clang} not found (scripts/deps.sh installs it)" >&2; exit 1; }
 echo "== fuzz build ($build)"

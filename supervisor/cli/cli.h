@@ -11,6 +11,7 @@ int sv_cli_timeout(int argc, char **argv);
 int sv_cli_pgrep(int argc, char **argv);
 int sv_cli_pkill(int argc, char **argv);
 int sv_cli_report(int argc, char **argv); /* `report merge`: cmd_report.c */
+int sv_cli_ctl(int argc, char **argv);
 
 #include <stdbool.h>
 #include <stdint.h>

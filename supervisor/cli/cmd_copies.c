@@ -35,6 +35,9 @@ static void close_run_handles(run *r) {
         for (i = 0; i < r->nsigs; i++)
                 uv_close((uv_handle_t *) &r->sigs[i], NULL);
         r->nsigs = 0;
+        /* The socket keeps the loop alive: it goes when the run is over. */
+        sv_control_close(r->ctl);
+        r->ctl = NULL;
         if (r->warn_active) {
                 r->warn_active = false;
                 uv_close((uv_handle_t *) &r->warn, NULL);
@@ -126,6 +129,7 @@ static void on_pool_event(sv_pool *p, const sv_pool_event *ev, void *userdata) {
         run *r = userdata;
 
         (void) p;
+        sv_control_pool_event(r->ctl, ev);
         switch (ev->type) {
         case SV_POOL_EV_WORKER:
                 if (ev->worker_event->type == SV_EVENT_SPAWN)
@@ -147,7 +151,6 @@ static void on_pool_event(sv_pool *p, const sv_pool_event *ev, void *userdata) {
                 sv_copies_report_gave_up(r, ev->index, ev->restarts);
                 break;
         case SV_POOL_EV_DONE:
-                /* HOOK(--control): the control server closes here too. */
                 close_run_handles(r);
                 break;
         default:
@@ -380,6 +383,35 @@ static void prepare_spawn(run *r, sv_spawn_opts *sp) {
         sp->userdata = r;
 }
 
+/* The control server's log: clients refused or dropped. */
+static void control_log(const char *msg, void *ud) {
+        run *r = ud;
+
+        if (r->o->quiet)
+                return;
+        fprintf(stderr, "supervise: ");
+        sv_text_put_term(stderr, msg, strlen(msg));
+        fputc('\n', stderr);
+}
+
+/* --control PATH; on failure says why and marks the run (exit 125). */
+static int open_control(run *r) {
+        sv_control_opts co;
+        int e;
+
+        memset(&co, 0, sizeof(co));
+        co.log = control_log;
+        co.log_userdata = r;
+        e = sv_control_open(r->pool, r->o->control_path, &co, &r->ctl);
+        if (e < 0) {
+                fprintf(stderr, "supervise: cannot listen on '%s': %s%s\n", r->o->control_path,
+                        uv_strerror(e), e == UV_EADDRINUSE ? " (another supervise answers there)"
+                                        : e == UV_EEXIST ? " (not a socket; left alone)" : "");
+                r->ctl_failed = true;
+        }
+        return e;
+}
+
 /* Makes the pool of copies and starts them; returns 0, or the error that
  * stopped the next one (the copies started before it run on). */
 static int start_copies(run *r, sv_spawn_opts *sp) {
@@ -405,9 +437,10 @@ static int start_copies(run *r, sv_spawn_opts *sp) {
          * running copy (it was a third of our memory per copy). */
         free_env(r->env);
         r->env = NULL;
-        /* HOOK(--control PATH): the control server opens here, on r->pool,
-         * before the first copy starts, so that no event is missed; it
-         * closes on the pool's DONE (on_pool_event). */
+        /* Before the first copy starts, so that no event is missed; it
+         * closes on the pool's DONE (close_run_handles). */
+        if (o->control_path && (e = open_control(r)) < 0)
+                return e;
         return sv_pool_start(r->pool);
 }
 
@@ -456,7 +489,7 @@ static int run_copies(cli_opts *o) {
         prepare_spawn(&r, &sp);
         e = start_copies(&r, &sp);
         if (e < 0) {
-                status = start_failed(&r, e);
+                status = r.ctl_failed ? EXIT_FAILURE_OWN : start_failed(&r, e);
                 goto out_sv;
         }
         sv_supervisor_run(r.sv);

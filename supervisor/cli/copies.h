@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "supervise/sv.h"
+#include "supervise/sv_control.h"
 #include "supervise/sv_pool.h"
 
 #define EXIT_TIMEDOUT 124
@@ -28,6 +29,7 @@ typedef struct cli_opts {
         sv_restart_opts restart; /* --restart, --restart-delay, --max-restarts, --within */
         const char *mechanism;
         const char *json_path;
+        const char *control_path; /* --control: the control socket, or NULL */
         bool quiet, verbose;
         bool gnu_timeout, preserve_status, foreground; /* `supervise timeout` */
         char **argv;
@@ -48,6 +50,8 @@ typedef struct run {
          * report through cmd_copies.c's on_pool_event. It keeps each
          * slot's last exit, which the exit status is made of. */
         sv_pool *pool;
+        sv_control *ctl;   /* --control; closed with the run's handles */
+        bool ctl_failed;   /* it could not listen: exit 125, nothing started */
         unsigned expected; /* copies spawned (restarts included) */
         unsigned done;     /* copies ended */
         char **env;        /* the copies' environment but SUPERVISE_WORKER */

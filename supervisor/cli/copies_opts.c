@@ -18,6 +18,7 @@ static const char usage_text[] =
         "       supervise report merge [OPTION]... EVENTS... (see 'supervise report --help')\n"
         "       supervise timeout [OPTION] DURATION COMMAND [ARG]...  (GNU timeout's form)\n"
         "       supervise pgrep|pkill [OPTION]... [PATTERN]   (procps' forms)\n"
+        "       supervise ctl [OPTION]... PATH REQUEST [ARG]...  (see 'supervise ctl --help')\n"
         "Run COMMAND (never through a shell), supervise it and report how it ended.\n"
         "\n"
         "  -n, --copies N        run N copies at once (default 1); each gets\n"
@@ -52,6 +53,8 @@ static const char usage_text[] =
         "      --json FILE       JSON lines as they happen ('-' for stdout): one\n"
         "                        {\"event\":\"start\",...} per copy started, one\n"
         "                        object per exit\n"
+        "      --control PATH    listen for `supervise ctl PATH` on a Unix socket\n"
+        "                        (mode 0600; our uid and root only), removed at exit\n"
         "  -q, --quiet           no report on stderr\n"
         "  -v, --verbose         log every state change on stderr\n"
         "  -h, --help            show this help and exit\n"
@@ -122,7 +125,7 @@ static int restart_check(const sv_restart_opts *ro, const bool given[4]) {
 /* Returns -1 to go on, or an exit status. */
 int sv_copies_parse_args(int argc, char **argv, cli_opts *o) {
         enum { OPT_MECH = 256, OPT_JSON, OPT_HELP, OPT_VERSION, OPT_WARN, OPT_RESTART,
-               OPT_RESTART_DELAY, OPT_MAX_RESTARTS, OPT_WITHIN };
+               OPT_RESTART_DELAY, OPT_MAX_RESTARTS, OPT_WITHIN, OPT_CONTROL };
         static const struct option longopts[] = {
                 { "copies", required_argument, NULL, 'n' },
                 SV_CLI_COMMON_LONGOPTS,
@@ -133,6 +136,7 @@ int sv_copies_parse_args(int argc, char **argv, cli_opts *o) {
                 { "max-restarts", required_argument, NULL, OPT_MAX_RESTARTS },
                 { "within", required_argument, NULL, OPT_WITHIN },
                 { "json", required_argument, NULL, OPT_JSON },
+                { "control", required_argument, NULL, OPT_CONTROL },
                 { "quiet", no_argument, NULL, 'q' },
                 { "verbose", no_argument, NULL, 'v' },
                 { "help", no_argument, NULL, OPT_HELP },
@@ -175,6 +179,9 @@ int sv_copies_parse_args(int argc, char **argv, cli_opts *o) {
                         break;
                 case OPT_JSON:
                         o->json_path = optarg;
+                        break;
+                case OPT_CONTROL:
+                        o->control_path = optarg;
                         break;
                 case OPT_RESTART:
                 case OPT_RESTART_DELAY:

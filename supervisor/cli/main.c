@@ -13,6 +13,7 @@ int main(int argc, char **argv) {
                 { "ps", sv_cli_ps },         { "kill", sv_cli_kill },   { "run", sv_cli_run },
                 { "timeout", sv_cli_timeout }, { "pgrep", sv_cli_pgrep }, { "pkill", sv_cli_pkill },
                 { "report", sv_cli_report },
+                { "ctl", sv_cli_ctl },
         };
         size_t i;
 

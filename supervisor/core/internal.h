@@ -174,7 +174,7 @@ struct sv_supervisor {
         sv_worker **timeouts;
         unsigned ntimeouts, timeouts_cap;
         uv_poll_t epwatch;    /* libuv's watch on epfd (with pidfds) */
-        uv_signal_t sigchld;  /* the fallback's reaper (without pidfds) */
+        uv_signal_t sigchld;  /* the fallback's reaper; with pidfds, arms the sweep */
         uv_timer_t sweep_timer;
         pid_t *left;           /* procwalk: leaked processes left running */
         size_t nleft, leftcap;
@@ -247,7 +247,7 @@ int sv__reap_watch_timeout(sv_supervisor *sv, sv_worker *w);
 void sv__reap_cancel_timeout(sv_supervisor *sv, sv_worker *w);
 void sv__worker_bury(sv_worker *w);
 uv_handle_t *sv__reap_handle(sv_supervisor *sv);
-void sv__reap_close(sv_supervisor *sv, uv_close_cb cb);
+int sv__reap_close(sv_supervisor *sv, uv_close_cb cb); /* returns how many close callbacks follow */
 /* Reaps orphans now; without pidfds, worker exits in the next loop
  * iteration. Safe from inside a worker's finish. */
 void sv__reap_sweep(sv_supervisor *sv);

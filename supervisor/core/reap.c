@@ -13,8 +13,10 @@
  *
  * Orphans reparented to us as subreaper have no pidfd. A tree we stop or
  * find leaking is watched until its adopted members are reaped (worker.c,
- * adopted_pending); others are swept by a slow timer and at free(), so an
- * adopted zombie lingers at most a second. A sweep reads our children
+ * adopted_pending); others are swept a second after a SIGCHLD says a child
+ * of ours changed state (one sweep per second at most, however many exits),
+ * and at free(), so an adopted zombie lingers at most a second, and an idle
+ * supervisor makes no system call at all: nothing polls. A sweep reads our children
  * from /proc and waits only for those that are not workers, so a worker's
  * exit is never taken from the wait set's path (orphans.c).
  *
@@ -214,20 +216,32 @@ static void on_epoll(uv_poll_t *h, int status, int events) {
         }
 }
 
-static void on_sigchld(uv_signal_t *h, int signum) {
-        (void) signum;
-        sv__reap_sweep_all(h->data);
+/* The sweep timer repeats only in the fallback, as a net under SIGCHLD;
+ * with pidfds it runs once per SIGCHLD burst. */
+static uint64_t sweep_period(const sv_supervisor *sv) {
+        return sv->pidfds ? 0 : 1000;
 }
 
 static void on_sweep_timer(uv_timer_t *t) {
         sv__reap_sweep_all(t->data);
 }
 
+static void on_sigchld(uv_signal_t *h, int signum) {
+        sv_supervisor *sv = h->data;
+
+        (void) signum;
+        if (!sv->pidfds)
+                sv__reap_sweep_all(sv);
+        else if (!uv_is_active((uv_handle_t *) &sv->sweep_timer))
+                uv_timer_start(&sv->sweep_timer, on_sweep_timer, 1000, 0);
+}
+
 /* A sweep in the next loop iteration, however many exits ask for one in
- * this one; then the slow period again. */
+ * this one; then the slow period again (the fallback) or none. */
 void sv__reap_sweep_soon(sv_supervisor *sv) {
-        if (uv_timer_get_due_in(&sv->sweep_timer) > 0)
-                uv_timer_start(&sv->sweep_timer, on_sweep_timer, 0, 1000);
+        if (!uv_is_active((uv_handle_t *) &sv->sweep_timer) ||
+            uv_timer_get_due_in(&sv->sweep_timer) > 0)
+                uv_timer_start(&sv->sweep_timer, on_sweep_timer, 0, sweep_period(sv));
 }
 
 int sv__reap_watch(sv_supervisor *sv, sv_worker *w) {
@@ -263,21 +277,30 @@ int sv__reap_init(sv_supervisor *sv) {
                 }
                 sv->epwatch.data = sv;
                 uv_poll_start(&sv->epwatch, UV_READABLE, on_epoll);
-        } else {
-                uv_signal_init(sv->loop, &sv->sigchld);
-                sv->sigchld.data = sv;
-                uv_signal_start(&sv->sigchld, on_sigchld, SIGCHLD);
+                uv_unref((uv_handle_t *) &sv->epwatch);
         }
-        uv_unref(sv__reap_handle(sv));
+        /* Both ways: the fallback reaps on it, the pidfd way sweeps after it. */
+        uv_signal_init(sv->loop, &sv->sigchld);
+        sv->sigchld.data = sv;
+        uv_signal_start(&sv->sigchld, on_sigchld, SIGCHLD);
+        uv_unref((uv_handle_t *) &sv->sigchld);
         uv_timer_init(sv->loop, &sv->sweep_timer);
         sv->sweep_timer.data = sv;
-        uv_timer_start(&sv->sweep_timer, on_sweep_timer, 1000, 1000);
+        if (!sv->pidfds)
+                uv_timer_start(&sv->sweep_timer, on_sweep_timer, 1000, 1000);
         uv_unref((uv_handle_t *) &sv->sweep_timer);
         return 0;
 }
 
-/* Closes the two handles; cb runs for each. */
-void sv__reap_close(sv_supervisor *sv, uv_close_cb cb) {
-        uv_close(sv__reap_handle(sv), cb);
+/* Closes the handles; cb runs for each. Returns how many. */
+int sv__reap_close(sv_supervisor *sv, uv_close_cb cb) {
+        int n = 2;
+
+        if (sv->pidfds) {
+                uv_close((uv_handle_t *) &sv->epwatch, cb);
+                n++;
+        }
+        uv_close((uv_handle_t *) &sv->sigchld, cb);
         uv_close((uv_handle_t *) &sv->sweep_timer, cb);
+        return n;
 }

@@ -248,8 +248,7 @@ void sv_supervisor_free(sv_supervisor *sv) {
         sv__reap_sweep_all(sv);
         reap_dying_orphans(sv);
 
-        sv->closing = 2;
-        sv__reap_close(sv, on_own_closed);
+        sv->closing = sv__reap_close(sv, on_own_closed);
         sv__guard_close(sv);
         /* Close callbacks run in the loop's next iteration, which does not
          * block on them. */

@@ -400,4 +400,34 @@ int sv__plat_pidfds_wait(const int *fds, size_t n, int timeout_ms, bool *out_gon
 int sv__plat_run_capture(const char *const *argv, unsigned timeout_ms, char **out,
                          size_t *out_len, char **err, size_t *err_len, int *out_status);
 
+/* ---- The control socket (unixsock.c) ---- */
+
+/* Which file a path named when we made it, to remove only that one. */
+typedef struct sv__file_id {
+        uint64_t dev, ino;
+} sv__file_id;
+
+/* Listens on a new Unix-domain socket at `path`, mode 0600 from the moment
+ * it appears there, non-blocking and close-on-exec, into *out_fd (*out_id
+ * names the file). A stale socket there (nobody accepts) is replaced.
+ * UV_EADDRINUSE: a live server answers at path; UV_EEXIST: path is not a
+ * socket (left alone); UV_ENAMETOOLONG: longer than sun_path. */
+int sv__plat_unix_listen(const char *path, int backlog, int *out_fd, sv__file_id *out_id);
+
+/* Removes path if it is still the socket *id names: 0, UV_EEXIST when
+ * something else is there now (left alone), or the error. */
+int sv__plat_unix_unlink(const char *path, const sv__file_id *id);
+
+/* Connects to the socket at path (blocking unless nonblock), close-on-exec. */
+int sv__plat_unix_dial(const char *path, bool nonblock, int *out_fd);
+
+/* The peer's uid and pid, from the kernel (SO_PEERCRED), as of connect(). */
+int sv__plat_unix_peer(int fd, uint32_t *out_uid, pid_t *out_pid);
+
+/* Closes an fd that no handle took. */
+void sv__plat_fd_close(int fd);
+
+/* Our effective uid. */
+uint32_t sv__plat_euid(void);
+
 #endif
