@@ -42,6 +42,19 @@ static const char usage_text[] =
         "      --leaks POLICY     descendants alive when a job exits: kill (default),\n"
         "                         report, fail (kill them and fail the job), ignore\n"
         "\n"
+        "Isolation, so that tests binding fixed ports or writing fixed file names\n"
+        "can run in parallel:\n"
+        "      --isolate LIST     a comma list of: net (a network namespace per job,\n"
+        "                         only loopback, up), cwd (a fresh empty working\n"
+        "                         directory per job under $TMPDIR, removed after it),\n"
+        "                         tmp (a private /tmp per job, TMPDIR=/tmp). Root\n"
+        "                         makes the namespaces directly, anyone else in a\n"
+        "                         user namespace; where neither is allowed, exit 125\n"
+        "                         before any job starts\n"
+        "      --keep-failed      with --isolate cwd: keep the directory of a job\n"
+        "                         that did not pass; its path is printed with the\n"
+        "                         job's status and is in the events ('workdir')\n"
+        "\n"
         "Hung jobs: before a timed-out job is stopped, its process tree (pid, ppid,\n"
         "state, wchan, kernel stack where readable, command line) and its last 50\n"
         "output lines are recorded.\n"
@@ -74,19 +87,55 @@ static const char usage_text[] =
         "  1      a job failed, crashed or could not be started\n"
         "  124    a job timed out, and every other job passed\n"
         "  125    supervise run itself failed: a bad option, job file or report\n"
-        "         path (no job was started); or job output, the events file, a log\n"
-        "         or a report could not be written (one line names the file and\n"
-        "         the error; the running jobs were stopped through the ladder)\n"
+        "         path, or --isolate not allowed here (no job was started); or job\n"
+        "         output, the events file, a log or a report could not be written\n"
+        "         (one line names the file and the error; the running jobs were\n"
+        "         stopped through the ladder)\n"
         "  128+N  supervise run was stopped by signal N (INT 130, TERM 143, HUP 129)\n";
 
 static int usage_error(const char *fmt, const char *arg) {
         return sv_cli_usage_error("supervise run", fmt, arg);
 }
 
+/* "net,cwd,tmp" -> SV_ISOLATE_NET | SV_RUN_ISOLATE_CWD | SV_ISOLATE_TMP.
+ * Returns 0, or -1 for an empty or unknown word. */
+static int parse_isolate(const char *s, unsigned *out) {
+        static const struct {
+                const char *word;
+                unsigned flag;
+        } words[] = {
+                { "net", SV_ISOLATE_NET },
+                { "cwd", SV_RUN_ISOLATE_CWD },
+                { "tmp", SV_ISOLATE_TMP },
+        };
+        unsigned flags = 0;
+        size_t len, i;
+        bool found;
+
+        for (;;) {
+                len = strcspn(s, ",");
+                found = false;
+                for (i = 0; i < sizeof(words) / sizeof(words[0]) && !found; i++) {
+                        if (strlen(words[i].word) == len && strncmp(s, words[i].word, len) == 0) {
+                                flags |= words[i].flag;
+                                found = true;
+                        }
+                }
+                if (!found)
+                        return -1;
+                if (s[len] == '\0')
+                        break;
+                s += len + 1;
+        }
+        *out = flags;
+        return 0;
+}
+
 int sv_cli_run_parse(int argc, char **argv, sv_cli_run_opts *o) {
         enum {
                 OPT_CTEST = 256, OPT_TAG, OPT_LOGS, OPT_EVENTS,
                 OPT_JUNIT, OPT_TAP, OPT_ON_TIMEOUT, OPT_DIAG_LIMIT, OPT_HELP, OPT_VERSION,
+                OPT_ISOLATE, OPT_KEEP_FAILED,
         };
         static const struct option longopts[] = {
                 { "jobs", required_argument, NULL, 'j' },
@@ -101,6 +150,8 @@ int sv_cli_run_parse(int argc, char **argv, sv_cli_run_opts *o) {
                 { "tap", required_argument, NULL, OPT_TAP },
                 { "on-timeout", required_argument, NULL, OPT_ON_TIMEOUT },
                 { "on-timeout-limit", required_argument, NULL, OPT_DIAG_LIMIT },
+                { "isolate", required_argument, NULL, OPT_ISOLATE },
+                { "keep-failed", no_argument, NULL, OPT_KEEP_FAILED },
                 { "quiet", no_argument, NULL, 'q' },
                 { "help", no_argument, NULL, OPT_HELP },
                 { "version", no_argument, NULL, OPT_VERSION },
@@ -163,6 +214,14 @@ int sv_cli_run_parse(int argc, char **argv, sv_cli_run_opts *o) {
                                 return usage_error("invalid duration '%s' for --on-timeout-limit",
                                                    optarg);
                         break;
+                case OPT_ISOLATE:
+                        if (parse_isolate(optarg, &o->isolate) < 0)
+                                return usage_error("invalid --isolate '%s' (want a comma list of "
+                                                   "net, cwd, tmp)", optarg);
+                        break;
+                case OPT_KEEP_FAILED:
+                        o->keep_failed = true;
+                        break;
                 case 'q':
                         o->quiet = true;
                         break;
@@ -186,6 +245,8 @@ int sv_cli_run_parse(int argc, char **argv, sv_cli_run_opts *o) {
         if (!o->from == !o->ctest_dir)
                 return usage_error("%s", o->from ? "give --from or --ctest, not both"
                                                  : "no jobs: give --from FILE or --ctest BUILD_DIR");
+        if (o->keep_failed && !(o->isolate & SV_RUN_ISOLATE_CWD))
+                return usage_error("%s", "--keep-failed needs --isolate cwd");
         o->timeout_ms = common.timeout_ms;
         o->idle_ms = common.idle_timeout_ms;
         o->leaks = common.leaks;

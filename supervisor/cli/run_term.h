@@ -28,6 +28,8 @@ typedef struct sv_cli_run_opts {
         const char *junit;
         const char *tap;
         const char *on_timeout;
+        unsigned isolate;     /* sv_runner_opts.isolate */
+        bool keep_failed;
         bool tag;
         bool quiet;
 } sv_cli_run_opts;

@@ -215,6 +215,7 @@ static int attempt_prepare(sv_runner *rn, sv__rjob *j) {
 int sv__run_start_attempt(sv_runner *rn, sv__rjob *j) {
         sv_spawn_opts sp;
         sv_run_event ev = SV_RUN_EVENT_INIT;
+        sv__iso_hold hold;
         char **env = NULL;
         int e;
 
@@ -231,8 +232,13 @@ int sv__run_start_attempt(sv_runner *rn, sv__rjob *j) {
         }
         memset(&sp, 0, sizeof(sp));
         sp.argv = (const char *const *) j->def->argv;
-        sp.env = (const char *const *) env;
         sp.cwd = j->def->cwd;
+        e = sv__run_iso_attempt(rn, j, &sp, &env, &hold);
+        if (e < 0) {
+                free(env);
+                return e;
+        }
+        sp.env = (const char *const *) env;
         sp.stdio[0] = SV_STDIO_NULL;
         sp.stdio[1] = SV_STDIO_PIPE;
         sp.stdio[2] = SV_STDIO_PIPE;
@@ -246,8 +252,11 @@ int sv__run_start_attempt(sv_runner *rn, sv__rjob *j) {
         sp.userdata = j;
         e = sv_spawn(rn->o.sv, &sp, &j->w);
         free(env);
-        if (e < 0)
+        sv__run_iso_hold_release(&hold);
+        if (e < 0) {
+                sv__run_iso_end(rn, j, SV_VERDICT_ERROR, false);
                 return e;
+        }
         j->pid = sv_worker_pid(j->w);
         ev.type = SV_RUN_EV_SPAWN;
         ev.job = j->index;
@@ -329,6 +338,7 @@ static void finish_attempt(sv_runner *rn, sv__rjob *j) {
         sv_outbuf_finish(j->out);
         if (e.leaked && rn->o.leaks != SV_LEAKS_IGNORE)
                 emit_leak(rn, j, &e);
+        sv__run_iso_end(rn, j, v, true);
         tail = sv_outbuf_tailn(j->out, SV_OUTBUF_TAIL_LINES, &ev.text_len);
         ev.type = SV_RUN_EV_EXIT;
         ev.job = j->index;

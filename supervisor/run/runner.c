@@ -65,14 +65,10 @@ static void run_failed(sv_runner *rn, const char *what, int err) {
 
 /* Opens the job's log. Returns 0 or -errno: EMFILE and ENFILE are the
  * caller's to retry, any other error has ended the run. */
-int sv__run_log_open(sv_runner *rn, sv__rjob *j) {
-        char path[4096], name[64], what[4200];
-        size_t i, k = 0, c;
-        int width = 1, e;
+void sv__run_file_name(const sv__rjob *j, char *name, size_t n) {
+        size_t i, k = 0;
 
-        for (c = rn->count; c >= 10; c /= 10)
-                width++;
-        for (i = 0; j->def->name[i] && k < sizeof(name) - 1; i++) {
+        for (i = 0; j->def->name[i] && k < n - 1; i++) {
                 char ch = j->def->name[i];
                 bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
                           (ch >= '0' && ch <= '9') || ch == '.' || ch == '-' || ch == '_';
@@ -85,9 +81,19 @@ int sv__run_log_open(sv_runner *rn, sv__rjob *j) {
         while (k > 0 && (name[k - 1] == '_' || name[k - 1] == '.'))
                 k--;
         name[k] = '\0';
+}
+
+int sv__run_log_open(sv_runner *rn, sv__rjob *j) {
+        char path[4096], name[64], what[4200];
+        size_t c;
+        int width = 1, e;
+
+        for (c = rn->count; c >= 10; c /= 10)
+                width++;
+        sv__run_file_name(j, name, sizeof(name));
         /* The index keeps names unique (two jobs may share a command line). */
         snprintf(path, sizeof(path), "%s/%0*zu%s%s.log", rn->o.logs_dir, width, j->index + 1,
-                 k ? "-" : "", name);
+                 name[0] ? "-" : "", name);
         j->log_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (j->log_fd >= 0)
                 return 0;
@@ -330,6 +336,7 @@ void sv_runner_stop(sv_runner *rn, int sig, const char *reason) {
 int sv_runner_new(const sv_runner_opts *opts, sv_runner **out) {
         sv_runner *rn;
         size_t i, n;
+        int e;
 
         if (!opts || !opts->sv || !opts->jobs || !opts->report)
                 return UV_EINVAL;
@@ -363,6 +370,11 @@ int sv_runner_new(const sv_runner_opts *opts, sv_runner **out) {
                 rn->jobs[i].index = i;
                 rn->jobs[i].log_fd = -1;
         }
+        e = sv__run_iso_check(rn);
+        if (e < 0) {
+                sv_runner_free(rn);
+                return e;
+        }
         *out = rn;
         return 0;
 }
@@ -373,6 +385,9 @@ int sv_runner_start(sv_runner *rn) {
         unsigned i;
         int e;
 
+        e = sv__run_iso_start(rn);
+        if (e < 0)
+                return e;
         e = uv_timer_init(rn->loop, &rn->backoff);
         if (e < 0)
                 return e;
@@ -437,6 +452,7 @@ void sv_runner_free(sv_runner *rn) {
         free(rn->free_slots);
         free(rn->deferred);
         free(rn->error_what);
+        sv__run_iso_free(rn);
         free(rn);
 }
 
