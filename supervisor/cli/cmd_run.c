@@ -154,8 +154,8 @@ static int check_isolation(const sv_cli_run_opts *o) {
         fprintf(stderr, "supervise run: --isolate %s%s%s: cannot make namespaces here: %s%s\n",
                 (ns & SV_ISOLATE_NET) ? "net" : "", ns == (SV_ISOLATE_NET | SV_ISOLATE_TMP) ? "," : "",
                 (ns & SV_ISOLATE_TMP) ? "tmp" : "", uv_strerror(e),
-                geteuid() != 0 ? " (not root, and no user namespace is allowed: see "
-                                 "/proc/sys/user/max_user_namespaces)" : "");
+                geteuid() != 0 ? " (not root, and no user namespace is allowed: see sysctl "
+                                 "user.max_user_namespaces)" : "");
         return EXIT_OWN;
 }
 
