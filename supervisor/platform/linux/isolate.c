@@ -14,7 +14,13 @@
  * The child side runs between clone and exec, in spawn.c's child or in the
  * init of pidns_init.c: system calls and string functions only, no
  * allocation, no stdio. It never unmounts anything: the namespaces, and the
- * tmpfs with them, go away when their last process does. */
+ * tmpfs with them, go away when their last process does.
+ *
+ * NEEDSWORK: the setup runs while the supervisor waits for the exec (the
+ * vfork of spawn.c, the first record of pidns.c), so at -j N the jobs'
+ * setups are serial: a few ms each (bench/isolate.sh), mostly bringing
+ * loopback up under the kernel's rtnl lock. Reporting the exec later, as
+ * the pidns init could, would let them overlap. */
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -112,7 +118,7 @@ SV_CHILD_CODE static void fd_path(char *buf, int fd) {
  * namespace. A working directory under /tmp (the runner's per-job
  * directory, or a supervisor started there) would be hidden by it and no
  * longer reachable by its path: it is bound back at the same path inside
- * the new tmpfs. */
+ * the new tmpfs. A worker started in /tmp itself starts in the new one. */
 SV_CHILD_CODE static int tmp_setup(void) {
         char cwd[ISO_PATH_MAX], src[32];
         int fd = -1, err = 0;
@@ -127,6 +133,9 @@ SV_CHILD_CODE static int tmp_setup(void) {
                         return errno;
         }
         if (mount("tmpfs", TMP_DIR, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
+                err = errno;
+        /* Started in /tmp itself: in the private one, not under it. */
+        if (!err && n > 0 && strcmp(cwd, TMP_DIR) == 0 && chdir(TMP_DIR) < 0)
                 err = errno;
         if (!err && fd >= 0) {
                 fd_path(src, fd);
