@@ -475,6 +475,30 @@ static void test_isolate_cwd_keeps_relative_programs_working(void **state) {
         assert_int_equal(count_prefixed(fx.dir, "here.txt", NULL, 0), 0);
 }
 
+/* What a job leaves in its directory is removed without following a
+ * symlink out of it, even a directory locked with mode 000. */
+static void test_isolate_cwd_removal_never_follows_symlinks_out(void **state) {
+        const char *jobs = tpath("jobs.txt"), *outside = tpath("outside");
+        char *text = NULL, *err = NULL, keep_path[512];
+        struct stat st;
+
+        (void) state;
+        assert_int_equal(mkdir(outside, 0777), 0);
+        snprintf(keep_path, sizeof(keep_path), "%s/keep.txt", outside);
+        write_file(keep_path, "keep\n");
+        assert_true(asprintf(&text,
+                             "sh -c 'ln -s %s link && ln -s %s file-link && mkdir -p d/e && "
+                             "touch d/e/f && ln -s %s d/e/up && chmod 000 d'\n",
+                             outside, keep_path, outside) > 0);
+        write_file(jobs, text);
+        free(text);
+        assert_exit(run_cli(AS_NOBODY, NULL, (const char *[]){ "--isolate", "cwd", "--from", jobs, NULL },
+                            &err), 0, err);
+        assert_int_equal(stat(keep_path, &st), 0);
+        assert_int_equal(count_prefixed(outside, "keep.txt", NULL, 0), 1);
+        assert_int_equal(count_prefixed(fx.dir, "supervise-run-", NULL, 0), 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void) {
@@ -489,6 +513,7 @@ int main(void) {
                 T(test_isolate_refused_exits_125_before_any_job),
                 T(test_isolate_bad_words_and_keep_failed_alone_are_usage_errors),
                 T(test_isolate_cwd_keeps_relative_programs_working),
+                T(test_isolate_cwd_removal_never_follows_symlinks_out),
         };
 
         svt_become_subreaper();
