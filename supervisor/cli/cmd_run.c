@@ -293,7 +293,14 @@ int sv_cli_run(int argc, char **argv) {
         if (status == 0) {
                 int e = sv_runner_start(st.rn);
 
-                if (e < 0) {
+                if (e < 0 && (o.isolate & SV_RUN_ISOLATE_CWD)) {
+                        /* The run's directory is the one thing start makes. */
+                        const char *base = getenv("TMPDIR");
+
+                        fprintf(stderr, "supervise run: --isolate cwd: cannot make a directory in '%s': %s\n",
+                                base && *base ? base : "/tmp", uv_strerror(e));
+                        status = EXIT_OWN;
+                } else if (e < 0) {
                         fprintf(stderr, "supervise run: cannot start: %s\n", uv_strerror(e));
                         status = EXIT_OWN;
                 }

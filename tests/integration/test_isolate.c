@@ -435,7 +435,7 @@ static void test_isolate_refused_exits_125_before_any_job(void **state) {
         assert_string_equal(slurp(tpath("ev.jsonl")), "");
 }
 
-static void test_isolate_bad_words_and_keep_failed_alone_are_usage_errors(void **state) {
+static void test_isolate_bad_words_keep_failed_alone_and_no_tmpdir_exit_125(void **state) {
         const char *jobs = tpath("jobs.txt");
         char *err = NULL;
 
@@ -449,6 +449,10 @@ static void test_isolate_bad_words_and_keep_failed_alone_are_usage_errors(void *
         assert_exit(run_cli(AS_US, NULL, (const char *[]){ "--keep-failed", "--from", jobs, NULL }, &err),
                     125, err);
         assert_contains(err, "--keep-failed needs --isolate cwd");
+        assert_exit(run_cli(AS_US, "TMPDIR=/nonexistent/sv",
+                            (const char *[]){ "--isolate", "cwd", "--from", jobs, NULL }, &err),
+                    125, err);
+        assert_contains(err, "--isolate cwd: cannot make a directory in '/nonexistent/sv'");
 }
 
 /* A job file's "./prog" meant the directory supervise ran in; the fresh
@@ -511,7 +515,7 @@ int main(void) {
                 T(test_isolate_unprivileged_uses_a_user_namespace),
                 T(test_isolate_unprivileged_procwalk_uses_a_user_namespace),
                 T(test_isolate_refused_exits_125_before_any_job),
-                T(test_isolate_bad_words_and_keep_failed_alone_are_usage_errors),
+                T(test_isolate_bad_words_keep_failed_alone_and_no_tmpdir_exit_125),
                 T(test_isolate_cwd_keeps_relative_programs_working),
                 T(test_isolate_cwd_removal_never_follows_symlinks_out),
         };

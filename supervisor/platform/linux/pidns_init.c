@@ -304,14 +304,25 @@ SV_CHILD_CODE static void init_loop(int sfd, pid_t worker, int result_fd) {
         _exit(WIFEXITED(rec.status) ? WEXITSTATUS(rec.status) : 128 + WTERMSIG(rec.status));
 }
 
-/* NEEDSWORK: a failure here reaches the supervisor as the init's death
- * before its record (ECHILD), not as the errno; sv_spawn probes first
- * (sv__plat_isolate_probe), so only a change of the machine since then
- * gets here. */
-SV_CHILD_CODE static int init_isolate(const sv__spawn_req *req) {
-        if (req->cwd && chdir(req->cwd) < 0)
-                return -1;
-        return sv__linux_isolate_setup(req->isolate) ? -1 : 0;
+/* Sets up the worker's namespaces (ours, cloned with their flags) from
+ * inside, in the worker's directory, which a fresh /tmp must not hide
+ * (isolate.c). A failure is reported as the worker's start error, as a
+ * failed exec is, and the init leaves. */
+SV_CHILD_CODE static void init_isolate(ns_args *a) {
+        ns_record rec;
+        int err = 0;
+
+        if (a->req->cwd && chdir(a->req->cwd) < 0)
+                err = errno;
+        if (!err)
+                err = sv__linux_isolate_setup(a->req->isolate);
+        if (!err)
+                return;
+        memset(&rec, 0, sizeof(rec));
+        rec.kind = NS_STARTED;
+        rec.err = err;
+        (void) send_record(a->result_fd, &rec, NS_HEAD_SIZE);
+        _exit(127);
 }
 
 SV_CHILD_CODE int sv__linux_pidns_init_main(void *arg) {
@@ -329,11 +340,8 @@ SV_CHILD_CODE int sv__linux_pidns_init_main(void *arg) {
         (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (a->userns && sv__linux_write_id_maps(a->uid, a->gid) < 0)
                 _exit(126);
-        /* The worker's namespaces are ours (cloned with their flags): set
-         * them up from inside, in the worker's directory, which a fresh
-         * /tmp must not hide (isolate.c). */
-        if (a->req->isolate && init_isolate(a->req) < 0)
-                _exit(126);
+        if (a->req->isolate)
+                init_isolate(a);
         (void) prctl(PR_SET_NAME, "sv-init");
         /* Out of the supervisor's group, so a terminal's ^C reaches the
          * worker once (through us), not twice. */
