@@ -437,6 +437,8 @@ void sv_runner_free(sv_runner *rn) {
                 sv__run_event(rn, &ev);
                 close_handles(rn);
         }
+        /* Before the jobs go: their directories are named there. */
+        sv__run_iso_free(rn);
         for (i = 0; rn->jobs && i < rn->count; i++) {
                 sv__rjob *j = &rn->jobs[i];
 
@@ -452,7 +454,6 @@ void sv_runner_free(sv_runner *rn) {
         free(rn->free_slots);
         free(rn->deferred);
         free(rn->error_what);
-        sv__run_iso_free(rn);
         free(rn);
 }
 
