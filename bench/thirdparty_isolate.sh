@@ -46,6 +46,7 @@ fetch_and_build() {
         echo "fetching and building libuv's test suite into $CACHE (once)" >&2
         (cd "$CACHE" && apt-get source libuv1 >fetch.log 2>&1)
         src=$(find "$CACHE" -maxdepth 1 -type d -name 'libuv1-*' | head -n 1)
+        rm -rf "$CACHE/libuv-build" # a half-made one, or one configured elsewhere
         cmake -S "$src" -B "$CACHE/libuv-build" -DLIBUV_BUILD_TESTS=ON \
                 -DCMAKE_BUILD_TYPE=Release >"$CACHE/build.log" 2>&1
         cmake --build "$CACHE/libuv-build" -j "$(nproc)" --target uv_run_tests_a \
