@@ -237,6 +237,31 @@ typedef struct sv_event {
  * sv_worker_* on `w`; sv_worker_hold() only during TIMEOUT. */
 typedef void (*sv_event_cb)(sv_worker *w, const sv_event *ev, void *userdata);
 
+/* Namespaces of a worker's own (sv_spawn_opts.isolate), so that tests
+ * binding fixed ports or writing fixed names under /tmp can run side by
+ * side. Root makes them directly; anyone else inside a user namespace that
+ * maps only our uid and gid (the worker keeps its ids; files it makes
+ * belong to us). The namespaces, and the tmpfs with them, end with the
+ * worker's last process; nothing is left mounted. */
+enum sv_isolate_flags {
+        SV_ISOLATE_NET = 1u << 0, /* a network namespace: only loopback, up */
+        SV_ISOLATE_TMP = 1u << 1, /* a mount namespace with a fresh tmpfs on /tmp
+                                   * (mode 1777) and TMPDIR=/tmp in the
+                                   * environment; a working directory under /tmp
+                                   * stays reachable at its path */
+};
+
+/* Returns 0 if workers of this process can get the namespaces `isolate`
+ * asks for, else why not: UV_EPERM or UV_ENOSPC (not root, and user
+ * namespaces are off or used up: see /proc/sys/user/max_user_namespaces),
+ * UV_EINVAL (an unknown flag), or the error of the step that failed. The
+ * answer comes from a probe process, once per set of flags, and is cached;
+ * call it before starting anything, since sv_spawn() with `isolate` fails
+ * with the same error. The environment variable
+ * SUPERVISE_ISOLATE_NO_USERNS=1 (a test hook) makes user namespaces count
+ * as refused. */
+int sv_isolate_check(unsigned isolate);
+
 typedef struct sv_spawn_opts {
         const char *const *argv; /* required; argv[0] is searched in PATH if it has no '/' */
         const char *const *env;  /* NULL: inherit ours; copied before sv_spawn returns */
@@ -251,6 +276,7 @@ typedef struct sv_spawn_opts {
         sv_exit_cb on_exit;      /* may be NULL */
         sv_output_cb on_output;  /* needed if any stdio is SV_STDIO_PIPE */
         void *userdata;          /* passed back untouched */
+        unsigned isolate;        /* enum sv_isolate_flags; 0: none */
         sv_event_cb on_event;    /* lifecycle events; NULL: none. Stays the
                                   * last member, so that zeroed options and
                                   * positional initialisers keep working. */

@@ -598,6 +598,11 @@ typedef void (*sv_runner_throttle_cb)(sv_runner *rn, int err, unsigned running, 
  * the run as sv_runner_stop(rn, 0, "aborted") does. */
 typedef void (*sv_runner_error_cb)(sv_runner *rn, const char *what, int err, void *ud);
 
+/* sv_runner_opts.isolate, beside enum sv_isolate_flags. */
+enum sv_run_isolate_flags {
+        SV_RUN_ISOLATE_CWD = 1u << 8,
+};
+
 typedef struct sv_runner_opts {
         sv_supervisor *sv;            /* required; borrowed */
         const sv_joblist *jobs;       /* required; borrowed; outlives the runner */
@@ -612,6 +617,16 @@ typedef struct sv_runner_opts {
         char *const *on_timeout;      /* argv run at a timeout, "{pid}" replaced; NULL: none */
         uint64_t on_timeout_limit_ms; /* 0: 30 s */
         const char *logs_dir;         /* NULL: none; else DIR/<n>-<name>.log per job */
+        /* Isolation: sv_isolate_flags (namespaces, sv_spawn_opts.isolate)
+         * and SV_RUN_ISOLATE_CWD: each attempt runs in a fresh empty
+         * directory, WORK_DIR/supervise-run-XXXXXX/<n>-<name>[.<attempt>],
+         * removed when it ends (a relative argv[0] with a '/' is made
+         * absolute first, and PWD names the directory). */
+        unsigned isolate;
+        bool keep_failed;             /* SV_RUN_ISOLATE_CWD: the directory of an attempt
+                                       * that did not pass or skip stays; a DIAG event
+                                       * "workdir" gives its path */
+        const char *work_dir;         /* NULL: $TMPDIR, else /tmp */
         sv_runner_next_cb get_next;
         sv_runner_event_cb on_event;
         sv_runner_output_cb on_output;
@@ -637,12 +652,13 @@ typedef struct sv_runner_opts {
 } sv_runner_opts;
 
 /* Makes a runner for `opts` (copied; what it points to is borrowed). Returns
- * 0 and *out, or UV_EINVAL (no sv, jobs or report) / UV_ENOMEM. Nothing
- * starts yet. */
+ * 0 and *out, or UV_EINVAL (no sv, jobs or report) / UV_ENOMEM, or the
+ * error of sv_isolate_check() for opts.isolate. Nothing starts yet. */
 int sv_runner_new(const sv_runner_opts *opts, sv_runner **out);
 
 /* Emits START and starts jobs up to `parallel`; they run as the loop runs.
- * Returns 0 or the error of the timers it needs. */
+ * Returns 0 or the error of the timers it needs, or (before START) of
+ * making the run's directory for SV_RUN_ISOLATE_CWD. */
 int sv_runner_start(sv_runner *rn);
 
 /* No new job starts. Waiting jobs are skipped with `reason` ("interrupted",

@@ -211,6 +211,8 @@ static int make_runner(sv_cli_run_state *st) {
         ro.on_timeout = st->on_timeout_argv;
         ro.on_timeout_limit_ms = o->diag_limit_ms;
         ro.logs_dir = o->logs;
+        ro.isolate = o->isolate;
+        ro.keep_failed = o->keep_failed;
         ro.on_line = o->tag ? sv_cli_run_on_line : NULL;
         ro.on_attempt = sv_cli_run_on_attempt;
         ro.on_event = sv_cli_run_on_event;
@@ -221,6 +223,25 @@ static int make_runner(sv_cli_run_state *st) {
         ro.max_fail = o->flow.max_fail;
         ro.repeat_rounds = o->flow.until_fail;
         return sv_runner_new(&ro, &st->rn);
+}
+
+/* --isolate: the namespaces must be there before any job starts, never a
+ * run without them. */
+static int check_isolation(const sv_cli_run_opts *o) {
+        unsigned ns = o->isolate & (SV_ISOLATE_NET | SV_ISOLATE_TMP);
+        int e;
+
+        if (!ns)
+                return 0;
+        e = sv_isolate_check(ns);
+        if (e == 0)
+                return 0;
+        fprintf(stderr, "supervise run: --isolate %s%s%s: cannot make namespaces here: %s%s\n",
+                (ns & SV_ISOLATE_NET) ? "net" : "", ns == (SV_ISOLATE_NET | SV_ISOLATE_TMP) ? "," : "",
+                (ns & SV_ISOLATE_TMP) ? "tmp" : "", uv_strerror(e),
+                geteuid() != 0 ? " (not root, and no user namespace is allowed: see sysctl "
+                                 "user.max_user_namespaces)" : "");
+        return EXIT_OWN;
 }
 
 static int start_loop(sv_cli_run_state *st) {
@@ -363,13 +384,28 @@ int sv_cli_run(int argc, char **argv) {
                 release(&st);
                 return EXIT_OK;
         }
+        if (status == 0)
+                status = check_isolation(&o);
         if (status == 0) {
                 st.progress_on = !o.quiet && isatty(2);
                 st.color = sv_cli_run_color_wanted(o.color);
                 status = start_loop(&st);
         }
-        if (status == 0 && sv_runner_start(st.rn) < 0)
-                status = EXIT_OWN;
+        if (status == 0) {
+                int e = sv_runner_start(st.rn);
+
+                if (e < 0 && (o.isolate & SV_RUN_ISOLATE_CWD)) {
+                        /* The run's directory is the one thing start makes. */
+                        const char *base = getenv("TMPDIR");
+
+                        fprintf(stderr, "supervise run: --isolate cwd: cannot make a directory in '%s': %s\n",
+                                base && *base ? base : "/tmp", uv_strerror(e));
+                        status = EXIT_OWN;
+                } else if (e < 0) {
+                        fprintf(stderr, "supervise run: cannot start: %s\n", uv_strerror(e));
+                        status = EXIT_OWN;
+                }
+        }
         if (status == 0) {
                 sv_cli_run_progress_draw(&st);
                 (void) sv_supervisor_run(st.sv);

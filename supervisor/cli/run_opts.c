@@ -78,6 +78,19 @@ static const char usage_text[] =
         "      --until-fail       with --repeat N: run the whole list round after\n"
         "                         round (at most N) and stop at the first failure,\n"
         "                         to hunt a flaky test\n"
+
+        "Isolation, so that tests binding fixed ports or writing fixed file names\n"
+        "can run in parallel:\n"
+        "      --isolate LIST     a comma list of: net (a network namespace per job,\n"
+        "                         only loopback, up), cwd (a fresh empty working\n"
+        "                         directory per job under $TMPDIR, removed after it),\n"
+        "                         tmp (a private /tmp per job, TMPDIR=/tmp). Root\n"
+        "                         makes the namespaces directly, anyone else in a\n"
+        "                         user namespace; where neither is allowed, exit 125\n"
+        "                         before any job starts\n"
+        "      --keep-failed      with --isolate cwd: keep the directory of a job\n"
+        "                         that did not pass; its path is printed with the\n"
+        "                         job's status and is in the events ('workdir')\n"
         "\n"
         "Hung jobs: before a timed-out job is stopped, its process tree (pid, ppid,\n"
         "state, wchan, kernel stack where readable, command line) and its last 50\n"
@@ -121,10 +134,11 @@ static const char usage_text[] =
         "  1      a job failed, crashed or could not be started\n"
         "  124    a job timed out, and every other job passed\n"
         "  125    supervise run itself failed: a bad option, job file, events file\n"
-        "         (--rerun-failed) or report path, or no job was chosen (no job was\n"
-        "         started); or job output, the events file, a log\n"
-        "         or a report could not be written (one line names the file and\n"
-        "         the error; the running jobs were stopped through the ladder)\n"
+        "         (--rerun-failed) or report path, --isolate not allowed here, or\n"
+        "         no job was chosen (no job was started); or job output, the\n"
+        "         events file, a log or a report could not be written (one line\n"
+        "         names the file and the error; the running jobs were stopped\n"
+        "         through the ladder)\n"
         "  128+N  supervise run was stopped by signal N (INT 130, TERM 143, HUP 129)\n";
 
 static int usage_error(const char *fmt, const char *arg) {
@@ -175,12 +189,47 @@ static int add_label(sv_cli_run_opts *o, bool in, const char *re) {
         return 0;
 }
 
+/* "net,cwd,tmp" -> SV_ISOLATE_NET | SV_RUN_ISOLATE_CWD | SV_ISOLATE_TMP.
+ * Returns 0, or -1 for an empty or unknown word. */
+static int parse_isolate(const char *s, unsigned *out) {
+        static const struct {
+                const char *word;
+                unsigned flag;
+        } words[] = {
+                { "net", SV_ISOLATE_NET },
+                { "cwd", SV_RUN_ISOLATE_CWD },
+                { "tmp", SV_ISOLATE_TMP },
+        };
+        unsigned flags = 0;
+        size_t len, i;
+        bool found;
+
+        for (;;) {
+                len = strcspn(s, ",");
+                found = false;
+                for (i = 0; i < sizeof(words) / sizeof(words[0]) && !found; i++) {
+                        if (strlen(words[i].word) == len && strncmp(s, words[i].word, len) == 0) {
+                                flags |= words[i].flag;
+                                found = true;
+                        }
+                }
+                if (!found)
+                        return -1;
+                if (s[len] == '\0')
+                        break;
+                s += len + 1;
+        }
+        *out = flags;
+        return 0;
+}
+
 int sv_cli_run_parse(int argc, char **argv, sv_cli_run_opts *o) {
         enum {
                 OPT_CTEST = 256, OPT_TAG, OPT_LOGS, OPT_EVENTS,
                 OPT_JUNIT, OPT_TAP, OPT_ON_TIMEOUT, OPT_DIAG_LIMIT, OPT_HELP, OPT_VERSION,
                 OPT_TIMELINE, OPT_COLOR,
                 OPT_LABEL_EXCLUDE,
+                OPT_ISOLATE, OPT_KEEP_FAILED,
         };
         static const struct option longopts[] = {
                 { "jobs", required_argument, NULL, 'j' },
@@ -200,6 +249,8 @@ int sv_cli_run_parse(int argc, char **argv, sv_cli_run_opts *o) {
                 { "on-timeout-limit", required_argument, NULL, OPT_DIAG_LIMIT },
                 { "timeline", required_argument, NULL, OPT_TIMELINE },
                 { "color", optional_argument, NULL, OPT_COLOR },
+                { "isolate", required_argument, NULL, OPT_ISOLATE },
+                { "keep-failed", no_argument, NULL, OPT_KEEP_FAILED },
                 { "quiet", no_argument, NULL, 'q' },
                 { "help", no_argument, NULL, OPT_HELP },
                 { "version", no_argument, NULL, OPT_VERSION },
@@ -282,6 +333,14 @@ int sv_cli_run_parse(int argc, char **argv, sv_cli_run_opts *o) {
                                 return usage_error("invalid argument '%s' for --color (want auto, "
                                                    "always or never)", optarg);
                         break;
+                case OPT_ISOLATE:
+                        if (parse_isolate(optarg, &o->isolate) < 0)
+                                return usage_error("invalid --isolate '%s' (want a comma list of "
+                                                   "net, cwd, tmp)", optarg);
+                        break;
+                case OPT_KEEP_FAILED:
+                        o->keep_failed = true;
+                        break;
                 case 'q':
                         o->quiet = true;
                         break;
@@ -305,6 +364,8 @@ int sv_cli_run_parse(int argc, char **argv, sv_cli_run_opts *o) {
         if (!o->from == !o->ctest_dir)
                 return usage_error("%s", o->from ? "give --from or --ctest, not both"
                                                  : "no jobs: give --from FILE or --ctest BUILD_DIR");
+        if (o->keep_failed && !(o->isolate & SV_RUN_ISOLATE_CWD))
+                return usage_error("%s", "--keep-failed needs --isolate cwd");
         r = sv_cli_run_flow_check(&o->flow, o->retries);
         if (r >= 0)
                 return r;

@@ -45,6 +45,8 @@ typedef struct sv_cli_run_opts {
         const char *on_timeout;
         const char *timeline; /* --timeline FILE.html */
         sv_cli_color color;
+        unsigned isolate;     /* sv_runner_opts.isolate */
+        bool keep_failed;
         bool tag;
         bool quiet;
         /* -L / -LE, as ctest: every -L must match a label of the job, and a

@@ -31,6 +31,20 @@ static void prep_release(spawn_prep *p) {
                                 close(p->pipes[i][j]);
 }
 
+/* The environment for a worker with a private /tmp: TMPDIR points at it,
+ * whatever ours says. Copies the `n` pointers of src but TMPDIR into dst
+ * and returns how many dst holds. */
+static size_t env_private_tmp(const char **dst, const char *const *src, size_t n) {
+        size_t i, k = 0;
+
+        for (i = 0; i < n; i++) {
+                if (strncmp(src[i], "TMPDIR=", 7) != 0)
+                        dst[k++] = src[i];
+        }
+        dst[k++] = "TMPDIR=/tmp";
+        return k;
+}
+
 /* Copies the environment (ours or the caller's) and appends the marker the
  * /proc fallback and the guardian follow through setsid and double forks.
  * An inherited SUPERVISE_TREE (we run under another supervise) stays: the
@@ -58,7 +72,7 @@ static int prep_env(sv_worker *w, const sv_spawn_opts *o, spawn_prep *p) {
         }
         /* The child execs before sv__plat_spawn returns: one buffer for
          * every spawn will do. */
-        if (n + 2 > sv->envcap) {
+        if (n + 3 > sv->envcap) {
                 nv = realloc(sv->envbuf, (n + 16) * sizeof(*nv));
                 if (!nv)
                         return UV_ENOMEM;
@@ -66,7 +80,11 @@ static int prep_env(sv_worker *w, const sv_spawn_opts *o, spawn_prep *p) {
                 sv->envcap = n + 16;
         }
         p->envp = sv->envbuf;
-        memcpy(p->envp, src, n * sizeof(*p->envp));
+        if (o->isolate & SV_ISOLATE_TMP) {
+                n = env_private_tmp(p->envp, src, n);
+        } else {
+                memcpy(p->envp, src, n * sizeof(*p->envp));
+        }
         p->envp[n] = w->marker;
         p->envp[n + 1] = NULL;
         /* The child searches the PATH of its own environment, as execvp. */
@@ -273,6 +291,7 @@ static int spawn_launch(sv_worker *w, const sv_spawn_opts *o, spawn_prep *p,
         req->cgroup = w->cg ? w->cg->path : NULL;
         req->want_pidfd = sv->pidfds;
         req->pidns = sv->mech == SV_MECH_PIDNS;
+        req->isolate = o->isolate;
         res.nsfd = -1;
 
         /* Wall time and the deadline count from here, as GNU timeout's do
@@ -323,6 +342,12 @@ int sv_spawn(sv_supervisor *sv, const sv_spawn_opts *o, sv_worker **out) {
 
         if (!sv || !o || !o->argv || !o->argv[0] || !o->argv[0][0])
                 return UV_EINVAL;
+        /* Cached after the first time: never a silent spawn without them. */
+        if (o->isolate) {
+                r = sv__plat_isolate_probe(o->isolate);
+                if (r < 0)
+                        return r;
+        }
         w = sv__worker_alloc(sv);
         if (!w)
                 return UV_ENOMEM;
@@ -365,4 +390,8 @@ fail:
         /* Keep ids dense: a failed spawn never became a worker. */
         sv->next_id--;
         return r;
+}
+
+int sv_isolate_check(unsigned isolate) {
+        return sv__plat_isolate_probe(isolate);
 }

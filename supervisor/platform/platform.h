@@ -27,6 +27,8 @@ typedef struct sv__spawn_req {
                                    * opened only for the spawn */
         bool want_pidfd;
         bool pidns;               /* in a PID namespace of its own, under our init (pidns.c) */
+        unsigned isolate;         /* enum sv_isolate_flags: namespaces of its own (isolate.c);
+                                   * sv__plat_isolate_probe said yes to them */
 } sv__spawn_req;
 
 typedef struct sv__spawn_res {
@@ -109,6 +111,33 @@ int sv__plat_pidns_signal(pid_t init, int pidfd, int sig, bool tree);
  * (0 if the init was killed before it could tell us: *r then stays as
  * reaped). Closes nsfd. */
 int sv__plat_pidns_end(int nsfd, sv__reaped *r, sv_leak *left, int max);
+
+/* ---- Isolation (isolate.c): namespaces of a worker's own ---- */
+
+/* 0 if workers may get the namespaces `isolate` (enum sv_isolate_flags)
+ * asks for: made directly as root, else inside a user namespace. Decided
+ * by a probe child that does the whole setup, once per set of flags, then
+ * cached. Otherwise the probe's negative error (UV_EPERM, UV_ENOSPC: user
+ * namespaces are off or used up; UV_EINVAL: an unknown flag). The test
+ * hook SUPERVISE_ISOLATE_NO_USERNS=1 makes user namespaces count as
+ * refused. */
+int sv__plat_isolate_probe(unsigned isolate);
+
+/* ---- A run's directories (posix/dirs.c) ---- */
+
+/* Makes "<parent>/<prefix>XXXXXX", mode 0700, and writes its path into
+ * out (n bytes): 0 or a negative error. */
+int sv__plat_mkdtemp(const char *parent, const char *prefix, char *out, size_t n);
+
+/* mkdir(path, 0700) and rmdir(path): 0 or a negative error. */
+int sv__plat_mkdir(const char *path);
+int sv__plat_rmdir(const char *path);
+
+/* Removes the directory `path` and everything in it without following a
+ * symlink (one is removed, never entered) or leaving its filesystem. A
+ * missing path is 0. Otherwise 0 or the first error (UV_EXDEV: a mount
+ * inside; UV_ELOOP: deeper than 128); the rest is removed either way. */
+int sv__plat_rmtree(const char *path);
 
 /* True if this kernel gives pidfds (and we were not told to avoid them). */
 bool sv__plat_have_pidfd(void);

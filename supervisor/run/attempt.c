@@ -201,7 +201,8 @@ static int attempt_prepare(sv_runner *rn, sv__rjob *j) {
 int sv__run_start_attempt(sv_runner *rn, sv__rjob *j) {
         sv_spawn_opts sp;
         sv_run_event ev = SV_RUN_EVENT_INIT;
-        char **env = NULL;
+        sv__iso_hold hold;
+        char **env = NULL, **owned = NULL;
         int e;
 
         j->attempt++;
@@ -212,14 +213,23 @@ int sv__run_start_attempt(sv_runner *rn, sv__rjob *j) {
                 return e;
         if (j->def->env || j->def->env_mod) {
                 /* sv_ctest_parse() checked the operations: only ENOMEM here. */
-                e = sv_job_environ(j->def, NULL, &env, NULL, 0);
+                e = sv_job_environ(j->def, NULL, &owned, NULL, 0);
                 if (e < 0)
                         return e;
+                env = owned;
         }
         memset(&sp, 0, sizeof(sp));
         sp.argv = (const char *const *) j->def->argv;
-        sp.env = (const char *const *) env;
         sp.cwd = j->def->cwd;
+        /* --isolate cwd may give env a new array borrowing owned's strings. */
+        e = sv__run_iso_attempt(rn, j, &sp, &env, &hold);
+        if (e < 0) {
+                if (env != owned)
+                        free(env);
+                sv_argv_free(owned);
+                return e;
+        }
+        sp.env = (const char *const *) env;
         sp.stdio[0] = SV_STDIO_NULL;
         sp.stdio[1] = SV_STDIO_PIPE;
         sp.stdio[2] = SV_STDIO_PIPE;
@@ -232,9 +242,14 @@ int sv__run_start_attempt(sv_runner *rn, sv__rjob *j) {
         sp.on_event = on_job_event;
         sp.userdata = j;
         e = sv_spawn(rn->o.sv, &sp, &j->w);
-        sv_argv_free(env);
-        if (e < 0)
+        if (env != owned)
+                free(env);
+        sv_argv_free(owned);
+        sv__run_iso_hold_release(&hold);
+        if (e < 0) {
+                sv__run_iso_end(rn, j, SV_VERDICT_ERROR, false);
                 return e;
+        }
         j->pid = sv_worker_pid(j->w);
         ev.type = SV_RUN_EV_SPAWN;
         ev.job = j->index;
@@ -348,6 +363,7 @@ static void finish_attempt(sv_runner *rn, sv__rjob *j) {
                 v = SV_VERDICT_FAIL;
         if (e.leaked && rn->o.leaks != SV_LEAKS_IGNORE)
                 emit_leak(rn, j, &e);
+        sv__run_iso_end(rn, j, v, true);
         tail = sv_outbuf_tailn(j->out, SV_OUTBUF_TAIL_LINES, &ev.text_len);
         ev.type = SV_RUN_EV_EXIT;
         ev.job = j->index;

@@ -63,17 +63,12 @@ static void run_failed(sv_runner *rn, const char *what, int err) {
 
 /* ---- Per-job log files ---- */
 
-/* "DIR/<n>-<name>.log": n the 1-based index, zero-padded to the width of
- * the job count, so that names stay unique (two jobs may share a command
- * line); of the name only [A-Za-z0-9._-], the rest as single '_'. */
-static int log_path(const sv_runner *rn, const sv__rjob *j, char *buf, size_t n) {
-        char name[64];
-        size_t i, k = 0, c;
-        int width = 1, len;
+/* The job's name as a file name: of it only [A-Za-z0-9._-], the rest as
+ * single '_'; at most n - 1 bytes. */
+void sv__run_file_name(const sv__rjob *j, char *name, size_t n) {
+        size_t i, k = 0;
 
-        for (c = rn->count; c >= 10; c /= 10)
-                width++;
-        for (i = 0; j->def->name[i] && k < sizeof(name) - 1; i++) {
+        for (i = 0; j->def->name[i] && k < n - 1; i++) {
                 char ch = j->def->name[i];
                 bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
                           (ch >= '0' && ch <= '9') || ch == '.' || ch == '-' || ch == '_';
@@ -86,8 +81,21 @@ static int log_path(const sv_runner *rn, const sv__rjob *j, char *buf, size_t n)
         while (k > 0 && (name[k - 1] == '_' || name[k - 1] == '.'))
                 k--;
         name[k] = '\0';
+}
+
+/* "DIR/<n>-<name>.log": n the 1-based index, zero-padded to the width of
+ * the job count, so that names stay unique (two jobs may share a command
+ * line). */
+static int log_path(const sv_runner *rn, const sv__rjob *j, char *buf, size_t n) {
+        char name[64];
+        size_t c;
+        int width = 1, len;
+
+        for (c = rn->count; c >= 10; c /= 10)
+                width++;
+        sv__run_file_name(j, name, sizeof(name));
         len = snprintf(buf, n, "%s/%0*zu%s%s.log", rn->o.logs_dir, width, j->index + 1,
-                       k ? "-" : "", name);
+                       name[0] ? "-" : "", name);
         return len < 0 || (size_t) len >= n ? UV_ENAMETOOLONG : 0;
 }
 
@@ -414,6 +422,7 @@ void sv_runner_stop(sv_runner *rn, int sig, const char *reason) {
 int sv_runner_new(const sv_runner_opts *opts, sv_runner **out) {
         sv_runner *rn;
         size_t i, n;
+        int e;
 
         if (!opts || !opts->sv || !opts->jobs || !opts->report)
                 return UV_EINVAL;
@@ -452,6 +461,11 @@ int sv_runner_new(const sv_runner_opts *opts, sv_runner **out) {
                 sv_runner_free(rn);
                 return UV_ENOMEM;
         }
+        e = sv__run_iso_check(rn);
+        if (e < 0) {
+                sv_runner_free(rn);
+                return e;
+        }
         *out = rn;
         return 0;
 }
@@ -462,6 +476,9 @@ int sv_runner_start(sv_runner *rn) {
         unsigned i;
         int e;
 
+        e = sv__run_iso_start(rn);
+        if (e < 0)
+                return e;
         e = uv_timer_init(rn->loop, &rn->backoff);
         if (e < 0)
                 return e;
@@ -511,6 +528,8 @@ void sv_runner_free(sv_runner *rn) {
                 sv__run_event(rn, &ev);
                 close_handles(rn);
         }
+        /* Before the jobs go: their directories are named there. */
+        sv__run_iso_free(rn);
         for (i = 0; rn->jobs && i < rn->count; i++) {
                 sv__rjob *j = &rn->jobs[i];
 

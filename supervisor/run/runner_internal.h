@@ -43,6 +43,7 @@ typedef struct sv__rjob {
         bool exit_pending;
         sv_exit_info exit;
         sv_leak *leaks;
+        char *work;      /* SV_RUN_ISOLATE_CWD: this attempt's directory (isolate.c) */
         char *diag;      /* this attempt's diagnostics, for the caller and the log */
         size_t diag_len; /* bytes of diag: job output in it may hold NULs */
         /* sched.c: the jobs that must end before this one starts; the first
@@ -107,6 +108,8 @@ struct sv_runner {
         bool pending_loaded;
         unsigned cpus_used;  /* sum of the running jobs' cpus */
         unsigned serial;     /* RUN_SERIAL jobs running */
+        char *run_dir;       /* SV_RUN_ISOLATE_CWD: where the attempts' directories go */
+        char *cwd;           /* ours, for a relative argv[0] */
 };
 
 static inline uint64_t sv__run_job_timeout(const sv_runner *rn, const sv__rjob *j) {
@@ -165,6 +168,34 @@ void sv__sched_hold(sv_runner *rn, sv__rjob *j, bool taken);
 /* Waiting jobs that will not start now: each is handed to `skip`. */
 void sv__sched_drop(sv_runner *rn, void (*skip)(sv_runner *, sv__rjob *, const char *),
                     const char *reason);
+/* isolate.c: --isolate and --keep-failed */
+/* sv_runner_new: the namespaces can be had (sv_isolate_check). */
+int sv__run_iso_check(const sv_runner *rn);
+/* sv_runner_start, before START: the run's directory. */
+int sv__run_iso_start(sv_runner *rn);
+/* What the spawn of an isolated attempt borrows; freed after it. */
+typedef struct sv__iso_hold {
+        char *pwd;   /* "PWD=<dir>" */
+        char *prog;  /* argv[0] made absolute, or NULL */
+        char **argv; /* the job's argv with it, or NULL */
+} sv__iso_hold;
+
+/* Before the spawn: sp->isolate, and the attempt's directory as sp->cwd,
+ * with the argv and env that go with it (*env: may be replaced by a new
+ * array, borrowing the old one's strings, which the caller frees with free()
+ * after the spawn; the old array stays the caller's); h holds what they
+ * point to. */
+int sv__run_iso_attempt(sv_runner *rn, sv__rjob *j, sv_spawn_opts *sp, char ***env,
+                        sv__iso_hold *h);
+void sv__run_iso_hold_release(sv__iso_hold *h);
+/* The attempt ended with `v` (or never started: v == SV_VERDICT_ERROR
+ * and `ran` false): remove its directory, or keep it and say where. */
+void sv__run_iso_end(sv_runner *rn, sv__rjob *j, sv_verdict v, bool ran);
+/* sv_runner_free: the run's directory goes if nothing was kept in it. */
+void sv__run_iso_free(sv_runner *rn);
+/* The job's name as a file name: [A-Za-z0-9._-], runs of others as one
+ * '_', no trailing '_' or '.'; at most n - 1 bytes. */
+void sv__run_file_name(const sv__rjob *j, char *out, size_t n);
 
 /* diag.c */
 void sv__run_fmt_secs(char buf[32], uint64_t ms);

@@ -420,3 +420,31 @@ int sv__plat_run_capture(const char *const *argv, unsigned timeout_ms, char **ou
         (void) out_status;
         return UV_ENOSYS;
 }
+
+/* Isolation and a run's directories: no namespaces, no files here. */
+int sv__plat_isolate_probe(unsigned isolate) {
+        return isolate ? UV_ENOSYS : 0;
+}
+
+int sv__plat_mkdtemp(const char *parent, const char *prefix, char *out, size_t n) {
+        (void) parent;
+        (void) prefix;
+        (void) out;
+        (void) n;
+        return UV_ENOSYS;
+}
+
+int sv__plat_mkdir(const char *path) {
+        (void) path;
+        return UV_ENOSYS;
+}
+
+int sv__plat_rmdir(const char *path) {
+        (void) path;
+        return UV_ENOSYS;
+}
+
+int sv__plat_rmtree(const char *path) {
+        (void) path;
+        return UV_ENOSYS;
+}

@@ -49,4 +49,28 @@ int sv__linux_pidns_spawn(const sv__spawn_req *req, sv__spawn_res *out);
  * cgroup.procs) to the growing array *v (file.c). */
 int sv__linux_append_pid_file(const char *path, pid_t **v, size_t *cnt, size_t *cap);
 
+/* Writes "uid uid 1" and "gid gid 1" as the id maps of the user namespace
+ * the caller has just entered, setgroups denied first (pidns_init.c).
+ * Async-signal-safe; 0, or -1 with errno. */
+int sv__linux_write_id_maps(uid_t uid, gid_t gid);
+
+/* ---- Isolation (isolate.c) ---- */
+
+/* The clone/unshare flags of the namespaces `isolate` asks for. */
+int sv__linux_isolate_clone_flags(unsigned isolate);
+
+/* In a child that is already in its new namespaces: loopback up, a fresh
+ * /tmp. Async-signal-safe; 0 or the errno of the step that failed. */
+int sv__linux_isolate_setup(unsigned isolate);
+
+/* In a child between clone and exec: unshare the namespaces (inside a
+ * new user namespace mapping only uid and gid, with `userns`), then
+ * sv__linux_isolate_setup. Async-signal-safe; 0 or an errno. */
+int sv__linux_isolate_enter(unsigned isolate, bool userns, uid_t uid, gid_t gid);
+
+/* After a successful sv__plat_isolate_probe: 1 if the namespaces need a
+ * user namespace around them, 0 if we make them directly; or the probe's
+ * negative error. */
+int sv__linux_isolate_userns(unsigned isolate);
+
 #endif

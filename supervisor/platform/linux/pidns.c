@@ -156,6 +156,11 @@ int sv__linux_pidns_spawn(const sv__spawn_req *req, sv__spawn_res *out) {
 
         if (!sv__plat_pidns_usable())
                 return UV_ENOTSUP;
+        if (req->isolate) {
+                r = sv__plat_isolate_probe(req->isolate);
+                if (r < 0)
+                        return r;
+        }
         if (pipe2(pipefd, O_CLOEXEC) < 0)
                 return -errno;
         memset(&a, 0, sizeof(a));
@@ -167,7 +172,9 @@ int sv__linux_pidns_spawn(const sv__spawn_req *req, sv__spawn_res *out) {
         a.gid = getegid();
         a.worker_stack = stacks + 2 * NS_STACK_SIZE;
 
-        flags = ns_flags() | SIGCHLD;
+        /* The worker's own namespaces (req->isolate) are the init's: it
+         * sets them up before it starts the worker. */
+        flags = ns_flags() | sv__linux_isolate_clone_flags(req->isolate) | SIGCHLD;
         if (req->want_pidfd)
                 flags |= CLONE_PIDFD;
         /* Blocked in the init from birth: no handler of ours may run there,

@@ -53,7 +53,7 @@ SV_CHILD_CODE static int write_proc(const char *path, const char *s, size_t len)
 /* "ID ID 1": inside, the worker keeps the ids it has outside. An
  * unprivileged process may map only its own ids, and a gid map only once
  * setgroups is denied. */
-SV_CHILD_CODE static int write_maps(uid_t uid, gid_t gid) {
+SV_CHILD_CODE int sv__linux_write_id_maps(uid_t uid, gid_t gid) {
         char line[64];
         size_t n;
 
@@ -75,7 +75,7 @@ SV_CHILD_CODE static int write_maps(uid_t uid, gid_t gid) {
 SV_CHILD_CODE int sv__linux_pidns_probe_main(void *arg) {
         const ns_args *a = arg;
 
-        if (a->userns && write_maps(a->uid, a->gid) < 0)
+        if (a->userns && sv__linux_write_id_maps(a->uid, a->gid) < 0)
                 _exit(1);
         _exit(0);
 }
@@ -100,7 +100,9 @@ SV_CHILD_CODE static int worker_main(void *arg) {
         (void) setpgid(0, 0);
         (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
         err = 0;
-        if (a->req->cwd && chdir(a->req->cwd) < 0)
+        /* With isolation the init has moved there already (and a fresh
+         * /tmp may now hide the path). */
+        if (a->req->cwd && !a->req->isolate && chdir(a->req->cwd) < 0)
                 err = errno;
         if (!err) {
                 sigemptyset(&none);
@@ -304,6 +306,27 @@ SV_CHILD_CODE static void init_loop(int sfd, pid_t worker, int result_fd) {
         _exit(WIFEXITED(rec.status) ? WEXITSTATUS(rec.status) : 128 + WTERMSIG(rec.status));
 }
 
+/* Sets up the worker's namespaces (ours, cloned with their flags) from
+ * inside, in the worker's directory, which a fresh /tmp must not hide
+ * (isolate.c). A failure is reported as the worker's start error, as a
+ * failed exec is, and the init leaves. */
+SV_CHILD_CODE static void init_isolate(ns_args *a) {
+        ns_record rec;
+        int err = 0;
+
+        if (a->req->cwd && chdir(a->req->cwd) < 0)
+                err = errno;
+        if (!err)
+                err = sv__linux_isolate_setup(a->req->isolate);
+        if (!err)
+                return;
+        memset(&rec, 0, sizeof(rec));
+        rec.kind = NS_STARTED;
+        rec.err = err;
+        (void) send_record(a->result_fd, &rec, NS_HEAD_SIZE);
+        _exit(127);
+}
+
 SV_CHILD_CODE int sv__linux_pidns_init_main(void *arg) {
         ns_args *a = arg;
         struct sigaction dfl;
@@ -317,8 +340,10 @@ SV_CHILD_CODE int sv__linux_pidns_init_main(void *arg) {
          * it; one that died before makes send_record fail below (we hold no
          * read end of the pipe), and then we leave. */
         (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (a->userns && write_maps(a->uid, a->gid) < 0)
+        if (a->userns && sv__linux_write_id_maps(a->uid, a->gid) < 0)
                 _exit(126);
+        if (a->req->isolate)
+                init_isolate(a);
         (void) prctl(PR_SET_NAME, "sv-init");
         /* Out of the supervisor's group, so a terminal's ^C reaches the
          * worker once (through us), not twice. */

@@ -59,6 +59,9 @@ typedef struct child_args {
         int errpipe;       /* -1 in shared-memory mode */
         bool joined_cgroup; /* born in it by clone3(CLONE_INTO_CGROUP) */
         bool shared_fds;    /* CLONE_FILES: the child shares our fd table */
+        bool iso_userns;    /* req->isolate needs a user namespace around it */
+        uid_t uid;          /* ours, for that namespace's id maps */
+        gid_t gid;
         volatile int ran;
         volatile int err;
 } child_args;
@@ -277,6 +280,14 @@ CHILD_CODE static int child_main(void *arg) {
         }
         if (req->cwd && chdir(req->cwd) < 0)
                 child_fail(a, errno);
+        /* After the fd table is our own (the setup opens fds) and after
+         * the chdir (a fresh /tmp keeps the directory reachable). */
+        if (req->isolate) {
+                int err = sv__linux_isolate_enter(req->isolate, a->iso_userns, a->uid, a->gid);
+
+                if (err)
+                        child_fail(a, err);
+        }
 
         /* Mark, don't close: the error pipe must live until exec. */
         if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
@@ -468,6 +479,16 @@ static int spawn_prepare(const sv__spawn_req *req, child_args *a, int pipefd[2])
         a->errpipe = -1;
         a->joined_cgroup = false;
         a->shared_fds = false;
+        a->iso_userns = false;
+        if (req->isolate) {
+                int r = sv__linux_isolate_userns(req->isolate);
+
+                if (r < 0)
+                        return r;
+                a->iso_userns = r == 1;
+                a->uid = geteuid();
+                a->gid = getegid();
+        }
         a->ran = 0;
         a->err = 0;
         if (errno_via_pipe != 0) {
