@@ -293,7 +293,8 @@ void sv_cli_run_on_event(sv_runner *rn, const sv_run_event *ev, void *ud) {
         (void) rn;
         if (ev->type == SV_RUN_EV_SPAWN)
                 redraw_soon(st);
-        if (ev->type == SV_RUN_EV_DIAG && st->diag_line && ev->job < st->list.count) {
+        if (ev->type == SV_RUN_EV_DIAG && st->diag_line && ev->job < st->list.count &&
+            !(ev->reason && strcmp(ev->reason, "workdir") == 0)) {
                 for (k = 0; k < 3 && (!ev->reason || strcmp(ev->reason, diag_kind_names[k]) != 0); k++)
                         ;
                 st->diag_kinds[ev->job] |= (unsigned char) (1u << k);
@@ -355,6 +356,42 @@ static void diag_line(sv_cli_run_state *st, const sv_run_attempt *a) {
         free(text);
 }
 
+/* The attempt's diagnostics hold a block other than "workdir"? */
+static bool has_hang_diag(const sv_run_attempt *a) {
+        const char *p = a->diag, *end = a->diag + a->diag_len;
+
+        while (p && p < end) {
+                if (strncmp(p, "--- ", 4) == 0 && strncmp(p + 4, "workdir ---\n", 12) != 0)
+                        return true;
+                p = memchr(p, '\n', (size_t) (end - p));
+                p = p ? p + 1 : NULL;
+        }
+        return false;
+}
+
+/* --keep-failed: the kept directory's path is short and is what the user
+ * needs next, so its "workdir" block goes to the terminal as it is. */
+static void workdir_lines(sv_cli_run_state *st, const sv_run_attempt *a) {
+        const char *p = a->diag, *end = a->diag + a->diag_len, *q;
+
+        while (p && p < end) {
+                q = memchr(p, '\n', (size_t) (end - p));
+                q = q ? q + 1 : end;
+                if (strncmp(p, "--- workdir ---\n", 16) == 0) {
+                        p = q;
+                        while (p < end && strncmp(p, "--- ", 4) != 0) {
+                                q = memchr(p, '\n', (size_t) (end - p));
+                                q = q ? q + 1 : end;
+                                err_write(st, "    ", 4);
+                                err_write(st, p, (size_t) (q - p));
+                                p = q;
+                        }
+                        continue;
+                }
+                p = q;
+        }
+}
+
 void sv_cli_run_on_attempt(sv_runner *rn, const sv_run_attempt *a, void *ud) {
         sv_cli_run_state *st = ud;
         char note[64] = "";
@@ -376,8 +413,10 @@ void sv_cli_run_on_attempt(sv_runner *rn, const sv_run_attempt *a, void *ud) {
         else if (a->verdict == SV_VERDICT_PASS && a->attempt > 1)
                 snprintf(note, sizeof(note), " (passed on attempt %u)", a->attempt);
         status_line(st, a, note);
-        if (a->diag && !st->o->quiet)
+        if (a->diag && !st->o->quiet && has_hang_diag(a))
                 diag_line(st, a);
+        if (a->diag && !st->o->quiet)
+                workdir_lines(st, a);
         if (!st->o->tag)
                 print_output(st, a);
         if (st->diag_line) {
