@@ -7,7 +7,8 @@
 # TERM:$GRACE,KILL (sv-sleep dies at TERM), with an events file, and prints
 # the phases read from it: when the last job started, how long the hang
 # diagnostics of all N took, when the last one exited, and the wall time
-# from the last deadline to the end against the target. Set CLI=path to
+# from the last deadline to the end against the target, and how late each
+# job's stop signal and exit came after its own deadline. Set CLI=path to
 # measure another binary (e.g. main's) with the same workers.
 # Knobs: TIMEOUT (1s), GRACE (1s). Needs python3 and ulimit -n > 4 * N.
 set -euo pipefail
@@ -58,6 +59,27 @@ if diag:
     print(f"  hang diagnostics:  {len(diag)} from {diag[0] / 1000:.2f} s to {diag[-1] / 1000:.2f} s "
           f"({(diag[-1] - diag[0]) / 1000:.2f} s)")
 print(f"  exits:             {len(exits)}, last at {exits[-1] / 1000:.2f} s")
+# Each job's own deadline (its spawn + the timeout) against its first stop
+# signal and its exit: a burst spawned in one loop turn fires the first
+# jobs' deadlines only after the last spawn, which the line below hides.
+first = {}
+for e in ev:
+    if e["event"] in ("spawn", "signal", "exit"):
+        first.setdefault((e["event"], e["job"]), e["t_ms"])
+late_sig, late_exit = [], []
+for (kind, job), t in first.items():
+    if kind != "spawn":
+        continue
+    due = t + ms(timeout)
+    if ("signal", job) in first:
+        late_sig.append(first[("signal", job)] - due)
+    if ("exit", job) in first:
+        late_exit.append(first[("exit", job)] - due)
+def med_max(v):
+    v = sorted(v)
+    return (v[len(v) // 2] / 1000, v[-1] / 1000) if v else (0, 0)
+print("  each job's signal after its own deadline: median {:.2f} s, max {:.2f} s".format(*med_max(late_sig)))
+print("  each job's exit after its own deadline:   median {:.2f} s, max {:.2f} s".format(*med_max(late_exit)))
 print(f"  last deadline -> end of run: {after / 1000:.2f} s "
       f"(target: ladder {ms(grace) / 1000:.1f} s + 2 s = {target / 1000:.1f} s: "
       f"{'met' if after <= target else 'NOT met'})")

@@ -26,6 +26,15 @@
 #define SPAWN_BACKOFF_MS 10u
 #define SPAWN_BACKOFF_TRIES 9u
 
+/* One loop turn starts at most FILL_BATCH_MAX attempts, and past
+ * FILL_BATCH_MIN none once FILL_SLICE_MS have gone by; the rest wait for the
+ * next turn. Starting 2,000 jobs takes seconds on a loaded machine, and the
+ * first jobs' deadlines, exits and an interrupt must not wait for the last
+ * spawn. The minimum keeps a small -j starting all at once. */
+#define FILL_BATCH_MIN 8u
+#define FILL_BATCH_MAX 64u
+#define FILL_SLICE_MS 10u
+
 /* The clock itself, not the loop's cached uv_now(): jobs started in one loop
  * turn (a burst of -j 2000) would otherwise all carry that turn's time. */
 static uint64_t clock_ms(void) {
@@ -350,15 +359,44 @@ static sv__slot *slot_take(sv_runner *rn) {
         return s;
 }
 
+/* This loop turn has started its share of attempts. */
+static bool turn_full(const sv_runner *rn) {
+        if (rn->batch >= FILL_BATCH_MAX)
+                return true;
+        return rn->batch >= FILL_BATCH_MIN &&
+               uv_hrtime() - rn->batch_t0 >= (uint64_t) FILL_SLICE_MS * 1000000u;
+}
+
+/* The next turn: the timers and the I/O of the last one were served. */
+static void on_refill(uv_idle_t *h) {
+        uv_idle_stop(h);
+        sv__run_fill(h->data);
+}
+
+static void on_turn(uv_check_t *h) {
+        sv_runner *rn = h->data;
+
+        rn->batch = 0;
+}
+
 /* Starts jobs until -j (or the throttled limit) are running or none is
- * left. Never recurses: a job that cannot start is finished or deferred
- * here and the loop goes on. */
+ * left, a batch per loop turn (turn_full). Never recurses: a job that
+ * cannot start is finished or deferred here and the loop goes on. */
 void sv__run_fill(sv_runner *rn) {
         sv__rjob *j;
         int e;
 
-        while (!rn->stop_signal && !rn->aborted && rn->nfree > 0 && rn->running < rn->limit &&
-               (j = next_job(rn)) != NULL) {
+        while (!rn->stop_signal && !rn->aborted && rn->nfree > 0 && rn->running < rn->limit) {
+                if (turn_full(rn)) {
+                        /* Keeps the loop alive: jobs may still be waiting. */
+                        uv_idle_start(&rn->refill, on_refill);
+                        return;
+                }
+                j = next_job(rn);
+                if (!j)
+                        break;
+                if (rn->batch++ == 0)
+                        rn->batch_t0 = uv_hrtime();
                 j->slot = slot_take(rn);
                 j->slot->job = j;
                 rn->running++;
@@ -483,6 +521,13 @@ int sv_runner_start(sv_runner *rn) {
         if (e < 0)
                 return e;
         rn->backoff.data = rn;
+        /* Neither can fail (libuv only sets fields), so nothing to undo. */
+        (void) uv_idle_init(rn->loop, &rn->refill);
+        (void) uv_check_init(rn->loop, &rn->turn);
+        rn->refill.data = rn->turn.data = rn;
+        /* Ends each turn's batch; never what keeps the loop alive. */
+        (void) uv_check_start(&rn->turn, on_turn);
+        uv_unref((uv_handle_t *) &rn->turn);
         for (i = 0; i < rn->nslots; i++) {
                 rn->slots[i].rn = rn;
                 rn->free_slots[rn->nfree++] = &rn->slots[rn->nslots - 1 - i];
@@ -513,6 +558,8 @@ void sv_runner_progress_get(const sv_runner *rn, sv_runner_progress *out) {
 
 static void close_handles(sv_runner *rn) {
         uv_close((uv_handle_t *) &rn->backoff, NULL);
+        uv_close((uv_handle_t *) &rn->refill, NULL);
+        uv_close((uv_handle_t *) &rn->turn, NULL);
         /* The close callbacks run on the next turn of the loop. */
         (void) uv_run(rn->loop, UV_RUN_NOWAIT);
 }

@@ -83,6 +83,13 @@ struct sv_runner {
         bool throttled;      /* on_throttle was called */
         bool spawn_hopeless; /* a job gave up its backoff; no spawn worked since */
         uv_timer_t backoff;  /* nothing runs to end and make room: try later */
+        /* A burst (-j 2000) starts a batch of jobs per loop turn, so that
+         * deadlines, exits and signals are served between batches: `refill`
+         * starts the next batch on the next turn, `turn` ends a turn. */
+        uv_idle_t refill;
+        uv_check_t turn;
+        unsigned batch;      /* attempts started in this loop turn */
+        uint64_t batch_t0;   /* uv_hrtime() at the first of them */
         bool started;        /* the timers are initialised */
         size_t done;         /* jobs with a final verdict */
         unsigned running;

@@ -338,6 +338,75 @@ static void test_runner_disabled_job_is_skipped_unavailable_is_error(void **stat
         fx_done(&f);
 }
 
+/* A burst: 200 jobs at -j 200. A timer that is due once the runner is
+ * started (as the first jobs' deadlines are, in a burst that takes seconds)
+ * fires, and an exit it brings is reported, before the last job is
+ * spawned: the runner starts a batch per loop turn (at most 64, as
+ * runner.c's FILL_BATCH_MAX says), not all 200 in one. */
+#define BURST 200
+
+typedef struct burst {
+        fx *f;
+        bool fired;
+        int spawned; /* jobs spawned when the timer fired */
+} burst;
+
+static int spawned(void) {
+        return (int) (sv_fake_state.next_pid - 40000);
+}
+
+static void on_due(uv_timer_t *t) {
+        burst *b = t->data;
+        sv__reaped r;
+
+        b->fired = true;
+        b->spawned = spawned();
+        memset(&r, 0, sizeof(r));
+        r.pid = 40000;
+        r.exited = true;
+        sv__worker_reaped(worker(b->f, 40000), &r);
+}
+
+static void test_runner_burst_yields_to_the_loop_between_batches(void **state) {
+        static char jobs[BURST * 8 + 1];
+        uv_loop_t *loop;
+        uv_timer_t due;
+        burst b = { 0 };
+        fx f;
+        int i, before, turns;
+
+        (void) state;
+        for (i = 0; i < BURST; i++)
+                memcpy(jobs + i * 8, "/fake/j\n", 8);
+        fx_init(&f, jobs, BURST);
+        b.f = &f;
+        fx_start(&f);
+        /* The first batch, from sv_runner_start itself. */
+        assert_true(spawned() >= 1 && spawned() <= 64);
+        loop = sv_supervisor_loop(f.sv);
+        assert_int_equal(uv_timer_init(loop, &due), 0);
+        due.data = &b;
+        assert_int_equal(uv_timer_start(&due, on_due, 0, 0), 0);
+        for (turns = 0; spawned() < BURST && turns < 100; turns++) {
+                before = spawned();
+                (void) uv_run(loop, UV_RUN_NOWAIT);
+                assert_true(spawned() - before <= 64);
+        }
+        assert_int_equal(spawned(), BURST);
+        assert_true(b.fired);
+        assert_true(b.spawned < BURST);
+        /* The exit came in mid-burst and was reported then. */
+        assert_int_equal(f.attempts, 1);
+        assert_int_equal(f.last.job, 0);
+        assert_int_equal(f.last.verdict, SV_VERDICT_PASS);
+        uv_close((uv_handle_t *) &due, NULL);
+        for (i = 1; i < BURST; i++)
+                reap(&f, 40000 + i, true, 0);
+        assert_int_equal(f.attempts, BURST);
+        assert_int_equal(f.max_running, BURST - 1);
+        fx_done(&f);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_runner_never_runs_more_than_parallel),
@@ -347,6 +416,7 @@ int main(void) {
                 cmocka_unit_test(test_runner_stop_skips_waiting_jobs_as_interrupted),
                 cmocka_unit_test(test_runner_passing_spawn_error_lowers_parallel),
                 cmocka_unit_test(test_runner_disabled_job_is_skipped_unavailable_is_error),
+                cmocka_unit_test(test_runner_burst_yields_to_the_loop_between_batches),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
