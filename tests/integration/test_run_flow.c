@@ -412,7 +412,7 @@ static const char *marker_jobs(const char *head, int nmarkers) {
 
         assert_true(asprintf(&text, "%s", head) >= 0);
         for (i = 1; i <= nmarkers; i++) {
-                char m[16];
+                char m[32];
 
                 (void) snprintf(m, sizeof(m), "marker%d", i);
                 assert_true(asprintf(&line, "%sname=m%d %s %s\n", text, i, svt_worker("sv-flaky"),
