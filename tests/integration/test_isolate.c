@@ -503,6 +503,41 @@ static void test_isolate_cwd_removal_never_follows_symlinks_out(void **state) {
         assert_int_equal(count_prefixed(fx.dir, "supervise-run-", NULL, 0), 0);
 }
 
+/* A program that lives under /tmp (a project cloned and built there, as CI
+ * runners often do) stays reachable behind --isolate tmp: the entry of the
+ * old /tmp that holds it is bound back, while the job's own /tmp files stay
+ * private. */
+static void test_isolate_tmp_keeps_a_program_built_under_tmp(void **state) {
+        char dir[] = "/tmp/sv-iso-prog.XXXXXX", prog[64], probe[64], buf[65536], *err = NULL;
+        char *text = NULL;
+        const char *bar = tpath("barrier");
+        int in, out, code;
+        ssize_t n;
+
+        (void) state;
+        assert_non_null(mkdtemp(dir));
+        snprintf(prog, sizeof(prog), "%s/sv-fixed", dir);
+        in = open(svt_worker("sv-fixed"), O_RDONLY | O_CLOEXEC);
+        out = open(prog, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+        assert_true(in >= 0 && out >= 0);
+        while ((n = read(in, buf, sizeof(buf))) > 0)
+                assert_int_equal(write(out, buf, (size_t) n), n);
+        assert_int_equal(n, 0);
+        close(in);
+        assert_int_equal(close(out), 0);
+        assert_true(mkdir(bar, 0777) == 0 || errno == EEXIST);
+        snprintf(probe, sizeof(probe), "/tmp/sv-fixed-probe.%d", (int) getpid());
+        assert_true(asprintf(&text, "name=job1 %s -f %s -e TMPDIR=/tmp -b %s 1\n", prog, probe, bar) > 0);
+        write_file(tpath("jobs.txt"), text);
+        free(text);
+        code = run_cli(AS_US, NULL, (const char *[]){ "--isolate", "tmp", "--from", tpath("jobs.txt"), NULL },
+                       &err);
+        assert_int_equal(unlink(prog), 0);
+        assert_int_equal(rmdir(dir), 0);
+        assert_exit(code, 0, err);
+        assert_int_equal(access(probe, F_OK), -1);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void) {
@@ -512,6 +547,7 @@ int main(void) {
                 T(test_isolate_none_fixed_file_jobs_collide),
                 T(test_isolate_keep_failed_keeps_exactly_the_failed_jobs_dir),
                 T(test_isolate_tmp_gives_each_job_a_private_tmp_with_tmpdir),
+                T(test_isolate_tmp_keeps_a_program_built_under_tmp),
                 T(test_isolate_unprivileged_uses_a_user_namespace),
                 T(test_isolate_unprivileged_procwalk_uses_a_user_namespace),
                 T(test_isolate_refused_exits_125_before_any_job),

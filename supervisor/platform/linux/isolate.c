@@ -78,26 +78,6 @@ SV_CHILD_CODE static int lo_up(void) {
         return err;
 }
 
-/* Makes every directory of `path` below /tmp in the fresh tmpfs, so that
- * the old working directory can be bound at the same path. */
-SV_CHILD_CODE static int make_parents(char *path) {
-        char *p;
-
-        for (p = path + sizeof(TMP_DIR); *p; p++) {
-                if (*p != '/')
-                        continue;
-                *p = '\0';
-                if (mkdir(path, 0700) < 0 && errno != EEXIST) {
-                        *p = '/';
-                        return errno;
-                }
-                *p = '/';
-        }
-        if (mkdir(path, 0700) < 0 && errno != EEXIST)
-                return errno;
-        return 0;
-}
-
 /* "/proc/self/fd/<fd>" into buf (at least 32 bytes). */
 SV_CHILD_CODE static void fd_path(char *buf, int fd) {
         char d[16];
@@ -113,44 +93,110 @@ SV_CHILD_CODE static void fd_path(char *buf, int fd) {
         buf[k] = '\0';
 }
 
+/* The entry of /tmp that `path` lies in ("/tmp/ci/build/x" -> "/tmp/ci")
+ * into top (ISO_PATH_MAX bytes); false when path is not below /tmp. */
+SV_CHILD_CODE static bool tmp_top(const char *path, char *top) {
+        size_t n = sizeof(TMP_DIR) - 1, k;
+
+        if (!path || strncmp(path, TMP_DIR "/", n + 1) != 0 || !path[n + 1])
+                return false;
+        for (k = n + 1; path[k] && path[k] != '/'; k++)
+                ;
+        if (k >= ISO_PATH_MAX || (k == n + 2 && path[n + 1] == '.') ||
+            (k == n + 3 && path[n + 1] == '.' && path[n + 2] == '.'))
+                return false;
+        memcpy(top, path, k);
+        top[k] = '\0';
+        return true;
+}
+
+/* What the fresh /tmp must not hide: the entries of the old one that hold
+ * the working directory and the program (a project checked out and built
+ * under /tmp, as CI clones often are). Opened before the tmpfs goes on. */
+typedef struct keep_entry {
+        char path[ISO_PATH_MAX];
+        int fd;
+        bool dir;
+} keep_entry;
+
+SV_CHILD_CODE static int keep_open(keep_entry *k, const char *path) {
+        struct stat st;
+
+        k->fd = -1;
+        if (!tmp_top(path, k->path))
+                return 0;
+        k->fd = open(k->path, O_PATH | O_CLOEXEC);
+        if (k->fd < 0)
+                return errno == ENOENT ? 0 : errno;
+        if (fstat(k->fd, &st) < 0)
+                return errno;
+        k->dir = S_ISDIR(st.st_mode);
+        return 0;
+}
+
+/* Binds a kept entry back at its own path in the fresh tmpfs. */
+SV_CHILD_CODE static int keep_bind(const keep_entry *k) {
+        char src[32];
+        int fd;
+
+        if (k->fd < 0)
+                return 0;
+        if (k->dir) {
+                if (mkdir(k->path, 0700) < 0 && errno != EEXIST)
+                        return errno;
+        } else {
+                fd = open(k->path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+                if (fd < 0 && errno != EEXIST)
+                        return errno;
+                if (fd >= 0)
+                        close(fd);
+        }
+        fd_path(src, k->fd);
+        if (mount(src, k->path, NULL, MS_BIND | MS_REC, NULL) < 0)
+                return errno;
+        return 0;
+}
+
 /* A fresh tmpfs on /tmp in our own mount namespace, whose mounts are
  * made private first, so that nothing we mount reaches the supervisor's
- * namespace. A working directory under /tmp (the runner's per-job
- * directory, or a supervisor started there) would be hidden by it and no
- * longer reachable by its path: it is bound back at the same path inside
- * the new tmpfs. A worker started in /tmp itself starts in the new one. */
-SV_CHILD_CODE static int tmp_setup(void) {
-        char cwd[ISO_PATH_MAX], src[32];
-        int fd = -1, err = 0;
+ * namespace. The entries of the old /tmp that hold the working directory
+ * (the runner's per-job directory, or a project under /tmp) and the
+ * program are bound back at their own paths, so both stay reachable; the
+ * rest of the old /tmp (its fixed file and socket names) is hidden. A
+ * worker started in /tmp itself starts in the new one. */
+SV_CHILD_CODE static int tmp_setup(const char *prog) {
+        keep_entry keep[2];
+        char cwd[ISO_PATH_MAX];
+        int err = 0, i;
         long n;
 
         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
                 return errno;
         n = syscall(SYS_getcwd, cwd, sizeof(cwd));
-        if (n > 0 && strncmp(cwd, TMP_DIR "/", sizeof(TMP_DIR)) == 0) {
-                fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-                if (fd < 0)
-                        return errno;
+        if (n <= 0)
+                cwd[0] = '\0';
+        err = keep_open(&keep[0], cwd);
+        if (!err)
+                err = keep_open(&keep[1], prog && prog[0] == '/' ? prog : NULL);
+        if (!err && keep[1].fd >= 0 && keep[0].fd >= 0 && strcmp(keep[0].path, keep[1].path) == 0) {
+                close(keep[1].fd);
+                keep[1].fd = -1;
         }
-        if (mount("tmpfs", TMP_DIR, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
+        if (!err && mount("tmpfs", TMP_DIR, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
                 err = errno;
-        /* Started in /tmp itself: in the private one, not under it. */
-        if (!err && n > 0 && strcmp(cwd, TMP_DIR) == 0 && chdir(TMP_DIR) < 0)
+        for (i = 0; i < 2 && !err; i++)
+                err = keep_bind(&keep[i]);
+        /* Back to the same path: in the new /tmp, or bound back into it. */
+        if (!err && cwd[0] && strncmp(cwd, TMP_DIR, sizeof(TMP_DIR) - 1) == 0 &&
+            (cwd[sizeof(TMP_DIR) - 1] == '\0' || cwd[sizeof(TMP_DIR) - 1] == '/') && chdir(cwd) < 0)
                 err = errno;
-        if (!err && fd >= 0) {
-                fd_path(src, fd);
-                err = make_parents(cwd);
-                if (!err && mount(src, cwd, NULL, MS_BIND | MS_REC, NULL) < 0)
-                        err = errno;
-                if (!err && chdir(cwd) < 0)
-                        err = errno;
-        }
-        if (fd >= 0)
-                close(fd);
+        for (i = 0; i < 2; i++)
+                if (keep[i].fd >= 0)
+                        close(keep[i].fd);
         return err;
 }
 
-SV_CHILD_CODE int sv__linux_isolate_setup(unsigned isolate) {
+SV_CHILD_CODE int sv__linux_isolate_setup(unsigned isolate, const char *prog) {
         int err;
 
         if (isolate & SV_ISOLATE_NET) {
@@ -159,11 +205,12 @@ SV_CHILD_CODE int sv__linux_isolate_setup(unsigned isolate) {
                         return err;
         }
         if (isolate & SV_ISOLATE_TMP)
-                return tmp_setup();
+                return tmp_setup(prog);
         return 0;
 }
 
-SV_CHILD_CODE int sv__linux_isolate_enter(unsigned isolate, bool userns, uid_t uid, gid_t gid) {
+SV_CHILD_CODE int sv__linux_isolate_enter(unsigned isolate, bool userns, uid_t uid, gid_t gid,
+                                          const char *prog) {
         int flags = sv__linux_isolate_clone_flags(isolate);
 
         if (!flags)
@@ -172,7 +219,7 @@ SV_CHILD_CODE int sv__linux_isolate_enter(unsigned isolate, bool userns, uid_t u
                 return errno;
         if (userns && sv__linux_write_id_maps(uid, gid) < 0)
                 return errno ? errno : EPERM;
-        return sv__linux_isolate_setup(isolate);
+        return sv__linux_isolate_setup(isolate, prog);
 }
 
 /* ---- The supervisor's side ---- */
@@ -199,7 +246,7 @@ static int try_setup(unsigned isolate, bool userns) {
         if (pid < 0)
                 return errno;
         if (pid == 0)
-                _exit(sv__linux_isolate_enter(isolate, userns, uid, gid) & 0xff);
+                _exit(sv__linux_isolate_enter(isolate, userns, uid, gid, NULL) & 0xff);
         while (waitpid(pid, &st, 0) < 0) {
                 if (errno != EINTR)
                         return errno;

@@ -60,13 +60,15 @@ int sv__linux_write_id_maps(uid_t uid, gid_t gid);
 int sv__linux_isolate_clone_flags(unsigned isolate);
 
 /* In a child that is already in its new namespaces: loopback up, a fresh
- * /tmp. Async-signal-safe; 0 or the errno of the step that failed. */
-int sv__linux_isolate_setup(unsigned isolate);
+ * /tmp (keeping the entries of the old one that hold the working directory
+ * and `prog`, an absolute path or NULL). Async-signal-safe; 0 or the errno
+ * of the step that failed. */
+int sv__linux_isolate_setup(unsigned isolate, const char *prog);
 
 /* In a child between clone and exec: unshare the namespaces (inside a
  * new user namespace mapping only uid and gid, with `userns`), then
  * sv__linux_isolate_setup. Async-signal-safe; 0 or an errno. */
-int sv__linux_isolate_enter(unsigned isolate, bool userns, uid_t uid, gid_t gid);
+int sv__linux_isolate_enter(unsigned isolate, bool userns, uid_t uid, gid_t gid, const char *prog);
 
 /* After a successful sv__plat_isolate_probe: 1 if the namespaces need a
  * user namespace around them, 0 if we make them directly; or the probe's

@@ -317,7 +317,7 @@ SV_CHILD_CODE static void init_isolate(ns_args *a) {
         if (a->req->cwd && chdir(a->req->cwd) < 0)
                 err = errno;
         if (!err)
-                err = sv__linux_isolate_setup(a->req->isolate);
+                err = sv__linux_isolate_setup(a->req->isolate, a->req->argv[0]);
         if (!err)
                 return;
         memset(&rec, 0, sizeof(rec));

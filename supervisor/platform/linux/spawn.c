@@ -283,7 +283,8 @@ CHILD_CODE static int child_main(void *arg) {
         /* After the fd table is our own (the setup opens fds) and after
          * the chdir (a fresh /tmp keeps the directory reachable). */
         if (req->isolate) {
-                int err = sv__linux_isolate_enter(req->isolate, a->iso_userns, a->uid, a->gid);
+                int err = sv__linux_isolate_enter(req->isolate, a->iso_userns, a->uid, a->gid,
+                                                  req->argv[0]);
 
                 if (err)
                         child_fail(a, err);
