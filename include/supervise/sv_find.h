@@ -10,7 +10,8 @@
  *    a command line that contains the pattern cannot kill the shell that runs
  *    it (the `pkill -f` trap).
  *  - Pid 1 and kernel threads are matched (they can be listed) but never
- *    signalled: sv_find_signal() reports them as SV_FIND_REFUSED.
+ *    signalled: sv_find_signal() reports them as SV_FIND_REFUSED. On Windows
+ *    pid 0 (Idle) and 4 (System) count as kernel threads.
  *  - Signals are pid-reuse safe: a handle (a pidfd, or a /proc/<pid>
  *    directory fd where pidfd_open() is missing) is opened first, the
  *    process's start time is re-read after that and compared with the
@@ -26,6 +27,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+#if defined(_WIN32) && !defined(SV_HAVE_UID_T)
+/* Windows has no uids: the uid fields stay unused there and
+ * sv_find_proc.user names the account instead. */
+#define SV_HAVE_UID_T 1
+typedef unsigned int uid_t;
+typedef unsigned int gid_t;
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -55,6 +64,10 @@ enum sv_find_flags {
         /* Keep only the least recently started match (pgrep -o); of those
          * started in the same clock tick, the lowest pid. */
         SV_FIND_OLDEST = 1u << 7,
+        /* Also match every descendant of each match, as `taskkill /t` does.
+         * A child counts only if it started no earlier than its parent, so
+         * a parent pid recycled by a newer process adopts no strangers. */
+        SV_FIND_DESCENDANTS = 1u << 8,
 };
 
 /* A list criterion (pgrep's -u, -U, -G, -P, -g, -s, -t): a process matches if
@@ -116,6 +129,9 @@ typedef struct sv_find_proc {
         const char *cmdline;     /* argv as NUL-separated strings, or NULL (not
                                   * loaded, kernel thread, zombie, unreadable) */
         size_t cmdline_len;      /* bytes in cmdline, the last NUL included */
+        const char *user;        /* the owner's account name ("DOMAIN\\user") where
+                                  * the OS names owners instead of numbering
+                                  * them (Windows), else NULL */
 } sv_find_proc;
 
 typedef struct sv_find_table sv_find_table; /* opaque snapshot */

@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "supervise/sv.h"
+#include "supervise/sv_find.h"
 
 #define SV_CG_MAX 512
 
@@ -392,5 +393,85 @@ int sv__plat_pidfds_wait(const int *fds, size_t n, int timeout_ms, bool *out_gon
  * error, the outputs untouched (UV_ENOENT: not found; UV_ETIMEDOUT). */
 int sv__plat_run_capture(const char *const *argv, unsigned timeout_ms, char **out,
                          size_t *out_len, char **err, size_t *err_len, int *out_status);
+
+/* ---- The process finder's view of the OS (find/ uses only these) ----
+ *
+ * platform/linux/ptab.c implements them on /proc and pidfds,
+ * platform/win/proctable.c on Toolhelp32 snapshots and process handles.
+ * An sv_find_proc's identity is its pid plus start_ticks (Linux: clock ticks
+ * after boot; Windows: the creation time in 100 ns units), so a recycled pid
+ * is told apart from the process the snapshot saw. */
+
+/* What one scan holds: Linux an fd on /proc and the socket inodes of
+ * `port`; Windows the pids that own a socket on `port`. */
+typedef struct sv__ptab sv__ptab;
+
+int sv__ptab_open(sv__ptab **out);
+void sv__ptab_free(sv__ptab *pt); /* accepts NULL */
+
+/* Reads every process (pid, ppid, name, start_ticks, age_ms and whatever
+ * else one cheap read gives) into a malloc'd array, in any order. A process
+ * that vanishes while it is read is left out. Returns the count or a
+ * negative error. */
+int sv__ptab_list(sv__ptab *pt, sv_find_proc **out);
+
+/* Our pid, and our parent's as the OS reports it (0 if unknown). */
+void sv__ptab_self(sv__ptab *pt, pid_t *out_self, pid_t *out_parent);
+
+/* 1 if p is named `name`, 0 if not, or UV_ENOMEM. Linux: byte-exact, and a
+ * name longer than the kernel's 15 bytes also through argv[0] and the
+ * executable; Windows: case-insensitive, with or without ".exe". */
+int sv__ptab_name_is(sv__ptab *pt, sv_find_proc *p, const char *name);
+
+/* Load p's owner (has_uid/uid, or `user`) and its command line (cmdline,
+ * malloc'd, owned by the table) unless done. A process that vanished or
+ * that we may not read keeps them unset: only UV_ENOMEM is an error. */
+int sv__ptab_load_user(sv__ptab *pt, sv_find_proc *p);
+int sv__ptab_load_cmdline(sv__ptab *pt, sv_find_proc *p);
+
+/* The real and effective uid and the real gid of pid (UV_ENOTSUP where
+ * the OS has none). */
+int sv__ptab_read_ids(sv__ptab *pt, pid_t pid, sv__ids *out);
+
+/* Reads the socket tables once for `port` (enum sv_find_proto bits, 0:
+ * both; any_socket: clients too), then answers per process: 1 if p owns
+ * such a socket, 0 if not or if that cannot be known, or UV_ENOMEM. */
+int sv__ptab_port_load(sv__ptab *pt, uint16_t port, unsigned protos, bool any_socket);
+int sv__ptab_port_owner(sv__ptab *pt, const sv_find_proc *p);
+
+/* A handle on one process that cannot come to name another: a pidfd or a
+ * /proc/<pid> directory fd (Linux), a process HANDLE (Windows). v < 0: none. */
+typedef struct sv__phandle {
+        intptr_t v;
+        bool is_pidfd;
+} sv__phandle;
+
+/* Opens a handle on p FIRST, then checks through it that it is still the
+ * process of the snapshot (its start time, and on Windows its name). 0 with
+ * *out set; UV_ESRCH if it ended or the pid now names another process
+ * (nothing is kept open); or another negative error (UV_EPERM). */
+int sv__phandle_open(sv__ptab *pt, const sv_find_proc *p, sv__phandle *out);
+
+/* Delivers sig through h (Windows: every signal is TerminateProcess, as
+ * `taskkill /f`). 0, UV_ESRCH when the process has ended, or an error. */
+int sv__phandle_signal(sv__phandle *h, const sv_find_proc *p, int sig);
+
+/* Waits up to timeout_ms (-1: no limit) until at least one of hs[0..n-1]
+ * has ended, and sets out_gone[i] for each that has. Returns how many have,
+ * or a negative error. */
+int sv__phandle_wait(const sv__phandle *hs, size_t n, int timeout_ms, bool *out_gone);
+
+void sv__phandle_close(sv__phandle *h);
+
+/* Regular expressions (POSIX ERE where the C library has them: posix/;
+ * Windows builds answer UV_ENOTSUP). */
+typedef struct sv__re sv__re;
+
+/* Compiles pattern; 0 and *out, or UV_EINVAL / UV_ENOTSUP with a one-line
+ * reason in msg (may be NULL). */
+int sv__re_compile(const char *pattern, bool icase, sv__re **out, char *msg, size_t msg_len);
+/* 1 if s matches, else 0. */
+int sv__re_match(const sv__re *re, const char *s);
+void sv__re_free(sv__re *re); /* accepts NULL */
 
 #endif

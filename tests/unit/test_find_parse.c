@@ -126,7 +126,7 @@ static void fake_table(sv_find_table *t, sv_find_proc *procs, size_t *match, con
         t->nprocs = 8;
         t->match = match;
         t->nmatch = nwhich;
-        t->proc_fd = -1;
+        t->pt = NULL;
         t->flags = SV_FIND_NO_DETAILS;
 }
 
