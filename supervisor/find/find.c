@@ -270,6 +270,11 @@ static int proc_matches(sv_find_table *t, scan_ctx *c, size_t i) {
         r = id_lists_match(t, f, p);
         if (r <= 0)
                 return r;
+        if (f->user) {
+                r = sv__ptab_user_is(t->pt, p, f->user);
+                if (r <= 0)
+                        return r;
+        }
         if (f->has_uid) {
                 r = sv__ptab_load_user(t->pt, p);
                 if (r < 0)

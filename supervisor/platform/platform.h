@@ -429,6 +429,10 @@ int sv__ptab_name_is(sv__ptab *pt, sv_find_proc *p, const char *name);
 int sv__ptab_load_user(sv__ptab *pt, sv_find_proc *p);
 int sv__ptab_load_cmdline(sv__ptab *pt, sv_find_proc *p);
 
+/* 1 if p's owner is the account `user` (sv_find_filter.user), 0 if not or
+ * unknown, or UV_ENOMEM. Loads the owner as sv__ptab_load_user does. */
+int sv__ptab_user_is(sv__ptab *pt, sv_find_proc *p, const char *user);
+
 /* The real and effective uid and the real gid of pid (UV_ENOTSUP where
  * the OS has none). */
 int sv__ptab_read_ids(sv__ptab *pt, pid_t pid, sv__ids *out);

@@ -7,6 +7,7 @@
  * snapshot's, nor a zombie. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -330,4 +331,20 @@ void sv__phandle_close(sv__phandle *h) {
         if (h->v >= 0)
                 (void) close((int) h->v);
         h->v = -1;
+}
+
+/* By the name of the effective uid: Linux has no domains, so "user" and
+ * "anything\user" are the same account, and case counts. */
+int sv__ptab_user_is(sv__ptab *pt, sv_find_proc *p, const char *user) {
+        struct passwd pw, *res = NULL;
+        const char *slash = strrchr(user, '\\');
+        char buf[1024];
+        int r;
+
+        r = sv__ptab_load_user(pt, p);
+        if (r < 0 || !p->has_uid)
+                return r;
+        if (getpwuid_r(p->uid, &pw, buf, sizeof(buf), &res) != 0 || !res)
+                return 0;
+        return strcmp(res->pw_name, slash ? slash + 1 : user) == 0;
 }
