@@ -32,8 +32,8 @@
 /* Windows has no uids: the uid fields stay unused there and
  * sv_find_proc.user names the account instead. */
 #define SV_HAVE_UID_T 1
-typedef unsigned int uid_t;
-typedef unsigned int gid_t;
+typedef int uid_t;
+typedef int gid_t;
 #endif
 
 #ifdef __cplusplus

@@ -273,46 +273,101 @@ int sv__ptab_load_user(sv__ptab *pt, sv_find_proc *p) {
 
 typedef NTSTATUS(NTAPI *query_fn)(HANDLE, PROCESSINFOCLASS, PVOID, ULONG, PULONG);
 
+static query_fn nt_query(void) {
+        static query_fn query;
+
+        if (!query)
+                query = (query_fn) (void (*)(void)) GetProcAddress(GetModuleHandleW(L"ntdll.dll"),
+                                                                 "NtQueryInformationProcess");
+        return query;
+}
+
+/* The command line through the information class; a malloc'd UTF-16
+ * string (wide chars in *out_n) or NULL. */
+static WCHAR *cmdline_by_class(HANDLE h, size_t *out_n) {
+        query_fn query = nt_query();
+        UNICODE_STRING *us;
+        ULONG need = 0;
+        WCHAR *w = NULL;
+
+        if (!query)
+                return NULL;
+        (void) query(h, (PROCESSINFOCLASS) SV_PROCESS_COMMAND_LINE_INFORMATION, NULL, 0, &need);
+        if (need < sizeof(*us) || need > (1u << 20) || !(us = malloc(need)))
+                return NULL;
+        if (query(h, (PROCESSINFOCLASS) SV_PROCESS_COMMAND_LINE_INFORMATION, us, need, &need) >= 0 &&
+            (w = malloc(us->Length + sizeof(WCHAR)))) {
+                memcpy(w, us->Buffer, us->Length);
+                *out_n = us->Length / sizeof(WCHAR);
+        }
+        free(us);
+        return w;
+}
+
+/* The command line from the process's own parameter block (PEB), where the
+ * information class is missing (Windows before 8.1, wine 8.0). Needs
+ * PROCESS_VM_READ, which another user's process does not grant. */
+static WCHAR *cmdline_by_peb(DWORD pid, size_t *out_n) {
+        PROCESS_BASIC_INFORMATION pbi;
+        RTL_USER_PROCESS_PARAMETERS params;
+        query_fn query = nt_query();
+        PEB peb;
+        WCHAR *w = NULL;
+        HANDLE h;
+
+        h = OpenProcess(PROCESS_QUERY_INFORMATION | PROCESS_VM_READ, FALSE, pid);
+        if (!h || !query)
+                goto out;
+        if (query(h, ProcessBasicInformation, &pbi, sizeof(pbi), NULL) < 0 || !pbi.PebBaseAddress ||
+            !ReadProcessMemory(h, pbi.PebBaseAddress, &peb, sizeof(peb), NULL) || !peb.ProcessParameters ||
+            !ReadProcessMemory(h, peb.ProcessParameters, &params, sizeof(params), NULL) ||
+            params.CommandLine.Length == 0 || !(w = malloc(params.CommandLine.Length + sizeof(WCHAR))))
+                goto out;
+        if (!ReadProcessMemory(h, params.CommandLine.Buffer, w, params.CommandLine.Length, NULL)) {
+                free(w);
+                w = NULL;
+                goto out;
+        }
+        *out_n = params.CommandLine.Length / sizeof(WCHAR);
+out:
+        if (h)
+                (void) CloseHandle(h);
+        return w;
+}
+
 /* Windows keeps one command-line string, not an argv: it is stored whole,
  * as a single "argument", so ps shows it exactly as the program got it. */
 int sv__ptab_load_cmdline(sv__ptab *pt, sv_find_proc *p) {
-        static query_fn query;
-        UNICODE_STRING *us;
-        ULONG need = 0;
+        WCHAR *w = NULL;
+        size_t wn = 0;
         char *buf;
         HANDLE h;
-        int n, r = 0;
+        int n;
 
         (void) pt;
         if (p->cmdline || p->kthread)
                 return 0;
-        if (!query)
-                query = (query_fn) (void (*)(void)) GetProcAddress(GetModuleHandleW(L"ntdll.dll"),
-                                                                 "NtQueryInformationProcess");
         h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, (DWORD) p->pid);
-        if (!h || !query)
-                goto out;
-        (void) query(h, (PROCESSINFOCLASS) SV_PROCESS_COMMAND_LINE_INFORMATION, NULL, 0, &need);
-        if (need < sizeof(*us) || need > (1u << 20) || !(us = malloc(need)))
-                goto out;
-        if (query(h, (PROCESSINFOCLASS) SV_PROCESS_COMMAND_LINE_INFORMATION, us, need, &need) >= 0 &&
-            us->Length > 0) {
-                n = WideCharToMultiByte(CP_UTF8, 0, us->Buffer, us->Length / 2, NULL, 0, NULL, NULL);
-                buf = n > 0 ? malloc((size_t) n + 1) : NULL;
-                if (n > 0 && !buf)
-                        r = UV_ENOMEM;
-                if (buf) {
-                        (void) WideCharToMultiByte(CP_UTF8, 0, us->Buffer, us->Length / 2, buf, n, NULL, NULL);
-                        buf[n] = '\0';
-                        p->cmdline = buf;
-                        p->cmdline_len = (size_t) n + 1;
-                }
-        }
-        free(us);
-out:
-        if (h)
+        if (h) {
+                w = cmdline_by_class(h, &wn);
                 (void) CloseHandle(h);
-        return r;
+        }
+        if (!w)
+                w = cmdline_by_peb((DWORD) p->pid, &wn);
+        if (!w || wn == 0) {
+                free(w);
+                return 0;
+        }
+        n = WideCharToMultiByte(CP_UTF8, 0, w, (int) wn, NULL, 0, NULL, NULL);
+        buf = n > 0 ? malloc((size_t) n + 1) : NULL;
+        if (buf) {
+                (void) WideCharToMultiByte(CP_UTF8, 0, w, (int) wn, buf, n, NULL, NULL);
+                buf[n] = '\0';
+                p->cmdline = buf;
+                p->cmdline_len = (size_t) n + 1;
+        }
+        free(w);
+        return n > 0 && !buf ? UV_ENOMEM : 0;
 }
 
 int sv__ptab_read_ids(sv__ptab *pt, pid_t pid, sv__ids *out) {
