@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "platform/platform.h" /* signal numbers Windows lacks (compat.h) */
 #include "supervise/sv.h"
 
 /* ---- Signals. ---- */
@@ -34,7 +35,11 @@ static const struct signame signames[] = {
         { "SIGSTKFLT", SIGSTKFLT },
 #endif
         { "SIGCHLD", SIGCHLD },     { "SIGCONT", SIGCONT },     { "SIGSTOP", SIGSTOP },
-        { "SIGTSTP", SIGTSTP },     { "SIGTTIN", SIGTTIN },     { "SIGTTOU", SIGTTOU },
+        { "SIGTSTP", SIGTSTP },
+#ifdef SIGTTIN
+        { "SIGTTIN", SIGTTIN },
+#endif
+        { "SIGTTOU", SIGTTOU },
         { "SIGURG", SIGURG },       { "SIGXCPU", SIGXCPU },     { "SIGXFSZ", SIGXFSZ },
         { "SIGVTALRM", SIGVTALRM }, { "SIGPROF", SIGPROF },     { "SIGWINCH", SIGWINCH },
         { "SIGIO", SIGIO },
@@ -45,6 +50,10 @@ static const struct signame signames[] = {
         { "SIGPWR", SIGPWR },
 #endif
         { "SIGSYS", SIGSYS },
+#ifdef SIGBREAK
+        /* Windows: CTRL_BREAK_EVENT to the worker's console group (win/signal.c). */
+        { "SIGBREAK", SIGBREAK },
+#endif
 };
 
 /* Real-time signals have no fixed numbers (glibc reserves the first few for
