@@ -8,6 +8,14 @@
 #ifndef SV_PLATFORM_COMPAT_H
 #define SV_PLATFORM_COMPAT_H
 
+/* What a worker's own tree container is called in reports: core's cgroup
+ * path runs on a job object per worker on Windows (platform/win/job.c). */
+#ifdef _WIN32
+#define SV__PLAT_CGROUP_NAME "job"
+#else
+#define SV__PLAT_CGROUP_NAME "cgroup"
+#endif
+
 #ifdef _WIN32
 #include <fcntl.h>
 #include <signal.h>
