@@ -9,8 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -116,10 +114,19 @@ static void forward_one(sv_worker *w, void *arg) {
         (void) sv_worker_kill(w, *(int *) arg);
 }
 
+/* The signals that stop every copy; the rest are forwarded. */
+static bool stops_all(int signum) {
+#ifdef SIGBREAK
+        if (signum == SIGBREAK) /* Windows: Ctrl+Break in our console */
+                return true;
+#endif
+        return signum == SIGINT || signum == SIGTERM || signum == SIGHUP;
+}
+
 static void on_signal(uv_signal_t *h, int signum) {
         run *r = h->data;
 
-        if (signum == SIGINT || signum == SIGTERM || signum == SIGHUP) {
+        if (stops_all(signum)) {
                 if (!r->stop_signal)
                         r->stop_signal = signum;
                 sv_supervisor_foreach(r->sv, stop_one, &signum);
@@ -131,7 +138,8 @@ static void on_signal(uv_signal_t *h, int signum) {
 static void make_run_id(char *buf, size_t n) {
         unsigned char rnd[6] = { 0 };
 
-        if (getrandom(rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t) sizeof(rnd))
+        /* libuv's, for Windows too; the id is unique without it (time, pid). */
+        if (uv_random(NULL, NULL, rnd, sizeof(rnd), 0, NULL) < 0)
                 memset(rnd, 0, sizeof(rnd));
         snprintf(buf, n, "%lx-%d-%02x%02x%02x%02x%02x%02x", (unsigned long) time(NULL), (int) getpid(),
                  rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
@@ -184,28 +192,17 @@ static int spawn_error_status(int err) {
         return EXIT_FAILURE_OWN;
 }
 
-/* The limit behind a resource error, for the one line we print about it:
- * "too many open files" alone does not say which knob to turn. */
-static void limit_hint(int err, char *buf, size_t n) {
-        struct rlimit rl;
-
-        buf[0] = '\0';
-        if (err == UV_EMFILE && getrlimit(RLIMIT_NOFILE, &rl) == 0)
-                snprintf(buf, n, " (the open-file limit, RLIMIT_NOFILE, is %llu; 'ulimit -n')",
-                         (unsigned long long) rl.rlim_cur);
-        else if (err == UV_ENFILE)
-                snprintf(buf, n, " (the system-wide open-file limit, fs.file-max)");
-        else if (err == UV_EAGAIN && getrlimit(RLIMIT_NPROC, &rl) == 0)
-                snprintf(buf, n, " (a process limit: RLIMIT_NPROC is %s%llu, or the cgroup's "
-                         "pids.max, or kernel.pid_max)",
-                         rl.rlim_cur == RLIM_INFINITY ? "unlimited, " : "",
-                         rl.rlim_cur == RLIM_INFINITY ? 0ULL : (unsigned long long) rl.rlim_cur);
-        else if (err == UV_ENOMEM)
-                snprintf(buf, n, " (out of memory, or a memory limit)");
-}
-
 static int watch_signals(run *r) {
-        static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+        /* Windows has only SIGINT, SIGBREAK and SIGHUP (console close) to
+         * watch; SIGTERM is accepted there but never arrives. */
+        static const int sigs[] = {
+                SIGINT, SIGTERM, SIGHUP,
+#ifdef SIGBREAK
+                SIGBREAK,
+#else
+                SIGQUIT, SIGUSR1, SIGUSR2,
+#endif
+        };
 
         return sv_cli_watch_signals(sv_supervisor_loop(r->sv), r->sigs, sigs,
                                     (int) (sizeof(sigs) / sizeof(sigs[0])), on_signal, r, &r->nsigs);
@@ -282,7 +279,7 @@ static int start_supervisor(run *r) {
                 so.log = log_cb;
         e = sv_supervisor_new(&so, &r->sv);
         if (e < 0) {
-                limit_hint(e, hint, sizeof(hint));
+                sv_cli_limit_hint(e, hint, sizeof(hint));
                 fprintf(stderr, "supervise: cannot start: %s%s\n", uv_strerror(e), hint);
                 return -1;
         }
@@ -352,8 +349,12 @@ static int start_copies(run *r, sv_spawn_opts *sp, int *tty) {
                         return e;
                 r->slots[i].pid = sv_worker_pid(w);
                 r->expected++;
+#ifdef SIGCONT
                 if (o->foreground && sv_cli_tty_give(sv_worker_pgid(w), tty) > 0)
                         (void) sv_worker_kill_tree(w, SIGCONT); /* if it read the tty too early */
+#else
+                (void) tty; /* Windows: no terminal to hand over (cli/win/unported.c) */
+#endif
                 if (r->json)
                         sv_copies_json_start(r, i, r->slots[i].pid);
                 if (r->out_failed)
@@ -368,7 +369,7 @@ static int start_failed(run *r, int e) {
         const cli_opts *o = r->o;
         char hint[160];
 
-        limit_hint(e, hint, sizeof(hint));
+        sv_cli_limit_hint(e, hint, sizeof(hint));
         if (r->expected > 0)
                 fprintf(stderr, "supervise: cannot run '%s' (copy %u of %u): %s%s; "
                         "stopping the %u started\n", o->argv[0], r->expected + 1, o->copies,

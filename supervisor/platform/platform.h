@@ -9,8 +9,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
+#include "platform/compat.h"
 #include "supervise/sv.h"
 #include "supervise/sv_find.h"
 
@@ -50,6 +52,41 @@ int sv__plat_fds_available(int want);
  * grow with our memory. Returns 0 when the child has exec'd, or the negative
  * error of whatever failed in the child before exec (the child is reaped). */
 int sv__plat_spawn(const sv__spawn_req *req, sv__spawn_res *out);
+
+/* Closes an int handle an sv__plat_* call gave out: a pidfd, a wait set, a
+ * timer, an nsfd. On Linux these are fds (close(2)); on Windows, slots of
+ * platform/win's handle table, which close(2) must never see. */
+void sv__plat_close(int fd);
+
+/* The null device, open for reading and writing and not inherited: an fd
+ * for sv__spawn_req.stdio_fd. Returns the fd or a negative error. */
+int sv__plat_open_devnull(void);
+
+/* A pipe for a worker's output, neither end inherited: fds[0] is the read
+ * end (for uv_pipe_open), fds[1] the end a child gets as stdout or stderr.
+ * Returns 0 or a negative error. */
+int sv__plat_pipe(int fds[2]);
+
+/* Waits until fd can be written to (a non-blocking fd we inherited said
+ * EAGAIN). */
+void sv__plat_wait_writable(int fd);
+
+/* A FILE* that writes into memory: open_memstream(3) where there is one.
+ * The text and its length are in *buf and *len only after
+ * sv__plat_memstream_close() (0, or a negative error: then *buf may be
+ * NULL or partial, and the caller frees it either way). */
+FILE *sv__plat_memstream(char **buf, size_t *len);
+int sv__plat_memstream_close(FILE *f);
+
+/* Opens a report file to be replaced whole (sv_atomic_file): a new
+ * temporary file beside `path` (where symlinks lead) with the mode the file
+ * has or a plain fopen would give it, or `path` itself when it is not a
+ * regular file (a device, a FIFO: *out_tmp is then NULL). Stores the FILE,
+ * the final path and the temporary one (malloc'd); 0 or a negative error. */
+int sv__plat_atomic_open(const char *path, FILE **out, char **out_path, char **out_tmp);
+
+/* Renames `from` over `to`, replacing it in one step. */
+int sv__plat_rename_over(const char *from, const char *to);
 
 /* Signals one process through its pidfd if it has one, else by pid. The
  * caller guarantees the pid is still ours (not yet reaped). */

@@ -1,0 +1,162 @@
+/* find_stubs.c - the process-table readers of platform.h (the finder behind
+ * ps/kill/pgrep, hang diagnosis, ctest -N) that Windows does not have yet:
+ * each answers UV_ENOSYS, so every caller takes its "cannot read" path.
+ * NEEDSWORK: Toolhelp32 and process handles (issue 12, part 4) replace
+ * these; this file is meant to shrink as they land. */
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "platform/win/win.h"
+
+int sv__read_file(const char *path, char *buf, size_t n) {
+        (void) path;
+        (void) buf;
+        (void) n;
+        return UV_ENOSYS;
+}
+
+int sv__read_file_all(const char *path, char **out) {
+        (void) path;
+        (void) out;
+        return UV_ENOSYS;
+}
+
+int sv__read_pid_list(const char *path, pid_t **out) {
+        (void) path;
+        (void) out;
+        return UV_ENOSYS;
+}
+
+int sv__write_file(const char *path, const char *s) {
+        (void) path;
+        (void) s;
+        return UV_ENOSYS;
+}
+
+int sv__proc_stat(pid_t pid, sv_proc *out) {
+        (void) pid;
+        (void) out;
+        return UV_ENOSYS;
+}
+
+int sv__proc_cmdline(pid_t pid, char *buf, size_t n) {
+        (void) pid;
+        (void) buf;
+        (void) n;
+        return UV_ENOSYS;
+}
+
+int sv__proc_parse_stat(const char *buf, size_t len, sv__stat *out) {
+        (void) buf;
+        (void) len;
+        (void) out;
+        return UV_ENOSYS;
+}
+
+int sv__proc_open_dir(void) {
+        return UV_ENOSYS;
+}
+
+int sv__proc_list_pids(int proc_fd, pid_t **out) {
+        (void) proc_fd;
+        (void) out;
+        return UV_ENOSYS;
+}
+
+int sv__proc_read_stat_at(int dirfd, const char *path, sv__stat *out) {
+        (void) dirfd;
+        (void) path;
+        (void) out;
+        return UV_ENOSYS;
+}
+
+ssize_t sv__proc_read_file_at(int dirfd, const char *path, char **out) {
+        (void) dirfd;
+        (void) path;
+        (void) out;
+        return UV_ENOSYS;
+}
+
+int sv__proc_read_euid(int proc_fd, pid_t pid, uid_t *out) {
+        (void) proc_fd;
+        (void) pid;
+        (void) out;
+        return UV_ENOSYS;
+}
+
+int sv__proc_read_ids(int proc_fd, pid_t pid, sv__ids *out) {
+        (void) proc_fd;
+        (void) pid;
+        (void) out;
+        return UV_ENOSYS;
+}
+
+int sv__proc_port_inodes(uint16_t port, unsigned protos, bool any_socket, sv__inodes *out) {
+        (void) port;
+        (void) protos;
+        (void) any_socket;
+        (void) out;
+        return UV_ENOSYS;
+}
+
+int sv__proc_owns_inode(int proc_fd, pid_t pid, const sv__inodes *set) {
+        (void) proc_fd;
+        (void) pid;
+        (void) set;
+        return UV_ENOSYS;
+}
+
+uint64_t sv__proc_now_boot_ms(void) {
+        return GetTickCount64();
+}
+
+uint64_t sv__proc_ticks_to_ms(uint64_t ticks) {
+        return ticks;
+}
+
+int sv__proc_detail_read(pid_t pid, sv__proc_detail *out) {
+        memset(out, 0, sizeof(*out));
+        out->p.pid = pid;
+        out->p.state = '?';
+        strcpy(out->wchan, "-");
+        out->stack_err = UV_ENOSYS;
+        return UV_ESRCH;
+}
+
+void sv__proc_detail_release(sv__proc_detail *d) {
+        free(d->stack);
+        d->stack = NULL;
+}
+
+int sv__plat_pidfd_open(pid_t pid, int *out_fd) {
+        (void) pid;
+        (void) out_fd;
+        return UV_ENOSYS;
+}
+
+int sv__plat_pidfd_signal(int fd, int sig) {
+        (void) fd;
+        (void) sig;
+        return UV_ENOSYS;
+}
+
+int sv__plat_pidfds_wait(const int *fds, size_t n, int timeout_ms, bool *out_gone) {
+        (void) fds;
+        (void) n;
+        (void) timeout_ms;
+        (void) out_gone;
+        return UV_ENOSYS;
+}
+
+int sv__plat_run_capture(const char *const *argv, unsigned timeout_ms, char **out,
+                         size_t *out_len, char **err, size_t *err_len, int *out_status) {
+        (void) argv;
+        (void) timeout_ms;
+        (void) out;
+        (void) out_len;
+        (void) err;
+        (void) err_len;
+        (void) out_status;
+        return UV_ENOSYS;
+}

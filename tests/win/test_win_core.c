@@ -1,0 +1,458 @@
+/* test_win_core.c - platform/win against real Windows processes (under wine
+ * in CI): the command-line quoting, spawn and exit codes, NTSTATUS names,
+ * the CLI's exit status, a timed-out tree that must leave no survivor
+ * (checked from the Windows side, by pid, with OpenProcess), and CTRL_BREAK
+ * delivery, which wine 8.0 cannot do (GenerateConsoleCtrlEvent always
+ * fails there): under wine that test skips with the reason, anywhere else
+ * a failure is a failure. Workers are workers/win/sv-*.c. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "platform/win/win.h"
+#include "supervise/sv.h"
+#include "supervise/sv_run.h"
+
+#include <shellapi.h>
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- Paths: the build tree, seen from this executable ---- */
+
+static char build_dir[MAX_PATH * 3]; /* UTF-8, ...\build-win */
+
+/* tests/win/test_win_core.exe -> the build directory, three levels up;
+ * SV_WORKERS_DIR is a Unix path that wine would not map. */
+static void find_build_dir(void) {
+        wchar_t w[MAX_PATH];
+        char *u, *p;
+        int up;
+
+        assert_true(GetModuleFileNameW(NULL, w, MAX_PATH) > 0);
+        u = sv__win_utf8(w);
+        assert_non_null(u);
+        for (up = 0; up < 3; up++) {
+                p = strrchr(u, '\\');
+                assert_non_null(p);
+                *p = '\0';
+        }
+        snprintf(build_dir, sizeof(build_dir), "%s", u);
+        free(u);
+}
+
+static void worker_path(char *out, size_t n, const char *name) {
+        snprintf(out, n, "%s\\workers\\%s.exe", build_dir, name);
+}
+
+static void temp_file(char *out, size_t n, const char *tag) {
+        wchar_t w[MAX_PATH];
+        char *u;
+
+        assert_true(GetTempPathW(MAX_PATH, w) > 0);
+        u = sv__win_utf8(w);
+        assert_non_null(u);
+        snprintf(out, n, "%ssv-%s-%lu.txt", u, tag, (unsigned long) GetCurrentProcessId());
+        free(u);
+}
+
+static bool under_wine(void) {
+        HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
+
+        return ntdll && GetProcAddress(ntdll, "wine_get_version") != NULL;
+}
+
+/* ---- The quoting, against the system's own parser ---- */
+
+static const char *const tricky[] = {
+        "plain",         "",            "two words",     "tab\there",      "a\"b",
+        "\"",            "\\",          "a\\b",          "a\\\\b",         "trailing\\",
+        "trail space\\", "a\\\"b",      "a\\\\\"b",      "\\\\srv\\share", "\"quoted\"",
+        "%PATH%",        "^&|<>()",     "h\xc3\xa9llo w\xc3\xb6rld",       "new\nline",
+        "end\\\\",       "x y\\\\",
+};
+
+static void test_quote_round_trips_through_commandlinetoargvw(void **state) {
+        const char *argv[COUNT(tricky) + 2];
+        wchar_t *wline, **wargv;
+        char *line, *got;
+        int n, i;
+
+        (void) state;
+        argv[0] = "prog";
+        for (i = 0; i < (int) COUNT(tricky); i++)
+                argv[i + 1] = tricky[i];
+        argv[COUNT(tricky) + 1] = NULL;
+        line = sv__win_quote_argv(argv);
+        assert_non_null(line);
+        wline = sv__win_wide(line, CP_UTF8);
+        assert_non_null(wline);
+        wargv = CommandLineToArgvW(wline, &n);
+        assert_non_null(wargv);
+        assert_int_equal(n, (int) COUNT(tricky) + 1);
+        for (i = 0; i < n; i++) {
+                got = sv__win_utf8(wargv[i]);
+                if (strcmp(got, argv[i]) != 0)
+                        fail_msg("argument %d: sent [%s], parsed back [%s] from [%s]", i, argv[i],
+                                 got, line);
+                free(got);
+        }
+        LocalFree(wargv);
+        free(wline);
+        free(line);
+}
+
+static void test_quote_leaves_simple_arguments_bare(void **state) {
+        const char *argv[] = { "cmd", "/c", "exit", "3", NULL };
+        char *line = sv__win_quote_argv(argv);
+
+        (void) state;
+        assert_string_equal(line, "cmd /c exit 3");
+        free(line);
+}
+
+static void test_quote_doubles_backslashes_only_before_a_quote(void **state) {
+        const char *argv[] = { "p", "a\\b c\\", "d\\\"e", NULL };
+        char *line = sv__win_quote_argv(argv);
+
+        (void) state;
+        assert_string_equal(line, "p \"a\\b c\\\\\" \"d\\\\\\\"e\"");
+        free(line);
+}
+
+/* ---- Workers through libsv ---- */
+
+typedef struct ctx {
+        sv_supervisor *sv;
+        sv_exit_info info;
+        char *json;
+        int exits;
+} ctx;
+
+static void on_exit_cb(sv_worker *w, const sv_exit_info *info, void *ud) {
+        ctx *c = ud;
+
+        (void) w;
+        c->info = *info;
+        c->info.leaks = NULL;
+        c->json = sv_exit_json(info);
+        c->exits++;
+}
+
+static int setup(void **state) {
+        static ctx c;
+        sv_supervisor_opts o;
+
+        memset(&c, 0, sizeof(c));
+        memset(&o, 0, sizeof(o));
+        if (sv_supervisor_new(&o, &c.sv) != 0)
+                return -1;
+        *state = &c;
+        return 0;
+}
+
+static int teardown(void **state) {
+        ctx *c = *state;
+
+        sv_supervisor_free(c->sv);
+        free(c->json);
+        return 0;
+}
+
+static int spawn(ctx *c, const char *const *argv, uint64_t timeout_ms, sv_worker **out) {
+        sv_spawn_opts o;
+
+        memset(&o, 0, sizeof(o));
+        o.argv = argv;
+        o.stdio[0] = SV_STDIO_NULL;
+        o.on_exit = on_exit_cb;
+        o.userdata = c;
+        o.timeout_ms = timeout_ms;
+        return sv_spawn(c->sv, &o, out);
+}
+
+static void run_worker(ctx *c, const char *const *argv) {
+        assert_int_equal(spawn(c, argv, 0, NULL), 0);
+        sv_supervisor_run(c->sv);
+        assert_int_equal(c->exits, 1);
+}
+
+static void test_supervisor_mechanism_is_a_job(void **state) {
+        ctx *c = *state;
+
+        assert_int_equal(sv_supervisor_mechanism(c->sv), SV_MECH_CGROUP);
+        assert_string_equal(sv_mechanism_name(sv_supervisor_mechanism(c->sv)), "job");
+}
+
+static void test_exit_code_42_is_reported_exited(void **state) {
+        ctx *c = *state;
+        char exe[MAX_PATH * 3];
+        const char *argv[] = { exe, "42", NULL };
+
+        worker_path(exe, sizeof(exe), "sv-winexit");
+        run_worker(c, argv);
+        assert_true(c->info.exited);
+        assert_int_equal(c->info.code, 42);
+        assert_null(sv_ntstatus_name((uint32_t) c->info.code));
+        assert_non_null(strstr(c->json, "\"ntstatus\":null"));
+}
+
+static void test_ntstatus_exit_code_is_named_in_the_record(void **state) {
+        ctx *c = *state;
+        char exe[MAX_PATH * 3];
+        const char *argv[] = { exe, "0xC0000409", NULL };
+
+        worker_path(exe, sizeof(exe), "sv-winexit");
+        run_worker(c, argv);
+        assert_true(c->info.exited);
+        assert_int_equal((uint32_t) c->info.code, 0xC0000409u);
+        assert_non_null(strstr(c->json, "\"ntstatus\":\"STATUS_STACK_BUFFER_OVERRUN\""));
+}
+
+static void test_access_violation_crash_is_named(void **state) {
+        ctx *c = *state;
+        char exe[MAX_PATH * 3], line[256];
+        const char *argv[] = { exe, "--segv", NULL };
+
+        worker_path(exe, sizeof(exe), "sv-winexit");
+        run_worker(c, argv);
+        assert_true(c->info.exited);
+        assert_int_equal((uint32_t) c->info.code, 0xC0000005u);
+        assert_non_null(strstr(c->json, "\"ntstatus\":\"STATUS_ACCESS_VIOLATION\""));
+        (void) sv_exit_describe(&c->info, 0, line, sizeof(line));
+        assert_string_equal(line, "exit code -1073741819 (0xC0000005 STATUS_ACCESS_VIOLATION)");
+}
+
+static void test_missing_program_returns_enoent(void **state) {
+        ctx *c = *state;
+        const char *argv[] = { "sv-no-such-program-here", NULL };
+
+        assert_int_equal(spawn(c, argv, 0, NULL), UV_ENOENT);
+        assert_int_equal(c->exits, 0);
+}
+
+/* The bytes a char-argv program gets for a UTF-8 argument: the same text in
+ * its ANSI code page (wide programs get it exactly). */
+static void ansi_of(const char *utf8, char *out, size_t n) {
+        wchar_t *w = sv__win_wide(utf8, CP_UTF8);
+
+        assert_non_null(w);
+        assert_true(WideCharToMultiByte(CP_ACP, 0, w, -1, out, (int) n, NULL, NULL) > 0);
+        free(w);
+}
+
+/* Every argument arrives as sent: the quoting as the child's C runtime
+ * reads it, not only as CommandLineToArgvW does. */
+static void test_spawned_argv_arrives_byte_for_byte(void **state) {
+        ctx *c = *state;
+        char exe[MAX_PATH * 3], file[MAX_PATH * 3], buf[4096], want[4096], arg[256];
+        const char *argv[COUNT(tricky) + 3];
+        size_t i, len = 0, got;
+        FILE *f;
+
+        worker_path(exe, sizeof(exe), "sv-argv");
+        temp_file(file, sizeof(file), "argv");
+        argv[0] = exe;
+        argv[1] = file;
+        for (i = 0; i < COUNT(tricky); i++) {
+                argv[i + 2] = tricky[i];
+                ansi_of(tricky[i], arg, sizeof(arg));
+                len += (size_t) snprintf(want + len, sizeof(want) - len, "%u:%s\n",
+                                         (unsigned) strlen(arg), arg);
+        }
+        argv[COUNT(tricky) + 2] = NULL;
+        run_worker(c, argv);
+        assert_true(c->info.exited);
+        assert_int_equal(c->info.code, 0);
+        f = fopen(file, "rb");
+        assert_non_null(f);
+        got = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        remove(file);
+        buf[got] = '\0';
+        if (strcmp(buf, want) != 0)
+                fail_msg("sent:\n%s\ngot:\n%s", want, buf);
+}
+
+/* A timeout ends the whole job: the worker's child, which it started with
+ * plain CreateProcess (so inside the job), is gone too. */
+static void test_timeout_kills_the_whole_job(void **state) {
+        ctx *c = *state;
+        char exe[MAX_PATH * 3], file[MAX_PATH * 3];
+        const char *argv[] = { exe, file, NULL };
+        unsigned long pid = 0;
+        HANDLE h;
+        FILE *f;
+
+        worker_path(exe, sizeof(exe), "sv-tree");
+        temp_file(file, sizeof(file), "tree");
+        assert_int_equal(spawn(c, argv, 1500, NULL), 0);
+        sv_supervisor_run(c->sv);
+        assert_int_equal(c->exits, 1);
+        assert_int_equal(c->info.cause, SV_CAUSE_TIMEOUT);
+        assert_string_equal(sv_mechanism_name(c->info.mechanism), "job");
+        assert_non_null(strstr(c->json, "\"mechanism\":\"job\""));
+        f = fopen(file, "rb");
+        assert_non_null(f);
+        assert_int_equal(fscanf(f, "%lu", &pid), 1);
+        fclose(f);
+        remove(file);
+        h = OpenProcess(SYNCHRONIZE, FALSE, (DWORD) pid);
+        if (h) {
+                /* Only a handle to a dead process may remain. */
+                DWORD still = WaitForSingleObject(h, 0);
+
+                CloseHandle(h);
+                assert_int_equal(still, WAIT_OBJECT_0);
+        }
+}
+
+/* ---- The CLI ---- */
+
+/* Runs supervise.exe with argv[1..] and returns its exit code. */
+static DWORD run_cli(const char *const *args) {
+        char exe[MAX_PATH * 3];
+        const char *argv[32];
+        wchar_t *wline;
+        char *line;
+        STARTUPINFOW si;
+        PROCESS_INFORMATION pi;
+        DWORD code = 0xFFFFFFFF;
+        int i;
+
+        snprintf(exe, sizeof(exe), "%s\\supervisor\\supervise.exe", build_dir);
+        argv[0] = exe;
+        for (i = 0; args[i] && i < 30; i++)
+                argv[i + 1] = args[i];
+        argv[i + 1] = NULL;
+        line = sv__win_quote_argv(argv);
+        wline = sv__win_wide(line, CP_UTF8);
+        memset(&si, 0, sizeof(si));
+        si.cb = sizeof(si);
+        assert_true(CreateProcessW(NULL, wline, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi));
+        assert_int_equal(WaitForSingleObject(pi.hProcess, 120000), WAIT_OBJECT_0);
+        assert_true(GetExitCodeProcess(pi.hProcess, &code));
+        CloseHandle(pi.hThread);
+        CloseHandle(pi.hProcess);
+        free(wline);
+        free(line);
+        return code;
+}
+
+static void test_cli_two_copies_of_cmd_exit_3_exit_3(void **state) {
+        const char *args[] = { "-n", "2", "--", "cmd", "/c", "exit", "3", NULL };
+
+        (void) state;
+        assert_int_equal(run_cli(args), 3);
+}
+
+static void test_cli_ntstatus_exit_passes_through(void **state) {
+        char exe[MAX_PATH * 3];
+        const char *args[] = { "-q", "--", exe, "0xC000013A", NULL };
+
+        (void) state;
+        worker_path(exe, sizeof(exe), "sv-winexit");
+        assert_int_equal(run_cli(args), 0xC000013Au);
+}
+
+/* The Windows ladder: CTRL_BREAK, a grace, then the whole job. Under wine
+ * the CTRL_BREAK fails and the ladder goes on to KILL: the escalation path.
+ * Either way nothing of the tree may survive, and the status is 124. */
+static void test_cli_timed_out_tree_leaves_no_survivor(void **state) {
+        char exe[MAX_PATH * 3], file[MAX_PATH * 3];
+        const char *args[] = { "-q", "-t", "1s", "--stop", "BREAK:1s,KILL", "--", exe, file, NULL };
+        unsigned long pid = 0;
+        HANDLE h;
+        FILE *f;
+
+        (void) state;
+        worker_path(exe, sizeof(exe), "sv-tree");
+        temp_file(file, sizeof(file), "clitree");
+        assert_int_equal(run_cli(args), 124);
+        f = fopen(file, "rb");
+        assert_non_null(f);
+        assert_int_equal(fscanf(f, "%lu", &pid), 1);
+        fclose(f);
+        remove(file);
+        h = OpenProcess(SYNCHRONIZE, FALSE, (DWORD) pid);
+        if (h) {
+                DWORD still = WaitForSingleObject(h, 0);
+
+                CloseHandle(h);
+                assert_int_equal(still, WAIT_OBJECT_0);
+        }
+}
+
+/* ---- CTRL_BREAK delivery ---- */
+
+static void test_ctrl_break_reaches_the_worker_s_handler(void **state) {
+        ctx *c = *state;
+        char exe[MAX_PATH * 3], name[64];
+        const char *argv[] = { exe, name, NULL };
+        sv_worker *w;
+        HANDLE ready;
+        int r;
+
+        /* Under ctest there is no console to share; the worker needs ours. */
+        (void) FreeConsole();
+        (void) AllocConsole();
+        snprintf(name, sizeof(name), "sv-break-ready-%lu", (unsigned long) GetCurrentProcessId());
+        ready = CreateEventA(NULL, TRUE, FALSE, name);
+        assert_non_null(ready);
+        worker_path(exe, sizeof(exe), "sv-break");
+        assert_int_equal(spawn(c, argv, 0, &w), 0);
+        assert_int_equal(WaitForSingleObject(ready, 30000), WAIT_OBJECT_0);
+        CloseHandle(ready);
+        r = sv_worker_kill(w, SIGBREAK);
+        if (r < 0) {
+                (void) sv_worker_kill(w, SIGKILL);
+                sv_supervisor_run(c->sv);
+                if (under_wine()) {
+                        print_message("skipped: GenerateConsoleCtrlEvent(CTRL_BREAK_EVENT) "
+                                      "failed under wine (%s); wine 8.0 implements only "
+                                      "CTRL_C_EVENT. Real Windows must pass this test.\n",
+                                      uv_strerror(r));
+                        skip();
+                }
+                fail_msg("CTRL_BREAK_EVENT could not be sent: %s", uv_strerror(r));
+        }
+        sv_supervisor_run(c->sv);
+        assert_int_equal(c->exits, 1);
+        assert_true(c->info.exited);
+        assert_int_equal(c->info.code, 77);
+}
+
+static int group_setup(void **state) {
+        (void) state;
+        find_build_dir();
+        return 0;
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_quote_round_trips_through_commandlinetoargvw),
+                cmocka_unit_test(test_quote_leaves_simple_arguments_bare),
+                cmocka_unit_test(test_quote_doubles_backslashes_only_before_a_quote),
+                cmocka_unit_test_setup_teardown(test_supervisor_mechanism_is_a_job, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_exit_code_42_is_reported_exited, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_ntstatus_exit_code_is_named_in_the_record, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_access_violation_crash_is_named, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_missing_program_returns_enoent, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_spawned_argv_arrives_byte_for_byte, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_timeout_kills_the_whole_job, setup, teardown),
+                cmocka_unit_test(test_cli_two_copies_of_cmd_exit_3_exit_3),
+                cmocka_unit_test(test_cli_ntstatus_exit_passes_through),
+                cmocka_unit_test(test_cli_timed_out_tree_leaves_no_survivor),
+                cmocka_unit_test_setup_teardown(test_ctrl_break_reaches_the_worker_s_handler, setup,
+                                                teardown),
+        };
+
+        return cmocka_run_group_tests(tests, group_setup, NULL);
+}
