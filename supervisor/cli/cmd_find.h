@@ -41,6 +41,12 @@ const char *sv_cli_find_user_name(const struct sv_find_proc *p, char *buf, size_
 /* The column count of the terminal on stdout, or 0 when it is not one. */
 unsigned sv_cli_find_term_cols(void);
 
+/* A FILE* writing into memory, one at a time: the text and its length are
+ * in *buf and *len once sv_cli_find_memstream_close() returned 0 (the
+ * caller frees *buf either way). */
+FILE *sv_cli_find_memstream(char **buf, size_t *len);
+int sv_cli_find_memstream_close(FILE *f);
+
 
 /* ---- Shared by find_opts.c, cmd_ps.c and cmd_kill.c. ---- */
 

@@ -108,7 +108,7 @@ static FILE *row_begin(char **buf, size_t *len) {
         *buf = NULL;
         if (!out_width())
                 return stdout;
-        m = open_memstream(buf, len);
+        m = sv_cli_find_memstream(buf, len);
         return m ? m : stdout;
 }
 
@@ -118,7 +118,7 @@ static void row_end(FILE *out, char **buf, size_t *len) {
                 fputc('\n', stdout);
                 return;
         }
-        if (fclose(out) == 0)
+        if (sv_cli_find_memstream_close(out) == 0)
                 put_fitted(*buf, *len, out_width());
         free(*buf);
 }

@@ -78,3 +78,11 @@ int sv_cli_find_set_user(sv_find_filter *f, const char *s) {
         f->has_uid = true;
         return 0;
 }
+
+FILE *sv_cli_find_memstream(char **buf, size_t *len) {
+        return open_memstream(buf, len);
+}
+
+int sv_cli_find_memstream_close(FILE *f) {
+        return fclose(f);
+}

@@ -1,7 +1,9 @@
 /* find_win.c - what `supervise ps` and `kill` ask of Windows: the owner's
  * account name (read by the finder), an account check for -u, and the
  * console's width. find_posix.c answers the same on POSIX systems. */
+#ifndef WIN32_LEAN_AND_MEAN
 #define WIN32_LEAN_AND_MEAN
+#endif
 #include <windows.h>
 
 #include <stdio.h>
@@ -43,4 +45,44 @@ int sv_cli_find_set_user(sv_find_filter *f, const char *s) {
                 return -1;
         f->user = s;
         return 0;
+}
+
+/* No open_memstream: a temporary file, read back whole at close. Rows are
+ * written one at a time, so one stream at a time is enough. */
+static struct {
+        FILE *f;
+        char **buf;
+        size_t *len;
+} stream;
+
+FILE *sv_cli_find_memstream(char **buf, size_t *len) {
+        if (stream.f)
+                return NULL;
+        *buf = NULL;
+        *len = 0;
+        stream.f = tmpfile();
+        stream.buf = buf;
+        stream.len = len;
+        return stream.f;
+}
+
+int sv_cli_find_memstream_close(FILE *f) {
+        long n;
+        char *p = NULL;
+        int r = -1;
+
+        if (f != stream.f || !f)
+                return -1;
+        stream.f = NULL;
+        if (fflush(f) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 && (p = malloc((size_t) n + 1)) &&
+            fread(p, 1, (size_t) n, f) == (size_t) n) {
+                p[n] = '\0';
+                *stream.buf = p;
+                *stream.len = (size_t) n;
+                p = NULL;
+                r = 0;
+        }
+        free(p);
+        (void) fclose(f);
+        return r;
 }

@@ -1,5 +1,5 @@
-/* unported.c - Windows only: the subcommands not ported there yet (the
- * process finder behind ps, kill, pgrep and pkill, and `timeout`, which is
+/* unported.c - Windows only: the subcommands not ported there yet (pgrep
+ * and pkill, whose patterns are POSIX regexes, and `timeout`, which is
  * built on POSIX terminals), each one clear line and exit status 125, and
  * the terminal hand-over cmd_timeout.c gives the main command elsewhere
  * (a Windows console has no foreground process group to hand over). */
@@ -10,18 +10,6 @@
 static int unported(const char *cmd) {
         fprintf(stderr, "supervise %s: not available on Windows yet\n", cmd);
         return 125;
-}
-
-int sv_cli_ps(int argc, char **argv) {
-        (void) argc;
-        (void) argv;
-        return unported("ps");
-}
-
-int sv_cli_kill(int argc, char **argv) {
-        (void) argc;
-        (void) argv;
-        return unported("kill");
 }
 
 int sv_cli_pgrep(int argc, char **argv) {

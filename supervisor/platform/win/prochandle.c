@@ -12,7 +12,9 @@
  * Every signal ends the process with TerminateProcess and exit code 1, as
  * `taskkill /f` and libuv's uv_process_kill do: Windows has no signals, and
  * a console control event reaches only processes on our own console. */
+#ifndef WIN32_LEAN_AND_MEAN
 #define WIN32_LEAN_AND_MEAN
+#endif
 #include <windows.h>
 
 #include <stdlib.h>
@@ -49,7 +51,7 @@ static int verify(HANDLE h, const sv_find_proc *p) {
         WCHAR path[MAX_PATH];
         char name[sizeof(p->name)];
         DWORD len = MAX_PATH;
-        uint64_t start;
+        uint64_t start = 0;
         int r;
 
         if (p->start_ticks == 0)

@@ -10,7 +10,9 @@
  * keeps naming that process even after it exits. Never touches pid 0 (the
  * Idle process) or 4 (System): they are listed as kernel threads, and
  * find/signal.c refuses those. */
+#ifndef WIN32_LEAN_AND_MEAN
 #define WIN32_LEAN_AND_MEAN
+#endif
 #include <windows.h>
 #include <iphlpapi.h>
 #include <psapi.h>
@@ -94,7 +96,7 @@ static void to_utf8(const WCHAR *w, char *buf, size_t len) {
  * it is never terminated: sv__phandle_open refuses it). */
 static void fill_times(sv_find_proc *p, uint64_t now) {
         PROCESS_MEMORY_COUNTERS mc;
-        uint64_t start;
+        uint64_t start = 0;
         HANDLE h;
 
         h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, (DWORD) p->pid);
