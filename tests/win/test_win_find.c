@@ -538,6 +538,16 @@ static void test_cli_never_kills_its_caller(void **state) {
         assert_int_equal(cli(fx, NULL, "kill --pid 0"), 2);
 }
 
+/* What Windows cannot do is refused loudly (exit 2), never matched as
+ * "nothing". */
+static void test_cli_refuses_regex_and_unknown_accounts(void **state) {
+        fixture *fx = *state;
+
+        assert_int_equal(cli(fx, NULL, "ps --regex make"), 2);
+        assert_int_equal(cli(fx, NULL, "kill --full --regex make"), 2);
+        assert_int_equal(cli(fx, NULL, "ps --user no-such-user-here"), 2);
+}
+
 static void test_cli_lists_owner_and_command_line(void **state) {
         fixture *fx = *state;
         char args[64], *out;
@@ -565,6 +575,7 @@ int main(void) {
                 T(test_port_owner_comes_from_the_tcp_table),
                 T(test_cli_counts_and_kills_twenty_make_exe),
                 T(test_cli_never_kills_its_caller),
+                T(test_cli_refuses_regex_and_unknown_accounts),
                 T(test_cli_lists_owner_and_command_line),
         };
 
