@@ -1,7 +1,7 @@
 /* sv_find.h - find processes anywhere on the system and signal them safely.
  *
  * The library under `supervise ps` and `supervise kill`: one scan of /proc
- * builds a snapshot of the process table, a filter (every criterion ANDed)
+ * (Windows: a Toolhelp32 snapshot) builds a snapshot of the process table, a filter (every criterion ANDed)
  * marks the matches, and the matches can then be listed, drawn as a tree,
  * signalled and waited for.
  *
@@ -13,9 +13,11 @@
  *    signalled: sv_find_signal() reports them as SV_FIND_REFUSED. On Windows
  *    pid 0 (Idle) and 4 (System) count as kernel threads.
  *  - Signals are pid-reuse safe: a handle (a pidfd, or a /proc/<pid>
- *    directory fd where pidfd_open() is missing) is opened first, the
- *    process's start time is re-read after that and compared with the
- *    snapshot, and the signal goes through the same handle.
+ *    directory fd where pidfd_open() is missing; Windows: a process handle)
+ *    is opened first, the process's start time (Windows: creation time and
+ *    image name) is re-read after that and compared with the snapshot, and
+ *    the signal goes through the same handle. On Windows every signal is
+ *    TerminateProcess with exit code 1, as `taskkill /f`.
  *
  * Nothing here prints, exits or reads argv. Errors are negative libuv codes
  * (UV_EINVAL, UV_ENOMEM, ...), as in sv.h. Not thread-safe: use a table from
@@ -124,7 +126,8 @@ typedef struct sv_find_proc {
         bool matched;            /* in the filter's result (false: tree context only) */
         bool has_uid;            /* `uid` was read (details were loaded) */
         uid_t uid;               /* effective uid */
-        uint64_t start_ticks;    /* start time in clock ticks after boot: with pid, the identity */
+        uint64_t start_ticks;    /* start time in clock ticks after boot (Windows: creation
+                                  * time in 100 ns units, 0 if unreadable): with pid, the identity */
         uint64_t age_ms;         /* at scan time */
         uint64_t rss_kb;
         char name[64];           /* the kernel's name (comm): raw bytes, may hold

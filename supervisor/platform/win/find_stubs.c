@@ -1,8 +1,7 @@
-/* find_stubs.c - the process-table readers of platform.h (the finder behind
- * ps/kill/pgrep, hang diagnosis, ctest -N) that Windows does not have yet:
- * each answers UV_ENOSYS, so every caller takes its "cannot read" path.
- * NEEDSWORK: Toolhelp32 and process handles (issue 12, part 4) replace
- * these; this file is meant to shrink as they land. */
+/* find_stubs.c - the /proc readers of platform.h that Windows does not
+ * have (hang diagnosis, ctest -N, and the Linux finder's sv__proc_*; the
+ * finder itself runs on proctable.c's sv__ptab_* there): each answers
+ * UV_ENOSYS, so every caller takes its "cannot read" path. */
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
