@@ -102,6 +102,15 @@ if ! [ -f "$WINEPREFIX/system.reg" ]; then
 	wineboot -i >/dev/null 2>&1
 	wineserver -w
 fi
+# No winedbg for a crashing test program: Windows ends it (the job has
+# DIE_ON_UNHANDLED_EXCEPTION, which wine 8.0 ignores), where wine would start
+# a debugger inside the worker's job and print a crash dump.
+if ! [ -f "$WINEPREFIX/sv-no-debugger" ]; then
+	wine reg add 'HKLM\Software\Microsoft\Windows NT\CurrentVersion\AeDebug' \
+		/v Debugger /d '' /f >/dev/null 2>&1
+	wineserver -w
+	touch "$WINEPREFIX/sv-no-debugger"
+fi
 
 echo "== windows: configure and build (warnings are errors)" >&2
 # shellcheck disable=SC2086

@@ -388,6 +388,75 @@ static void test_cli_timed_out_tree_leaves_no_survivor(void **state) {
         }
 }
 
+static char *slurp(const char *file) {
+        char *buf = NULL;
+        long n;
+        FILE *f = fopen(file, "rb");
+
+        assert_non_null(f);
+        assert_int_equal(fseek(f, 0, SEEK_END), 0);
+        n = ftell(f);
+        assert_true(n >= 0);
+        rewind(f);
+        buf = malloc((size_t) n + 1);
+        assert_non_null(buf);
+        assert_int_equal(fread(buf, 1, (size_t) n, f), (size_t) n);
+        buf[n] = '\0';
+        fclose(f);
+        return buf;
+}
+
+/* `supervise run` on Windows: the same verdicts and records as on Linux. A
+ * crash is named, a hung tree is ended through its job (SIGKILL after the
+ * BREAK step, which wine cannot deliver) and nothing of it is left. */
+static void test_run_reports_pass_fail_crash_and_timeout(void **state) {
+        char jobs[MAX_PATH * 3], events[MAX_PATH * 3], tree[MAX_PATH * 3];
+        char winexit[MAX_PATH * 3], treeexe[MAX_PATH * 3];
+        const char *args[] = { "run", "-q", "--from", jobs, "-j", "4", "-t", "3s",
+                               "--stop", "BREAK:500ms,KILL", "--events", events, NULL };
+        unsigned long pid = 0;
+        char *ev;
+        HANDLE h;
+        FILE *f;
+
+        (void) state;
+        worker_path(winexit, sizeof(winexit), "sv-winexit");
+        worker_path(treeexe, sizeof(treeexe), "sv-tree");
+        temp_file(jobs, sizeof(jobs), "jobs");
+        temp_file(events, sizeof(events), "events");
+        temp_file(tree, sizeof(tree), "runtree");
+        f = fopen(jobs, "wb");
+        assert_non_null(f);
+        /* Single quotes: a job file splits like sh words, where '\' escapes. */
+        fprintf(f, "name=ok '%s' 0\nname=fail '%s' 3\nname=crash '%s' --segv\n"
+                   "name=hang '%s' '%s'\n", winexit, winexit, winexit, treeexe, tree);
+        assert_int_equal(fclose(f), 0);
+        assert_int_equal(run_cli(args), 1);
+        ev = slurp(events);
+        assert_non_null(strstr(ev, "\"name\":\"ok\",\"attempt\":1"));
+        assert_non_null(strstr(ev, "\"verdict\":\"pass\""));
+        assert_non_null(strstr(ev, "\"code\":3,\"ntstatus\":null"));
+        assert_non_null(strstr(ev, "\"code\":-1073741819,\"ntstatus\":\"STATUS_ACCESS_VIOLATION\""));
+        assert_non_null(strstr(ev, "\"verdict\":\"timeout\""));
+        assert_non_null(strstr(ev, "\"step_signal\":\"SIGKILL\""));
+        assert_non_null(strstr(ev, "\"mechanism\":\"job\""));
+        free(ev);
+        f = fopen(tree, "rb");
+        assert_non_null(f);
+        assert_int_equal(fscanf(f, "%lu", &pid), 1);
+        fclose(f);
+        h = OpenProcess(SYNCHRONIZE, FALSE, (DWORD) pid);
+        if (h) {
+                DWORD still = WaitForSingleObject(h, 0);
+
+                CloseHandle(h);
+                assert_int_equal(still, WAIT_OBJECT_0);
+        }
+        remove(jobs);
+        remove(events);
+        remove(tree);
+}
+
 /* ---- CTRL_BREAK delivery ---- */
 
 static void test_ctrl_break_reaches_the_worker_s_handler(void **state) {
@@ -450,6 +519,7 @@ int main(void) {
                 cmocka_unit_test(test_cli_two_copies_of_cmd_exit_3_exit_3),
                 cmocka_unit_test(test_cli_ntstatus_exit_passes_through),
                 cmocka_unit_test(test_cli_timed_out_tree_leaves_no_survivor),
+                cmocka_unit_test(test_run_reports_pass_fail_crash_and_timeout),
                 cmocka_unit_test_setup_teardown(test_ctrl_break_reaches_the_worker_s_handler, setup,
                                                 teardown),
         };
