@@ -312,6 +312,68 @@ static void test_timeout_kills_the_whole_job(void **state) {
         }
 }
 
+/* The tree report: a worker's descendants are its job's members. */
+typedef struct tree_watch {
+        ctx *c;
+        sv_worker *w;
+        const char *file;
+        unsigned long child;
+        pid_t leader;
+        int ndesc;
+        sv_proc found;
+        uv_timer_t t;
+} tree_watch;
+
+/* Polls for the worker's pid file: its child exists once it is written. */
+static void on_tree_poll(uv_timer_t *t) {
+        tree_watch *tw = t->data;
+        sv_proc *procs = NULL;
+        FILE *f = fopen(tw->file, "rb");
+        int i;
+
+        if (!f)
+                return;
+        if (fscanf(f, "%lu", &tw->child) != 1) {
+                fclose(f);
+                return;
+        }
+        fclose(f);
+        uv_timer_stop(t);
+        tw->leader = sv_worker_pid(tw->w);
+        tw->ndesc = sv_worker_descendants(tw->w, &procs);
+        for (i = 0; i < tw->ndesc; i++)
+                if ((unsigned long) procs[i].pid == tw->child)
+                        tw->found = procs[i];
+        free(procs);
+        (void) sv_worker_kill_tree(tw->w, SIGKILL);
+        uv_close((uv_handle_t *) t, NULL);
+}
+
+static void test_descendants_are_the_job_s_members(void **state) {
+        ctx *c = *state;
+        char exe[MAX_PATH * 3], file[MAX_PATH * 3];
+        const char *argv[] = { exe, file, NULL };
+        tree_watch tw;
+
+        memset(&tw, 0, sizeof(tw));
+        worker_path(exe, sizeof(exe), "sv-tree");
+        temp_file(file, sizeof(file), "desc");
+        remove(file);
+        tw.c = c;
+        tw.file = file;
+        assert_int_equal(spawn(c, argv, 0, &tw.w), 0);
+        uv_timer_init(sv_supervisor_loop(c->sv), &tw.t);
+        tw.t.data = &tw;
+        uv_timer_start(&tw.t, on_tree_poll, 10, 10);
+        sv_supervisor_run(c->sv);
+        remove(file);
+        assert_int_equal(c->exits, 1);
+        assert_true(tw.ndesc >= 1);
+        assert_int_equal((unsigned long) tw.found.pid, tw.child);
+        assert_int_equal(tw.found.ppid, tw.leader);
+        assert_string_equal(tw.found.comm, "sv-tree.exe");
+}
+
 /* ---- The CLI ---- */
 
 /* Runs supervise.exe with argv[1..] and returns its exit code. */
@@ -516,6 +578,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_spawned_argv_arrives_byte_for_byte, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_timeout_kills_the_whole_job, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_descendants_are_the_job_s_members, setup,
+                                                teardown),
                 cmocka_unit_test(test_cli_two_copies_of_cmd_exit_3_exit_3),
                 cmocka_unit_test(test_cli_ntstatus_exit_passes_through),
                 cmocka_unit_test(test_cli_timed_out_tree_leaves_no_survivor),
