@@ -312,6 +312,36 @@ static void test_timeout_kills_the_whole_job(void **state) {
         }
 }
 
+/* The job allows no breakaway: a child asking to leave it is refused (and
+ * started inside instead), so the timeout still ends it. */
+static void test_child_cannot_break_away_from_the_job(void **state) {
+        ctx *c = *state;
+        char exe[MAX_PATH * 3], file[MAX_PATH * 3], how[16] = "";
+        const char *argv[] = { exe, file, "--breakaway", NULL };
+        unsigned long pid = 0;
+        HANDLE h;
+        FILE *f;
+
+        worker_path(exe, sizeof(exe), "sv-tree");
+        temp_file(file, sizeof(file), "breakaway");
+        assert_int_equal(spawn(c, argv, 1500, NULL), 0);
+        sv_supervisor_run(c->sv);
+        assert_int_equal(c->exits, 1);
+        f = fopen(file, "rb");
+        assert_non_null(f);
+        assert_int_equal(fscanf(f, "%lu %15s", &pid, how), 2);
+        fclose(f);
+        remove(file);
+        assert_string_equal(how, "refused");
+        h = OpenProcess(SYNCHRONIZE, FALSE, (DWORD) pid);
+        if (h) {
+                DWORD still = WaitForSingleObject(h, 0);
+
+                CloseHandle(h);
+                assert_int_equal(still, WAIT_OBJECT_0);
+        }
+}
+
 /* The tree report: a worker's descendants are its job's members. */
 typedef struct tree_watch {
         ctx *c;
@@ -372,6 +402,61 @@ static void test_descendants_are_the_job_s_members(void **state) {
         assert_int_equal((unsigned long) tw.found.pid, tw.child);
         assert_int_equal(tw.found.ppid, tw.leader);
         assert_string_equal(tw.found.comm, "sv-tree.exe");
+}
+
+/* The issue's own tree: cmd.exe with "start /b ping" behind it. Its
+ * members are read from the job while it runs, then each must be gone
+ * after the timeout (wine keeps Windows processes alive under wineserver
+ * after their launcher dies, so only the Windows side can tell). */
+typedef struct cmd_watch {
+        sv_worker *w;
+        pid_t seen[16];
+        int nseen;
+        uv_timer_t t;
+} cmd_watch;
+
+static void on_cmd_poll(uv_timer_t *t) {
+        cmd_watch *cw = t->data;
+        sv_proc *procs = NULL;
+        int n, i;
+
+        n = sv_worker_descendants(cw->w, &procs);
+        if (n >= 2) { /* both pings */
+                for (i = 0; i < n && i < 16; i++)
+                        cw->seen[i] = procs[i].pid;
+                cw->nseen = i;
+                uv_close((uv_handle_t *) t, NULL);
+        }
+        free(procs);
+}
+
+static void test_timed_out_cmd_start_ping_tree_leaves_no_survivor(void **state) {
+        ctx *c = *state;
+        const char *argv[] = { "cmd", "/c", "start /b ping -n 100 127.0.0.1 & ping -n 100 127.0.0.1",
+                               NULL };
+        cmd_watch cw;
+        HANDLE h;
+        int i;
+
+        memset(&cw, 0, sizeof(cw));
+        assert_int_equal(spawn(c, argv, 4000, &cw.w), 0);
+        uv_timer_init(sv_supervisor_loop(c->sv), &cw.t);
+        cw.t.data = &cw;
+        uv_timer_start(&cw.t, on_cmd_poll, 10, 10);
+        sv_supervisor_run(c->sv);
+        assert_int_equal(c->exits, 1);
+        assert_int_equal(c->info.cause, SV_CAUSE_TIMEOUT);
+        assert_true(cw.nseen >= 2);
+        for (i = 0; i < cw.nseen; i++) {
+                h = OpenProcess(SYNCHRONIZE, FALSE, (DWORD) cw.seen[i]);
+                if (h) {
+                        DWORD still = WaitForSingleObject(h, 0);
+
+                        CloseHandle(h);
+                        if (still != WAIT_OBJECT_0)
+                                fail_msg("pid %d of the tree survived", (int) cw.seen[i]);
+                }
+        }
 }
 
 /* ---- The CLI ---- */
@@ -578,8 +663,12 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_spawned_argv_arrives_byte_for_byte, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_timeout_kills_the_whole_job, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_child_cannot_break_away_from_the_job, setup,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(test_descendants_are_the_job_s_members, setup,
                                                 teardown),
+                cmocka_unit_test_setup_teardown(test_timed_out_cmd_start_ping_tree_leaves_no_survivor,
+                                                setup, teardown),
                 cmocka_unit_test(test_cli_two_copies_of_cmd_exit_3_exit_3),
                 cmocka_unit_test(test_cli_ntstatus_exit_passes_through),
                 cmocka_unit_test(test_cli_timed_out_tree_leaves_no_survivor),
