@@ -8,7 +8,7 @@
 # kept between runs, so a second run only rebuilds supervise.
 #   scripts/windows.sh [builddir]
 #   SV_WIN_DEPS=/prefix scripts/windows.sh   use deps built elsewhere
-# The steps and wine's limits are in docs/windows.md.
+# The steps, the ladder there and what wine cannot show: README.md, "Windows".
 set -eu
 cd "$(dirname "$0")/.."
 root=$PWD
