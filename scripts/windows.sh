@@ -8,7 +8,7 @@
 # kept between runs, so a second run only rebuilds supervise.
 #   scripts/windows.sh [builddir]
 #   SV_WIN_DEPS=/prefix scripts/windows.sh   use deps built elsewhere
-# The steps and wine's limits are in docs/windows.md.
+# The steps, the ladder there and what wine cannot show: README.md, "Windows".
 set -eu
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -101,6 +101,15 @@ if ! [ -f "$WINEPREFIX/system.reg" ]; then
 	echo "== windows: creating the wine prefix" >&2
 	wineboot -i >/dev/null 2>&1
 	wineserver -w
+fi
+# No winedbg for a crashing test program: Windows ends it (the job has
+# DIE_ON_UNHANDLED_EXCEPTION, which wine 8.0 ignores), where wine would start
+# a debugger inside the worker's job and print a crash dump.
+if ! [ -f "$WINEPREFIX/sv-no-debugger" ]; then
+	wine reg add 'HKLM\Software\Microsoft\Windows NT\CurrentVersion\AeDebug' \
+		/v Debugger /d '' /f >/dev/null 2>&1
+	wineserver -w
+	touch "$WINEPREFIX/sv-no-debugger"
 fi
 
 echo "== windows: configure and build (warnings are errors)" >&2

@@ -312,6 +312,153 @@ static void test_timeout_kills_the_whole_job(void **state) {
         }
 }
 
+/* The job allows no breakaway: a child asking to leave it is refused (and
+ * started inside instead), so the timeout still ends it. */
+static void test_child_cannot_break_away_from_the_job(void **state) {
+        ctx *c = *state;
+        char exe[MAX_PATH * 3], file[MAX_PATH * 3], how[16] = "";
+        const char *argv[] = { exe, file, "--breakaway", NULL };
+        unsigned long pid = 0;
+        HANDLE h;
+        FILE *f;
+
+        worker_path(exe, sizeof(exe), "sv-tree");
+        temp_file(file, sizeof(file), "breakaway");
+        assert_int_equal(spawn(c, argv, 1500, NULL), 0);
+        sv_supervisor_run(c->sv);
+        assert_int_equal(c->exits, 1);
+        f = fopen(file, "rb");
+        assert_non_null(f);
+        assert_int_equal(fscanf(f, "%lu %15s", &pid, how), 2);
+        fclose(f);
+        remove(file);
+        assert_string_equal(how, "refused");
+        h = OpenProcess(SYNCHRONIZE, FALSE, (DWORD) pid);
+        if (h) {
+                DWORD still = WaitForSingleObject(h, 0);
+
+                CloseHandle(h);
+                assert_int_equal(still, WAIT_OBJECT_0);
+        }
+}
+
+/* The tree report: a worker's descendants are its job's members. */
+typedef struct tree_watch {
+        ctx *c;
+        sv_worker *w;
+        const char *file;
+        unsigned long child;
+        pid_t leader;
+        int ndesc;
+        sv_proc found;
+        uv_timer_t t;
+} tree_watch;
+
+/* Polls for the worker's pid file: its child exists once it is written. */
+static void on_tree_poll(uv_timer_t *t) {
+        tree_watch *tw = t->data;
+        sv_proc *procs = NULL;
+        FILE *f = fopen(tw->file, "rb");
+        int i;
+
+        if (!f)
+                return;
+        if (fscanf(f, "%lu", &tw->child) != 1) {
+                fclose(f);
+                return;
+        }
+        fclose(f);
+        uv_timer_stop(t);
+        tw->leader = sv_worker_pid(tw->w);
+        tw->ndesc = sv_worker_descendants(tw->w, &procs);
+        for (i = 0; i < tw->ndesc; i++)
+                if ((unsigned long) procs[i].pid == tw->child)
+                        tw->found = procs[i];
+        free(procs);
+        (void) sv_worker_kill_tree(tw->w, SIGKILL);
+        uv_close((uv_handle_t *) t, NULL);
+}
+
+static void test_descendants_are_the_job_s_members(void **state) {
+        ctx *c = *state;
+        char exe[MAX_PATH * 3], file[MAX_PATH * 3];
+        const char *argv[] = { exe, file, NULL };
+        tree_watch tw;
+
+        memset(&tw, 0, sizeof(tw));
+        worker_path(exe, sizeof(exe), "sv-tree");
+        temp_file(file, sizeof(file), "desc");
+        remove(file);
+        tw.c = c;
+        tw.file = file;
+        assert_int_equal(spawn(c, argv, 0, &tw.w), 0);
+        uv_timer_init(sv_supervisor_loop(c->sv), &tw.t);
+        tw.t.data = &tw;
+        uv_timer_start(&tw.t, on_tree_poll, 10, 10);
+        sv_supervisor_run(c->sv);
+        remove(file);
+        assert_int_equal(c->exits, 1);
+        assert_true(tw.ndesc >= 1);
+        assert_int_equal((unsigned long) tw.found.pid, tw.child);
+        assert_int_equal(tw.found.ppid, tw.leader);
+        assert_string_equal(tw.found.comm, "sv-tree.exe");
+}
+
+/* The issue's own tree: cmd.exe with "start /b ping" behind it. Its
+ * members are read from the job while it runs, then each must be gone
+ * after the timeout (wine keeps Windows processes alive under wineserver
+ * after their launcher dies, so only the Windows side can tell). */
+typedef struct cmd_watch {
+        sv_worker *w;
+        pid_t seen[16];
+        int nseen;
+        uv_timer_t t;
+} cmd_watch;
+
+static void on_cmd_poll(uv_timer_t *t) {
+        cmd_watch *cw = t->data;
+        sv_proc *procs = NULL;
+        int n, i;
+
+        n = sv_worker_descendants(cw->w, &procs);
+        if (n >= 2) { /* both pings */
+                for (i = 0; i < n && i < 16; i++)
+                        cw->seen[i] = procs[i].pid;
+                cw->nseen = i;
+                uv_close((uv_handle_t *) t, NULL);
+        }
+        free(procs);
+}
+
+static void test_timed_out_cmd_start_ping_tree_leaves_no_survivor(void **state) {
+        ctx *c = *state;
+        const char *argv[] = { "cmd", "/c", "start /b ping -n 100 127.0.0.1 & ping -n 100 127.0.0.1",
+                               NULL };
+        cmd_watch cw;
+        HANDLE h;
+        int i;
+
+        memset(&cw, 0, sizeof(cw));
+        assert_int_equal(spawn(c, argv, 4000, &cw.w), 0);
+        uv_timer_init(sv_supervisor_loop(c->sv), &cw.t);
+        cw.t.data = &cw;
+        uv_timer_start(&cw.t, on_cmd_poll, 10, 10);
+        sv_supervisor_run(c->sv);
+        assert_int_equal(c->exits, 1);
+        assert_int_equal(c->info.cause, SV_CAUSE_TIMEOUT);
+        assert_true(cw.nseen >= 2);
+        for (i = 0; i < cw.nseen; i++) {
+                h = OpenProcess(SYNCHRONIZE, FALSE, (DWORD) cw.seen[i]);
+                if (h) {
+                        DWORD still = WaitForSingleObject(h, 0);
+
+                        CloseHandle(h);
+                        if (still != WAIT_OBJECT_0)
+                                fail_msg("pid %d of the tree survived", (int) cw.seen[i]);
+                }
+        }
+}
+
 /* ---- The CLI ---- */
 
 /* Runs supervise.exe with argv[1..] and returns its exit code. */
@@ -388,6 +535,75 @@ static void test_cli_timed_out_tree_leaves_no_survivor(void **state) {
         }
 }
 
+static char *slurp(const char *file) {
+        char *buf = NULL;
+        long n;
+        FILE *f = fopen(file, "rb");
+
+        assert_non_null(f);
+        assert_int_equal(fseek(f, 0, SEEK_END), 0);
+        n = ftell(f);
+        assert_true(n >= 0);
+        rewind(f);
+        buf = malloc((size_t) n + 1);
+        assert_non_null(buf);
+        assert_int_equal(fread(buf, 1, (size_t) n, f), (size_t) n);
+        buf[n] = '\0';
+        fclose(f);
+        return buf;
+}
+
+/* `supervise run` on Windows: the same verdicts and records as on Linux. A
+ * crash is named, a hung tree is ended through its job (SIGKILL after the
+ * BREAK step, which wine cannot deliver) and nothing of it is left. */
+static void test_run_reports_pass_fail_crash_and_timeout(void **state) {
+        char jobs[MAX_PATH * 3], events[MAX_PATH * 3], tree[MAX_PATH * 3];
+        char winexit[MAX_PATH * 3], treeexe[MAX_PATH * 3];
+        const char *args[] = { "run", "-q", "--from", jobs, "-j", "4", "-t", "3s",
+                               "--stop", "BREAK:500ms,KILL", "--events", events, NULL };
+        unsigned long pid = 0;
+        char *ev;
+        HANDLE h;
+        FILE *f;
+
+        (void) state;
+        worker_path(winexit, sizeof(winexit), "sv-winexit");
+        worker_path(treeexe, sizeof(treeexe), "sv-tree");
+        temp_file(jobs, sizeof(jobs), "jobs");
+        temp_file(events, sizeof(events), "events");
+        temp_file(tree, sizeof(tree), "runtree");
+        f = fopen(jobs, "wb");
+        assert_non_null(f);
+        /* Single quotes: a job file splits like sh words, where '\' escapes. */
+        fprintf(f, "name=ok '%s' 0\nname=fail '%s' 3\nname=crash '%s' --segv\n"
+                   "name=hang '%s' '%s'\n", winexit, winexit, winexit, treeexe, tree);
+        assert_int_equal(fclose(f), 0);
+        assert_int_equal(run_cli(args), 1);
+        ev = slurp(events);
+        assert_non_null(strstr(ev, "\"name\":\"ok\",\"attempt\":1"));
+        assert_non_null(strstr(ev, "\"verdict\":\"pass\""));
+        assert_non_null(strstr(ev, "\"code\":3,\"ntstatus\":null"));
+        assert_non_null(strstr(ev, "\"code\":-1073741819,\"ntstatus\":\"STATUS_ACCESS_VIOLATION\""));
+        assert_non_null(strstr(ev, "\"verdict\":\"timeout\""));
+        assert_non_null(strstr(ev, "\"step_signal\":\"SIGKILL\""));
+        assert_non_null(strstr(ev, "\"mechanism\":\"job\""));
+        free(ev);
+        f = fopen(tree, "rb");
+        assert_non_null(f);
+        assert_int_equal(fscanf(f, "%lu", &pid), 1);
+        fclose(f);
+        h = OpenProcess(SYNCHRONIZE, FALSE, (DWORD) pid);
+        if (h) {
+                DWORD still = WaitForSingleObject(h, 0);
+
+                CloseHandle(h);
+                assert_int_equal(still, WAIT_OBJECT_0);
+        }
+        remove(jobs);
+        remove(events);
+        remove(tree);
+}
+
 /* ---- CTRL_BREAK delivery ---- */
 
 static void test_ctrl_break_reaches_the_worker_s_handler(void **state) {
@@ -447,9 +663,16 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_spawned_argv_arrives_byte_for_byte, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_timeout_kills_the_whole_job, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_child_cannot_break_away_from_the_job, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_descendants_are_the_job_s_members, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_timed_out_cmd_start_ping_tree_leaves_no_survivor,
+                                                setup, teardown),
                 cmocka_unit_test(test_cli_two_copies_of_cmd_exit_3_exit_3),
                 cmocka_unit_test(test_cli_ntstatus_exit_passes_through),
                 cmocka_unit_test(test_cli_timed_out_tree_leaves_no_survivor),
+                cmocka_unit_test(test_run_reports_pass_fail_crash_and_timeout),
                 cmocka_unit_test_setup_teardown(test_ctrl_break_reaches_the_worker_s_handler, setup,
                                                 teardown),
         };

@@ -33,12 +33,6 @@ int sv__write_file(const char *path, const char *s) {
         return UV_ENOSYS;
 }
 
-int sv__proc_stat(pid_t pid, sv_proc *out) {
-        (void) pid;
-        (void) out;
-        return UV_ENOSYS;
-}
-
 int sv__proc_cmdline(pid_t pid, char *buf, size_t n) {
         (void) pid;
         (void) buf;

@@ -90,8 +90,23 @@ int sv__cg_create(const char *parent, unsigned n, sv__cg **out) {
         return 0;
 }
 
+/* The members we started are marked as ended by us, so that reap.c reports
+ * them killed (SIGKILL) rather than as exiting with our kill code. */
+static void mark_terminated(HANDLE job) {
+        pid_t *pids = NULL;
+        sv__win_slot *s;
+        int n, i;
+
+        n = sv__win_job_pids(job, &pids);
+        for (i = 0; i < n; i++)
+                if ((s = sv__win_slot_by_pid((DWORD) pids[i])))
+                        s->terminated = true;
+        free(pids);
+}
+
 int sv__cg_kill(sv__cg *cg) {
         cg->killed = true;
+        mark_terminated(*cg_handle(cg));
         if (!TerminateJobObject(*cg_handle(cg), SV__WIN_KILL_CODE))
                 return sv__win_error(GetLastError());
         return 0;
@@ -104,6 +119,7 @@ int sv__cg_signal(const sv__cg *cg, int sig, bool then_cont) {
         (void) then_cont;
         if (sig != SIGKILL)
                 return 0;
+        mark_terminated(*cg_handle(cg));
         return TerminateJobObject(*cg_handle(cg), SV__WIN_KILL_CODE) ? 1 : 0;
 }
 

@@ -23,7 +23,7 @@ static int terminate_slot(sv__win_slot *s) {
 
         if (r < 0)
                 return r;
-        s->terminated = true;
+        s->terminated = true; /* before: its exit may be seen at once */
         if (s->job)
                 (void) TerminateJobObject(s->job, SV__WIN_KILL_CODE);
         if (!TerminateProcess(s->h, SV__WIN_KILL_CODE))

@@ -12,7 +12,6 @@
 
 #include "platform/win/win.h"
 
-extern char **_environ;
 
 /* The environment block: "k=v\0...\0\0" in UTF-16. Entries that are our
  * own inherited environment (core copies _environ's pointers) are in the
