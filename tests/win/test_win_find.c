@@ -367,6 +367,29 @@ static void adopt(fixture *fx, pid_t pid) {
         fx->nkids++;
 }
 
+/* Starts cmd.exe running ping.exe (kids[0]) and waits, bounded, until
+ * ping shows as its child; adopts ping (the last of kids). Returns cmd's pid. */
+static pid_t start_cmd_ping(fixture *fx, pid_t *out_ping) {
+        sv_find_table *kids;
+        pid_t cmd, ping = 0;
+        int tries;
+
+        cmd = (pid_t) start(fx, NULL, L"cmd.exe /c ping -n 60 127.0.0.1", CREATE_NO_WINDOW);
+        /* ping is cmd's to start. */
+        for (tries = 0; tries < 2000 && !ping; tries++) {
+                kids = scan("ping", cmd, SV_FIND_NO_DETAILS);
+                if (sv_find_count(kids) == 1)
+                        ping = sv_find_get(kids, 0)->pid;
+                sv_find_table_free(kids);
+                if (!ping)
+                        assert_int_equal(WaitForSingleObject(fx->kids[fx->nkids - 1].hProcess, 10), WAIT_TIMEOUT);
+        }
+        assert_true(ping > 0);
+        adopt(fx, ping);
+        *out_ping = ping;
+        return cmd;
+}
+
 /* taskkill /t: cmd.exe running ping.exe; both (and a conhost.exe that
  * wine may give cmd) are found by cmd's pid and SV_FIND_DESCENDANTS, and
  * all end. */
@@ -377,20 +400,8 @@ static void test_descendants_kill_a_cmd_and_ping_tree(void **state) {
         pid_t cmd, ping = 0;
         bool saw_cmd = false, saw_ping = false;
         size_t i;
-        int tries;
 
-        cmd = (pid_t) start(fx, NULL, L"cmd.exe /c ping -n 60 127.0.0.1", CREATE_NO_WINDOW);
-        /* ping is cmd's to start: scan until it shows (bounded). */
-        for (tries = 0; tries < 2000 && !ping; tries++) {
-                kids = scan("ping", cmd, SV_FIND_NO_DETAILS);
-                if (sv_find_count(kids) == 1)
-                        ping = sv_find_get(kids, 0)->pid;
-                sv_find_table_free(kids);
-                if (!ping)
-                        assert_int_equal(WaitForSingleObject(fx->kids[0].hProcess, 10), WAIT_TIMEOUT);
-        }
-        assert_true(ping > 0);
-        adopt(fx, ping);
+        cmd = start_cmd_ping(fx, &ping);
 
         f.pids = &cmd;
         f.npids = 1;
@@ -508,7 +519,12 @@ static void test_cli_counts_and_kills_twenty_make_exe(void **state) {
 
         for (i = 0; i < COPIES; i++)
                 (void) start_make(fx);
-        /* --parent keeps a real machine's other make.exe out of the count. */
+        /* The seed's own words; a real machine may run more make.exe. */
+        assert_int_equal(cli(fx, &out, "ps --name make --count"), 0);
+        assert_true(atoi(out) >= COPIES);
+        free(out);
+        /* --parent keeps a real machine's other make.exe out of the count,
+         * and out of the kill. */
         (void) snprintf(args, sizeof(args), "ps --name make --parent %lu --count", (unsigned long) GetCurrentProcessId());
         assert_int_equal(cli(fx, &out, args), 0);
         assert_string_equal(out, "20\n");
@@ -526,6 +542,26 @@ static void test_cli_counts_and_kills_twenty_make_exe(void **state) {
         assert_int_equal(cli(fx, &out, args), 1); /* none left: exit 1 */
         assert_string_equal(out, "0\n");
         free(out);
+}
+
+/* kill --pid CMD --tree: cmd.exe and ping.exe end, as with taskkill /t. */
+static void test_cli_tree_kill_ends_cmd_and_ping(void **state) {
+        fixture *fx = *state;
+        char args[96], *out;
+        pid_t cmd, ping;
+
+        cmd = start_cmd_ping(fx, &ping);
+        (void) snprintf(args, sizeof(args), "kill --pid %d --tree --dry-run", (int) cmd);
+        assert_int_equal(cli(fx, &out, args), 0);
+        print_message("%s", out);
+        assert_non_null(strstr(out, "* "));
+        assert_non_null(strstr(out, "ping -n 60"));
+        free(out);
+        assert_int_equal(WaitForSingleObject(fx->kids[0].hProcess, 0), WAIT_TIMEOUT);
+        (void) snprintf(args, sizeof(args), "kill --pid %d --tree --wait", (int) cmd);
+        assert_int_equal(cli(fx, NULL, args), 0);
+        assert_int_equal(WaitForSingleObject(fx->kids[0].hProcess, TIMEOUT_MS), WAIT_OBJECT_0);
+        assert_int_equal(WaitForSingleObject(fx->kids[fx->nkids - 1].hProcess, TIMEOUT_MS), WAIT_OBJECT_0);
 }
 
 static void test_cli_never_kills_its_caller(void **state) {
@@ -574,6 +610,7 @@ int main(void) {
                 T(test_details_give_owner_and_command_line),
                 T(test_port_owner_comes_from_the_tcp_table),
                 T(test_cli_counts_and_kills_twenty_make_exe),
+                T(test_cli_tree_kill_ends_cmd_and_ping),
                 T(test_cli_never_kills_its_caller),
                 T(test_cli_refuses_regex_and_unknown_accounts),
                 T(test_cli_lists_owner_and_command_line),
