@@ -164,25 +164,13 @@ int sv__ptab_list(sv__ptab *pt, sv_find_proc **out) {
         return (int) n;
 }
 
-/* Our parent is read from a snapshot of its own: Windows keeps no parent
- * link but the pid recorded at our creation. */
+/* No parent pid of our own here: find.c walks up from our entry in the
+ * snapshot, which Toolhelp32 always lists (we are alive), checking each
+ * parent's creation time; a second snapshot would only cost time. */
 void sv__ptab_self(sv__ptab *pt, pid_t *out_self, pid_t *out_parent) {
-        PROCESSENTRY32W pe;
-        DWORD self = GetCurrentProcessId();
-        HANDLE snap;
-        BOOL more;
-
         (void) pt;
-        *out_self = (pid_t) self;
+        *out_self = (pid_t) GetCurrentProcessId();
         *out_parent = 0;
-        snap = CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0);
-        if (snap == INVALID_HANDLE_VALUE)
-                return;
-        pe.dwSize = sizeof(pe);
-        for (more = Process32FirstW(snap, &pe); more; more = Process32NextW(snap, &pe))
-                if (pe.th32ProcessID == self)
-                        *out_parent = (pid_t) pe.th32ParentProcessID;
-        (void) CloseHandle(snap);
 }
 
 /* ---- Names ---- */
