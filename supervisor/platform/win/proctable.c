@@ -1,15 +1,12 @@
 /* proctable.c - the process finder's view of Windows (platform.h's
- * sv__ptab_* and sv__phandle_*): a Toolhelp32 snapshot for pid, parent and
- * name, a query handle per process for the creation time (the identity that
- * tells a recycled pid apart), owner and command line, the TCP and UDP
- * tables for --port, and process handles for the kill.
- *
- * Never terminates a process through a pid alone: the handle is opened
- * first, then its creation time and image name are compared with the
- * snapshot's, then TerminateProcess goes through that same handle, which
- * keeps naming that process even after it exits. Never touches pid 0 (the
- * Idle process) or 4 (System): they are listed as kernel threads, and
- * find/signal.c refuses those. */
+ * sv__ptab_*): a Toolhelp32 snapshot for pid, parent and name, then a
+ * query-only handle per process for the creation time (with the pid, the
+ * identity that tells a recycled pid apart), working set and session, and,
+ * lazily, the owner's account and the command line. Owns nothing past a
+ * call but the strings it hands to the table. Lists pid 0 (the Idle
+ * process) and 4 (System) as kernel threads, so find/signal.c never
+ * touches them. The handles of a kill are prochandle.c's, --port is
+ * ports.c's. */
 #ifndef WIN32_LEAN_AND_MEAN
 #define WIN32_LEAN_AND_MEAN
 #endif
