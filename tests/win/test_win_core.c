@@ -604,6 +604,70 @@ static void test_run_reports_pass_fail_crash_and_timeout(void **state) {
         remove(tree);
 }
 
+/* ---- Files: sv_atomic_file and memory streams (platform/win/files.c) ---- */
+
+static void write_file(const char *path, const char *text) {
+        FILE *f = fopen(path, "wb");
+
+        assert_non_null(f);
+        assert_int_equal(fputs(text, f) >= 0, 1);
+        assert_int_equal(fclose(f), 0);
+}
+
+/* MoveFileExW replaces the old report in one step; until the commit the
+ * old one is untouched, and an abort leaves it as it was. */
+static void test_atomic_file_replaces_whole_or_not_at_all(void **state) {
+        char path[MAX_PATH * 3], tmp[MAX_PATH * 3 + 32], *text;
+        sv_atomic_file af;
+
+        (void) state;
+        temp_file(path, sizeof(path), "report");
+        write_file(path, "old\n");
+        assert_int_equal(sv_atomic_file_open(&af, path), 0);
+        assert_non_null(af.tmp);
+        snprintf(tmp, sizeof(tmp), "%s", af.tmp);
+        fputs("new, not yet\n", af.f);
+        sv_atomic_file_abort(&af);
+        assert_null(fopen(tmp, "rb")); /* no stray temporary file */
+        text = slurp(path);
+        assert_string_equal(text, "old\n");
+        free(text);
+        assert_int_equal(sv_atomic_file_open(&af, path), 0);
+        fputs("new\n", af.f);
+        text = slurp(path);
+        assert_string_equal(text, "old\n");
+        free(text);
+        assert_int_equal(sv_atomic_file_commit(&af), 0);
+        text = slurp(path);
+        assert_string_equal(text, "new\n");
+        free(text);
+        remove(path);
+}
+
+static void test_atomic_file_on_a_device_writes_in_place(void **state) {
+        sv_atomic_file af;
+
+        (void) state;
+        assert_int_equal(sv_atomic_file_open(&af, "NUL"), 0);
+        assert_null(af.tmp);
+        fputs("gone\n", af.f);
+        assert_int_equal(sv_atomic_file_commit(&af), 0);
+}
+
+static void test_memstream_gives_back_what_was_written(void **state) {
+        char *buf = (char *) 1;
+        size_t len = 99;
+        FILE *m = sv__plat_memstream(&buf, &len);
+
+        (void) state;
+        assert_non_null(m);
+        fprintf(m, "%d process%s\n", 2, "es");
+        assert_int_equal(sv__plat_memstream_close(m), 0);
+        assert_int_equal(len, 12);
+        assert_string_equal(buf, "2 processes\n");
+        free(buf);
+}
+
 /* ---- CTRL_BREAK delivery ---- */
 
 static void test_ctrl_break_reaches_the_worker_s_handler(void **state) {
@@ -673,6 +737,9 @@ int main(void) {
                 cmocka_unit_test(test_cli_ntstatus_exit_passes_through),
                 cmocka_unit_test(test_cli_timed_out_tree_leaves_no_survivor),
                 cmocka_unit_test(test_run_reports_pass_fail_crash_and_timeout),
+                cmocka_unit_test(test_atomic_file_replaces_whole_or_not_at_all),
+                cmocka_unit_test(test_atomic_file_on_a_device_writes_in_place),
+                cmocka_unit_test(test_memstream_gives_back_what_was_written),
                 cmocka_unit_test_setup_teardown(test_ctrl_break_reaches_the_worker_s_handler, setup,
                                                 teardown),
         };
