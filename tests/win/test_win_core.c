@@ -668,6 +668,50 @@ static void test_memstream_gives_back_what_was_written(void **state) {
         free(buf);
 }
 
+/* ---- Helpers run to completion (run --ctest's test list, --on-timeout) ---- */
+
+static void test_run_capture_gives_output_error_and_status(void **state) {
+        const char *argv[] = { "cmd", "/c", "echo out& echo err 1>&2& exit 5", NULL };
+        char *out = NULL, *err = NULL;
+        size_t olen = 0, elen = 0;
+        int status = -1;
+
+        (void) state;
+        assert_int_equal(sv__plat_run_capture(argv, 60000, &out, &olen, &err, &elen, &status), 0);
+        assert_int_equal(status, 5);
+        assert_string_equal(out, "out\r\n");
+        assert_int_equal(olen, 5);
+        assert_non_null(strstr(err, "err"));
+        free(out);
+        free(err);
+}
+
+static void test_run_capture_times_out_and_ends_the_helper(void **state) {
+        const char *argv[] = { "ping", "-n", "60", "127.0.0.1", NULL };
+        char *out = NULL, *err = NULL;
+        size_t olen = 0, elen = 0;
+        int status = -1;
+        uint64_t t0 = uv_hrtime();
+
+        (void) state;
+        assert_int_equal(sv__plat_run_capture(argv, 500, &out, &olen, &err, &elen, &status),
+                         UV_ETIMEDOUT);
+        assert_null(out);
+        /* Far less than ping's 59 s: the job was ended, and with it the pipes. */
+        assert_true(uv_hrtime() - t0 < 30 * (uint64_t) 1000000000);
+}
+
+static void test_run_capture_missing_program_returns_enoent(void **state) {
+        const char *argv[] = { "sv-no-such-helper", NULL };
+        char *out = NULL, *err = NULL;
+        size_t olen = 0, elen = 0;
+        int status = -1;
+
+        (void) state;
+        assert_int_equal(sv__plat_run_capture(argv, 1000, &out, &olen, &err, &elen, &status),
+                         UV_ENOENT);
+}
+
 /* ---- CTRL_BREAK delivery ---- */
 
 static void test_ctrl_break_reaches_the_worker_s_handler(void **state) {
@@ -740,6 +784,9 @@ int main(void) {
                 cmocka_unit_test(test_atomic_file_replaces_whole_or_not_at_all),
                 cmocka_unit_test(test_atomic_file_on_a_device_writes_in_place),
                 cmocka_unit_test(test_memstream_gives_back_what_was_written),
+                cmocka_unit_test(test_run_capture_gives_output_error_and_status),
+                cmocka_unit_test(test_run_capture_times_out_and_ends_the_helper),
+                cmocka_unit_test(test_run_capture_missing_program_returns_enoent),
                 cmocka_unit_test_setup_teardown(test_ctrl_break_reaches_the_worker_s_handler, setup,
                                                 teardown),
         };

@@ -142,15 +142,3 @@ int sv__plat_pidfds_wait(const int *fds, size_t n, int timeout_ms, bool *out_gon
         (void) out_gone;
         return UV_ENOSYS;
 }
-
-int sv__plat_run_capture(const char *const *argv, unsigned timeout_ms, char **out,
-                         size_t *out_len, char **err, size_t *err_len, int *out_status) {
-        (void) argv;
-        (void) timeout_ms;
-        (void) out;
-        (void) out_len;
-        (void) err;
-        (void) err_len;
-        (void) out_status;
-        return UV_ENOSYS;
-}
