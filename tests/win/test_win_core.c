@@ -587,6 +587,10 @@ static void test_run_reports_pass_fail_crash_and_timeout(void **state) {
         assert_non_null(strstr(ev, "\"verdict\":\"timeout\""));
         assert_non_null(strstr(ev, "\"step_signal\":\"SIGKILL\""));
         assert_non_null(strstr(ev, "\"mechanism\":\"job\""));
+        /* The hang snapshot lists the tree from the job: leader and child. */
+        assert_non_null(strstr(ev, "\"kind\":\"snapshot\""));
+        assert_non_null(strstr(ev, "process tree (2 processes)"));
+        assert_non_null(strstr(ev, "sv-tree.exe"));
         free(ev);
         f = fopen(tree, "rb");
         assert_non_null(f);

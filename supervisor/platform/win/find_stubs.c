@@ -109,20 +109,6 @@ uint64_t sv__proc_ticks_to_ms(uint64_t ticks) {
         return ticks;
 }
 
-int sv__proc_detail_read(pid_t pid, sv__proc_detail *out) {
-        memset(out, 0, sizeof(*out));
-        out->p.pid = pid;
-        out->p.state = '?';
-        strcpy(out->wchan, "-");
-        out->stack_err = UV_ENOSYS;
-        return UV_ESRCH;
-}
-
-void sv__proc_detail_release(sv__proc_detail *d) {
-        free(d->stack);
-        d->stack = NULL;
-}
-
 int sv__plat_pidfd_open(pid_t pid, int *out_fd) {
         (void) pid;
         (void) out_fd;
