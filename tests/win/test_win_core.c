@@ -587,6 +587,10 @@ static void test_run_reports_pass_fail_crash_and_timeout(void **state) {
         assert_non_null(strstr(ev, "\"verdict\":\"timeout\""));
         assert_non_null(strstr(ev, "\"step_signal\":\"SIGKILL\""));
         assert_non_null(strstr(ev, "\"mechanism\":\"job\""));
+        /* The hang snapshot lists the tree from the job: leader and child. */
+        assert_non_null(strstr(ev, "\"kind\":\"snapshot\""));
+        assert_non_null(strstr(ev, "process tree (2 processes)"));
+        assert_non_null(strstr(ev, "sv-tree.exe"));
         free(ev);
         f = fopen(tree, "rb");
         assert_non_null(f);
@@ -602,6 +606,114 @@ static void test_run_reports_pass_fail_crash_and_timeout(void **state) {
         remove(jobs);
         remove(events);
         remove(tree);
+}
+
+/* ---- Files: sv_atomic_file and memory streams (platform/win/files.c) ---- */
+
+static void write_file(const char *path, const char *text) {
+        FILE *f = fopen(path, "wb");
+
+        assert_non_null(f);
+        assert_int_equal(fputs(text, f) >= 0, 1);
+        assert_int_equal(fclose(f), 0);
+}
+
+/* MoveFileExW replaces the old report in one step; until the commit the
+ * old one is untouched, and an abort leaves it as it was. */
+static void test_atomic_file_replaces_whole_or_not_at_all(void **state) {
+        char path[MAX_PATH * 3], tmp[MAX_PATH * 3 + 32], *text;
+        sv_atomic_file af;
+
+        (void) state;
+        temp_file(path, sizeof(path), "report");
+        write_file(path, "old\n");
+        assert_int_equal(sv_atomic_file_open(&af, path), 0);
+        assert_non_null(af.tmp);
+        snprintf(tmp, sizeof(tmp), "%s", af.tmp);
+        fputs("new, not yet\n", af.f);
+        sv_atomic_file_abort(&af);
+        assert_null(fopen(tmp, "rb")); /* no stray temporary file */
+        text = slurp(path);
+        assert_string_equal(text, "old\n");
+        free(text);
+        assert_int_equal(sv_atomic_file_open(&af, path), 0);
+        fputs("new\n", af.f);
+        text = slurp(path);
+        assert_string_equal(text, "old\n");
+        free(text);
+        assert_int_equal(sv_atomic_file_commit(&af), 0);
+        text = slurp(path);
+        assert_string_equal(text, "new\n");
+        free(text);
+        remove(path);
+}
+
+static void test_atomic_file_on_a_device_writes_in_place(void **state) {
+        sv_atomic_file af;
+
+        (void) state;
+        assert_int_equal(sv_atomic_file_open(&af, "NUL"), 0);
+        assert_null(af.tmp);
+        fputs("gone\n", af.f);
+        assert_int_equal(sv_atomic_file_commit(&af), 0);
+}
+
+static void test_memstream_gives_back_what_was_written(void **state) {
+        char *buf = (char *) 1;
+        size_t len = 99;
+        FILE *m = sv__plat_memstream(&buf, &len);
+
+        (void) state;
+        assert_non_null(m);
+        fprintf(m, "%d process%s\n", 2, "es");
+        assert_int_equal(sv__plat_memstream_close(m), 0);
+        assert_int_equal(len, 12);
+        assert_string_equal(buf, "2 processes\n");
+        free(buf);
+}
+
+/* ---- Helpers run to completion (run --ctest's test list, --on-timeout) ---- */
+
+static void test_run_capture_gives_output_error_and_status(void **state) {
+        const char *argv[] = { "cmd", "/c", "echo out& echo err 1>&2& exit 5", NULL };
+        char *out = NULL, *err = NULL;
+        size_t olen = 0, elen = 0;
+        int status = -1;
+
+        (void) state;
+        assert_int_equal(sv__plat_run_capture(argv, 60000, &out, &olen, &err, &elen, &status), 0);
+        assert_int_equal(status, 5);
+        assert_string_equal(out, "out\r\n");
+        assert_int_equal(olen, 5);
+        assert_non_null(strstr(err, "err"));
+        free(out);
+        free(err);
+}
+
+static void test_run_capture_times_out_and_ends_the_helper(void **state) {
+        const char *argv[] = { "ping", "-n", "60", "127.0.0.1", NULL };
+        char *out = NULL, *err = NULL;
+        size_t olen = 0, elen = 0;
+        int status = -1;
+        uint64_t t0 = uv_hrtime();
+
+        (void) state;
+        assert_int_equal(sv__plat_run_capture(argv, 500, &out, &olen, &err, &elen, &status),
+                         UV_ETIMEDOUT);
+        assert_null(out);
+        /* Far less than ping's 59 s: the job was ended, and with it the pipes. */
+        assert_true(uv_hrtime() - t0 < 30 * (uint64_t) 1000000000);
+}
+
+static void test_run_capture_missing_program_returns_enoent(void **state) {
+        const char *argv[] = { "sv-no-such-helper", NULL };
+        char *out = NULL, *err = NULL;
+        size_t olen = 0, elen = 0;
+        int status = -1;
+
+        (void) state;
+        assert_int_equal(sv__plat_run_capture(argv, 1000, &out, &olen, &err, &elen, &status),
+                         UV_ENOENT);
 }
 
 /* ---- CTRL_BREAK delivery ---- */
@@ -673,6 +785,12 @@ int main(void) {
                 cmocka_unit_test(test_cli_ntstatus_exit_passes_through),
                 cmocka_unit_test(test_cli_timed_out_tree_leaves_no_survivor),
                 cmocka_unit_test(test_run_reports_pass_fail_crash_and_timeout),
+                cmocka_unit_test(test_atomic_file_replaces_whole_or_not_at_all),
+                cmocka_unit_test(test_atomic_file_on_a_device_writes_in_place),
+                cmocka_unit_test(test_memstream_gives_back_what_was_written),
+                cmocka_unit_test(test_run_capture_gives_output_error_and_status),
+                cmocka_unit_test(test_run_capture_times_out_and_ends_the_helper),
+                cmocka_unit_test(test_run_capture_missing_program_returns_enoent),
                 cmocka_unit_test_setup_teardown(test_ctrl_break_reaches_the_worker_s_handler, setup,
                                                 teardown),
         };

@@ -108,20 +108,6 @@ uint64_t sv__proc_ticks_to_ms(uint64_t ticks) {
         return ticks;
 }
 
-int sv__proc_detail_read(pid_t pid, sv__proc_detail *out) {
-        memset(out, 0, sizeof(*out));
-        out->p.pid = pid;
-        out->p.state = '?';
-        strcpy(out->wchan, "-");
-        out->stack_err = UV_ENOSYS;
-        return UV_ESRCH;
-}
-
-void sv__proc_detail_release(sv__proc_detail *d) {
-        free(d->stack);
-        d->stack = NULL;
-}
-
 int sv__plat_pidfd_open(pid_t pid, int *out_fd) {
         (void) pid;
         (void) out_fd;
@@ -139,17 +125,5 @@ int sv__plat_pidfds_wait(const int *fds, size_t n, int timeout_ms, bool *out_gon
         (void) n;
         (void) timeout_ms;
         (void) out_gone;
-        return UV_ENOSYS;
-}
-
-int sv__plat_run_capture(const char *const *argv, unsigned timeout_ms, char **out,
-                         size_t *out_len, char **err, size_t *err_len, int *out_status) {
-        (void) argv;
-        (void) timeout_ms;
-        (void) out;
-        (void) out_len;
-        (void) err;
-        (void) err_len;
-        (void) out_status;
         return UV_ENOSYS;
 }

@@ -1,10 +1,12 @@
 /* procstat.c - sv__proc_stat on Windows: one process's parent and image
  * name from a Toolhelp32 snapshot, for the descendants core lists from a
- * worker's job (tree reports, sv_worker_descendants). Windows has no
+ * worker's job (tree reports, sv_worker_descendants) and the hang snapshot
+ * (sv__proc_detail_read: no wait channel or kernel stack). Windows has no
  * process groups or run states: pgid is the pid of the worker's group
  * leader when it is one of ours, else 0, and state is 'R' (a process
  * listed is alive; a dead one is no longer in the snapshot). */
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 #include <uv.h>
 
@@ -39,4 +41,27 @@ int sv__proc_stat(pid_t pid, sv_proc *out) {
         }
         CloseHandle(snap);
         return r;
+}
+
+/* What a hang snapshot can show on Windows: parent and image name. The
+ * stack's error is an errno value, which diag.c prints with strerror(). */
+int sv__proc_detail_read(pid_t pid, sv__proc_detail *out) {
+        int r;
+
+        memset(out, 0, sizeof(*out));
+        out->p.pid = pid;
+        out->p.state = '?';
+        strcpy(out->wchan, "-");
+        out->stack_err = -ENOSYS;
+        r = sv__proc_stat(pid, &out->p);
+        if (r < 0)
+                return r;
+        out->cmdline_len = strlen(out->p.comm);
+        memcpy(out->cmdline, out->p.comm, out->cmdline_len);
+        return 0;
+}
+
+void sv__proc_detail_release(sv__proc_detail *d) {
+        free(d->stack);
+        d->stack = NULL;
 }

@@ -84,15 +84,14 @@ typedef struct stdio_set {
         LPPROC_THREAD_ATTRIBUTE_LIST attrs;
 } stdio_set;
 
-static int stdio_prepare(const sv__spawn_req *req, stdio_set *s) {
+static int stdio_prepare(const HANDLE std[3], stdio_set *s) {
         static const DWORD std_ids[3] = { STD_INPUT_HANDLE, STD_OUTPUT_HANDLE, STD_ERROR_HANDLE };
         SIZE_T size = 0;
         DWORD i, k;
 
         memset(s, 0, sizeof(*s));
         for (i = 0; i < 3; i++) {
-                s->h[i] = req->stdio_fd[i] >= 0 ? (HANDLE) _get_osfhandle(req->stdio_fd[i])
-                                                : GetStdHandle(std_ids[i]);
+                s->h[i] = std[i] ? std[i] : GetStdHandle(std_ids[i]);
                 if (s->h[i] == INVALID_HANDLE_VALUE || s->h[i] == NULL) {
                         s->h[i] = NULL; /* no console and no redirection: none */
                         continue;
@@ -167,15 +166,15 @@ static int open_job(const sv__spawn_req *req, HANDLE *out, bool *own) {
 }
 
 /* CreateProcessW, then into the job, then resume. */
-static int launch(const sv__spawn_req *req, wchar_t *app, wchar_t *cmd, wchar_t *env,
-                  wchar_t *cwd, HANDLE job, PROCESS_INFORMATION *pi) {
+static int launch(const HANDLE std[3], wchar_t *app, wchar_t *cmd, wchar_t *env, wchar_t *cwd,
+                  HANDLE job, PROCESS_INFORMATION *pi) {
         STARTUPINFOEXW si;
         stdio_set io;
         DWORD flags = CREATE_NEW_PROCESS_GROUP | CREATE_SUSPENDED | CREATE_UNICODE_ENVIRONMENT |
                       EXTENDED_STARTUPINFO_PRESENT;
         int r;
 
-        r = stdio_prepare(req, &io);
+        r = stdio_prepare(std, &io);
         if (r < 0) {
                 stdio_release(&io);
                 return r;
@@ -211,14 +210,16 @@ static int launch(const sv__spawn_req *req, wchar_t *app, wchar_t *cmd, wchar_t 
 int sv__plat_spawn(const sv__spawn_req *req, sv__spawn_res *out) {
         wchar_t *app = NULL, *cmd = NULL, *env = NULL, *cwd = NULL;
         char *line;
-        HANDLE job = NULL;
+        HANDLE job = NULL, std[3];
         PROCESS_INFORMATION pi;
         sv__win_slot *s;
         bool own = false;
-        int r, fd;
+        int r, fd, i;
 
         if (!req->argv || !req->argv[0])
                 return UV_EINVAL;
+        for (i = 0; i < 3; i++) /* NULL: ours */
+                std[i] = req->stdio_fd[i] >= 0 ? (HANDLE) _get_osfhandle(req->stdio_fd[i]) : NULL;
         line = sv__win_quote_argv(req->argv);
         cmd = line ? sv__win_wide(line, CP_UTF8) : NULL;
         free(line);
@@ -235,7 +236,7 @@ int sv__plat_spawn(const sv__spawn_req *req, sv__spawn_res *out) {
         }
         r = open_job(req, &job, &own);
         if (r == 0)
-                r = launch(req, app, cmd, env, cwd, job, &pi);
+                r = launch(std, app, cmd, env, cwd, job, &pi);
         if (r < 0) {
                 if (job)
                         CloseHandle(job);
@@ -255,5 +256,25 @@ out:
         free(cmd);
         free(env);
         free(cwd);
+        return r;
+}
+
+int sv__win_start(const char *const *argv, const HANDLE std[3], HANDLE job,
+                  PROCESS_INFORMATION *pi) {
+        wchar_t *app, *cmd;
+        char *line;
+        int r;
+
+        if (!argv || !argv[0])
+                return UV_EINVAL;
+        line = sv__win_quote_argv(argv);
+        cmd = line ? sv__win_wide(line, CP_UTF8) : NULL;
+        free(line);
+        if (!cmd)
+                return UV_ENOMEM;
+        app = find_program(argv[0], getenv("PATH"));
+        r = launch(std, app, cmd, NULL, NULL, job, pi);
+        free(app);
+        free(cmd);
         return r;
 }

@@ -72,6 +72,12 @@ int sv__win_job_new(const wchar_t *name, HANDLE *out);
 /* The pids in a job into a malloc'd array; returns the count. */
 int sv__win_job_pids(HANDLE job, pid_t **out);
 
+/* Starts argv (PATH searched, our environment and directory) as spawn.c
+ * starts a worker: new group, suspended, into `job`, resumed. std[i] NULL:
+ * ours. The caller closes pi's handles. 0 or a negative error. */
+int sv__win_start(const char *const *argv, const HANDLE std[3], HANDLE job,
+                  PROCESS_INFORMATION *pi);
+
 /* A Windows error as a libuv error code. */
 int sv__win_error(DWORD err);
 
