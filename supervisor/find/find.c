@@ -124,11 +124,9 @@ static void mark_self(const sv_find_table *t, bool *excluded) {
                 excluded[p - t->procs] = true;
 }
 
-/* Marks every descendant of the roots (not the roots themselves, unless one
- * descends from another): roots[0..nroots-1] are indexes into t->procs.
- * Children lists come from one pass over the ppids, keeping only children
+/* Children lists come from one pass over the ppids, keeping only children
  * that started no earlier than their parent; a stack walks them. */
-static int mark_descendants(const sv_find_table *t, const size_t *roots, size_t nroots, bool *desc) {
+int sv__find_mark_descendants(const sv_find_table *t, const size_t *roots, size_t nroots, bool *desc) {
         size_t i, *first, *next, *stack, top = 0, none = (size_t) -1;
         const sv_find_proc *parent;
         int r = 0;
@@ -318,7 +316,7 @@ static int ctx_init(scan_ctx *c, const sv_find_filter *f, sv_find_table *t) {
                 root = sv__find_lookup(t, f->parent);
                 if (root) {
                         i = (size_t) (root - t->procs);
-                        r = mark_descendants(t, &i, 1, c->desc);
+                        r = sv__find_mark_descendants(t, &i, 1, c->desc);
                         if (r < 0)
                                 return r;
                 }
@@ -381,7 +379,7 @@ static int add_descendants(sv_find_table *t, scan_ctx *c) {
         if (t->nmatch == 0)
                 return 0;
         memset(c->desc, 0, (t->nprocs + 1) * sizeof(bool));
-        r = mark_descendants(t, t->match, t->nmatch, c->desc);
+        r = sv__find_mark_descendants(t, t->match, t->nmatch, c->desc);
         if (r < 0)
                 return r;
         t->nmatch = 0;

@@ -39,4 +39,11 @@ const sv_find_proc *sv__find_lookup(const sv_find_table *t, pid_t pid);
  * returned as an error. */
 int sv__find_load_details(sv_find_table *t, sv_find_proc *p);
 
+/* Sets desc[i] for every descendant of the roots (indexes into t->procs),
+ * not the roots themselves unless one descends from another. A process
+ * whose "parent" started after it is not that parent's child: the pid was
+ * recycled. desc has t->nprocs entries, zeroed by the caller. 0 or
+ * UV_ENOMEM. */
+int sv__find_mark_descendants(const sv_find_table *t, const size_t *roots, size_t nroots, bool *desc);
+
 #endif
