@@ -94,9 +94,6 @@ typedef struct sv_find_filter {
         pid_t parent;              /* only children (SV_FIND_TREE: descendants) of this pid */
         bool has_uid;              /* only processes whose effective uid is `uid` */
         uid_t uid;
-        const char *user;          /* only processes whose owner's account is
-                                    * this name: "DOMAIN\\user", or "user" in
-                                    * any domain; case-insensitive on Windows */
         uint64_t older_than_ms;    /* age >= this */
         uint64_t younger_than_ms;  /* age < this */
         uint16_t port;             /* only owners of a socket on this port */
@@ -110,6 +107,9 @@ typedef struct sv_find_filter {
         sv_find_list sids;         /* session */
         sv_find_list ttys;         /* controlling terminal, as tty_nr in
                                     * /proc/<pid>/stat (0: none) */
+        const char *user;          /* only processes whose owner's account is
+                                    * this name: "DOMAIN\\user", or "user" in
+                                    * any domain; case-insensitive on Windows */
 } sv_find_filter;
 
 #define SV_FIND_FILTER_INIT { 0 }
