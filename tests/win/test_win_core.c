@@ -125,6 +125,24 @@ static void test_quote_doubles_backslashes_only_before_a_quote(void **state) {
         free(line);
 }
 
+/* ---- Names ---- */
+
+static void test_break_ladder_is_ctrl_break_then_the_job(void **state) {
+        sv_ladder l;
+        char buf[16];
+
+        (void) state;
+        assert_int_equal(sv_signal_parse("BREAK"), SIGBREAK);
+        assert_int_equal(sv_signal_parse("SIGBREAK"), SIGBREAK);
+        assert_string_equal(sv_signal_name_r(SIGBREAK, buf), "SIGBREAK");
+        assert_int_equal(sv_ladder_parse("BREAK:5s,KILL", 777, &l), 0);
+        assert_int_equal(l.count, 2);
+        assert_int_equal(l.steps[0].signal, SIGBREAK);
+        assert_int_equal(l.steps[0].grace_ms, 5000);
+        assert_int_equal(l.steps[1].signal, SIGKILL);
+        assert_string_equal(sv_signal_name_r(SIGKILL, buf), "SIGKILL");
+}
+
 /* ---- Workers through libsv ---- */
 
 typedef struct ctx {
@@ -766,6 +784,7 @@ int main(void) {
                 cmocka_unit_test(test_quote_round_trips_through_commandlinetoargvw),
                 cmocka_unit_test(test_quote_leaves_simple_arguments_bare),
                 cmocka_unit_test(test_quote_doubles_backslashes_only_before_a_quote),
+                cmocka_unit_test(test_break_ladder_is_ctrl_break_then_the_job),
                 cmocka_unit_test_setup_teardown(test_supervisor_mechanism_is_a_job, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_exit_code_42_is_reported_exited, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_ntstatus_exit_code_is_named_in_the_record, setup,
