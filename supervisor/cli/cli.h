@@ -8,6 +8,10 @@ int sv_cli_ps(int argc, char **argv);
 int sv_cli_kill(int argc, char **argv);
 int sv_cli_run(int argc, char **argv);
 int sv_cli_timeout(int argc, char **argv);
+
+/* Writes into buf the limit behind err (UV_EMFILE: the open-file limit...),
+ * as " (...)", or "" when none applies. */
+void sv_cli_limit_hint(int err, char *buf, size_t n);
 int sv_cli_pgrep(int argc, char **argv);
 int sv_cli_pkill(int argc, char **argv);
 int sv_cli_report(int argc, char **argv); /* `report merge`: cmd_report.c */

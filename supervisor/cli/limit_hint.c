@@ -1,0 +1,27 @@
+/* limit_hint.c - which knob a resource error points at, for the one line
+ * the main command prints about it (POSIX rlimits; Windows has its own in
+ * cli/win/unported.c). */
+#include <stdio.h>
+#include <sys/resource.h>
+
+#include "cli/cli.h"
+
+/* The limit behind a resource error, for the one line we print about it:
+ * "too many open files" alone does not say which knob to turn. */
+void sv_cli_limit_hint(int err, char *buf, size_t n) {
+        struct rlimit rl;
+
+        buf[0] = '\0';
+        if (err == UV_EMFILE && getrlimit(RLIMIT_NOFILE, &rl) == 0)
+                snprintf(buf, n, " (the open-file limit, RLIMIT_NOFILE, is %llu; 'ulimit -n')",
+                         (unsigned long long) rl.rlim_cur);
+        else if (err == UV_ENFILE)
+                snprintf(buf, n, " (the system-wide open-file limit, fs.file-max)");
+        else if (err == UV_EAGAIN && getrlimit(RLIMIT_NPROC, &rl) == 0)
+                snprintf(buf, n, " (a process limit: RLIMIT_NPROC is %s%llu, or the cgroup's "
+                         "pids.max, or kernel.pid_max)",
+                         rl.rlim_cur == RLIM_INFINITY ? "unlimited, " : "",
+                         rl.rlim_cur == RLIM_INFINITY ? 0ULL : (unsigned long long) rl.rlim_cur);
+        else if (err == UV_ENOMEM)
+                snprintf(buf, n, " (out of memory, or a memory limit)");
+}
