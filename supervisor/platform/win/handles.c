@@ -1,7 +1,10 @@
 /* handles.c - the table of Windows handles behind the int "fds" of
  * platform.h (win.h says why), and the fd chores core asks for: closing
  * them, the null device, output pipes. The table is touched only from the
- * loop's thread; wait callbacks see a slot's generation, never the slot. */
+ * loop's thread; wait callbacks see a slot's generation, never the slot.
+ * NEEDSWORK: two supervisors on two threads would share it unguarded (and a
+ * realloc would move slots under the other); a lock and fixed-size chunks
+ * would allow that, which nothing here does yet. */
 #include <fcntl.h>
 #include <io.h>
 #include <stdlib.h>
