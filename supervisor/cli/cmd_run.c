@@ -252,9 +252,9 @@ static int check_isolation(const sv_cli_run_opts *o) {
                 return 0;
         fprintf(stderr, "supervise run: --isolate %s%s%s: cannot make namespaces here: %s%s\n",
                 (ns & SV_ISOLATE_NET) ? "net" : "", ns == (SV_ISOLATE_NET | SV_ISOLATE_TMP) ? "," : "",
-                (ns & SV_ISOLATE_TMP) ? "tmp" : "", uv_strerror(e),
-                geteuid() != 0 ? " (not root, and no user namespace is allowed: see sysctl "
-                                 "user.max_user_namespaces)" : "");
+                (ns & SV_ISOLATE_TMP) ? "tmp" : "",
+                e == UV_ENOSYS ? "not available on this system" : uv_strerror(e),
+                e == UV_ENOSYS ? "" : sv_cli_isolate_hint());
         return EXIT_OWN;
 }
 

@@ -1,6 +1,7 @@
 /* find_posix.c - what `supervise ps` and `kill` ask of a POSIX system: user
  * names from the password database, the terminal's width, the open-file
- * limit. win/find_win.c answers the same questions on Windows. */
+ * limit; and the width of stderr's terminal for run's progress line.
+ * win/find_win.c answers the same questions on Windows. */
 #include <errno.h>
 #include <limits.h>
 #include <pwd.h>
@@ -11,6 +12,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "cli/cli.h"
 #include "cli/cmd_find.h"
 
 /* Each handle is an fd; a kill of thousands of processes must not run into
@@ -56,6 +58,14 @@ unsigned sv_cli_find_term_cols(void) {
         struct winsize ws;
 
         if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+                return ws.ws_col;
+        return 0;
+}
+
+unsigned sv_cli_stderr_cols(void) {
+        struct winsize ws;
+
+        if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
                 return ws.ws_col;
         return 0;
 }

@@ -1,8 +1,9 @@
 /* limit_hint.c - which knob a resource error points at, for the one line
- * the main command prints about it (POSIX rlimits; Windows has its own in
- * cli/win/unported.c). */
+ * the main command (or run's --isolate) prints about it (POSIX rlimits and
+ * user namespaces; Windows has its own in cli/win/unported.c). */
 #include <stdio.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 
@@ -24,4 +25,11 @@ void sv_cli_limit_hint(int err, char *buf, size_t n) {
                          rl.rlim_cur == RLIM_INFINITY ? 0ULL : (unsigned long long) rl.rlim_cur);
         else if (err == UV_ENOMEM)
                 snprintf(buf, n, " (out of memory, or a memory limit)");
+}
+
+/* Root makes namespaces directly; anyone else needs a user namespace. */
+const char *sv_cli_isolate_hint(void) {
+        return geteuid() != 0 ? " (not root, and no user namespace is allowed: see sysctl "
+                                "user.max_user_namespaces)"
+                              : "";
 }

@@ -1,6 +1,7 @@
 /* find_win.c - what `supervise ps` and `kill` ask of Windows: the owner's
  * account name (read by the finder), an account check for -u, and the
- * console's width. find_posix.c answers the same on POSIX systems. */
+ * console's width (stdout for ps, stderr for run's progress line).
+ * find_posix.c answers the same on POSIX systems. */
 #ifndef WIN32_LEAN_AND_MEAN
 #define WIN32_LEAN_AND_MEAN
 #endif
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/cli.h"
 #include "cli/cmd_find.h"
 
 /* Process handles are not CRT fds: no limit to raise. */
@@ -29,6 +31,15 @@ unsigned sv_cli_find_term_cols(void) {
 
         if (out == INVALID_HANDLE_VALUE || !GetConsoleScreenBufferInfo(out, &info))
                 return 0; /* a pipe or a file: rows stay whole */
+        return (unsigned) (info.srWindow.Right - info.srWindow.Left + 1);
+}
+
+unsigned sv_cli_stderr_cols(void) {
+        CONSOLE_SCREEN_BUFFER_INFO info;
+        HANDLE err = GetStdHandle(STD_ERROR_HANDLE);
+
+        if (err == INVALID_HANDLE_VALUE || !GetConsoleScreenBufferInfo(err, &info))
+                return 0;
         return (unsigned) (info.srWindow.Right - info.srWindow.Left + 1);
 }
 
