@@ -405,7 +405,9 @@ static int open_control(run *r) {
         if (e < 0) {
                 fprintf(stderr, "supervise: cannot listen on '%s': %s%s\n", r->o->control_path,
                         uv_strerror(e), e == UV_EADDRINUSE ? " (another supervise answers there)"
-                                        : e == UV_EEXIST ? " (not a socket; left alone)" : "");
+                                        : e == UV_EEXIST ? " (not a socket; left alone)"
+                                        : e == UV_ENOSYS ? " (--control is not available on Windows yet)"
+                                                         : "");
                 r->ctl_failed = true;
         }
         return e;

@@ -46,8 +46,11 @@ typedef int gid_t;
 #define SIGCONT 18
 #define SIGSTOP 19
 #define SIGTSTP 20
-/* SIGTTIN is 21 on Linux, which Windows uses for SIGBREAK: left out. */
-#define SIGTTOU 22
+/* Linux's 21 and 22 (SIGTTIN, SIGTTOU) are SIGBREAK and SIGABRT there:
+ * numbers of their own from the two Linux leaves unused (32, 33), so that
+ * core's stop-signal checks name them and tell them from the others. */
+#define SIGTTIN 32
+#define SIGTTOU 33
 #define SIGURG 23
 #define SIGXCPU 24
 #define SIGXFSZ 25

@@ -1,6 +1,7 @@
 /* unported.c - Windows only: the subcommands not ported there yet (pgrep
- * and pkill, whose patterns are POSIX regexes, and `timeout`, which is
- * built on POSIX terminals), each one clear line and exit status 125, and
+ * and pkill, whose patterns are POSIX regexes, `timeout`, which is built on
+ * POSIX terminals, and `ctl`, whose server listens on a Unix-domain socket),
+ * each one clear line and exit status 125, and
  * the terminal hand-over cmd_timeout.c gives the main command elsewhere
  * (a Windows console has no foreground process group to hand over). */
 #include <stdio.h>
@@ -30,6 +31,12 @@ int sv_cli_timeout(int argc, char **argv) {
         return unported("timeout");
 }
 
+int sv_cli_ctl(int argc, char **argv) {
+        (void) argc;
+        (void) argv;
+        return unported("ctl");
+}
+
 int sv_cli_tty_give(pid_t pgid, int *out_fd) {
         (void) pgid;
         *out_fd = -1;
@@ -49,4 +56,9 @@ void sv_cli_limit_hint(int err, char *buf, size_t n) {
         buf[0] = '\0';
         if (err == UV_ENOMEM)
                 snprintf(buf, n, " (out of memory, or a job's memory limit)");
+}
+
+/* --isolate net,tmp is refused there (no namespaces): nothing to add. */
+const char *sv_cli_isolate_hint(void) {
+        return "";
 }

@@ -123,6 +123,16 @@ int sv__cg_signal(const sv__cg *cg, int sig, bool then_cont) {
         return TerminateJobObject(*cg_handle(cg), SV__WIN_KILL_CODE) ? 1 : 0;
 }
 
+/* A job object cannot be frozen (NtSuspendProcess one member at a time
+ * would race a member starting another): a pool slot's pause then falls
+ * back to SIGSTOP, which Windows refuses too (UV_ENOSYS), so pausing is
+ * an error there, not a pause that does nothing. */
+int sv__cg_freeze(sv__cg *cg, bool frozen) {
+        (void) cg;
+        (void) frozen;
+        return UV_ENOSYS;
+}
+
 int sv__cg_populated(const sv__cg *cg) {
         JOBOBJECT_BASIC_ACCOUNTING_INFORMATION acct;
 

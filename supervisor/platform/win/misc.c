@@ -39,6 +39,12 @@ int sv__plat_token(char *out, size_t n) {
         return 0;
 }
 
+/* No namespaces: --isolate net,tmp is refused before any job starts. */
+int sv__plat_isolate_probe(unsigned isolate) {
+        (void) isolate;
+        return UV_ENOSYS;
+}
+
 bool sv__plat_pidns_usable(void) {
         return false;
 }
