@@ -44,7 +44,11 @@ typedef struct sv_worker sv_worker;         /* opaque; owned by the supervisor *
 /* ---- Signals and durations: the parsing the CLI and callers share. ---- */
 
 /* Returns the signal number for "INT", "SIGINT", "int" or "2"; 0 is accepted
- * only as a number ("0"). Returns UV_EINVAL for anything else. */
+ * only as a number ("0"). Returns UV_EINVAL for anything else. "BREAK" (or
+ * "SIGBREAK") is valid everywhere: on Windows it is SIGBREAK, sent as
+ * CTRL_BREAK_EVENT to the worker's process group; elsewhere, which has no
+ * such event, it is SIGTERM, the polite stop there. So a ladder like
+ * "BREAK:5s,KILL" means "ask politely, then kill" on every platform. */
 int sv_signal_parse(const char *s);
 
 /* Returns "SIGINT" for 2, or NULL if `sig` is not a signal we know by name.
@@ -55,6 +59,13 @@ const char *sv_signal_name(int sig);
  * (the halves of `kill -l`, so that sv_signal_parse reads every name back),
  * else "SIG<n>". Writes buf (at least 16 bytes) and returns it; never NULL. */
 const char *sv_signal_name_r(int sig, char buf[16]);
+
+/* The name of a Windows NTSTATUS exit code a user meets when a program
+ * crashes or is interrupted: "STATUS_ACCESS_VIOLATION" for 0xC0000005
+ * (sv_exit_info.code holds it as a negative int, as cmd.exe's %ERRORLEVEL%
+ * shows it), "STATUS_CONTROL_C_EXIT" for 0xC000013A. NULL for any other
+ * code, so for every exit status of a POSIX system (0-255). Static. */
+const char *sv_ntstatus_name(uint32_t code);
 
 /* Parses a duration into milliseconds, rounded up to whole milliseconds: a
  * number as strtod(3) writes it without sign ("10", "1.5", ".5", "1e-1",
@@ -152,7 +163,9 @@ const char *sv_cause_name(sv_cause c);
 
 /* How a worker's whole tree is contained and killed. */
 typedef enum sv_mechanism {
-        SV_MECH_CGROUP,  /* a cgroup v2 per worker; cgroup.kill */
+        SV_MECH_CGROUP,  /* a cgroup v2 per worker; cgroup.kill. On Windows: a
+                          * job object per worker (TerminateJobObject), named
+                          * "job" by sv_mechanism_name() */
         SV_MECH_PROCWALK, /* subreaper + SIGSTOP freeze + /proc walk + process group */
         SV_MECH_PIDNS,   /* a PID namespace per worker, under an init of ours:
                           * the kernel kills the tree with it, even when we are
@@ -165,7 +178,7 @@ typedef enum sv_mechanism {
         SV_MECH_COUNT
 } sv_mechanism;
 
-/* "cgroup", "procwalk", "pidns". */
+/* "cgroup" ("job" on Windows), "procwalk", "pidns". */
 const char *sv_mechanism_name(sv_mechanism m);
 
 typedef struct sv_exit_info {

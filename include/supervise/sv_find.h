@@ -1,7 +1,7 @@
 /* sv_find.h - find processes anywhere on the system and signal them safely.
  *
  * The library under `supervise ps` and `supervise kill`: one scan of /proc
- * builds a snapshot of the process table, a filter (every criterion ANDed)
+ * (Windows: a Toolhelp32 snapshot) builds a snapshot of the process table, a filter (every criterion ANDed)
  * marks the matches, and the matches can then be listed, drawn as a tree,
  * signalled and waited for.
  *
@@ -10,11 +10,14 @@
  *    a command line that contains the pattern cannot kill the shell that runs
  *    it (the `pkill -f` trap).
  *  - Pid 1 and kernel threads are matched (they can be listed) but never
- *    signalled: sv_find_signal() reports them as SV_FIND_REFUSED.
+ *    signalled: sv_find_signal() reports them as SV_FIND_REFUSED. On Windows
+ *    pid 0 (Idle) and 4 (System) count as kernel threads.
  *  - Signals are pid-reuse safe: a handle (a pidfd, or a /proc/<pid>
- *    directory fd where pidfd_open() is missing) is opened first, the
- *    process's start time is re-read after that and compared with the
- *    snapshot, and the signal goes through the same handle.
+ *    directory fd where pidfd_open() is missing; Windows: a process handle)
+ *    is opened first, the process's start time (Windows: creation time and
+ *    image name) is re-read after that and compared with the snapshot, and
+ *    the signal goes through the same handle. On Windows every signal is
+ *    TerminateProcess with exit code 1, as `taskkill /f`.
  *
  * Nothing here prints, exits or reads argv. Errors are negative libuv codes
  * (UV_EINVAL, UV_ENOMEM, ...), as in sv.h. Not thread-safe: use a table from
@@ -26,6 +29,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+#if defined(_WIN32) && !defined(SV_HAVE_UID_T)
+/* Windows has no uids: the uid fields stay unused there and
+ * sv_find_proc.user names the account instead. */
+#define SV_HAVE_UID_T 1
+typedef int uid_t;
+typedef int gid_t;
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -55,6 +66,10 @@ enum sv_find_flags {
         /* Keep only the least recently started match (pgrep -o); of those
          * started in the same clock tick, the lowest pid. */
         SV_FIND_OLDEST = 1u << 7,
+        /* Also match every descendant of each match, as `taskkill /t` does.
+         * A child counts only if it started no earlier than its parent, so
+         * a parent pid recycled by a newer process adopts no strangers. */
+        SV_FIND_DESCENDANTS = 1u << 8,
 };
 
 /* A list criterion (pgrep's -u, -U, -G, -P, -g, -s, -t): a process matches if
@@ -92,6 +107,9 @@ typedef struct sv_find_filter {
         sv_find_list sids;         /* session */
         sv_find_list ttys;         /* controlling terminal, as tty_nr in
                                     * /proc/<pid>/stat (0: none) */
+        const char *user;          /* only processes whose owner's account is
+                                    * this name: "DOMAIN\\user", or "user" in
+                                    * any domain; case-insensitive on Windows */
 } sv_find_filter;
 
 #define SV_FIND_FILTER_INIT { 0 }
@@ -108,7 +126,8 @@ typedef struct sv_find_proc {
         bool matched;            /* in the filter's result (false: tree context only) */
         bool has_uid;            /* `uid` was read (details were loaded) */
         uid_t uid;               /* effective uid */
-        uint64_t start_ticks;    /* start time in clock ticks after boot: with pid, the identity */
+        uint64_t start_ticks;    /* start time in clock ticks after boot (Windows: creation
+                                  * time in 100 ns units, 0 if unreadable): with pid, the identity */
         uint64_t age_ms;         /* at scan time */
         uint64_t rss_kb;
         char name[64];           /* the kernel's name (comm): raw bytes, may hold
@@ -116,6 +135,9 @@ typedef struct sv_find_proc {
         const char *cmdline;     /* argv as NUL-separated strings, or NULL (not
                                   * loaded, kernel thread, zombie, unreadable) */
         size_t cmdline_len;      /* bytes in cmdline, the last NUL included */
+        const char *user;        /* the owner's account name ("DOMAIN\\user") where
+                                  * the OS names owners instead of numbering
+                                  * them (Windows), else NULL */
 } sv_find_proc;
 
 typedef struct sv_find_table sv_find_table; /* opaque snapshot */

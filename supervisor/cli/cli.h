@@ -8,6 +8,10 @@ int sv_cli_ps(int argc, char **argv);
 int sv_cli_kill(int argc, char **argv);
 int sv_cli_run(int argc, char **argv);
 int sv_cli_timeout(int argc, char **argv);
+
+/* Writes into buf the limit behind err (UV_EMFILE: the open-file limit...),
+ * as " (...)", or "" when none applies. */
+void sv_cli_limit_hint(int err, char *buf, size_t n);
 int sv_cli_pgrep(int argc, char **argv);
 int sv_cli_pkill(int argc, char **argv);
 int sv_cli_report(int argc, char **argv); /* `report merge`: cmd_report.c */
@@ -47,6 +51,19 @@ void sv_cli_timeout_hint(char **argv);
 
 /* The exit status of our own failure or a usage error, as GNU timeout. */
 #define SV_CLI_EXIT_OWN 125
+
+/* One line of f, its '\n' kept, into *buf (grown, NUL-terminated; free
+ * it): its length, or -1 at the end of f, on a read error or without
+ * memory (ferror and errno tell). A portable getline(). */
+long sv_cli_getline(char **buf, size_t *cap, FILE *f);
+
+/* Columns of the terminal or console on stderr; 0 if it is none or unknown
+ * (find_posix.c; win/find_win.c). */
+unsigned sv_cli_stderr_cols(void);
+
+/* Why --isolate could not make namespaces, as " (...)", or "" (limit_hint.c;
+ * win/unported.c). */
+const char *sv_cli_isolate_hint(void);
 
 /* Parses a decimal in [min, max]: 0, or -1 for anything else. */
 int sv_cli_parse_uint(const char *s, unsigned min, unsigned max, unsigned *out);

@@ -10,8 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -118,8 +116,10 @@ static void copy_started(run *r, const sv_pool_event *ev) {
         pid_t pid = sv_worker_pid(ev->worker);
 
         r->expected++;
+#ifdef SIGCONT
         if (r->o->foreground && sv_cli_tty_give(sv_worker_pgid(ev->worker), &r->tty) > 0)
                 (void) sv_worker_kill_tree(ev->worker, SIGCONT);
+#endif
         if (r->json)
                 sv_copies_json_start(r, ev->index, pid, ev->restarts);
 }
@@ -162,10 +162,19 @@ static void forward_one(sv_worker *w, void *arg) {
         (void) sv_worker_kill(w, *(int *) arg);
 }
 
+/* The signals that stop every copy; the rest are forwarded. */
+static bool stops_all(int signum) {
+#ifdef SIGBREAK
+        if (signum == SIGBREAK) /* Windows: Ctrl+Break in our console */
+                return true;
+#endif
+        return signum == SIGINT || signum == SIGTERM || signum == SIGHUP;
+}
+
 static void on_signal(uv_signal_t *h, int signum) {
         run *r = h->data;
 
-        if (signum == SIGINT || signum == SIGTERM || signum == SIGHUP) {
+        if (stops_all(signum)) {
                 sv_stop_opts so = { signum, SV_CAUSE_STOPPED, "signal" };
                 if (!r->stop_signal)
                         r->stop_signal = signum;
@@ -178,7 +187,8 @@ static void on_signal(uv_signal_t *h, int signum) {
 static void make_run_id(char *buf, size_t n) {
         unsigned char rnd[6] = { 0 };
 
-        if (getrandom(rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t) sizeof(rnd))
+        /* libuv's, for Windows too; the id is unique without it (time, pid). */
+        if (uv_random(NULL, NULL, rnd, sizeof(rnd), 0, NULL) < 0)
                 memset(rnd, 0, sizeof(rnd));
         snprintf(buf, n, "%lx-%d-%02x%02x%02x%02x%02x%02x", (unsigned long) time(NULL), (int) getpid(),
                  rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
@@ -228,28 +238,17 @@ static int spawn_error_status(int err) {
         return EXIT_FAILURE_OWN;
 }
 
-/* The limit behind a resource error, for the one line we print about it:
- * "too many open files" alone does not say which knob to turn. */
-static void limit_hint(int err, char *buf, size_t n) {
-        struct rlimit rl;
-
-        buf[0] = '\0';
-        if (err == UV_EMFILE && getrlimit(RLIMIT_NOFILE, &rl) == 0)
-                snprintf(buf, n, " (the open-file limit, RLIMIT_NOFILE, is %llu; 'ulimit -n')",
-                         (unsigned long long) rl.rlim_cur);
-        else if (err == UV_ENFILE)
-                snprintf(buf, n, " (the system-wide open-file limit, fs.file-max)");
-        else if (err == UV_EAGAIN && getrlimit(RLIMIT_NPROC, &rl) == 0)
-                snprintf(buf, n, " (a process limit: RLIMIT_NPROC is %s%llu, or the cgroup's "
-                         "pids.max, or kernel.pid_max)",
-                         rl.rlim_cur == RLIM_INFINITY ? "unlimited, " : "",
-                         rl.rlim_cur == RLIM_INFINITY ? 0ULL : (unsigned long long) rl.rlim_cur);
-        else if (err == UV_ENOMEM)
-                snprintf(buf, n, " (out of memory, or a memory limit)");
-}
-
 static int watch_signals(run *r) {
-        static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+        /* Windows has only SIGINT, SIGBREAK and SIGHUP (console close) to
+         * watch; SIGTERM is accepted there but never arrives. */
+        static const int sigs[] = {
+                SIGINT, SIGTERM, SIGHUP,
+#ifdef SIGBREAK
+                SIGBREAK,
+#else
+                SIGQUIT, SIGUSR1, SIGUSR2,
+#endif
+        };
 
         return sv_cli_watch_signals(sv_supervisor_loop(r->sv), r->sigs, sigs,
                                     (int) (sizeof(sigs) / sizeof(sigs[0])), on_signal, r, &r->nsigs);
@@ -335,7 +334,7 @@ static int start_supervisor(run *r) {
                 so.log = log_cb;
         e = sv_supervisor_new(&so, &r->sv);
         if (e < 0) {
-                limit_hint(e, hint, sizeof(hint));
+                sv_cli_limit_hint(e, hint, sizeof(hint));
                 fprintf(stderr, "supervise: cannot start: %s%s\n", uv_strerror(e), hint);
                 return -1;
         }
@@ -406,7 +405,9 @@ static int open_control(run *r) {
         if (e < 0) {
                 fprintf(stderr, "supervise: cannot listen on '%s': %s%s\n", r->o->control_path,
                         uv_strerror(e), e == UV_EADDRINUSE ? " (another supervise answers there)"
-                                        : e == UV_EEXIST ? " (not a socket; left alone)" : "");
+                                        : e == UV_EEXIST ? " (not a socket; left alone)"
+                                        : e == UV_ENOSYS ? " (--control is not available on Windows yet)"
+                                                         : "");
                 r->ctl_failed = true;
         }
         return e;
@@ -450,7 +451,7 @@ static int start_failed(run *r, int e) {
         const cli_opts *o = r->o;
         char hint[160];
 
-        limit_hint(e, hint, sizeof(hint));
+        sv_cli_limit_hint(e, hint, sizeof(hint));
         if (r->expected > 0)
                 fprintf(stderr, "supervise: cannot run '%s' (copy %u of %u): %s%s; "
                         "stopping the %u started\n", o->argv[0], r->expected + 1, o->copies,

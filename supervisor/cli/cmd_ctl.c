@@ -336,7 +336,7 @@ static int read_answers(const ctl_args *a, FILE *in) {
         int status = SV_CLI_EXIT_OWN;
         json_t *o;
 
-        while (getline(&line, &cap, in) > 0) {
+        while (sv_cli_getline(&line, &cap, in) > 0) {
                 if (a->json)
                         fputs(line, stdout);
                 o = json_loads(line, 0, NULL);

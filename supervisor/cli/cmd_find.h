@@ -28,9 +28,24 @@ struct sv_find_proc;
 void sv_cli_find_put_name(FILE *out, const struct sv_find_proc *p);
 void sv_cli_find_put_cmdline(FILE *out, const struct sv_find_proc *p);
 
+/* ---- What ps and kill ask of the OS (find_posix.c; win/find_win.c) ---- */
+
 /* Raises the soft limit on open files towards the hard one when `need`
- * handles (one pidfd per match) would not fit under it. */
+ * handles (one pidfd per match) would not fit under it (no-op on Windows). */
 void sv_cli_find_raise_fd_limit(size_t need);
+
+/* The USER column: p's owner's name in buf (or a uid in digits), or NULL
+ * when unknown. */
+const char *sv_cli_find_user_name(const struct sv_find_proc *p, char *buf, size_t len);
+
+/* The column count of the terminal on stdout, or 0 when it is not one. */
+unsigned sv_cli_find_term_cols(void);
+
+/* A FILE* writing into memory, one at a time: the text and its length are
+ * in *buf and *len once sv_cli_find_memstream_close() returned 0 (the
+ * caller frees *buf either way). */
+FILE *sv_cli_find_memstream(char **buf, size_t *len);
+int sv_cli_find_memstream_close(FILE *f);
 
 
 /* ---- Shared by find_opts.c, cmd_ps.c and cmd_kill.c. ---- */
@@ -56,6 +71,10 @@ typedef struct find_opts {
 /* argv -> *o. Returns 0 to go on, -1 after --help/--version (exit 0), or
  * the usage-error exit code (2) after printing the one line. */
 int sv_cli_find_parse_args(find_opts *o, int argc, char **argv);
+
+/* -u NAME|UID into f (a uid on Linux, an account name on Windows): 0, or
+ * -1 if no such user exists. */
+int sv_cli_find_set_user(sv_find_filter *f, const char *s);
 void sv_cli_find_opts_release(find_opts *o);
 
 /* Reads the process table with filter f into *out; 0 or an exit code after

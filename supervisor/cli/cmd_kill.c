@@ -7,35 +7,16 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <limits.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/resource.h>
-#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/cmd_find.h"
 #include "supervise/sv.h"
 #include "supervise/sv_find.h"
 #include "supervise/sv_run.h"
-
-/* Each handle is an fd; a kill of thousands of processes must not run into
- * the soft limit (often 1024) while the hard limit allows more. */
-static void raise_fd_limit(size_t need) {
-        struct rlimit rl;
-
-        if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need + 64)
-                return;
-        rl.rlim_cur = rl.rlim_max;
-        (void) setrlimit(RLIMIT_NOFILE, &rl);
-}
-
-void sv_cli_find_raise_fd_limit(size_t need) {
-        raise_fd_limit(need);
-}
 
 static const char *sig_name(int sig, char *buf, size_t len) {
         const char *s = sv_signal_name(sig);
@@ -127,7 +108,7 @@ static int do_kill(find_opts *o, sv_find_table *t) {
         unsigned escalated = 0;
         int alive = 0, r;
 
-        raise_fd_limit(sv_find_count(t));
+        sv_cli_find_raise_fd_limit(sv_find_count(t));
         r = sv_find_signal(t, o->sig);
         if (r < 0)
                 return SV_FIND_EXIT_FATAL;

@@ -7,14 +7,10 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <limits.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/resource.h>
-#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/cmd_find.h"
@@ -71,34 +67,6 @@ static void format_age(uint64_t ms, char *buf, size_t len) {
                 (void) snprintf(buf, len, "%ud%02uh", (unsigned) (s / 86400), (unsigned) (s % 86400 / 3600));
 }
 
-/* getpwuid() per row would reread /etc/passwd; a few users cover a table. */
-static const char *user_name(const sv_find_proc *p, char *buf, size_t len) {
-        static struct {
-                uid_t uid;
-                char name[33];
-        } cache[16];
-        static unsigned ncache;
-        struct passwd *pw;
-        unsigned i;
-
-        if (!p->has_uid)
-                return NULL;
-        for (i = 0; i < ncache; i++)
-                if (cache[i].uid == p->uid)
-                        return cache[i].name;
-        pw = getpwuid(p->uid);
-        if (pw)
-                (void) snprintf(buf, len, "%s", pw->pw_name);
-        else
-                (void) snprintf(buf, len, "%u", (unsigned) p->uid);
-        if (ncache < sizeof(cache) / sizeof(cache[0])) {
-                cache[ncache].uid = p->uid;
-                (void) snprintf(cache[ncache].name, sizeof(cache[ncache].name), "%s", buf);
-                ncache++;
-        }
-        return buf;
-}
-
 /* The width rows are cut to, as procps' ps decides it: COLUMNS if set, else
  * the terminal's width when stdout is one, else no limit (0); and never
  * below 80 columns, as procps' ps never cuts below 80 either. */
@@ -106,7 +74,6 @@ static size_t out_width(void) {
         static bool known;
         static size_t width;
         const char *env = getenv("COLUMNS");
-        struct winsize ws;
         unsigned v;
 
         if (known)
@@ -114,8 +81,8 @@ static size_t out_width(void) {
         known = true;
         if (env && *env && sv_cli_parse_uint(env, 1, 1u << 20, &v) == 0)
                 width = v;
-        else if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
-                width = ws.ws_col;
+        else
+                width = sv_cli_find_term_cols();
         if (width && width < 80)
                 width = 80;
         return width;
@@ -141,7 +108,7 @@ static FILE *row_begin(char **buf, size_t *len) {
         *buf = NULL;
         if (!out_width())
                 return stdout;
-        m = open_memstream(buf, len);
+        m = sv_cli_find_memstream(buf, len);
         return m ? m : stdout;
 }
 
@@ -151,7 +118,7 @@ static void row_end(FILE *out, char **buf, size_t *len) {
                 fputc('\n', stdout);
                 return;
         }
-        if (fclose(out) == 0)
+        if (sv_cli_find_memstream_close(out) == 0)
                 put_fitted(*buf, *len, out_width());
         free(*buf);
 }
@@ -166,8 +133,8 @@ static void print_header(void) {
 }
 
 static void print_row(const sv_find_proc *p, const char *prefix) {
-        char age[24], ubuf[40], *buf = NULL;
-        const char *user = user_name(p, ubuf, sizeof(ubuf));
+        char age[24], ubuf[264], *buf = NULL;
+        const char *user = sv_cli_find_user_name(p, ubuf, sizeof(ubuf));
         size_t len = 0;
         FILE *out = row_begin(&buf, &len);
 
@@ -272,8 +239,8 @@ static void add_raw_cmdline(json_t *o, const sv_find_proc *p) {
 }
 
 static json_t *json_proc(const sv_find_proc *p) {
-        char state[2] = { p->state, '\0' }, ubuf[40];
-        const char *user = user_name(p, ubuf, sizeof(ubuf));
+        char state[2] = { p->state, '\0' }, ubuf[264];
+        const char *user = sv_cli_find_user_name(p, ubuf, sizeof(ubuf));
         json_t *o;
 
         o = json_pack("{s:i, s:i, s:o, s:s, s:o, s:o, s:I, s:I, s:I, s:b, s:o, s:o}",

@@ -113,7 +113,7 @@ static int shard_of(const char *path, unsigned *index, unsigned *count) {
         json_t *o = NULL;
         int r = -1;
 
-        if (f && getline(&line, &cap, f) > 0)
+        if (f && sv_cli_getline(&line, &cap, f) > 0)
                 o = json_loads(line, 0, NULL);
         if (o && json_is_string(json_object_get(o, "shard")) &&
             sscanf(json_string_value(json_object_get(o, "shard")), "%u/%u", index, count) == 2 &&

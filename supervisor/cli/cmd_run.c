@@ -16,6 +16,15 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+
+/* Windows (mingw) says "not inherited" as O_NOINHERIT, and needs O_BINARY
+ * for an fd that must not turn "\n" into "\r\n". */
+#if !defined(O_CLOEXEC) && defined(O_NOINHERIT)
+#define O_CLOEXEC O_NOINHERIT
+#endif
+#ifndef O_BINARY
+#define O_BINARY 0
+#endif
 #include "cli/run_term.h"
 
 #define EXIT_OK 0
@@ -63,10 +72,15 @@ static int open_report(const char *path, const char *what, sv_atomic_file *out) 
 
 static int check_logs_dir(const char *dir) {
         struct stat st;
+        uv_fs_t req;
+        int r;
 
-        if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+        /* libuv's mkdir: the same call on Linux, the wide one on Windows. */
+        r = uv_fs_mkdir(NULL, &req, dir, 0755, NULL);
+        uv_fs_req_cleanup(&req);
+        if (r < 0 && r != UV_EEXIST) {
                 fprintf(stderr, "supervise run: cannot create log directory '%s': %s\n", dir,
-                        strerror(errno));
+                        uv_strerror(r));
                 return EXIT_OWN;
         }
         if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || access(dir, W_OK | X_OK) < 0) {
@@ -167,7 +181,7 @@ static int prepare(sv_cli_run_state *st, const sv_cli_run_opts *o) {
                 return EXIT_OWN;
         }
         if (o->events) {
-                st->events_fd = open(o->events, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+                st->events_fd = open(o->events, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_BINARY, 0644);
                 if (st->events_fd < 0) {
                         fprintf(stderr, "supervise run: cannot write events file '%s': %s\n",
                                 o->events, strerror(errno));
@@ -238,9 +252,9 @@ static int check_isolation(const sv_cli_run_opts *o) {
                 return 0;
         fprintf(stderr, "supervise run: --isolate %s%s%s: cannot make namespaces here: %s%s\n",
                 (ns & SV_ISOLATE_NET) ? "net" : "", ns == (SV_ISOLATE_NET | SV_ISOLATE_TMP) ? "," : "",
-                (ns & SV_ISOLATE_TMP) ? "tmp" : "", uv_strerror(e),
-                geteuid() != 0 ? " (not root, and no user namespace is allowed: see sysctl "
-                                 "user.max_user_namespaces)" : "");
+                (ns & SV_ISOLATE_TMP) ? "tmp" : "",
+                e == UV_ENOSYS ? "not available on this system" : uv_strerror(e),
+                e == UV_ENOSYS ? "" : sv_cli_isolate_hint());
         return EXIT_OWN;
 }
 
@@ -378,7 +392,9 @@ int sv_cli_run(int argc, char **argv) {
         sv_joblist_init(&st.list);
         /* A closed stdout must not kill us with our jobs' trees still up;
          * children get default dispositions back before exec. */
+#ifdef SIGPIPE
         (void) signal(SIGPIPE, SIG_IGN);
+#endif
         status = prepare(&st, &o);
         if (status == LISTED) {
                 release(&st);

@@ -6,13 +6,10 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <limits.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -95,7 +92,8 @@ static void print_help(bool is_kill) {
                        "      --wait-timeout DUR wait at most DUR (implies --wait)\n"
                        "  -k, --kill-after DUR   send KILL to those still alive DUR after SIG\n"
                        "      --dry-run          show what would be signalled, as a tree\n"
-                       "  -t, --tree             with --parent: all descendants, not just children\n"
+                       "  -t, --tree             each match and all its descendants (taskkill /t);\n"
+                       "                         with --parent: all descendants of PID, not PID\n"
                        "  -c, --count            print the number signalled instead of each process\n"
                        "  -q, --quiet            print failures only\n");
         else
@@ -174,18 +172,8 @@ static int parse_pids(find_opts *o, const char *list) {
 }
 
 static int parse_user(find_opts *o, const char *s) {
-        struct passwd *pw;
-        long v;
-
-        if (parse_long(s, 0, (long) UINT32_MAX - 1, &v)) {
-                o->f.uid = (uid_t) v;
-        } else {
-                pw = getpwnam(s);
-                if (!pw)
-                        return usage_error(o, "unknown user '%s'", s);
-                o->f.uid = pw->pw_uid;
-        }
-        o->f.has_uid = true;
+        if (sv_cli_find_set_user(&o->f, s) != 0)
+                return usage_error(o, "unknown user '%s'", s);
         return 0;
 }
 
@@ -369,8 +357,10 @@ static int check_combination(find_opts *o) {
                 return usage_error(o, "--any-socket needs --port%s", "");
         if (o->tree && o->f.parent)
                 o->f.flags |= SV_FIND_TREE;
+        /* Without --parent, kill --tree is `taskkill /t`: each match and
+         * all its descendants. */
         if (o->is_kill && o->tree && !o->f.parent)
-                return usage_error(o, "--tree needs --parent (a dry run always shows a tree)%s", "");
+                o->f.flags |= SV_FIND_DESCENDANTS;
         if (o->is_kill && !o->any_filter)
                 return usage_error(o, "refusing to signal every process: give at least one filter%s", "");
         if (o->f.older_than_ms && o->f.younger_than_ms && o->f.older_than_ms >= o->f.younger_than_ms)

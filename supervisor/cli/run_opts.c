@@ -262,7 +262,11 @@ int sv_cli_run_parse(int argc, char **argv, sv_cli_run_opts *o) {
         int c, r;
 
         memset(o, 0, sizeof(*o));
+#ifdef _SC_NPROCESSORS_ONLN
         ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+#else
+        ncpu = (long) uv_available_parallelism(); /* Windows */
+#endif
         o->jobs = ncpu > 0 && ncpu < (long) MAX_JOBS_PARALLEL ? (unsigned) ncpu : 1;
         o->diag_limit_ms = DIAG_LIMIT_DEFAULT_MS;
         opterr = 0;

@@ -8,11 +8,12 @@
  * output never mixes. A write that fails ends the run (sv_cli_run_failed). */
 #include <ctype.h>
 #include <stdio.h>
-#include <sys/ioctl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/cli.h"
+#include "cli/cmd_find.h"
 #include "cli/run_term.h"
 
 static void fmt_secs(char buf[32], uint64_t ms) {
@@ -70,15 +71,6 @@ bool sv_cli_run_color_wanted(sv_cli_color when) {
         return isatty(2) && term && *term && strcmp(term, "dumb") != 0;
 }
 
-/* Columns of the terminal on stderr; 0 if unknown. */
-static unsigned term_cols(void) {
-        struct winsize ws;
-
-        if (ioctl(2, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
-                return ws.ws_col;
-        return 0;
-}
-
 #define BAR_CELLS 20
 
 /* "[#######-------------] " for done/total, the done part green with
@@ -124,7 +116,7 @@ void sv_cli_run_progress_draw(sv_cli_run_state *st) {
         hl = (size_t) snprintf(head, sizeof(head), "[%zu/%zu] ", p.done, p.total);
         tl = (size_t) snprintf(tail, sizeof(tail), "running %u, failed %u, %s elapsed, ETA %s",
                                p.running, p.failed, el, eta);
-        cols = term_cols();
+        cols = sv_cli_stderr_cols();
         room = cols ? (cols - 1 > hl + tl ? (unsigned) (cols - 1 - hl - tl) : 0) : BAR_CELLS + 3;
         (void) fmt_bar(bar, sizeof(bar), &p, st->color, room);
         if (cols && hl + tl > cols - 1) {
@@ -325,7 +317,7 @@ static void diag_line(sv_cli_run_state *st, const sv_run_attempt *a) {
         int count = 0;
         FILE *m;
 
-        m = open_memstream(&text, &len);
+        m = sv_cli_find_memstream(&text, &len); /* Windows has no open_memstream */
         if (!m)
                 return;
         fputs("    diagnostics", m);
@@ -349,7 +341,7 @@ static void diag_line(sv_cli_run_state *st, const sv_run_attempt *a) {
                 fputs(": not kept; --logs DIR, --events FILE, --junit FILE or --tap FILE keeps "
                       "them", m);
         fputc('\n', m);
-        if (fclose(m) == 0) {
+        if (sv_cli_find_memstream_close(m) == 0) {
                 sv_cli_run_progress_clear(st);
                 err_write(st, text, len);
         }

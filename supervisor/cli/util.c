@@ -110,3 +110,29 @@ void sv_cli_json_set_argv(json_t *o, const char *key, char *const *argv) {
         (void) snprintf(k, sizeof(k), "%s_b64", key);
         (void) json_object_set_new(o, k, raw);
 }
+
+/* getline() is POSIX 2008, which the Windows C runtime lacks; lines here
+ * are short (a report's start line, a ctl command), so a getc() loop does. */
+long sv_cli_getline(char **buf, size_t *cap, FILE *f) {
+        size_t n = 0;
+        int c;
+
+        while ((c = getc(f)) != EOF) {
+                if (n + 2 > *cap) {
+                        size_t ncap = *cap ? 2 * *cap : 128;
+                        char *nb = realloc(*buf, ncap);
+
+                        if (!nb)
+                                return -1;
+                        *buf = nb;
+                        *cap = ncap;
+                }
+                (*buf)[n++] = (char) c;
+                if (c == '\n')
+                        break;
+        }
+        if (n == 0)
+                return -1;
+        (*buf)[n] = '\0';
+        return (long) n;
+}

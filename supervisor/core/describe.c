@@ -56,7 +56,10 @@ size_t sv_exit_describe(const sv_exit_info *e, unsigned flags, char *buf, size_t
         if (l.n)
                 l.buf[0] = '\0';
         add_cause(&l, e);
-        if (e->exited)
+        if (e->exited && sv_ntstatus_name((uint32_t) e->code))
+                add(&l, "exit code %d (0x%08X %s)", e->code, (unsigned) e->code,
+                    sv_ntstatus_name((uint32_t) e->code));
+        else if (e->exited)
                 add(&l, "exit code %d", e->code);
         else
                 add(&l, "killed by %s (-%d)", sv_signal_name_r(e->signal, sig), e->signal);

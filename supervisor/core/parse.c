@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "platform/platform.h" /* signal numbers Windows lacks (compat.h) */
 #include "supervise/sv.h"
 
 /* ---- Signals. ---- */
@@ -34,7 +35,11 @@ static const struct signame signames[] = {
         { "SIGSTKFLT", SIGSTKFLT },
 #endif
         { "SIGCHLD", SIGCHLD },     { "SIGCONT", SIGCONT },     { "SIGSTOP", SIGSTOP },
-        { "SIGTSTP", SIGTSTP },     { "SIGTTIN", SIGTTIN },     { "SIGTTOU", SIGTTOU },
+        { "SIGTSTP", SIGTSTP },
+#ifdef SIGTTIN
+        { "SIGTTIN", SIGTTIN },
+#endif
+        { "SIGTTOU", SIGTTOU },
         { "SIGURG", SIGURG },       { "SIGXCPU", SIGXCPU },     { "SIGXFSZ", SIGXFSZ },
         { "SIGVTALRM", SIGVTALRM }, { "SIGPROF", SIGPROF },     { "SIGWINCH", SIGWINCH },
         { "SIGIO", SIGIO },
@@ -45,6 +50,10 @@ static const struct signame signames[] = {
         { "SIGPWR", SIGPWR },
 #endif
         { "SIGSYS", SIGSYS },
+#ifdef SIGBREAK
+        /* Windows: CTRL_BREAK_EVENT to the worker's console group (win/signal.c). */
+        { "SIGBREAK", SIGBREAK },
+#endif
 };
 
 /* Real-time signals have no fixed numbers (glibc reserves the first few for
@@ -126,6 +135,12 @@ int sv_signal_parse(const char *s) {
         bare = strncasecmp(s, "SIG", 3) == 0 ? s + 3 : s;
         if (*bare == '\0')
                 return UV_EINVAL;
+#ifndef SIGBREAK
+        /* Valid everywhere (sv.h): without Windows' console event, the
+         * polite stop is SIGTERM. */
+        if (strcasecmp(bare, "BREAK") == 0)
+                return SIGTERM;
+#endif
         for (i = 0; i < sizeof(signames) / sizeof(signames[0]); i++)
                 if (strcasecmp(bare, signames[i].name + 3) == 0)
                         return signames[i].sig;
@@ -154,6 +169,46 @@ const char *sv_signal_name_r(int sig, char buf[16]) {
         else
                 (void) snprintf(buf, 16, "SIG%d", sig);
         return buf;
+}
+
+/* ---- Windows exit codes. ---- */
+
+/* The NTSTATUS codes a program ends with when it crashes or is interrupted,
+ * as Windows reports them for the process's exit code. */
+static const struct {
+        uint32_t code;
+        const char *name;
+} ntstatus_names[] = {
+        { 0x80000003u, "STATUS_BREAKPOINT" },
+        { 0xC0000005u, "STATUS_ACCESS_VIOLATION" },
+        { 0xC0000006u, "STATUS_IN_PAGE_ERROR" },
+        { 0xC0000017u, "STATUS_NO_MEMORY" },
+        { 0xC000001Du, "STATUS_ILLEGAL_INSTRUCTION" },
+        { 0xC0000025u, "STATUS_NONCONTINUABLE_EXCEPTION" },
+        { 0xC000008Cu, "STATUS_ARRAY_BOUNDS_EXCEEDED" },
+        { 0xC000008Eu, "STATUS_FLOAT_DIVIDE_BY_ZERO" },
+        { 0xC0000094u, "STATUS_INTEGER_DIVIDE_BY_ZERO" },
+        { 0xC0000095u, "STATUS_INTEGER_OVERFLOW" },
+        { 0xC0000096u, "STATUS_PRIVILEGED_INSTRUCTION" },
+        { 0xC00000FDu, "STATUS_STACK_OVERFLOW" },
+        { 0xC0000135u, "STATUS_DLL_NOT_FOUND" },
+        { 0xC0000138u, "STATUS_ORDINAL_NOT_FOUND" },
+        { 0xC0000139u, "STATUS_ENTRYPOINT_NOT_FOUND" },
+        { 0xC000013Au, "STATUS_CONTROL_C_EXIT" },
+        { 0xC0000142u, "STATUS_DLL_INIT_FAILED" },
+        { 0xC0000374u, "STATUS_HEAP_CORRUPTION" },
+        { 0xC0000409u, "STATUS_STACK_BUFFER_OVERRUN" },
+        { 0xC0000417u, "STATUS_INVALID_CRUNTIME_PARAMETER" },
+        { 0xC0000420u, "STATUS_ASSERTION_FAILURE" },
+};
+
+const char *sv_ntstatus_name(uint32_t code) {
+        size_t i;
+
+        for (i = 0; i < sizeof(ntstatus_names) / sizeof(ntstatus_names[0]); i++)
+                if (ntstatus_names[i].code == code)
+                        return ntstatus_names[i].name;
+        return NULL;
 }
 
 /* ---- Durations. ---- */
@@ -411,7 +466,7 @@ _Static_assert(sizeof(cause_names) / sizeof(cause_names[0]) == SV_CAUSE_COUNT,
                "every sv_cause needs a name");
 
 static const char *const mechanism_names[] = {
-        [SV_MECH_CGROUP] = "cgroup",
+        [SV_MECH_CGROUP] = SV__PLAT_CGROUP_NAME, /* "cgroup", or "job" on Windows */
         [SV_MECH_PROCWALK] = "procwalk",
         [SV_MECH_PIDNS] = "pidns",
 };

@@ -265,14 +265,14 @@ int sv__reap_init(sv_supervisor *sv) {
                 /* Without it timeouts fall back to libuv timers. */
                 sv->tfd = sv__plat_timer_new();
                 if (sv->tfd >= 0 && sv__plat_waitset_add(sv->epfd, sv->tfd, TAG_TIMER) < 0) {
-                        close(sv->tfd);
+                        sv__plat_close(sv->tfd);
                         sv->tfd = -1;
                 }
                 r = uv_poll_init(sv->loop, &sv->epwatch, sv->epfd);
                 if (r < 0) {
                         if (sv->tfd >= 0)
-                                close(sv->tfd);
-                        close(sv->epfd);
+                                sv__plat_close(sv->tfd);
+                        sv__plat_close(sv->epfd);
                         return r;
                 }
                 sv->epwatch.data = sv;

@@ -118,7 +118,7 @@ static void make_marker(sv_worker *w) {
 }
 
 static int prep_stdio(sv_worker *w, const sv_spawn_opts *o, spawn_prep *p, sv__spawn_req *req) {
-        int i;
+        int i, r;
 
         for (i = 0; i < 3; i++) {
                 req->stdio_fd[i] = -1;
@@ -133,8 +133,9 @@ static int prep_stdio(sv_worker *w, const sv_spawn_opts *o, spawn_prep *p, sv__s
                                 return UV_EINVAL; /* we never write to workers */
                         if (sv__worker_need_io(w) < 0)
                                 return UV_ENOMEM;
-                        if (pipe2(p->pipes[i - 1], O_CLOEXEC) < 0)
-                                return -errno;
+                        r = sv__plat_pipe(p->pipes[i - 1]);
+                        if (r < 0)
+                                return r;
                         req->stdio_fd[i] = p->pipes[i - 1][1];
                         break;
                 default:
@@ -178,9 +179,9 @@ static void abandon_child(sv_worker *w, const sv__spawn_res *res) {
                 (void) sv__cg_kill(w->cg);
         (void) sv__plat_kill(res->pid, res->pidfd, SIGKILL);
         if (res->pidfd >= 0)
-                close(res->pidfd);
+                sv__plat_close(res->pidfd);
         if (res->nsfd >= 0)
-                close(res->nsfd);
+                sv__plat_close(res->nsfd);
         (void) sv__plat_reap_wait(&res->pid, 1, 5000);
 }
 

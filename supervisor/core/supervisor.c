@@ -110,9 +110,9 @@ int sv_supervisor_new(const sv_supervisor_opts *opts, sv_supervisor **out) {
                 sv->owns_loop = true;
         }
 
-        sv->devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+        sv->devnull = sv__plat_open_devnull();
         if (sv->devnull < 0) {
-                r = -errno;
+                r = sv->devnull;
                 goto fail_loop;
         }
 
@@ -257,9 +257,9 @@ void sv_supervisor_free(sv_supervisor *sv) {
         if (sv->owns_loop)
                 (void) uv_loop_close(sv->loop);
         if (sv->tfd >= 0)
-                close(sv->tfd);
+                sv__plat_close(sv->tfd);
         if (sv->epfd >= 0)
-                close(sv->epfd);
+                sv__plat_close(sv->epfd);
         free(sv->timeouts);
         /* A program about to exit hands the removal of our (empty) cgroups
          * to the guardian, which outlives us by a moment: rmdir in cgroupfs

@@ -501,7 +501,7 @@ void sv__worker_reaped(sv_worker *w, const sv__reaped *r) {
         close_timeout(w);
         /* Closing the pidfd also takes it out of the epoll set. */
         if (w->pidfd >= 0) {
-                close(w->pidfd);
+                sv__plat_close(w->pidfd);
                 w->pidfd = -1;
         }
         sv__worker_step(w, SV_EV_REAPED);

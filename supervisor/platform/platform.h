@@ -9,9 +9,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
+#include "platform/compat.h"
 #include "supervise/sv.h"
+#include "supervise/sv_find.h"
 
 #define SV_CG_MAX 512
 
@@ -51,6 +54,41 @@ int sv__plat_fds_available(int want);
  * grow with our memory. Returns 0 when the child has exec'd, or the negative
  * error of whatever failed in the child before exec (the child is reaped). */
 int sv__plat_spawn(const sv__spawn_req *req, sv__spawn_res *out);
+
+/* Closes an int handle an sv__plat_* call gave out: a pidfd, a wait set, a
+ * timer, an nsfd. On Linux these are fds (close(2)); on Windows, slots of
+ * platform/win's handle table, which close(2) must never see. */
+void sv__plat_close(int fd);
+
+/* The null device, open for reading and writing and not inherited: an fd
+ * for sv__spawn_req.stdio_fd. Returns the fd or a negative error. */
+int sv__plat_open_devnull(void);
+
+/* A pipe for a worker's output, neither end inherited: fds[0] is the read
+ * end (for uv_pipe_open), fds[1] the end a child gets as stdout or stderr.
+ * Returns 0 or a negative error. */
+int sv__plat_pipe(int fds[2]);
+
+/* Waits until fd can be written to (a non-blocking fd we inherited said
+ * EAGAIN). */
+void sv__plat_wait_writable(int fd);
+
+/* A FILE* that writes into memory: open_memstream(3) where there is one.
+ * The text and its length are in *buf and *len only after
+ * sv__plat_memstream_close() (0, or a negative error: then *buf may be
+ * NULL or partial, and the caller frees it either way). */
+FILE *sv__plat_memstream(char **buf, size_t *len);
+int sv__plat_memstream_close(FILE *f);
+
+/* Opens a report file to be replaced whole (sv_atomic_file): a new
+ * temporary file beside `path` (where symlinks lead) with the mode the file
+ * has or a plain fopen would give it, or `path` itself when it is not a
+ * regular file (a device, a FIFO: *out_tmp is then NULL). Stores the FILE,
+ * the final path and the temporary one (malloc'd); 0 or a negative error. */
+int sv__plat_atomic_open(const char *path, FILE **out, char **out_path, char **out_tmp);
+
+/* Renames `from` over `to`, replacing it in one step. */
+int sv__plat_rename_over(const char *from, const char *to);
 
 /* Signals one process through its pidfd if it has one, else by pid. The
  * caller guarantees the pid is still ours (not yet reaped). */
@@ -458,5 +496,89 @@ void sv__plat_fd_close(int fd);
 
 /* Our effective uid. */
 uint32_t sv__plat_euid(void);
+
+/* ---- The process finder's view of the OS (find/ uses only these) ----
+ *
+ * platform/linux/ptab.c implements them on /proc and pidfds,
+ * platform/win/proctable.c on Toolhelp32 snapshots and process handles.
+ * An sv_find_proc's identity is its pid plus start_ticks (Linux: clock ticks
+ * after boot; Windows: the creation time in 100 ns units), so a recycled pid
+ * is told apart from the process the snapshot saw. */
+
+/* What one scan holds: Linux an fd on /proc and the socket inodes of
+ * `port`; Windows the pids that own a socket on `port`. */
+typedef struct sv__ptab sv__ptab;
+
+int sv__ptab_open(sv__ptab **out);
+void sv__ptab_free(sv__ptab *pt); /* accepts NULL */
+
+/* Reads every process (pid, ppid, name, start_ticks, age_ms and whatever
+ * else one cheap read gives) into a malloc'd array, in any order. A process
+ * that vanishes while it is read is left out. Returns the count or a
+ * negative error. */
+int sv__ptab_list(sv__ptab *pt, sv_find_proc **out);
+
+/* Our pid, and our parent's as the OS reports it (0 if unknown). */
+void sv__ptab_self(sv__ptab *pt, pid_t *out_self, pid_t *out_parent);
+
+/* 1 if p is named `name`, 0 if not, or UV_ENOMEM. Linux: byte-exact, and a
+ * name longer than the kernel's 15 bytes also through argv[0] and the
+ * executable; Windows: case-insensitive, with or without ".exe". */
+int sv__ptab_name_is(sv__ptab *pt, sv_find_proc *p, const char *name);
+
+/* Load p's owner (has_uid/uid, or `user`) and its command line (cmdline,
+ * malloc'd, owned by the table) unless done. A process that vanished or
+ * that we may not read keeps them unset: only UV_ENOMEM is an error. */
+int sv__ptab_load_user(sv__ptab *pt, sv_find_proc *p);
+int sv__ptab_load_cmdline(sv__ptab *pt, sv_find_proc *p);
+
+/* 1 if p's owner is the account `user` (sv_find_filter.user), 0 if not or
+ * unknown, or UV_ENOMEM. Loads the owner as sv__ptab_load_user does. */
+int sv__ptab_user_is(sv__ptab *pt, sv_find_proc *p, const char *user);
+
+/* The real and effective uid and the real gid of pid (UV_ENOTSUP where
+ * the OS has none). */
+int sv__ptab_read_ids(sv__ptab *pt, pid_t pid, sv__ids *out);
+
+/* Reads the socket tables once for `port` (enum sv_find_proto bits, 0:
+ * both; any_socket: clients too), then answers per process: 1 if p owns
+ * such a socket, 0 if not or if that cannot be known, or UV_ENOMEM. */
+int sv__ptab_port_load(sv__ptab *pt, uint16_t port, unsigned protos, bool any_socket);
+int sv__ptab_port_owner(sv__ptab *pt, const sv_find_proc *p);
+
+/* A handle on one process that cannot come to name another: a pidfd or a
+ * /proc/<pid> directory fd (Linux), a process HANDLE (Windows). v < 0: none. */
+typedef struct sv__phandle {
+        intptr_t v;
+        bool is_pidfd;
+} sv__phandle;
+
+/* Opens a handle on p FIRST, then checks through it that it is still the
+ * process of the snapshot (its start time, and on Windows its name). 0 with
+ * *out set; UV_ESRCH if it ended or the pid now names another process
+ * (nothing is kept open); or another negative error (UV_EPERM). */
+int sv__phandle_open(sv__ptab *pt, const sv_find_proc *p, sv__phandle *out);
+
+/* Delivers sig through h (Windows: every signal is TerminateProcess, as
+ * `taskkill /f`). 0, UV_ESRCH when the process has ended, or an error. */
+int sv__phandle_signal(sv__phandle *h, const sv_find_proc *p, int sig);
+
+/* Waits up to timeout_ms (-1: no limit) until at least one of hs[0..n-1]
+ * has ended, and sets out_gone[i] for each that has. Returns how many have,
+ * or a negative error. */
+int sv__phandle_wait(const sv__phandle *hs, size_t n, int timeout_ms, bool *out_gone);
+
+void sv__phandle_close(sv__phandle *h);
+
+/* Regular expressions (POSIX ERE where the C library has them: posix/;
+ * Windows builds answer UV_ENOTSUP). */
+typedef struct sv__re sv__re;
+
+/* Compiles pattern; 0 and *out, or UV_EINVAL / UV_ENOTSUP with a one-line
+ * reason in msg (may be NULL). */
+int sv__re_compile(const char *pattern, bool icase, sv__re **out, char *msg, size_t msg_len);
+/* 1 if s matches, else 0. */
+int sv__re_match(const sv__re *re, const char *s);
+void sv__re_free(sv__re *re); /* accepts NULL */
 
 #endif

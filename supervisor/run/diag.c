@@ -88,12 +88,12 @@ static char *snapshot(sv_runner *rn, sv__rjob *j, size_t *out_len) {
         FILE *m, *stacks;
         int n, i;
 
-        m = open_memstream(&text, &len);
+        m = sv__plat_memstream(&text, &len);
         if (!m)
                 return NULL;
-        stacks = open_memstream(&stext, &slen);
+        stacks = sv__plat_memstream(&stext, &slen);
         if (!stacks) {
-                fclose(m);
+                sv__plat_memstream_close(m);
                 free(text);
                 return NULL;
         }
@@ -109,12 +109,12 @@ static char *snapshot(sv_runner *rn, sv__rjob *j, size_t *out_len) {
         if (n < 0)
                 fprintf(m, "(descendants unknown: %s)\n", uv_strerror(n));
         free(procs);
-        fclose(stacks);
+        sv__plat_memstream_close(stacks);
         if (stext)
                 fputs(stext, m);
         free(stext);
         snap_tail(m, j);
-        if (fclose(m) != 0) {
+        if (sv__plat_memstream_close(m) != 0) {
                 free(text);
                 return NULL;
         }
@@ -185,7 +185,7 @@ static char *helper_text(sv__rjob *j, const sv_exit_info *e, size_t *out_len) {
         size_t len = 0;
         FILE *m;
 
-        m = open_memstream(&text, &len);
+        m = sv__plat_memstream(&text, &len);
         if (!m)
                 return NULL;
         if (j->helper_out)
@@ -202,7 +202,7 @@ static char *helper_text(sv__rjob *j, const sv_exit_info *e, size_t *out_len) {
         else
                 fprintf(m, "[on-timeout command killed by %s after %s]\n",
                         sv_run_signame(e->signal, sig), secs);
-        if (fclose(m) != 0) {
+        if (sv__plat_memstream_close(m) != 0) {
                 free(text);
                 return NULL;
         }
@@ -324,7 +324,7 @@ void sv__run_leak_diag(sv_runner *rn, sv__rjob *j, const sv_exit_info *e) {
         size_t len = 0, i, n;
         FILE *m;
 
-        m = open_memstream(&text, &len);
+        m = sv__plat_memstream(&text, &len);
         if (!m)
                 return;
         fprintf(m, "%u process%s outlived the job's leader (%s):\n", e->leaked,
@@ -335,7 +335,7 @@ void sv__run_leak_diag(sv_runner *rn, sv__rjob *j, const sv_exit_info *e) {
                 sv_text_put_term(m, j->leaks[i].cmdline, strlen(j->leaks[i].cmdline));
                 fputc('\n', m);
         }
-        if (fclose(m) == 0)
+        if (sv__plat_memstream_close(m) == 0)
                 sv__run_diag_add(rn, j, "leaks", text, len);
         free(text);
 }

@@ -40,6 +40,13 @@ static json_t *signame(int sig) {
         return sig > 0 ? json_string(sv_signal_name_r(sig, buf)) : json_null();
 }
 
+/* A Windows crash or interrupt's NTSTATUS by name, else null. */
+static json_t *ntstatus(const sv_exit_info *e) {
+        const char *name = e->exited ? sv_ntstatus_name((uint32_t) e->code) : NULL;
+
+        return name ? json_string(name) : json_null();
+}
+
 static json_t *ms(uint64_t us) {
         return json_real((double) us / 1000.0);
 }
@@ -69,6 +76,7 @@ int sv__exit_json_put(json_t *o, const sv_exit_info *e) {
                 { "pid", json_integer(e->pid) },
                 { "exited", json_boolean(e->exited) },
                 { "code", json_integer(e->code) },
+                { "ntstatus", ntstatus(e) },
                 { "signal", signame(e->signal) },
                 { "core_dumped", json_boolean(e->core_dumped) },
                 { "cause", json_string(sv_cause_name(e->cause)) },

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "platform/platform.h" /* O_CLOEXEC where Windows lacks it (compat.h) */
 #include "run/runner_internal.h"
 
 /* A job that cannot start for a passing reason while nothing else runs is
@@ -510,7 +511,7 @@ int sv_runner_new(const sv_runner_opts *opts, sv_runner **out) {
 
 int sv_runner_start(sv_runner *rn) {
         sv_run_event ev = SV_RUN_EVENT_INIT;
-        struct timespec ts;
+        uv_timeval64_t tv;
         unsigned i;
         int e;
 
@@ -534,10 +535,10 @@ int sv_runner_start(sv_runner *rn) {
         }
         rn->started = true;
         rn->t0 = clock_ms();
-        (void) clock_gettime(CLOCK_REALTIME, &ts);
+        (void) uv_gettimeofday(&tv); /* the wall clock, on Windows too */
         ev.type = SV_RUN_EV_START;
         ev.count = rn->o.parallel;
-        ev.unix_ms = (uint64_t) ts.tv_sec * 1000u + (uint64_t) ts.tv_nsec / 1000000u;
+        ev.unix_ms = (uint64_t) tv.tv_sec * 1000u + (uint64_t) tv.tv_usec / 1000u;
         sv__run_event(rn, &ev);
         sv__run_fill(rn);
         return 0;

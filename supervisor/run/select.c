@@ -2,12 +2,12 @@
  * filters (-R/-E), a list of names (--rerun-failed), one shard of a split
  * by a hash of the name (--shard), and a seeded shuffle (--shuffle). Works
  * on a job list only: never starts, prints or reads anything. */
-#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <uv.h>
 
+#include "platform/platform.h"
 #include "run/run_internal.h"
 
 /* FNV-1a over the name's bytes, then splitmix64's finaliser, so that names
@@ -71,8 +71,7 @@ static int cmp_str(const void *a, const void *b) {
 /* The filters, compiled once; `names` sorted, so that a rerun of 10000
  * failures out of 100000 jobs is a search, not a scan, per job. */
 typedef struct filters {
-        regex_t inc, exc;
-        bool has_inc, has_exc;
+        sv__re *inc, *exc; /* NULL: no such filter */
         const char **names;
         size_t nnames;
 } filters;
@@ -81,22 +80,22 @@ static bool in_names(const filters *f, const char *name) {
         return bsearch(&name, f->names, f->nnames, sizeof(*f->names), cmp_str) != NULL;
 }
 
-static int compile(regex_t *re, const char *pat, const char *opt, char *err, size_t errlen) {
-        char why[256];
-        int rc = regcomp(re, pat, REG_EXTENDED | REG_NOSUB);
+static int compile(sv__re **re, const char *pat, const char *opt, char *err, size_t errlen) {
+        char why[200];
+        int rc;
 
-        if (rc == 0)
-                return 0;
-        (void) regerror(rc, re, why, sizeof(why));
-        sv__err(err, errlen, "%s '%s': %s", opt, pat, why);
-        return UV_EINVAL;
+        why[0] = '\0';
+        rc = sv__re_compile(pat, false, re, why, sizeof(why));
+        if (rc == UV_ENOMEM)
+                sv__err(err, errlen, "out of memory");
+        else if (rc < 0)
+                sv__err(err, errlen, "%s '%s': %s", opt, pat, why);
+        return rc;
 }
 
 static void filters_release(filters *f) {
-        if (f->has_inc)
-                regfree(&f->inc);
-        if (f->has_exc)
-                regfree(&f->exc);
+        sv__re_free(f->inc);
+        sv__re_free(f->exc);
         free(f->names);
 }
 
@@ -117,18 +116,14 @@ static int sort_names(filters *f, char *const *names, char *err, size_t errlen) 
 }
 
 static int filters_init(filters *f, const sv_select_opts *o, char *err, size_t errlen) {
+        int rc;
+
         memset(f, 0, sizeof(*f));
-        if (o->include_re) {
-                if (compile(&f->inc, o->include_re, "-R", err, errlen) < 0)
-                        return UV_EINVAL;
-                f->has_inc = true;
-        }
-        if (o->exclude_re) {
-                if (compile(&f->exc, o->exclude_re, "-E", err, errlen) < 0) {
-                        filters_release(f);
-                        return UV_EINVAL;
-                }
-                f->has_exc = true;
+        if (o->include_re && (rc = compile(&f->inc, o->include_re, "-R", err, errlen)) < 0)
+                return rc;
+        if (o->exclude_re && (rc = compile(&f->exc, o->exclude_re, "-E", err, errlen)) < 0) {
+                filters_release(f);
+                return rc;
         }
         if (o->names && sort_names(f, o->names, err, errlen) < 0) {
                 filters_release(f);
@@ -143,9 +138,9 @@ enum { STEP_INCLUDE, STEP_EXCLUDE, STEP_NAMES, STEP_SHARD, STEP_COUNT };
 static bool keep(const filters *f, const sv_select_opts *o, int s, const char *name) {
         switch (s) {
         case STEP_INCLUDE:
-                return !f->has_inc || regexec(&f->inc, name, 0, NULL, 0) == 0;
+                return !f->inc || sv__re_match(f->inc, name);
         case STEP_EXCLUDE:
-                return !f->has_exc || regexec(&f->exc, name, 0, NULL, 0) != 0;
+                return !f->exc || !sv__re_match(f->exc, name);
         case STEP_NAMES:
                 return !o->names || in_names(f, name);
         default:

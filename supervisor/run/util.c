@@ -1,13 +1,13 @@
 /* util.c - byte buffers, whole writes, UTF-8 checking, string arrays and job
  * lists for the run/ modules. Owns no global state; never prints. */
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <uv.h>
 
+#include "platform/platform.h"
 #include "run/run_internal.h"
 
 static int buf_reserve(sv__buf *b, size_t extra) {
@@ -142,7 +142,6 @@ void sv__buf_release(sv__buf *b) {
  * wait out a non-blocking fd they inherited instead of failing on it. */
 int sv_write_all(int fd, const void *data, size_t len) {
         const char *p = data;
-        struct pollfd pfd;
         ssize_t w;
 
         while (len > 0) {
@@ -151,9 +150,7 @@ int sv_write_all(int fd, const void *data, size_t len) {
                         if (errno == EINTR)
                                 continue;
                         if (errno == EAGAIN) {
-                                pfd.fd = fd;
-                                pfd.events = POLLOUT;
-                                (void) poll(&pfd, 1, -1);
+                                sv__plat_wait_writable(fd);
                                 continue;
                         }
                         return -errno;

@@ -1,14 +1,15 @@
 /* verdict.c - how ctest judges a test, for any job: the exit, then the
  * PASS/FAIL/SKIP regular expressions against the attempt's whole output,
  * the skip code and WILL_FAIL, in ctest's order (cmCTestRunTest::EndTest);
- * CMake's regex syntax taken to POSIX extended regexes; label filters.
- * Pure functions: no I/O, no state. */
-#include <regex.h>
+ * CMake's regex syntax taken to POSIX extended regexes (platform's
+ * sv__re_*: none on Windows yet, where every pattern is an error); label
+ * filters. Pure functions: no I/O, no state. */
 #include <stdlib.h>
 #include <string.h>
 
 #include <uv.h>
 
+#include "platform/platform.h"
 #include "run/run_internal.h"
 
 /* CMake's syntax (cmsys::RegularExpression, after Henry Spencer's) as a
@@ -66,7 +67,7 @@ static char *cmake_to_ere(const char *p) {
 
 int sv_regex_match(const char *pattern, const char *text, char *err, size_t errlen) {
         char *ere, msg[200];
-        regex_t re;
+        sv__re *re;
         int r;
 
         /* An empty expression matches everything (ERE may refuse it). */
@@ -75,16 +76,18 @@ int sv_regex_match(const char *pattern, const char *text, char *err, size_t errl
         ere = cmake_to_ere(pattern);
         if (!ere)
                 return UV_ENOMEM;
-        r = regcomp(&re, ere, REG_EXTENDED | REG_NOSUB);
+        msg[0] = '\0';
+        r = sv__re_compile(ere, false, &re, msg, sizeof(msg));
         free(ere);
-        if (r != 0) {
-                (void) regerror(r, &re, msg, sizeof(msg));
+        if (r == UV_ENOMEM)
+                return r;
+        if (r < 0) {
                 sv__err(err, errlen, "bad regular expression '%.200s': %s", pattern, msg);
-                return UV_EINVAL;
+                return r;
         }
-        r = regexec(&re, text ? text : "", 0, NULL, 0);
-        regfree(&re);
-        return r == 0 ? 1 : 0;
+        r = sv__re_match(re, text ? text : "");
+        sv__re_free(re);
+        return r;
 }
 
 /* The first of `list` that matches `text`, or NULL. */

@@ -417,6 +417,29 @@ static void test_kill_by_parent_tree_ends_every_descendant_but_not_the_parent(vo
         svt_reap_all(TIMEOUT_MS);
 }
 
+/* taskkill /t: the named process and every descendant of it. */
+static void test_kill_pid_tree_ends_the_process_and_every_descendant(void **state) {
+        fixture *fx = *state;
+        char pid[16], *out;
+        pid_t desc[4], root;
+        int status, i;
+
+        svt_become_subreaper();
+        root = start_tree(fx, desc);
+        (void) snprintf(pid, sizeof(pid), "%d", (int) root);
+
+        assert_int_equal(cli(&out, NULL, "kill", "--pid", pid, "--tree", "--wait", "--count", NULL), 0);
+        assert_string_equal(out, "5\n");
+        free(out);
+        status = svt_wait(root, TIMEOUT_MS);
+        assert_true(WIFSIGNALED(status));
+        assert_int_equal(WTERMSIG(status), SIGTERM);
+        forget(fx, root);
+        svt_reap_all(TIMEOUT_MS);
+        for (i = 0; i < 4; i++)
+                assert_int_equal(kill(desc[i], 0), -1);
+}
+
 static void test_kill_by_parent_alone_spares_grandchildren(void **state) {
         fixture *fx = *state;
         char ppid[16], list[64], *out;
@@ -751,7 +774,7 @@ static void test_usage_errors_are_one_line_and_exit_2(void **state) {
                 { "ps", "--user", "no-such-user-here", NULL },
                 { "ps", "--wait", NULL },              /* a kill option */
                 { "ps", "stray", NULL },
-                { "kill", "--name", "x", "--tree", NULL },
+                { "kill", "--tree", NULL },            /* --tree is no filter */
         };
         const char *argv[8];
         char *err;
@@ -811,6 +834,7 @@ int main(void) {
                 T(test_long_name_matches_through_argv0_basename),
                 T(test_kill_by_age_spares_the_younger_copies),
                 T(test_kill_by_parent_tree_ends_every_descendant_but_not_the_parent),
+                T(test_kill_pid_tree_ends_the_process_and_every_descendant),
                 T(test_kill_by_parent_alone_spares_grandchildren),
                 T(test_user_filter_matches_the_effective_uid),
                 T(test_kill_by_port_spares_connected_clients),

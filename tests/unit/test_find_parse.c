@@ -126,8 +126,31 @@ static void fake_table(sv_find_table *t, sv_find_proc *procs, size_t *match, con
         t->nprocs = 8;
         t->match = match;
         t->nmatch = nwhich;
-        t->proc_fd = -1;
+        t->pt = NULL;
         t->flags = SV_FIND_NO_DETAILS;
+}
+
+/* A parent pid recycled by a process started after the "child": the child
+ * is not its descendant (Windows keeps a dead parent's pid in its children;
+ * taskkill /t must not adopt strangers). */
+static void test_descendants_skip_children_older_than_their_parent(void **state) {
+        static const size_t none[] = { 0 };
+        sv_find_proc procs[8];
+        sv_find_table t;
+        size_t root = 2; /* pid 10 */
+        bool desc[8] = { false };
+
+        (void) state;
+        fake_table(&t, procs, (size_t[8]){ 0 }, none, 0);
+        procs[2].start_ticks = 100;  /* 10, the root */
+        procs[4].start_ticks = 150;  /* 20: its child */
+        procs[5].start_ticks = 50;   /* 21: ppid 10, but older than 10 */
+        procs[6].start_ticks = 60;   /* 30: 21's child, so no descendant either */
+        assert_int_equal(sv__find_mark_descendants(&t, &root, 1, desc), 0);
+        assert_true(desc[4]);
+        assert_false(desc[5]);
+        assert_false(desc[6]);
+        assert_false(desc[2]);
 }
 
 static void test_tree_holds_matches_and_their_ancestors_only(void **state) {
@@ -199,6 +222,7 @@ int main(void) {
                 cmocka_unit_test(test_stat_kernel_thread_flag),
                 cmocka_unit_test(test_stat_long_kernel_thread_name_is_kept),
                 cmocka_unit_test(test_stat_garbage_is_einval),
+                cmocka_unit_test(test_descendants_skip_children_older_than_their_parent),
                 cmocka_unit_test(test_tree_holds_matches_and_their_ancestors_only),
                 cmocka_unit_test(test_tree_of_two_roots),
                 cmocka_unit_test(test_tree_without_matches_is_empty),

@@ -335,6 +335,42 @@ static void test_ladder_three_steps_keep_their_order_and_graces(void **state) {
         assert_int_equal(l.steps[2].grace_ms, 777);
 }
 
+/* The Windows ladder parses on Linux too, where BREAK is the polite stop,
+ * SIGTERM (sv.h). */
+static void test_ladder_break_parses_everywhere_as_the_polite_stop(void **state) {
+        sv_ladder l;
+
+        (void) state;
+        assert_int_equal(sv_ladder_parse("BREAK:5s,KILL", 777, &l), 0);
+        assert_int_equal(l.count, 2);
+        assert_int_equal(l.steps[0].signal, SIGTERM);
+        assert_int_equal(l.steps[0].grace_ms, 5000);
+        assert_int_equal(l.steps[1].signal, SIGKILL);
+        assert_int_equal(sv_signal_parse("SIGBREAK"), SIGTERM);
+        assert_int_equal(sv_signal_parse("break"), SIGTERM);
+        assert_int_equal(sv_signal_parse("BREAKX"), UV_EINVAL);
+}
+
+/* ---- sv_ntstatus_name. ---- */
+
+static void test_ntstatus_crash_codes_have_names_and_posix_codes_none(void **state) {
+        int code;
+
+        (void) state;
+        assert_string_equal(sv_ntstatus_name(0xC0000005u), "STATUS_ACCESS_VIOLATION");
+        assert_string_equal(sv_ntstatus_name(0xC000013Au), "STATUS_CONTROL_C_EXIT");
+        assert_string_equal(sv_ntstatus_name(0xC0000409u), "STATUS_STACK_BUFFER_OVERRUN");
+        assert_string_equal(sv_ntstatus_name(0xC00000FDu), "STATUS_STACK_OVERFLOW");
+        assert_string_equal(sv_ntstatus_name(0xC0000094u), "STATUS_INTEGER_DIVIDE_BY_ZERO");
+        assert_string_equal(sv_ntstatus_name(0xC000001Du), "STATUS_ILLEGAL_INSTRUCTION");
+        assert_string_equal(sv_ntstatus_name(0xC0000374u), "STATUS_HEAP_CORRUPTION");
+        assert_string_equal(sv_ntstatus_name(0x80000003u), "STATUS_BREAKPOINT");
+        assert_string_equal(sv_ntstatus_name(0xC0000135u), "STATUS_DLL_NOT_FOUND");
+        for (code = 0; code < 256; code++)
+                assert_null(sv_ntstatus_name((uint32_t) code));
+        assert_null(sv_ntstatus_name(0xC0000000u));
+}
+
 static void test_ladder_step_without_duration_gets_default_grace(void **state) {
         sv_ladder l;
 
@@ -454,6 +490,8 @@ int main(void) {
                 cmocka_unit_test(test_duration_fraction_that_overflows_when_rounded_saturates),
                 cmocka_unit_test(test_ladder_three_steps_keep_their_order_and_graces),
                 cmocka_unit_test(test_ladder_step_without_duration_gets_default_grace),
+                cmocka_unit_test(test_ladder_break_parses_everywhere_as_the_polite_stop),
+                cmocka_unit_test(test_ntstatus_crash_codes_have_names_and_posix_codes_none),
                 cmocka_unit_test(test_ladder_single_step_is_a_ladder_of_one),
                 cmocka_unit_test(test_ladder_max_steps_fit_and_one_more_returns_einval),
                 cmocka_unit_test(test_ladder_bad_parts_return_einval_and_leave_out_alone),
