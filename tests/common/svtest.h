@@ -121,4 +121,70 @@ bool svt_pidns_allowed(bool as_nobody);
  * Returns 0 once it is gone, -1 if it is still there. */
 int svt_wait_gone(pid_t pid, int timeout_ms);
 
+/* ---- A test's scratch space (svt_cli.c) ----
+ * One temporary directory per test and the memory the test keeps until its
+ * teardown. A setup calls svt_scratch_begin(), a teardown svt_scratch_end();
+ * everything svt_keep()s in between is freed there. */
+
+/* Remembers malloc'd `p` (NULL is ignored) so svt_scratch_end() frees it;
+ * returns p. */
+void *svt_keep(void *p);
+
+/* Makes a fresh directory from `template` (mkdtemp(3): ends in XXXXXX).
+ * Returns 0, or -1 (for a setup to return) if it cannot. */
+int svt_scratch_begin(const char *template);
+
+/* The directory svt_scratch_begin() made ("" outside a test). */
+const char *svt_scratch_dir(void);
+
+/* Reaps every child as svt_reap_children() does (naming survivors on
+ * stderr), frees what was kept and removes the directory tree. Returns 0,
+ * or -1 if a survivor had to be killed (for a teardown to return). */
+int svt_scratch_end(int timeout_ms);
+
+/* Removes a tree of plain files and directories (ours only: no symlink is
+ * followed). */
+void svt_rm_tree(const char *path);
+
+/* `name` inside the scratch directory; kept. */
+const char *svt_tpath(const char *name);
+
+/* Creates or truncates `path` with `text`; fails the test on any error. */
+void svt_write_file(const char *path, const char *text);
+
+/* The whole of file `path`, NUL-terminated and kept; its length goes to
+ * *out_len (may be NULL). Fails the test if it cannot be read. */
+char *svt_slurp(const char *path, size_t *out_len);
+
+/* Runs `supervise SUB ARGS...` (args NULL-terminated; SUB NULL: none)
+ * like svt_run(), with `env` ("K=V", may be NULL) added to ours, and keeps
+ * its outputs (NULL out/err: that stream is inherited). Returns the raw wait status;
+ * fails the test if it does not end within `timeout_ms`. */
+int svt_run_cli(const char *sub, const char *const args[], const char *const env[], char **out,
+                char **err, int timeout_ms);
+
+/* Starts `supervise SUB ARGS...` into `p` like svt_proc_start(). */
+void svt_start_cli(svt_proc *p, const char *sub, const char *const args[]);
+
+/* Fails the test unless wait status `st` is an exit with code `want`,
+ * showing *errp (stderr, read after the status is known; errp or *errp
+ * may be NULL). */
+void svt_assert_exit(int st, int want, char *const *errp);
+
+/* Fail the test unless `hay` contains `needle` / unless it does not. */
+void svt_assert_contains(const char *hay, const char *needle);
+void svt_assert_lacks(const char *hay, const char *needle);
+
+/* Starts `supervise SUB ARGS...` into `p` with stdout on a pipe (p->out)
+ * and stderr on a new raw pseudo-terminal, `cols` wide (0: the kernel's
+ * default size), and `env` ("K=V", may be NULL) added to our environment.
+ * Returns the terminal's master, which the caller closes. */
+int svt_start_cli_on_pty(svt_proc *p, const char *sub, const char *const args[],
+                         const char *const env[], unsigned short cols);
+
+/* Reads the terminal until every writer is gone (EIO on the master), at
+ * most `timeout_ms` between reads; returns the bytes, NUL-terminated and
+ * kept. */
+char *svt_read_pty(int master, int timeout_ms);
+
 #endif
