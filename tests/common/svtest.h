@@ -116,6 +116,11 @@ void svt_proc_release(svt_proc *p, int timeout_ms);
  * answer is cached. A test skips on false, and must not skip on true. */
 bool svt_pidns_allowed(bool as_nobody);
 
+/* True if a forked child may unshare(2) `flags` (CLONE_NEW*), after
+ * dropping to uid and gid 65534 with no groups if `as_nobody` (false if it
+ * cannot drop). Not cached. */
+bool svt_unshare_works(int flags, bool as_nobody);
+
 /* Waits up to `timeout_ms` until `pid`, which need not be our child, no
  * longer exists (a pidfd where there is one, else a polling backoff).
  * Returns 0 once it is gone, -1 if it is still there. */
