@@ -445,14 +445,22 @@ static void test_shuffle_with_a_seed_is_reproducible(void **state) {
         json_decref(start);
 }
 
-static void test_repeat_runs_each_job_until_its_first_failure(void **state) {
-        char *text = NULL, *err;
+/* jobs.txt: sv-nth jobs `steady` (fails on its 100th run) and `third`
+ * (on its 3rd), each counting its runs in a file of its name. */
+static void nth_jobs(void) {
+        char *text = NULL;
 
-        (void) state;
         assert_true(asprintf(&text, "name=steady %s %s 100\nname=third %s %s 3\n",
                              svt_worker("sv-nth"), svt_tpath("steady"), svt_worker("sv-nth"),
                              svt_tpath("third")) > 0);
         svt_write_file(svt_tpath("jobs.txt"), svt_keep(text));
+}
+
+static void test_repeat_runs_each_job_until_its_first_failure(void **state) {
+        char *err;
+
+        (void) state;
+        nth_jobs();
         EXPECT(run((const char *[]){ "--from", svt_tpath("jobs.txt"), "-j", "2", "--repeat", "5",
                                      "--junit", svt_tpath("r.xml"), NULL }, NULL, &err), 1);
         assert_int_equal(file_size(svt_tpath("steady")), 5);
@@ -464,13 +472,10 @@ static void test_repeat_runs_each_job_until_its_first_failure(void **state) {
 /* Round after round of the whole list: `steady` runs once per round, so
  * it ran as often as `third` did when `third` failed, and no more. */
 static void test_until_fail_repeats_the_list_in_rounds_until_the_first_failure(void **state) {
-        char *text = NULL, *err;
+        char *err;
 
         (void) state;
-        assert_true(asprintf(&text, "name=steady %s %s 100\nname=third %s %s 3\n",
-                             svt_worker("sv-nth"), svt_tpath("steady"), svt_worker("sv-nth"),
-                             svt_tpath("third")) > 0);
-        svt_write_file(svt_tpath("jobs.txt"), svt_keep(text));
+        nth_jobs();
         EXPECT(run((const char *[]){ "--from", svt_tpath("jobs.txt"), "-j", "1", "--repeat", "10",
                                      "--until-fail", "--logs", svt_tpath("logs"), NULL }, NULL, &err), 1);
         assert_int_equal(file_size(svt_tpath("third")), 3);
