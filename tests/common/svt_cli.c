@@ -163,20 +163,25 @@ static void cli_argv(const char *argv[SVT_MAX_ARGS], const char *sub, const char
         argv[n] = NULL;
 }
 
-int svt_run_cli(const char *sub, const char *const args[], const char *const env[], char **out,
-                char **err, int timeout_ms) {
-        const char *argv[SVT_MAX_ARGS];
-        int st;
+int svt_run_kept(const char *const argv[], const char *const env[], char **out, char **err,
+                 int timeout_ms) {
+        int st = svt_run(argv, env, out, err, timeout_ms);
 
-        cli_argv(argv, sub, args);
-        st = svt_run(argv, env, out, err, timeout_ms);
         if (st == -1)
-                fail_msg("supervise %s did not finish within %d ms", sub ? sub : "", timeout_ms);
+                fail_msg("%s did not finish within %d ms", argv[0], timeout_ms);
         if (out)
                 svt_keep(*out);
         if (err)
                 svt_keep(*err);
         return st;
+}
+
+int svt_run_cli(const char *sub, const char *const args[], const char *const env[], char **out,
+                char **err, int timeout_ms) {
+        const char *argv[SVT_MAX_ARGS];
+
+        cli_argv(argv, sub, args);
+        return svt_run_kept(argv, env, out, err, timeout_ms);
 }
 
 void svt_start_cli(svt_proc *p, const char *sub, const char *const args[]) {
@@ -200,6 +205,15 @@ void svt_assert_exit(int st, int want, char *const *errp) {
 void svt_assert_contains(const char *hay, const char *needle) {
         if (!hay || !strstr(hay, needle))
                 fail_msg("expected to find '%s' in:\n%s", needle, hay ? hay : "(null)");
+}
+
+char *svt_cut(char *s, const char *sep) {
+        char *at = strstr(s, sep);
+
+        if (!at)
+                return NULL;
+        *at = '\0';
+        return at + strlen(sep);
 }
 
 void svt_assert_lacks(const char *hay, const char *needle) {

@@ -161,6 +161,11 @@ void svt_write_file(const char *path, const char *text);
  * *out_len (may be NULL). Fails the test if it cannot be read. */
 char *svt_slurp(const char *path, size_t *out_len);
 
+/* svt_run() that fails the test if `timeout_ms` passes first, and keeps
+ * the outputs it collects. Returns the raw wait status. */
+int svt_run_kept(const char *const argv[], const char *const env[], char **out, char **err,
+                 int timeout_ms);
+
 /* Runs `supervise SUB ARGS...` (args NULL-terminated; SUB NULL: none)
  * like svt_run(), with `env` ("K=V", may be NULL) added to ours, and keeps
  * its outputs (NULL out/err: that stream is inherited). Returns the raw wait status;
@@ -179,6 +184,10 @@ void svt_assert_exit(int st, int want, char *const *errp);
 /* Fail the test unless `hay` contains `needle` / unless it does not. */
 void svt_assert_contains(const char *hay, const char *needle);
 void svt_assert_lacks(const char *hay, const char *needle);
+
+/* Cuts `s` at the first `sep` (writing a NUL there) and returns what
+ * follows it, or NULL if there is none: for walking pieces in a loop. */
+char *svt_cut(char *s, const char *sep);
 
 /* Starts `supervise SUB ARGS...` into `p` with stdout on a pipe (p->out)
  * and stderr on a new raw pseudo-terminal, `cols` wide (0: the kernel's
