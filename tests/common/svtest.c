@@ -823,3 +823,18 @@ int svt_wait_gone(pid_t pid, int timeout_ms) {
         }
         return kill(pid, 0) == 0 ? -1 : 0;
 }
+
+sv_exit_info svt_exited(int code, uint64_t wall_ms) {
+        sv_exit_info e;
+
+        memset(&e, 0, sizeof(e));
+        e.exited = true;
+        e.code = code;
+        e.cause = SV_CAUSE_EXITED;
+        e.wall_us = wall_ms * 1000;
+        e.user_us = 1500;
+        e.sys_us = 700;
+        e.max_rss_kb = 2048;
+        e.stop_step = -1;
+        return e;
+}

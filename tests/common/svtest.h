@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "supervise/sv.h"
+
 /* The full path of a worker binary, SV_WORKERS_DIR "/" name. The string lives
  * in one of a few rotating static buffers, so several calls may appear in one
  * expression; copy it if you keep it for long. */
@@ -125,6 +127,11 @@ bool svt_unshare_works(int flags, bool as_nobody);
  * longer exists (a pidfd where there is one, else a polling backoff).
  * Returns 0 once it is gone, -1 if it is still there. */
 int svt_wait_gone(pid_t pid, int timeout_ms);
+
+/* An exit record as the library makes one for a program that exited with
+ * `code` after `wall_ms`: 1.5 ms user and 0.7 ms system time, 2048 KiB peak
+ * RSS, no stop step. For unit tests that feed reports and verdicts. */
+sv_exit_info svt_exited(int code, uint64_t wall_ms);
 
 /* ---- A test's scratch space (svt_cli.c) ----
  * One temporary directory per test and the memory the test keeps until its
