@@ -174,9 +174,8 @@ int svt_run_kept(const char *const argv[], const char *const env[], char **out, 
                  int timeout_ms);
 
 /* Runs `supervise SUB ARGS...` (args NULL-terminated; SUB NULL: none)
- * like svt_run(), with `env` ("K=V", may be NULL) added to ours, and keeps
- * its outputs (NULL out/err: that stream is inherited). Returns the raw wait status;
- * fails the test if it does not end within `timeout_ms`. */
+ * like svt_run_kept(), with `env` ("K=V", may be NULL) added to ours (NULL
+ * out/err: that stream is inherited). Returns the raw wait status. */
 int svt_run_cli(const char *sub, const char *const args[], const char *const env[], char **out,
                 char **err, int timeout_ms);
 
