@@ -76,6 +76,13 @@ const char *sv_cli_bad_option(char **argv, char *buf, size_t len);
 /* Prints "CMD: <fmt with arg>" and the --help hint; returns 125. */
 int sv_cli_usage_error(const char *cmd, const char *fmt, const char *arg);
 
+/* The end of a subcommand's getopt_long() switch, for any `c` its own cases
+ * did not take: 'h' or `help_opt` prints `usage` to stdout and `version_opt`
+ * prints "CMD VERSION" (both return 0); ':' (a missing argument) and
+ * anything else (an unknown option) are usage errors (125). */
+int sv_cli_opt_other(int c, int help_opt, int version_opt, char **argv, const char *cmd,
+                     const char *usage);
+
 /* Starts an unref'd watcher for each of signums[0..n-1] into handles[],
  * counting each one initialised in *nstarted (they must all be closed). */
 int sv_cli_watch_signals(uv_loop_t *loop, uv_signal_t *handles, const int *signums, int n,

@@ -65,7 +65,6 @@ static int parse(int argc, char **argv, report_opts *o) {
                 { "version", no_argument, NULL, OPT_VERSION },
                 { NULL, 0, NULL, 0 },
         };
-        char bad[8];
         int c;
 
         opterr = 0;
@@ -75,17 +74,8 @@ static int parse(int argc, char **argv, report_opts *o) {
                 case OPT_JUNIT: o->junit = optarg; break;
                 case OPT_TAP: o->tap = optarg; break;
                 case OPT_SUMMARY: o->summary = true; break;
-                case 'h':
-                        fputs(usage_text, stdout);
-                        return EXIT_OK;
-                case OPT_VERSION:
-                        printf("supervise report %s\n", SV_VERSION);
-                        return EXIT_OK;
-                case ':':
-                        return usage_error("option '%s' needs an argument",
-                                           sv_cli_bad_option(argv, bad, sizeof(bad)));
                 default:
-                        return usage_error("unknown option '%s'", sv_cli_bad_option(argv, bad, sizeof(bad)));
+                        return sv_cli_opt_other(c, 'h', OPT_VERSION, argv, "supervise report", usage_text);
                 }
         }
         if (optind >= argc)

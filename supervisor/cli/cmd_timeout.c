@@ -76,7 +76,6 @@ static int parse_timeout(int argc, char **argv, sv_cli_timeout_opts *t) {
                 { "version", no_argument, NULL, OPT_VERSION },
                 { NULL, 0, NULL, 0 },
         };
-        char bad[8];
         int c, r;
 
         opterr = 0;
@@ -110,17 +109,8 @@ static int parse_timeout(int argc, char **argv, sv_cli_timeout_opts *t) {
                 case OPT_JSON:
                         t->json_path = optarg;
                         break;
-                case 'h':
-                        fputs(timeout_usage, stdout);
-                        return 0;
-                case OPT_VERSION:
-                        printf("supervise timeout %s\n", SV_VERSION);
-                        return 0;
-                case ':':
-                        return timeout_error("option '%s' needs an argument",
-                                             sv_cli_bad_option(argv, bad, sizeof(bad)));
                 default:
-                        return timeout_error("unknown option '%s'", sv_cli_bad_option(argv, bad, sizeof(bad)));
+                        return sv_cli_opt_other(c, 'h', OPT_VERSION, argv, "supervise timeout", timeout_usage);
                 }
         }
         if (optind >= argc)

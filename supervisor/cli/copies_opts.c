@@ -145,7 +145,6 @@ int sv_copies_parse_args(int argc, char **argv, cli_opts *o) {
         };
         sv_cli_common common;
         bool given[4] = { false, false, false, false };
-        char bad[8];
         int c, r;
 
         memset(o, 0, sizeof(*o));
@@ -197,18 +196,8 @@ int sv_copies_parse_args(int argc, char **argv, cli_opts *o) {
                 case 'v':
                         o->verbose = true;
                         break;
-                case 'h':
-                case OPT_HELP:
-                        fputs(usage_text, stdout);
-                        return 0;
-                case OPT_VERSION:
-                        printf("supervise %s\n", SV_VERSION);
-                        return 0;
-                case ':':
-                        return usage_error("option '%s' needs an argument",
-                                           sv_cli_bad_option(argv, bad, sizeof(bad)));
                 default:
-                        return usage_error("unknown option '%s'", sv_cli_bad_option(argv, bad, sizeof(bad)));
+                        return sv_cli_opt_other(c, OPT_HELP, OPT_VERSION, argv, "supervise", usage_text);
                 }
         }
         if (optind >= argc)

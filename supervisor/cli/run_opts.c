@@ -257,7 +257,6 @@ int sv_cli_run_parse(int argc, char **argv, sv_cli_run_opts *o) {
                 { NULL, 0, NULL, 0 },
         };
         sv_cli_common common;
-        char bad[8];
         long ncpu;
         int c, r;
 
@@ -348,18 +347,8 @@ int sv_cli_run_parse(int argc, char **argv, sv_cli_run_opts *o) {
                 case 'q':
                         o->quiet = true;
                         break;
-                case 'h':
-                case OPT_HELP:
-                        fputs(usage_text, stdout);
-                        return EXIT_OK;
-                case OPT_VERSION:
-                        printf("supervise run %s\n", SV_VERSION);
-                        return EXIT_OK;
-                case ':':
-                        return usage_error("option '%s' needs an argument",
-                                           sv_cli_bad_option(argv, bad, sizeof(bad)));
                 default:
-                        return usage_error("unknown option '%s'", sv_cli_bad_option(argv, bad, sizeof(bad)));
+                        return sv_cli_opt_other(c, OPT_HELP, OPT_VERSION, argv, "supervise run", usage_text);
                 }
         }
         if (optind < argc)

@@ -32,6 +32,22 @@ int sv_cli_usage_error(const char *cmd, const char *fmt, const char *arg) {
         return SV_CLI_EXIT_OWN;
 }
 
+int sv_cli_opt_other(int c, int help_opt, int version_opt, char **argv, const char *cmd,
+                     const char *usage) {
+        char bad[8];
+
+        if (c == 'h' || c == help_opt) {
+                fputs(usage, stdout);
+                return 0;
+        }
+        if (c == version_opt) {
+                printf("%s %s\n", cmd, SV_VERSION);
+                return 0;
+        }
+        return sv_cli_usage_error(cmd, c == ':' ? "option '%s' needs an argument" : "unknown option '%s'",
+                                  sv_cli_bad_option(argv, bad, sizeof(bad)));
+}
+
 int sv_cli_watch_signals(uv_loop_t *loop, uv_signal_t *handles, const int *signums, int n,
                          uv_signal_cb cb, void *data, int *nstarted) {
         int i, e;

@@ -746,8 +746,7 @@ static bool sysctl_is_zero(const char *path) {
         return strcmp(buf, "0\n") == 0 || strcmp(buf, "0") == 0;
 }
 
-/* The child tries what the library will try, and answers by exit status. */
-static bool probe_unshare(bool as_nobody) {
+bool svt_unshare_works(int flags, bool as_nobody) {
         pid_t pid;
         int st;
 
@@ -756,20 +755,24 @@ static bool probe_unshare(bool as_nobody) {
         if (pid < 0)
                 return false;
         if (pid == 0) {
-                if (as_nobody) {
-                        if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
-                                _exit(1);
-                        _exit(unshare(CLONE_NEWUSER | CLONE_NEWPID) == 0 ? 0 : 1);
-                }
-                if (unshare(CLONE_NEWPID) == 0 || unshare(CLONE_NEWUSER | CLONE_NEWPID) == 0)
-                        _exit(0);
-                _exit(1);
+                if (as_nobody && (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0))
+                        _exit(1);
+                _exit(unshare(flags) == 0 ? 0 : 1);
         }
         while (waitpid(pid, &st, 0) < 0) {
                 if (errno != EINTR)
                         return false;
         }
         return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+/* Tries what the library will try: as root, a PID namespace alone or
+ * inside a user namespace; as uid 65534, inside a user namespace. */
+static bool probe_unshare(bool as_nobody) {
+        if (as_nobody)
+                return svt_unshare_works(CLONE_NEWUSER | CLONE_NEWPID, true);
+        return svt_unshare_works(CLONE_NEWPID, false) ||
+               svt_unshare_works(CLONE_NEWUSER | CLONE_NEWPID, false);
 }
 
 bool svt_pidns_allowed(bool as_nobody) {
@@ -819,4 +822,19 @@ int svt_wait_gone(pid_t pid, int timeout_ms) {
                 nanosleep(&ts, NULL);
         }
         return kill(pid, 0) == 0 ? -1 : 0;
+}
+
+sv_exit_info svt_exited(int code, uint64_t wall_ms) {
+        sv_exit_info e;
+
+        memset(&e, 0, sizeof(e));
+        e.exited = true;
+        e.code = code;
+        e.cause = SV_CAUSE_EXITED;
+        e.wall_us = wall_ms * 1000;
+        e.user_us = 1500;
+        e.sys_us = 700;
+        e.max_rss_kb = 2048;
+        e.stop_step = -1;
+        return e;
 }

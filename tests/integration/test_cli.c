@@ -25,8 +25,6 @@
 #include "svtest.h"
 
 #define T_MS 10000
-#define MAX_ARGS 24
-
 #define MAX_KEPT 64
 
 /* What a test holds, for teardown to release even when an assertion has
@@ -34,20 +32,11 @@
 typedef struct fixture {
         svt_proc sup; /* a supervise we started and have not reaped yet */
         char json_path[64];
-        void *mem[MAX_KEPT];
-        int nmem;
         json_t *json[MAX_KEPT];
         int njson;
 } fixture;
 
 static fixture fx;
-
-/* Hands `p` (malloc'd, may be NULL) to teardown; returns it. */
-static void *keep(void *p) {
-        assert_true(fx.nmem < MAX_KEPT);
-        fx.mem[fx.nmem++] = p;
-        return p;
-}
 
 static json_t *keep_json(json_t *o) {
         assert_true(fx.njson < MAX_KEPT);
@@ -63,12 +52,9 @@ static int setup(void **state) {
 }
 
 static int teardown(void **state) {
-        char why[1024];
         int i;
 
         (void) state;
-        for (i = 0; i < fx.nmem; i++)
-                free(fx.mem[i]);
         for (i = 0; i < fx.njson; i++)
                 json_decref(fx.json[i]);
         /* The guardian of a supervise killed here ends its trees; whatever
@@ -76,63 +62,30 @@ static int teardown(void **state) {
         svt_proc_release(&fx.sup, T_MS);
         if (fx.json_path[0])
                 (void) unlink(fx.json_path);
-        if (svt_reap_children(T_MS, why, sizeof(why)) != 0) {
-                fprintf(stderr, "teardown: survivors: %s\n", why);
-                return -1;
-        }
-        return 0;
-}
-
-/* argv = supervise, then `args` (NULL-terminated). */
-static void cli_argv(const char *argv[MAX_ARGS], const char *const args[]) {
-        int i;
-
-        argv[0] = svt_cli();
-        for (i = 0; args[i]; i++) {
-                assert_true(i + 2 < MAX_ARGS);
-                argv[i + 1] = args[i];
-        }
-        argv[i + 1] = NULL;
+        return svt_scratch_end(T_MS);
 }
 
 /* Runs supervise to the end; returns its wait status. */
 static int cli_run(const char *const args[], const char *const env[], char **out, char **err) {
-        const char *argv[MAX_ARGS];
-        int st;
-
-        cli_argv(argv, args);
-        st = svt_run(argv, env, out, err, T_MS);
-        assert_int_not_equal(st, -1);
-        if (out)
-                keep(*out);
-        if (err)
-                keep(*err);
-        return st;
+        return svt_run_cli(NULL, args, env, out, err, T_MS);
 }
 
 /* Starts supervise with stdout and stderr piped into fx. */
 static void cli_start(const char *const args[]) {
-        const char *argv[MAX_ARGS];
-
-        cli_argv(argv, args);
-        svt_proc_start(&fx.sup, argv);
+        svt_start_cli(&fx.sup, NULL, args);
 }
 
 /* Waits for the supervise of cli_start() to end; returns its wait status. */
 static int cli_finish(char **out, char **err) {
         int st = svt_proc_finish(&fx.sup, out, err, T_MS);
 
-        keep(*out);
-        keep(*err);
+        svt_keep(*out);
+        svt_keep(*err);
         return st;
 }
 
 static void assert_exit_status(int st, int want) {
-        if (!WIFEXITED(st))
-                fail_msg("supervise did not exit (wait status 0x%x, signal %d)", st,
-                         WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-        if (WEXITSTATUS(st) != want)
-                fail_msg("supervise exited %d, want %d", WEXITSTATUS(st), want);
+        svt_assert_exit(st, want, NULL);
 }
 
 static void make_json_path(void) {
@@ -142,23 +95,6 @@ static void make_json_path(void) {
         fd = mkstemp(fx.json_path);
         assert_true(fd >= 0);
         (void) close(fd);
-}
-
-static char *slurp(const char *path) {
-        FILE *f = fopen(path, "re");
-        char *buf;
-        long n;
-
-        assert_non_null(f);
-        assert_int_equal(fseek(f, 0, SEEK_END), 0);
-        n = ftell(f);
-        assert_true(n >= 0);
-        rewind(f);
-        buf = keep(calloc(1, (size_t) n + 1));
-        assert_non_null(buf);
-        assert_int_equal(fread(buf, 1, (size_t) n, f), (size_t) n);
-        (void) fclose(f);
-        return buf;
 }
 
 /* ---- JSON records ---- */
@@ -241,7 +177,7 @@ static char *expect_line_prefix(int fd, const char *prefix) {
         }
         if (!line || strncmp(line, prefix, strlen(prefix)) != 0)
                 fail_msg("expected a line starting with '%s', got '%s'", prefix,
-                         line ? (const char *) keep(line) : "(EOF)");
+                         line ? (const char *) svt_keep(line) : "(EOF)");
         return line;
 }
 
@@ -275,7 +211,7 @@ static json_t *next_record(int fd, const char *skip_prefix) {
                         free(line);
                         continue;
                 }
-                keep(line);
+                svt_keep(line);
                 return record_parse(line);
         }
 }
@@ -576,7 +512,7 @@ static void test_json_file_has_one_valid_record_per_copy(void **state) {
         make_json_path();
         args[4] = fx.json_path;
         assert_exit_status(cli_run(args, NULL, NULL, NULL), 0);
-        text = slurp(fx.json_path);
+        text = svt_slurp(fx.json_path, NULL);
         n = records_parse(text, NULL, recs, 8);
         assert_int_equal(n, 3);
         for (i = 0; i < n; i++) {
@@ -899,7 +835,7 @@ static int signal_two_copies(int sig, const char *code_sig, const char *cause, l
                     (step ? rec_int(rec, "step") != step : !json_is_null(json_object_get(rec, "step"))) ||
                     strcmp(rec_str(rec, "step_signal"), step_signal) != 0) {
                         char *s = json_dumps(rec, JSON_COMPACT);
-                        keep(s);
+                        svt_keep(s);
                         fail_msg("after %s to supervise, want code %d signal %s cause %s step %lld "
                                  "step_signal %s; got %s",
                                  code_sig, -sig, code_sig, cause, step, step_signal, s);

@@ -16,7 +16,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdbool.h>
@@ -174,9 +173,6 @@ typedef struct verdicts {
 } verdicts;
 
 typedef struct fixture {
-        char dir[64];
-        char *mem[1024];
-        int nmem;
         verdicts a, b;
 } fixture;
 
@@ -184,59 +180,15 @@ static fixture fx;
 
 static char *keep(char *p) {
         assert_non_null(p);
-        assert_true(fx.nmem < 1024);
-        fx.mem[fx.nmem++] = p;
-        return p;
-}
-
-static const char *tpath(const char *name) {
-        char *p = NULL;
-
-        assert_true(asprintf(&p, "%s/%s", fx.dir, name) > 0);
-        return keep(p);
-}
-
-static void write_file(const char *path, const char *text) {
-        FILE *f = fopen(path, "we");
-
-        assert_non_null(f);
-        assert_true(fputs(text, f) >= 0);
-        assert_int_equal(fclose(f), 0);
-}
-
-static void rm_tree(const char *path) {
-        struct dirent *d;
-        char sub[4096];
-        struct stat st;
-        DIR *dir = opendir(path);
-
-        if (!dir) {
-                (void) unlink(path);
-                return;
-        }
-        while ((d = readdir(dir)) != NULL) {
-                if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
-                        continue;
-                (void) snprintf(sub, sizeof(sub), "%s/%s", path, d->d_name);
-                if (lstat(sub, &st) == 0 && S_ISDIR(st.st_mode))
-                        rm_tree(sub);
-                else
-                        (void) unlink(sub);
-        }
-        (void) closedir(dir);
-        (void) rmdir(path);
+        return svt_keep(p);
 }
 
 /* Runs argv to the end; returns its stdout, its stderr in *err (may be
  * NULL) and its exit code in *code. */
 static char *run(const char *const argv[], char **err, int *code) {
         char *out = NULL, *e = NULL;
-        int st = svt_run(argv, NULL, &out, &e, T_MS);
+        int st = svt_run_kept(argv, NULL, &out, &e, T_MS);
 
-        if (st == -1)
-                fail_msg("%s did not finish in time", argv[0]);
-        keep(out);
-        keep(e);
         if (!WIFEXITED(st))
                 fail_msg("%s died (wait status 0x%x); stderr:\n%s", argv[0], st, e);
         *code = WEXITSTATUS(st);
@@ -247,14 +199,14 @@ static char *run(const char *const argv[], char **err, int *code) {
 
 /* Writes the project and configures it into build directory `b`. */
 static const char *configure(const char *b) {
-        const char *src = tpath("src"), *build = tpath(b);
+        const char *src = svt_tpath("src"), *build = svt_tpath(b);
         const char *cmake[] = { "cmake", "-S", src, "-B", build, NULL };
         char *err;
         int code;
 
         (void) mkdir(src, 0755);
-        write_file(tpath("src/t.sh"), script);
-        write_file(tpath("src/CMakeLists.txt"), project);
+        svt_write_file(svt_tpath("src/t.sh"), script);
+        svt_write_file(svt_tpath("src/CMakeLists.txt"), project);
         (void) run(cmake, &err, &code);
         if (code != 0)
                 fail_msg("cmake failed (%d):\n%s", code, err);
@@ -339,27 +291,16 @@ static void parse_events(const char *path, verdicts *vs) {
 static int setup(void **state) {
         (void) state;
         memset(&fx, 0, sizeof(fx));
-        (void) snprintf(fx.dir, sizeof(fx.dir), "/tmp/svfid.XXXXXX");
-        return mkdtemp(fx.dir) ? 0 : -1;
+        return svt_scratch_begin("/tmp/svfid.XXXXXX");
 }
 
 static int teardown(void **state) {
-        char why[1024];
-        int i;
-
         (void) state;
-        for (i = 0; i < fx.nmem; i++)
-                free(fx.mem[i]);
-        if (svt_reap_children(T_MS, why, sizeof(why)) != 0) {
-                fprintf(stderr, "teardown: survivors: %s\n", why);
-                return -1;
-        }
-        rm_tree(fx.dir);
-        return 0;
+        return svt_scratch_end(T_MS);
 }
 
 static void test_ctest_verdicts_agree_with_plain_ctest_test_by_test(void **state) {
-        const char *b1 = configure("b1"), *b2 = configure("b2"), *ev = tpath("ev.jsonl");
+        const char *b1 = configure("b1"), *b2 = configure("b2"), *ev = svt_tpath("ev.jsonl");
         const char *ctest[] = { "ctest", "--test-dir", b1, "-j", "2", NULL };
         const char *sv[] = { svt_cli(), "run", "-q", "-j", "2", "--ctest", b2, "--events", ev, NULL };
         int code, i, differ = 0;
@@ -397,7 +338,7 @@ static void test_ctest_verdicts_agree_with_plain_ctest_test_by_test(void **state
 /* The names `supervise run --ctest B ARGS` runs (its events file). */
 static void sv_selects(const char *b, const char *const *args, verdicts *vs) {
         const char *argv[16] = { svt_cli(), "run", "-q", "-j", "2", "--ctest", b, "--events",
-                                 tpath("sel.jsonl") };
+                                 svt_tpath("sel.jsonl") };
         int k = 9, code;
 
         for (; *args; args++)

@@ -23,7 +23,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <stdbool.h>
@@ -39,112 +38,26 @@
 
 #define T_MS 60000
 #define MAX_ARGS 32
-#define MAX_KEPT 64
-#define NOBODY 65534
-
-typedef struct fixture {
-        char dir[64];
-        void *mem[MAX_KEPT];
-        int nmem;
-} fixture;
-
-static fixture fx;
-
-static void *keep(void *p) {
-        assert_true(fx.nmem < MAX_KEPT);
-        fx.mem[fx.nmem++] = p;
-        return p;
-}
 
 static int setup(void **state) {
         (void) state;
-        memset(&fx, 0, sizeof(fx));
-        (void) snprintf(fx.dir, sizeof(fx.dir), "/var/tmp/sviso.XXXXXX");
-        if (!mkdtemp(fx.dir))
+        if (svt_scratch_begin("/var/tmp/sviso.XXXXXX") < 0)
                 return -1;
         /* uid 65534 writes here too (the unprivileged runs). */
-        return chmod(fx.dir, 0777);
-}
-
-static void rm_tree(const char *path) {
-        struct dirent *d;
-        char sub[4096];
-        struct stat st;
-        DIR *dir;
-
-        dir = opendir(path);
-        if (!dir) {
-                (void) unlink(path);
-                return;
-        }
-        while ((d = readdir(dir)) != NULL) {
-                if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
-                        continue;
-                (void) snprintf(sub, sizeof(sub), "%s/%s", path, d->d_name);
-                if (lstat(sub, &st) == 0 && S_ISDIR(st.st_mode))
-                        rm_tree(sub);
-                else
-                        (void) unlink(sub);
-        }
-        (void) closedir(dir);
-        (void) rmdir(path);
+        return chmod(svt_scratch_dir(), 0777);
 }
 
 static int teardown(void **state) {
-        char why[1024];
-        int i;
-
         (void) state;
-        for (i = 0; i < fx.nmem; i++)
-                free(fx.mem[i]);
-        if (svt_reap_children(T_MS, why, sizeof(why)) != 0) {
-                fprintf(stderr, "teardown: survivors: %s\n", why);
-                return -1;
-        }
-        if (fx.dir[0])
-                rm_tree(fx.dir);
-        return 0;
+        return svt_scratch_end(T_MS);
 }
 
 /* ---- Helpers ---- */
 
-static const char *tpath(const char *name) {
-        char *p = NULL;
-
-        assert_true(asprintf(&p, "%s/%s", fx.dir, name) > 0);
-        return keep(p);
-}
-
+/* uid 65534 reads it too. */
 static void write_file(const char *path, const char *text) {
-        FILE *f = fopen(path, "we");
-
-        assert_non_null(f);
-        assert_true(fputs(text, f) >= 0);
-        assert_int_equal(fclose(f), 0);
+        svt_write_file(path, text);
         assert_int_equal(chmod(path, 0644), 0);
-}
-
-static char *slurp(const char *path) {
-        FILE *f = fopen(path, "re");
-        char *buf;
-        long n;
-
-        if (!f)
-                fail_msg("cannot open '%s': %s", path, strerror(errno));
-        assert_int_equal(fseek(f, 0, SEEK_END), 0);
-        n = ftell(f);
-        assert_true(n >= 0);
-        rewind(f);
-        buf = keep(calloc(1, (size_t) n + 1));
-        assert_non_null(buf);
-        assert_int_equal(fread(buf, 1, (size_t) n, f), (size_t) n);
-        (void) fclose(f);
-        return buf;
-}
-
-static void assert_contains(const char *hay, const char *needle) {
-        if (!hay || !strstr(hay, needle))
-                fail_msg("expected to find '%s' in:\n%s", needle, hay ? hay : "(null)");
 }
 
 /* A TCP port free on the host right now: what the kernel hands out for 0. */
@@ -166,7 +79,7 @@ static int free_port(void) {
 /* A job file of `n` copies of sv-fixed `args`, meeting at a fresh barrier
  * directory; returns its path. */
 static const char *fixed_jobs(int n, const char *args) {
-        const char *bar = tpath("barrier");
+        const char *bar = svt_tpath("barrier");
         char *text = NULL, *more;
         int i;
 
@@ -178,9 +91,9 @@ static const char *fixed_jobs(int n, const char *args) {
                 free(text);
                 text = more;
         }
-        write_file(tpath("jobs.txt"), text);
+        write_file(svt_tpath("jobs.txt"), text);
         free(text);
-        return tpath("jobs.txt");
+        return svt_tpath("jobs.txt");
 }
 
 enum { AS_US = 0, AS_NOBODY = 1 };
@@ -197,9 +110,9 @@ static int run_cli(int who, const char *extra, const char *const args[], char **
 
         argv[n++] = "env";
         argv[n++] = "-C";
-        argv[n++] = fx.dir;
-        assert_true(asprintf(&tmpdir, "TMPDIR=%s", fx.dir) > 0);
-        keep(tmpdir);
+        argv[n++] = svt_scratch_dir();
+        assert_true(asprintf(&tmpdir, "TMPDIR=%s", svt_scratch_dir()) > 0);
+        svt_keep(tmpdir);
         argv[n++] = tmpdir;
         if (extra)
                 argv[n++] = extra;
@@ -216,15 +129,12 @@ static int run_cli(int who, const char *extra, const char *const args[], char **
                 argv[n++] = args[i];
         }
         argv[n] = NULL;
-        st = svt_run(argv, NULL, &out, err, T_MS);
-        assert_int_not_equal(st, -1);
-        keep(out);
-        keep(*err);
+        st = svt_run_kept(argv, NULL, &out, err, T_MS);
         {
                 char *both = NULL;
 
                 assert_true(asprintf(&both, "%s--- stdout ---\n%s", *err, out) > 0);
-                *err = keep(both);
+                *err = svt_keep(both);
         }
         if (!WIFEXITED(st))
                 fail_msg("supervise run did not exit (wait status 0x%x)", st);
@@ -255,7 +165,7 @@ static int count_prefixed(const char *dir, const char *prefix, char *first, size
 
 /* The /tmp mounts we see: isolation must never add one here. */
 static int tmp_mounts(void) {
-        char *text = slurp("/proc/self/mountinfo"), *p = text;
+        char *text = svt_slurp("/proc/self/mountinfo", NULL), *p = text;
         int n = 0;
 
         while ((p = strstr(p, " /tmp ")) != NULL) {
@@ -268,22 +178,7 @@ static int tmp_mounts(void) {
 /* True if uid 65534 may make a network namespace inside a user namespace:
  * then the unprivileged tests must pass, not skip. */
 static bool nobody_userns_allowed(void) {
-        pid_t pid;
-        int st;
-
-        fflush(NULL);
-        pid = fork();
-        if (pid < 0)
-                return false;
-        if (pid == 0) {
-                if (geteuid() == 0 &&
-                    (setgroups(0, NULL) < 0 || setgid(NOBODY) < 0 || setuid(NOBODY) < 0))
-                        _exit(1);
-                _exit(unshare(CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWNS) == 0 ? 0 : 1);
-        }
-        if (waitpid(pid, &st, 0) < 0)
-                return false;
-        return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+        return svt_unshare_works(CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWNS, geteuid() == 0);
 }
 
 /* ---- Tests ---- */
@@ -300,10 +195,10 @@ static void test_isolate_net_cwd_lets_fixed_port_and_file_jobs_run_together(void
                        (const char *[]){ "-j", "2", "--isolate", "net,cwd", "--from", jobs, NULL },
                        &err);
         assert_exit(code, 0, err);
-        assert_contains(err, "2 passed");
+        svt_assert_contains(err, "2 passed");
         /* Each job wrote its file in a directory of its own, now gone. */
-        assert_int_equal(count_prefixed(fx.dir, "supervise-run-", NULL, 0), 0);
-        assert_int_equal(count_prefixed(fx.dir, "fixed.txt", NULL, 0), 0);
+        assert_int_equal(count_prefixed(svt_scratch_dir(), "supervise-run-", NULL, 0), 0);
+        assert_int_equal(count_prefixed(svt_scratch_dir(), "fixed.txt", NULL, 0), 0);
 }
 
 static void test_isolate_none_fixed_port_jobs_collide(void **state) {
@@ -316,8 +211,8 @@ static void test_isolate_none_fixed_port_jobs_collide(void **state) {
         jobs = fixed_jobs(2, args);
         code = run_cli(AS_US, NULL, (const char *[]){ "-j", "2", "--from", jobs, NULL }, &err);
         assert_exit(code, 1, err);
-        assert_contains(err, "1 passed, 1 failed");
-        assert_contains(err, "Address already in use");
+        svt_assert_contains(err, "1 passed, 1 failed");
+        svt_assert_contains(err, "Address already in use");
 }
 
 static void test_isolate_none_fixed_file_jobs_collide(void **state) {
@@ -329,13 +224,13 @@ static void test_isolate_none_fixed_file_jobs_collide(void **state) {
         jobs = fixed_jobs(2, "-f fixed.txt");
         code = run_cli(AS_US, NULL, (const char *[]){ "-j", "2", "--from", jobs, NULL }, &err);
         assert_exit(code, 1, err);
-        assert_contains(err, "1 passed, 1 failed");
-        assert_contains(err, "File exists");
+        svt_assert_contains(err, "1 passed, 1 failed");
+        svt_assert_contains(err, "File exists");
 }
 
 static void test_isolate_keep_failed_keeps_exactly_the_failed_jobs_dir(void **state) {
         char run[256], path[512], *err = NULL, *ev;
-        const char *jobs = tpath("jobs.txt");
+        const char *jobs = svt_tpath("jobs.txt");
         struct stat st;
         int code;
 
@@ -350,19 +245,19 @@ static void test_isolate_keep_failed_keeps_exactly_the_failed_jobs_dir(void **st
         }
         code = run_cli(AS_US, NULL,
                        (const char *[]){ "-j", "2", "--isolate", "cwd", "--keep-failed", "--events",
-                                         tpath("ev.jsonl"), "--from", jobs, NULL },
+                                         svt_tpath("ev.jsonl"), "--from", jobs, NULL },
                        &err);
         assert_exit(code, 1, err);
-        assert_int_equal(count_prefixed(fx.dir, "supervise-run-", run, sizeof(run)), 1);
-        snprintf(path, sizeof(path), "%s/%s", fx.dir, run);
+        assert_int_equal(count_prefixed(svt_scratch_dir(), "supervise-run-", run, sizeof(run)), 1);
+        snprintf(path, sizeof(path), "%s/%s", svt_scratch_dir(), run);
         assert_int_equal(count_prefixed(path, "", NULL, 0), 1 + 2); /* ".", ".." and one */
-        snprintf(path, sizeof(path), "%s/%s/2-bad/out.txt", fx.dir, run);
+        snprintf(path, sizeof(path), "%s/%s/2-bad/out.txt", svt_scratch_dir(), run);
         assert_int_equal(stat(path, &st), 0);
-        snprintf(path, sizeof(path), "kept: %s/%s/2-bad", fx.dir, run);
-        assert_contains(err, path);
-        ev = slurp(tpath("ev.jsonl"));
-        assert_contains(ev, "\"kind\":\"workdir\"");
-        assert_contains(ev, path);
+        snprintf(path, sizeof(path), "kept: %s/%s/2-bad", svt_scratch_dir(), run);
+        svt_assert_contains(err, path);
+        ev = svt_slurp(svt_tpath("ev.jsonl"), NULL);
+        svt_assert_contains(ev, "\"kind\":\"workdir\"");
+        svt_assert_contains(ev, path);
 }
 
 static void test_isolate_tmp_gives_each_job_a_private_tmp_with_tmpdir(void **state) {
@@ -397,9 +292,9 @@ static void unprivileged_all_modes(const char *mechanism) {
                        (const char *[]){ "-j", "2", "--isolate", "net,cwd,tmp", "--from", jobs, NULL },
                        &err);
         assert_exit(code, 0, err);
-        assert_contains(err, "2 passed");
+        svt_assert_contains(err, "2 passed");
         assert_int_equal(access(probe, F_OK), -1);
-        assert_int_equal(count_prefixed(fx.dir, "supervise-run-", NULL, 0), 0);
+        assert_int_equal(count_prefixed(svt_scratch_dir(), "supervise-run-", NULL, 0), 0);
 }
 
 static void test_isolate_unprivileged_uses_a_user_namespace(void **state) {
@@ -414,58 +309,58 @@ static void test_isolate_unprivileged_procwalk_uses_a_user_namespace(void **stat
 
 static void test_isolate_refused_exits_125_before_any_job(void **state) {
         char *err = NULL, *line_end;
-        const char *jobs, *marker = tpath("started");
+        const char *jobs, *marker = svt_tpath("started");
         char job[512];
         int code;
 
         (void) state;
         snprintf(job, sizeof(job), "%s -f %s\n", svt_worker("sv-fixed"), marker);
-        jobs = tpath("jobs.txt");
+        jobs = svt_tpath("jobs.txt");
         write_file(jobs, job);
         code = run_cli(AS_NOBODY, "SUPERVISE_ISOLATE_NO_USERNS=1",
-                       (const char *[]){ "--isolate", "net", "--events", tpath("ev.jsonl"), "--from",
+                       (const char *[]){ "--isolate", "net", "--events", svt_tpath("ev.jsonl"), "--from",
                                          jobs, NULL },
                        &err);
         assert_exit(code, 125, err);
-        assert_contains(err, "supervise run: --isolate net: cannot make namespaces here");
+        svt_assert_contains(err, "supervise run: --isolate net: cannot make namespaces here");
         line_end = strchr(err, '\n');
         assert_non_null(line_end);
         assert_string_equal(line_end + 1, "--- stdout ---\n");
         assert_int_equal(access(marker, F_OK), -1);
-        assert_string_equal(slurp(tpath("ev.jsonl")), "");
+        assert_string_equal(svt_slurp(svt_tpath("ev.jsonl"), NULL), "");
 }
 
 static void test_isolate_bad_words_keep_failed_alone_and_no_tmpdir_exit_125(void **state) {
-        const char *jobs = tpath("jobs.txt");
+        const char *jobs = svt_tpath("jobs.txt");
         char *err = NULL;
 
         (void) state;
         write_file(jobs, "true\n");
         assert_exit(run_cli(AS_US, NULL, (const char *[]){ "--isolate", "net,disk", "--from", jobs, NULL },
                             &err), 125, err);
-        assert_contains(err, "invalid --isolate 'net,disk'");
+        svt_assert_contains(err, "invalid --isolate 'net,disk'");
         assert_exit(run_cli(AS_US, NULL, (const char *[]){ "--isolate", "net,", "--from", jobs, NULL },
                             &err), 125, err);
         assert_exit(run_cli(AS_US, NULL, (const char *[]){ "--keep-failed", "--from", jobs, NULL }, &err),
                     125, err);
-        assert_contains(err, "--keep-failed needs --isolate cwd");
+        svt_assert_contains(err, "--keep-failed needs --isolate cwd");
         assert_exit(run_cli(AS_US, "TMPDIR=/nonexistent/sv",
                             (const char *[]){ "--isolate", "cwd", "--from", jobs, NULL }, &err),
                     125, err);
-        assert_contains(err, "--isolate cwd: cannot make a directory in '/nonexistent/sv'");
+        svt_assert_contains(err, "--isolate cwd: cannot make a directory in '/nonexistent/sv'");
 }
 
 /* A job file's "./prog" meant the directory supervise ran in; the fresh
  * directory must not break it. */
 static void test_isolate_cwd_keeps_relative_programs_working(void **state) {
-        const char *jobs = tpath("jobs.txt");
+        const char *jobs = svt_tpath("jobs.txt");
         char dst[512], *err = NULL;
         int in, out;
         char buf[65536];
         ssize_t n;
 
         (void) state;
-        snprintf(dst, sizeof(dst), "%s/sv-fixed", fx.dir);
+        snprintf(dst, sizeof(dst), "%s/sv-fixed", svt_scratch_dir());
         in = open(svt_worker("sv-fixed"), O_RDONLY | O_CLOEXEC);
         out = open(dst, O_WRONLY | O_CREAT | O_CLOEXEC, 0755);
         assert_true(in >= 0 && out >= 0);
@@ -476,13 +371,13 @@ static void test_isolate_cwd_keeps_relative_programs_working(void **state) {
         write_file(jobs, "./sv-fixed -f here.txt\n");
         assert_exit(run_cli(AS_US, NULL, (const char *[]){ "--isolate", "cwd", "--from", jobs, NULL },
                             &err), 0, err);
-        assert_int_equal(count_prefixed(fx.dir, "here.txt", NULL, 0), 0);
+        assert_int_equal(count_prefixed(svt_scratch_dir(), "here.txt", NULL, 0), 0);
 }
 
 /* What a job leaves in its directory is removed without following a
  * symlink out of it, even a directory locked with mode 000. */
 static void test_isolate_cwd_removal_never_follows_symlinks_out(void **state) {
-        const char *jobs = tpath("jobs.txt"), *outside = tpath("outside");
+        const char *jobs = svt_tpath("jobs.txt"), *outside = svt_tpath("outside");
         char *text = NULL, *err = NULL, keep_path[512];
         struct stat st;
 
@@ -500,7 +395,7 @@ static void test_isolate_cwd_removal_never_follows_symlinks_out(void **state) {
                             &err), 0, err);
         assert_int_equal(stat(keep_path, &st), 0);
         assert_int_equal(count_prefixed(outside, "keep.txt", NULL, 0), 1);
-        assert_int_equal(count_prefixed(fx.dir, "supervise-run-", NULL, 0), 0);
+        assert_int_equal(count_prefixed(svt_scratch_dir(), "supervise-run-", NULL, 0), 0);
 }
 
 /* A program that lives under /tmp (a project cloned and built there, as CI

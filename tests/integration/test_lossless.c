@@ -31,86 +31,30 @@
 #include "svtest.h"
 
 #define T_MS 60000
-#define MAX_KEPT 64
 
 typedef struct fixture {
-        char dir[64];
         bool mounted;
         svt_proc sup;
-        void *mem[MAX_KEPT];
-        int nmem;
 } fixture;
 
 static fixture fx;
-
-static void *keep(void *p) {
-        assert_true(fx.nmem < MAX_KEPT);
-        fx.mem[fx.nmem++] = p;
-        return p;
-}
 
 static int setup(void **state) {
         (void) state;
         memset(&fx, 0, sizeof(fx));
         svt_proc_init(&fx.sup);
-        (void) snprintf(fx.dir, sizeof(fx.dir), "/tmp/sv-lossless-XXXXXX");
-        if (!mkdtemp(fx.dir))
+        if (svt_scratch_begin("/tmp/sv-lossless-XXXXXX") < 0)
                 return -1;
         svt_become_subreaper();
         return 0;
 }
 
 static int teardown(void **state) {
-        char cmd[128];
-        int i;
-
         (void) state;
         svt_proc_release(&fx.sup, T_MS);
         if (fx.mounted)
-                (void) umount2(fx.dir, MNT_DETACH);
-        (void) snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx.dir);
-        if (system(cmd) != 0)
-                return -1;
-        for (i = 0; i < fx.nmem; i++)
-                free(fx.mem[i]);
-        svt_reap_all(T_MS);
-        return 0;
-}
-
-static const char *tpath(const char *name) {
-        char *p;
-
-        assert_true(asprintf(&p, "%s/%s", fx.dir, name) > 0);
-        return keep(p);
-}
-
-static void write_file(const char *path, const char *text) {
-        FILE *f = fopen(path, "w");
-
-        assert_non_null(f);
-        assert_int_equal(fputs(text, f) >= 0, 1);
-        assert_int_equal(fclose(f), 0);
-}
-
-static char *slurp(const char *path, size_t *out_len) {
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        char *text;
-
-        assert_true(fd >= 0);
-        text = svt_read_all(fd, T_MS);
-        assert_non_null(text);
-        close(fd);
-        if (out_len) {
-                struct stat st;
-                assert_int_equal(stat(path, &st), 0);
-                *out_len = (size_t) st.st_size;
-        }
-        return keep(text);
-}
-
-static void assert_contains(const char *hay, const char *needle) {
-        if (!hay || !strstr(hay, needle))
-                fail_msg("expected to find '%s' in:\n%s", needle, hay ? hay : "(null)");
+                (void) umount2(svt_scratch_dir(), MNT_DETACH);
+        return svt_scratch_end(T_MS);
 }
 
 /* How the child's stdout is set up. */
@@ -205,8 +149,8 @@ static int run_io(const char *const args[], enum out_mode mode, rlim_t nofile, c
                 text[0] = strdup("");
         if (!text[1])
                 text[1] = strdup("");
-        keep(text[0]);
-        keep(text[1]);
+        svt_keep(text[0]);
+        svt_keep(text[1]);
         if (out)
                 *out = text[0];
         if (err)
@@ -239,7 +183,7 @@ static void test_json_to_dev_full_exits_125_naming_the_file(void **state) {
         (void) state;
         st = run_io(args, OUT_PIPE, 0, NULL, &err);
         assert_exit(st, 125, err);
-        assert_contains(err, "supervise: cannot write '/dev/full': No space left on device\n");
+        svt_assert_contains(err, "supervise: cannot write '/dev/full': No space left on device\n");
 }
 
 /* The reader is gone (EPIPE; SIGPIPE is ignored): the copy, which would run
@@ -252,8 +196,8 @@ static void test_json_into_a_closed_pipe_stops_the_copies_and_exits_125(void **s
         (void) state;
         st = run_io(args, OUT_CLOSED_PIPE, 0, NULL, &err);
         assert_exit(st, 125, err);
-        assert_contains(err, "cannot write to standard output (--json -): Broken pipe\n");
-        assert_contains(err, "stopped by supervise (stop); killed by SIGTERM (-15), ended at step 1 (SIGTERM)");
+        svt_assert_contains(err, "cannot write to standard output (--json -): Broken pipe\n");
+        svt_assert_contains(err, "stopped by supervise (stop); killed by SIGTERM (-15), ended at step 1 (SIGTERM)");
 }
 
 /* One start record per copy, each before its copy's exit record; exit
@@ -319,7 +263,7 @@ static void test_leaked_hostile_cmdline_is_escaped_not_dropped(void **state) {
         assert_string_equal(json_string_value(json_object_get(l, "cmdline_b64")), b64);
         free(b64);
         json_decref(o);
-        assert_contains(err, ": \\xFF\\x1B]0;pwn\\x07\\x1B[2J sleep 9\n");
+        svt_assert_contains(err, ": \\xFF\\x1B]0;pwn\\x07\\x1B[2J sleep 9\n");
         assert_terminal_safe(err);
 }
 
@@ -343,7 +287,7 @@ static void test_ps_escapes_a_hostile_cmdline(void **state) {
                 st = run_io(args, OUT_PIPE, 0, &out, &err);
         }
         assert_exit(st, 0, err);
-        assert_contains(out, "  \\xFF\\x1B]0;pwn\\x07\\x1B[2J sleep 9\n");
+        svt_assert_contains(out, "  \\xFF\\x1B]0;pwn\\x07\\x1B[2J sleep 9\n");
         assert_terminal_safe(out);
         assert_int_equal(kill((pid_t) atoi(pidarg), SIGKILL), 0);
 }
@@ -351,9 +295,9 @@ static void test_ps_escapes_a_hostile_cmdline(void **state) {
 /* ---- supervise run ---- */
 
 static const char *jobs_file(const char *text) {
-        const char *p = tpath("jobs.txt");
+        const char *p = svt_tpath("jobs.txt");
 
-        write_file(p, text);
+        svt_write_file(p, text);
         return p;
 }
 
@@ -364,10 +308,10 @@ static void test_run_stdout_on_dev_full_exits_125(void **state) {
 
         (void) state;
         assert_true(asprintf(&jobs, "%s output\n", svt_worker("sv-hostile")) > 0);
-        args[3] = jobs_file(keep(jobs));
+        args[3] = jobs_file(svt_keep(jobs));
         st = run_io(args, OUT_DEV_FULL, 0, NULL, &err);
         assert_exit(st, 125, err);
-        assert_contains(err, "supervise run: cannot write to standard output: no space left on device\n");
+        svt_assert_contains(err, "supervise run: cannot write to standard output: no space left on device\n");
 }
 
 /* The first job's output meets a closed pipe: the second job, which would
@@ -380,15 +324,15 @@ static void test_run_stdout_into_a_closed_pipe_stops_running_jobs(void **state) 
         (void) state;
         assert_true(asprintf(&jobs, "name=out %s output\nname=long %s 60000\n", svt_worker("sv-hostile"),
                              svt_worker("sv-sleep")) > 0);
-        args[6] = jobs_file(keep(jobs));
-        args[8] = tpath("events.jsonl");
+        args[6] = jobs_file(svt_keep(jobs));
+        args[8] = svt_tpath("events.jsonl");
         st = run_io(args, OUT_CLOSED_PIPE, 0, NULL, &err);
         assert_exit(st, 125, err);
-        assert_contains(err, "supervise run: cannot write to standard output: broken pipe\n");
-        ev = slurp(args[8], NULL);
-        assert_contains(ev, "\"name\":\"long\",\"attempt\":1,\"pid\":");
-        assert_contains(ev, "\"reason\":\"aborted\"");
-        assert_contains(ev, "\"event\":\"end\"");
+        svt_assert_contains(err, "supervise run: cannot write to standard output: broken pipe\n");
+        ev = svt_slurp(args[8], NULL);
+        svt_assert_contains(ev, "\"name\":\"long\",\"attempt\":1,\"pid\":");
+        svt_assert_contains(ev, "\"reason\":\"aborted\"");
+        svt_assert_contains(ev, "\"event\":\"end\"");
 }
 
 static void test_run_events_on_dev_full_exits_125_before_any_job(void **state) {
@@ -398,10 +342,10 @@ static void test_run_events_on_dev_full_exits_125_before_any_job(void **state) {
 
         (void) state;
         assert_true(asprintf(&jobs, "%s 60000\n", svt_worker("sv-sleep")) > 0);
-        args[5] = jobs_file(keep(jobs));
+        args[5] = jobs_file(svt_keep(jobs));
         st = run_io(args, OUT_PIPE, 0, NULL, &err);
         assert_exit(st, 125, err);
-        assert_contains(err, "supervise run: cannot write the events file '/dev/full': no space left on device\n");
+        svt_assert_contains(err, "supervise run: cannot write the events file '/dev/full': no space left on device\n");
 }
 
 /* Output with a NUL and invalid UTF-8 reaches every report whole. */
@@ -416,24 +360,24 @@ static void test_run_nul_and_invalid_utf8_reach_every_report(void **state) {
 
         (void) state;
         assert_true(asprintf(&jobs, "name=bytes %s output\n", svt_worker("sv-hostile")) > 0);
-        args[3] = jobs_file(keep(jobs));
-        args[5] = tpath("ev.jsonl");
-        args[7] = tpath("r.xml");
-        args[9] = tpath("r.tap");
+        args[3] = jobs_file(svt_keep(jobs));
+        args[5] = svt_tpath("ev.jsonl");
+        args[7] = svt_tpath("r.xml");
+        args[9] = svt_tpath("r.tap");
         st = run_io(args, OUT_PIPE, 0, &out, &err);
         assert_exit(st, 1, err);
         /* The grouped output on our stdout is the job's bytes. */
         assert_int_equal(memcmp(out, bytes_out, sizeof(bytes_out) - 1), 0);
-        ev = slurp(args[5], NULL);
-        assert_contains(ev, "before\\u0000after \\\\xFF\\\\xFE end\\n");
-        assert_contains(ev, "err\\u0000\\\\xC0 tail\\n");
-        assert_contains(ev, "\"output_tail_b64\":\"");
-        xml = slurp(args[7], &n);
+        ev = svt_slurp(args[5], NULL);
+        svt_assert_contains(ev, "before\\u0000after \\\\xFF\\\\xFE end\\n");
+        svt_assert_contains(ev, "err\\u0000\\\\xC0 tail\\n");
+        svt_assert_contains(ev, "\"output_tail_b64\":\"");
+        xml = svt_slurp(args[7], &n);
         assert_int_equal(strlen(xml), n);
-        assert_contains(xml, "before\\x00after \\xFF\\xFE end\n");
-        assert_contains(xml, "err\\x00\\xC0 tail\n");
-        tap = slurp(args[9], NULL);
-        assert_contains(tap, "before\\x00after \\\\xFF\\\\xFE end\\n");
+        svt_assert_contains(xml, "before\\x00after \\xFF\\xFE end\n");
+        svt_assert_contains(xml, "err\\x00\\xC0 tail\n");
+        tap = svt_slurp(args[9], NULL);
+        svt_assert_contains(tap, "before\\x00after \\\\xFF\\\\xFE end\\n");
 }
 
 /* A previous report survives a SIGKILL in mid-run: the new one is written
@@ -446,11 +390,11 @@ static void test_run_sigkill_keeps_the_previous_report(void **state) {
 
         (void) state;
         assert_true(asprintf(&jobs, "name=waits %s forever\n", svt_worker("sv-spawn-child")) > 0);
-        args[3] = jobs_file(keep(jobs));
-        args[5] = tpath("r.xml");
-        args[7] = tpath("r.tap");
-        write_file(args[5], "<old/>\n");
-        write_file(args[7], "old tap\n");
+        args[3] = jobs_file(svt_keep(jobs));
+        args[5] = svt_tpath("r.xml");
+        args[7] = svt_tpath("r.tap");
+        svt_write_file(args[5], "<old/>\n");
+        svt_write_file(args[7], "old tap\n");
         argv[0] = svt_cli();
         for (i = 0; args[i]; i++)
                 argv[i + 1] = args[i];
@@ -462,8 +406,8 @@ static void test_run_sigkill_keeps_the_previous_report(void **state) {
         (void) svt_proc_finish(&fx.sup, &out, &err, T_MS);
         free(out);
         free(err);
-        assert_string_equal(slurp(args[5], NULL), "<old/>\n");
-        assert_string_equal(slurp(args[7], NULL), "old tap\n");
+        assert_string_equal(svt_slurp(args[5], NULL), "<old/>\n");
+        assert_string_equal(svt_slurp(args[7], NULL), "old tap\n");
 }
 
 /* A full disk while the report is written: an error naming the file, exit
@@ -478,13 +422,13 @@ static void test_run_full_disk_keeps_the_previous_report(void **state) {
         (void) state;
         if (geteuid() != 0)
                 skip();
-        if (mount("tmpfs", fx.dir, "tmpfs", 0, "size=64k,nr_inodes=64") < 0) {
+        if (mount("tmpfs", svt_scratch_dir(), "tmpfs", 0, "size=64k,nr_inodes=64") < 0) {
                 if (errno == EPERM)
                         skip(); /* root without CAP_SYS_ADMIN (a container) */
                 fail_msg("mount tmpfs: %s", strerror(errno));
         }
         fx.mounted = true;
-        write_file(tpath("old.xml"), "<old/>\n");
+        svt_write_file(svt_tpath("old.xml"), "<old/>\n");
         /* Many jobs with long names make a report bigger than what is left. */
         f = fopen("/tmp/sv-lossless-jobs.txt", "w");
         assert_non_null(f);
@@ -501,7 +445,7 @@ static void test_run_full_disk_keeps_the_previous_report(void **state) {
                 ssize_t w;
 
                 (void) snprintf(name, sizeof(name), "fill%d", files++);
-                fd = open(tpath(name), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+                fd = open(svt_tpath(name), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
                 if (fd < 0)
                         break;
                 w = write(fd, big, sizeof(big));
@@ -509,16 +453,16 @@ static void test_run_full_disk_keeps_the_previous_report(void **state) {
                 if (w < (ssize_t) sizeof(big))
                         break;
         }
-        (void) unlink(tpath("fill0"));
-        args[5] = tpath("old.xml");
+        (void) unlink(svt_tpath("fill0"));
+        args[5] = svt_tpath("old.xml");
         st = run_io(args, OUT_PIPE, 0, NULL, &err);
         (void) unlink("/tmp/sv-lossless-jobs.txt");
         assert_exit(st, 125, err);
-        assert_contains(err, "cannot write JUnit report '");
-        assert_contains(err, "': no space left on device (the previous report, if any, is kept)\n");
-        assert_string_equal(slurp(tpath("old.xml"), NULL), "<old/>\n");
-        assert_true(asprintf(&jobs, "ls -a '%s' | grep -c 'old.xml.tmp' >/dev/null", fx.dir) > 0);
-        assert_int_not_equal(system(keep(jobs)), 0);
+        svt_assert_contains(err, "cannot write JUnit report '");
+        svt_assert_contains(err, "': no space left on device (the previous report, if any, is kept)\n");
+        assert_string_equal(svt_slurp(svt_tpath("old.xml"), NULL), "<old/>\n");
+        assert_true(asprintf(&jobs, "ls -a '%s' | grep -c 'old.xml.tmp' >/dev/null", svt_scratch_dir()) > 0);
+        assert_int_not_equal(system(svt_keep(jobs)), 0);
 }
 
 static void test_run_report_on_dev_full_exits_125(void **state) {
@@ -528,10 +472,10 @@ static void test_run_report_on_dev_full_exits_125(void **state) {
 
         (void) state;
         assert_true(asprintf(&jobs, "%s 0\n", svt_worker("sv-exit")) > 0);
-        args[3] = jobs_file(keep(jobs));
+        args[3] = jobs_file(svt_keep(jobs));
         st = run_io(args, OUT_PIPE, 0, NULL, &err);
         assert_exit(st, 125, err);
-        assert_contains(err, "supervise run: cannot write TAP report '/dev/full': no space left on device\n");
+        svt_assert_contains(err, "supervise run: cannot write TAP report '/dev/full': no space left on device\n");
 }
 
 /* At RLIMIT_NOFILE 32 only a few jobs fit at once: run throttles and
@@ -548,7 +492,7 @@ static void test_run_throttles_at_emfile_and_every_job_passes(void **state) {
         for (i = 0; i < 30; i++)
                 fprintf(m, "%s 50\n", svt_worker("sv-sleep"));
         assert_int_equal(fclose(m), 0);
-        args[5] = jobs_file(keep(jobs));
+        args[5] = jobs_file(svt_keep(jobs));
         st = run_io(args, OUT_PIPE, 32, NULL, &err);
         assert_exit(st, 0, err);
         line = strstr(err, "supervise run: cannot start more jobs now (too many open files)");

@@ -13,20 +13,15 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
-#include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "svtest.h"
@@ -37,22 +32,11 @@
 
 typedef struct fixture {
         svt_proc sup; /* a supervise we started and have not reaped yet */
-        char dir[64];
-        void *mem[MAX_KEPT];
-        int nmem;
         json_t *json[MAX_KEPT];
         int njson;
 } fixture;
 
 static fixture fx;
-
-extern char **environ;
-
-static void *keep(void *p) {
-        assert_true(fx.nmem < MAX_KEPT);
-        fx.mem[fx.nmem++] = p;
-        return p;
-}
 
 static json_t *keep_json(json_t *o) {
         assert_true(fx.njson < MAX_KEPT);
@@ -64,151 +48,38 @@ static int setup(void **state) {
         (void) state;
         memset(&fx, 0, sizeof(fx));
         svt_proc_init(&fx.sup);
-        (void) snprintf(fx.dir, sizeof(fx.dir), "/tmp/svrun.XXXXXX");
-        if (!mkdtemp(fx.dir))
-                return -1;
-        return 0;
-}
-
-/* Removes a directory tree of plain files and directories (ours only). */
-static void rm_tree(const char *path) {
-        struct dirent *d;
-        char sub[4096];
-        struct stat st;
-        DIR *dir;
-
-        dir = opendir(path);
-        if (!dir) {
-                (void) unlink(path);
-                return;
-        }
-        while ((d = readdir(dir)) != NULL) {
-                if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
-                        continue;
-                (void) snprintf(sub, sizeof(sub), "%s/%s", path, d->d_name);
-                if (lstat(sub, &st) == 0 && S_ISDIR(st.st_mode))
-                        rm_tree(sub);
-                else
-                        (void) unlink(sub);
-        }
-        (void) closedir(dir);
-        (void) rmdir(path);
+        return svt_scratch_begin("/tmp/svrun.XXXXXX");
 }
 
 static int teardown(void **state) {
-        char why[1024];
         int i;
 
         (void) state;
-        for (i = 0; i < fx.nmem; i++)
-                free(fx.mem[i]);
         for (i = 0; i < fx.njson; i++)
                 json_decref(fx.json[i]);
         /* The guardian of a supervise killed here ends its trees; whatever
          * is left, the reap below kills. */
         svt_proc_release(&fx.sup, T_MS);
-        if (svt_reap_children(T_MS, why, sizeof(why)) != 0) {
-                fprintf(stderr, "teardown: survivors: %s\n", why);
-                return -1;
-        }
-        if (fx.dir[0])
-                rm_tree(fx.dir);
-        return 0;
+        return svt_scratch_end(T_MS);
 }
 
 /* ---- Helpers ---- */
 
-/* A path inside the test's directory; kept until teardown. */
-static const char *tpath(const char *name) {
-        char *p = NULL;
-
-        assert_true(asprintf(&p, "%s/%s", fx.dir, name) > 0);
-        return keep(p);
-}
-
-static void write_file(const char *path, const char *text) {
-        FILE *f = fopen(path, "we");
-
-        assert_non_null(f);
-        assert_int_equal(fputs(text, f) >= 0, 1);
-        assert_int_equal(fclose(f), 0);
-}
-
-static char *slurp(const char *path) {
-        FILE *f = fopen(path, "re");
-        char *buf;
-        long n;
-
-        if (!f)
-                fail_msg("cannot open '%s': %s", path, strerror(errno));
-        assert_int_equal(fseek(f, 0, SEEK_END), 0);
-        n = ftell(f);
-        assert_true(n >= 0);
-        rewind(f);
-        buf = keep(calloc(1, (size_t) n + 1));
-        assert_non_null(buf);
-        assert_int_equal(fread(buf, 1, (size_t) n, f), (size_t) n);
-        (void) fclose(f);
-        return buf;
-}
-
-static void cli_argv(const char *argv[MAX_ARGS], const char *const args[]) {
-        int i;
-
-        argv[0] = svt_cli();
-        argv[1] = "run";
-        for (i = 0; args[i]; i++) {
-                assert_true(i + 3 < MAX_ARGS);
-                argv[i + 2] = args[i];
-        }
-        argv[i + 2] = NULL;
-}
-
 /* Runs `supervise run ARGS` to the end; returns its wait status. */
 static int run_cli(const char *const args[], char **out, char **err) {
-        const char *argv[MAX_ARGS];
-        int st;
-
-        cli_argv(argv, args);
-        st = svt_run(argv, NULL, out, err, T_MS);
-        assert_int_not_equal(st, -1);
-        if (out)
-                keep(*out);
-        if (err)
-                keep(*err);
-        return st;
+        return svt_run_cli("run", args, NULL, out, err, T_MS);
 }
 
 static void start_cli(const char *const args[]) {
-        const char *argv[MAX_ARGS];
-
-        cli_argv(argv, args);
-        svt_proc_start(&fx.sup, argv);
+        svt_start_cli(&fx.sup, "run", args);
 }
 
 static int finish_cli(char **out, char **err) {
         int st = svt_proc_finish(&fx.sup, out, err, T_MS);
 
-        keep(*out);
-        keep(*err);
+        svt_keep(*out);
+        svt_keep(*err);
         return st;
-}
-
-/* `err` points to the stderr text, read after the status is known. */
-static void assert_exit_status(int st, int want, char *const *errp) {
-        const char *err = errp ? *errp : NULL;
-
-        if (!WIFEXITED(st))
-                fail_msg("supervise run did not exit (wait status 0x%x, signal %d)", st,
-                         WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-        if (WEXITSTATUS(st) != want)
-                fail_msg("supervise run exited %d, want %d; stderr:\n%s", WEXITSTATUS(st), want,
-                         err ? err : "(not captured)");
-}
-
-static void assert_contains(const char *hay, const char *needle) {
-        if (!hay || !strstr(hay, needle))
-                fail_msg("expected to find '%s' in:\n%s", needle, hay ? hay : "(null)");
 }
 
 /* Runs a program (no shell) and returns its stdout; stores its exit code. */
@@ -216,10 +87,7 @@ static char *tool_output(const char *const argv[], int *out_code) {
         char *out = NULL, *err = NULL;
         int st;
 
-        st = svt_run(argv, NULL, &out, &err, T_MS);
-        assert_int_not_equal(st, -1);
-        keep(out);
-        keep(err);
+        st = svt_run_kept(argv, NULL, &out, &err, T_MS);
         assert_true(WIFEXITED(st));
         *out_code = WEXITSTATUS(st);
         if (*out_code != 0 && *out_code != 1)
@@ -237,7 +105,7 @@ typedef struct events {
 /* Parses every line of the events file; each must be a complete JSON object
  * with "event" and "t_ms", and the file must end with a newline. */
 static void events_load(const char *path, events *out) {
-        char *text = slurp(path), *line, *save = NULL;
+        char *text = svt_slurp(path, NULL), *line, *save = NULL;
         json_error_t jerr;
         size_t len = strlen(text);
         json_t *o;
@@ -335,11 +203,11 @@ static char *tap_check(const char *path, int *code) {
 static void expect_own_error(const char *const args[], const char *needle) {
         char *out, *err;
 
-        assert_exit_status(run_cli(args, &out, &err), 125, &err);
+        svt_assert_exit(run_cli(args, &out, &err), 125, &err);
         assert_string_equal(out, "");
         if (strncmp(err, "supervise run: ", 15) != 0)
                 fail_msg("stderr does not start with 'supervise run: ': %s", err);
-        assert_contains(err, needle);
+        svt_assert_contains(err, needle);
         /* One line, plus at most the --help hint. */
         if (strchr(err, '\n') != strrchr(err, '\n') && !strstr(err, "Try 'supervise run --help'"))
                 fail_msg("more than one line on stderr:\n%s", err);
@@ -350,12 +218,12 @@ static void test_run_help_documents_the_exit_table(void **state) {
         char *out, *err;
 
         (void) state;
-        assert_exit_status(run_cli(args, &out, &err), 0, &err);
-        assert_contains(out, "Usage: supervise run");
-        assert_contains(out, "Exit status:");
-        assert_contains(out, "124");
-        assert_contains(out, "125");
-        assert_contains(out, "128+N");
+        svt_assert_exit(run_cli(args, &out, &err), 0, &err);
+        svt_assert_contains(out, "Usage: supervise run");
+        svt_assert_contains(out, "Exit status:");
+        svt_assert_contains(out, "124");
+        svt_assert_contains(out, "125");
+        svt_assert_contains(out, "128+N");
         svt_reap_all(T_MS);
 }
 
@@ -380,22 +248,22 @@ static void test_run_usage_errors_exit_125_with_one_line(void **state) {
 /* Line 1 would create `marker` if it ever ran; line 3 has an unclosed quote:
  * the whole file is rejected, naming file:line, before any job starts. */
 static void test_run_bad_job_line_names_file_and_line_and_starts_nothing(void **state) {
-        const char *jobs = tpath("jobs.txt"), *marker = tpath("marker");
+        const char *jobs = svt_tpath("jobs.txt"), *marker = svt_tpath("marker");
         const char *args[] = { "--from", jobs, NULL };
         char *text = NULL, *needle = NULL;
 
         (void) state;
         assert_true(asprintf(&text, "%s %s\n\nname=bad %s 'unclosed\n", svt_worker("sv-flaky"),
                              marker, svt_worker("sv-exit")) > 0);
-        write_file(jobs, keep(text));
+        svt_write_file(jobs, svt_keep(text));
         assert_true(asprintf(&needle, "%s:3: ", jobs) > 0);
-        expect_own_error(args, keep(needle));
+        expect_own_error(args, svt_keep(needle));
         assert_int_equal(access(marker, F_OK), -1);
         svt_reap_all(T_MS);
 }
 
 static void test_run_missing_job_file_exits_125(void **state) {
-        const char *args[] = { "--from", tpath("nonexistent.txt"), NULL };
+        const char *args[] = { "--from", svt_tpath("nonexistent.txt"), NULL };
 
         (void) state;
         expect_own_error(args, "cannot open");
@@ -405,7 +273,7 @@ static void test_run_missing_job_file_exits_125(void **state) {
 /* Each unwritable report path fails before the job that would leave a
  * marker behind has started. */
 static void test_run_unwritable_report_fails_before_any_job(void **state) {
-        const char *jobs = tpath("jobs.txt"), *marker = tpath("marker");
+        const char *jobs = svt_tpath("jobs.txt"), *marker = svt_tpath("marker");
         const char *bad = "/nonexistent-dir/report";
         const char *opts[] = { "--junit", "--tap", "--events", "--logs" };
         char *text = NULL;
@@ -413,7 +281,7 @@ static void test_run_unwritable_report_fails_before_any_job(void **state) {
 
         (void) state;
         assert_true(asprintf(&text, "%s %s\n", svt_worker("sv-flaky"), marker) > 0);
-        write_file(jobs, keep(text));
+        svt_write_file(jobs, svt_keep(text));
         for (i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
                 const char *args[] = { "--from", jobs, opts[i], bad, NULL };
 
@@ -438,10 +306,10 @@ static const char *mixed_jobs(void) {
                              "name=flaky %s %s\n"
                              "name=flood %s 20000\n",
                              svt_worker("sv-exit"), svt_worker("sv-exit"), svt_worker("sv-crash"),
-                             svt_worker("sv-tree"), svt_worker("sv-flaky"), tpath("flaky.state"),
+                             svt_worker("sv-tree"), svt_worker("sv-flaky"), svt_tpath("flaky.state"),
                              svt_worker("sv-flood")) > 0);
-        write_file(tpath("jobs.txt"), keep(text));
-        return tpath("jobs.txt");
+        svt_write_file(svt_tpath("jobs.txt"), svt_keep(text));
+        return svt_tpath("jobs.txt");
 }
 
 /* Lines "line 1 ..." to "line n ..." appear in order and in one block. */
@@ -464,8 +332,8 @@ static void assert_flood_block(const char *out, int n) {
 
 static void test_run_mixed_list_reports_every_verdict(void **state) {
         const char *jobs = mixed_jobs();
-        const char *junit = tpath("report.xml"), *tap = tpath("report.tap"),
-                   *evf = tpath("events.jsonl"), *logs = tpath("logs");
+        const char *junit = svt_tpath("report.xml"), *tap = svt_tpath("report.tap"),
+                   *evf = svt_tpath("events.jsonl"), *logs = svt_tpath("logs");
         const char *args[] = { "-j", "3", "--timeout", "500ms", "-k", "200ms", "--retries", "1",
                                "--from", jobs, "--junit", junit, "--tap", tap, "--events", evf,
                                "--logs", logs, NULL };
@@ -475,27 +343,27 @@ static void test_run_mixed_list_reports_every_verdict(void **state) {
         int code;
 
         (void) state;
-        assert_exit_status(run_cli(args, &out, &err), 1, &err);
+        svt_assert_exit(run_cli(args, &out, &err), 1, &err);
 
         /* The grouped flood output is whole and in order. */
         assert_flood_block(out, 20000);
-        assert_contains(err, "6 jobs: 3 passed, 1 failed, 1 timed out, 1 crashed (SIGSEGV), 1 flaky");
-        assert_contains(err, "slowest:");
-        assert_contains(err, "total time:");
+        svt_assert_contains(err, "6 jobs: 3 passed, 1 failed, 1 timed out, 1 crashed (SIGSEGV), 1 flaky");
+        svt_assert_contains(err, "slowest:");
+        svt_assert_contains(err, "total time:");
 
         j = junit_check(junit, NULL);
-        assert_contains(j, "suite tests=6 failures=3 errors=0 skipped=0");
-        assert_contains(j, "case pass pass -");
-        assert_contains(j, "case fail failure:fail -");
-        assert_contains(j, "case crash failure:SIGSEGV -");
-        assert_contains(j, "case hang failure:timeout -");
-        assert_contains(j, "case flaky pass flaky");
-        assert_contains(j, "case flood pass -");
+        svt_assert_contains(j, "suite tests=6 failures=3 errors=0 skipped=0");
+        svt_assert_contains(j, "case pass pass -");
+        svt_assert_contains(j, "case fail failure:fail -");
+        svt_assert_contains(j, "case crash failure:SIGSEGV -");
+        svt_assert_contains(j, "case hang failure:timeout -");
+        svt_assert_contains(j, "case flaky pass flaky");
+        svt_assert_contains(j, "case flood pass -");
 
         t = tap_check(tap, &code);
         assert_int_equal(code, 1);
-        assert_contains(t, "Tests=6");
-        assert_contains(t, "Failed tests:  2-4");
+        svt_assert_contains(t, "Tests=6");
+        svt_assert_contains(t, "Failed tests:  2-4");
 
         events_load(evf, &e);
         assert_string_equal(ev_str(e.ev[0], "event"), "start");
@@ -515,25 +383,25 @@ static void test_run_mixed_list_reports_every_verdict(void **state) {
         assert_int_equal(ev_int(x, "timeout_ms"), 500);
 
         /* One log per job, named by index and name. */
-        assert_contains(slurp(tpath("logs/6-flood.log")), "line 20000 ");
-        assert_contains(slurp(tpath("logs/4-hang.log")), "ready ");
-        assert_contains(slurp(tpath("logs/5-flaky.log")), "attempt 2: PASS");
+        svt_assert_contains(svt_slurp(svt_tpath("logs/6-flood.log"), NULL), "line 20000 ");
+        svt_assert_contains(svt_slurp(svt_tpath("logs/4-hang.log"), NULL), "ready ");
+        svt_assert_contains(svt_slurp(svt_tpath("logs/5-flaky.log"), NULL), "attempt 2: PASS");
         svt_reap_all(T_MS);
 }
 
 /* ---- Exit status table ---- */
 
 static void run_list(const char *text, const char *const extra[], int want) {
-        const char *jobs = tpath("list.txt");
+        const char *jobs = svt_tpath("list.txt");
         const char *args[MAX_ARGS] = { "-q", "--from", jobs };
         char *out, *err;
         int n = 3, i;
 
-        write_file(jobs, text);
+        svt_write_file(jobs, text);
         for (i = 0; extra && extra[i]; i++)
                 args[n++] = extra[i];
         args[n] = NULL;
-        assert_exit_status(run_cli(args, &out, &err), want, &err);
+        svt_assert_exit(run_cli(args, &out, &err), want, &err);
 }
 
 static void test_run_exit_status_rows(void **state) {
@@ -548,20 +416,20 @@ static void test_run_exit_status_rows(void **state) {
         (void) state;
         assert_true(asprintf(&all_pass, "%s 0\n%s 0\n", svt_worker("sv-exit"), svt_worker("sv-exit")) > 0);
         assert_true(asprintf(&flaky, "%s 0\n%s %s\n", svt_worker("sv-exit"), svt_worker("sv-flaky"),
-                             tpath("state")) > 0);
+                             svt_tpath("state")) > 0);
         assert_true(asprintf(&fail, "%s 0\n%s 5\n", svt_worker("sv-exit"), svt_worker("sv-exit")) > 0);
         assert_true(asprintf(&crash, "%s ABRT\n", svt_worker("sv-crash")) > 0);
         assert_true(asprintf(&hang, "%s 0\n%s\n", svt_worker("sv-exit"), svt_worker("sv-sleep")) > 0);
         assert_true(asprintf(&both, "%s 5\n%s\n", svt_worker("sv-exit"), svt_worker("sv-sleep")) > 0);
-        assert_true(asprintf(&notfound, "%s/no-such-program\n", fx.dir) > 0);
+        assert_true(asprintf(&notfound, "%s/no-such-program\n", svt_scratch_dir()) > 0);
         /* Kept at once, so a failed row frees the rows after it too. */
-        (void) keep(all_pass);
-        (void) keep(flaky);
-        (void) keep(fail);
-        (void) keep(crash);
-        (void) keep(hang);
-        (void) keep(both);
-        (void) keep(notfound);
+        (void) svt_keep(all_pass);
+        (void) svt_keep(flaky);
+        (void) svt_keep(fail);
+        (void) svt_keep(crash);
+        (void) svt_keep(hang);
+        (void) svt_keep(both);
+        (void) svt_keep(notfound);
         run_list(all_pass, NULL, 0);
         run_list(flaky, retry, 0);
         run_list(fail, NULL, 1);
@@ -580,7 +448,7 @@ static void test_run_exit_status_rows(void **state) {
 /* Three floods of 40 KiB lines at once: every pipe read cuts lines, yet each
  * output line is "[name] line <n> xxx..." whole, in order per job. */
 static void test_run_tag_lines_are_never_split_or_mixed(void **state) {
-        const char *jobs = tpath("jobs.txt");
+        const char *jobs = svt_tpath("jobs.txt");
         const char *args[] = { "-q", "-j", "3", "--tag", "--from", jobs, NULL };
         const char *names[] = { "a", "bb", "ccc" };
         int next[3] = { 1, 1, 1 }, i, lines = 0;
@@ -589,8 +457,8 @@ static void test_run_tag_lines_are_never_split_or_mixed(void **state) {
         (void) state;
         assert_true(asprintf(&text, "name=a %s 300 40000\nname=bb %s 300 40000\nname=ccc %s 300 40000\n",
                              svt_worker("sv-flood"), svt_worker("sv-flood"), svt_worker("sv-flood")) > 0);
-        write_file(jobs, keep(text));
-        assert_exit_status(run_cli(args, &out, &err), 0, &err);
+        svt_write_file(jobs, svt_keep(text));
+        svt_assert_exit(run_cli(args, &out, &err), 0, &err);
         for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
                 char want[64];
                 size_t len = strlen(line), k;
@@ -619,7 +487,7 @@ static void test_run_tag_lines_are_never_split_or_mixed(void **state) {
 /* ---- Hang diagnostics ---- */
 
 static void test_run_timeout_snapshots_the_tree_and_runs_on_timeout_before_the_kill(void **state) {
-        const char *jobs = tpath("jobs.txt"), *evf = tpath("events.jsonl"), *junit = tpath("r.xml");
+        const char *jobs = svt_tpath("jobs.txt"), *evf = svt_tpath("events.jsonl"), *junit = svt_tpath("r.xml");
         const char *args[] = { "--timeout", "300ms", "-k", "200ms", "--from", jobs, "--events", evf,
                                "--junit", junit, "--on-timeout", "/bin/echo 'diag for {pid}'", NULL };
         char *text = NULL, *out, *err, *want = NULL;
@@ -630,8 +498,8 @@ static void test_run_timeout_snapshots_the_tree_and_runs_on_timeout_before_the_k
 
         (void) state;
         assert_true(asprintf(&text, "name=hang %s 3\n", svt_worker("sv-tree")) > 0);
-        write_file(jobs, keep(text));
-        assert_exit_status(run_cli(args, &out, &err), 124, &err);
+        svt_write_file(jobs, svt_keep(text));
+        svt_assert_exit(run_cli(args, &out, &err), 124, &err);
 
         events_load(evf, &e);
         spawn = ev_get(&e, "spawn", "hang");
@@ -641,21 +509,21 @@ static void test_run_timeout_snapshots_the_tree_and_runs_on_timeout_before_the_k
         snap = e.ev[i_snap];
         assert_string_equal(ev_str(snap, "kind"), "snapshot");
         /* The leader and its three descendants, with their columns. */
-        assert_contains(ev_str(snap, "text"), "process tree (4 processes)");
-        assert_contains(ev_str(snap, "text"), "PID     PPID STATE WCHAN");
+        svt_assert_contains(ev_str(snap, "text"), "process tree (4 processes)");
+        svt_assert_contains(ev_str(snap, "text"), "PID     PPID STATE WCHAN");
         assert_true(asprintf(&want, "%8lld ", pid) > 0);
-        assert_contains(ev_str(snap, "text"), keep(want));
-        assert_contains(ev_str(snap, "text"), "sv-tree 3");
-        assert_contains(ev_str(snap, "text"), "kernel stack of");
-        assert_contains(ev_str(snap, "text"), "last 50 output lines:\nready ");
+        svt_assert_contains(ev_str(snap, "text"), svt_keep(want));
+        svt_assert_contains(ev_str(snap, "text"), "sv-tree 3");
+        svt_assert_contains(ev_str(snap, "text"), "kernel stack of");
+        svt_assert_contains(ev_str(snap, "text"), "last 50 output lines:\nready ");
 
         i_ot = ev_find(&e, i_snap + 1, "diag", "hang");
         assert_true(i_ot > i_snap);
         ot = e.ev[i_ot];
         assert_string_equal(ev_str(ot, "kind"), "on-timeout");
         assert_true(asprintf(&want, "diag for %lld\n", pid) > 0);
-        assert_contains(ev_str(ot, "text"), keep(want));
-        assert_contains(ev_str(ot, "text"), "[on-timeout command exited 0");
+        svt_assert_contains(ev_str(ot, "text"), svt_keep(want));
+        svt_assert_contains(ev_str(ot, "text"), "[on-timeout command exited 0");
 
         /* Both diagnostics come before the first signal, which comes before
          * the exit, which says "timeout". */
@@ -666,20 +534,20 @@ static void test_run_timeout_snapshots_the_tree_and_runs_on_timeout_before_the_k
         assert_string_equal(ev_str(e.ev[i_exit], "cause"), "timeout");
 
         text = junit_check(junit, "hang");
-        assert_contains(text, "case hang failure:timeout -");
-        assert_contains(text, "TEXT timed out after 0.300 s");
-        assert_contains(text, "--- snapshot ---");
-        assert_contains(text, "--- on-timeout ---");
+        svt_assert_contains(text, "case hang failure:timeout -");
+        svt_assert_contains(text, "TEXT timed out after 0.300 s");
+        svt_assert_contains(text, "--- snapshot ---");
+        svt_assert_contains(text, "--- on-timeout ---");
         /* The terminal shows one line saying where they are, never the
          * kernel stacks. */
-        assert_contains(err, "    diagnostics (snapshot, on-timeout): line ");
+        svt_assert_contains(err, "    diagnostics (snapshot, on-timeout): line ");
         if (strstr(err, "kernel stack") || strstr(err, "--- snapshot ---"))
                 fail_msg("diagnostics on the terminal:\n%s", err);
         svt_reap_all(T_MS);
 }
 
 static void test_run_idle_timeout_counts_silence_as_a_hang(void **state) {
-        const char *jobs = tpath("jobs.txt"), *evf = tpath("events.jsonl");
+        const char *jobs = svt_tpath("jobs.txt"), *evf = svt_tpath("events.jsonl");
         const char *args[] = { "-q", "--idle-timeout", "200ms", "--from", jobs, "--events", evf, NULL };
         char *text = NULL, *out, *err;
         json_t *x;
@@ -688,14 +556,14 @@ static void test_run_idle_timeout_counts_silence_as_a_hang(void **state) {
         (void) state;
         assert_true(asprintf(&text, "name=quiet %s 20000\nname=chatty %s 0\n",
                              svt_worker("sv-idle-then-print"), svt_worker("sv-idle-then-print")) > 0);
-        write_file(jobs, keep(text));
-        assert_exit_status(run_cli(args, &out, &err), 124, &err);
+        svt_write_file(jobs, svt_keep(text));
+        svt_assert_exit(run_cli(args, &out, &err), 124, &err);
         events_load(evf, &e);
         x = ev_get(&e, "exit", "quiet");
         assert_string_equal(ev_str(x, "verdict"), "timeout");
         assert_int_equal(ev_int(x, "timeout_ms"), 200);
         assert_string_equal(ev_str(ev_get(&e, "signal", "quiet"), "reason"), "idle");
-        assert_contains(ev_str(ev_get(&e, "diag", "quiet"), "text"), "had no output after 0.200 s");
+        svt_assert_contains(ev_str(ev_get(&e, "diag", "quiet"), "text"), "had no output after 0.200 s");
         assert_string_equal(ev_str(ev_get(&e, "exit", "chatty"), "verdict"), "pass");
         svt_reap_all(T_MS);
 }
@@ -707,7 +575,7 @@ static void test_run_idle_timeout_counts_silence_as_a_hang(void **state) {
  * the events file is still a whole JSON object, and the guardian takes the
  * jobs' trees down with us. */
 static void test_run_events_file_stays_valid_after_sigkill(void **state) {
-        const char *jobs = tpath("jobs.txt"), *evf = tpath("events.jsonl");
+        const char *jobs = svt_tpath("jobs.txt"), *evf = svt_tpath("events.jsonl");
         const char *args[] = { "-j", "2", "--tag", "--from", jobs, "--events", evf, NULL };
         char *text = NULL, *line;
         events e;
@@ -716,11 +584,11 @@ static void test_run_events_file_stays_valid_after_sigkill(void **state) {
         (void) state;
         assert_true(asprintf(&text, "name=a %s\nname=b %s 2\nname=c %s\n", svt_worker("sv-ignore-term"),
                              svt_worker("sv-tree"), svt_worker("sv-exit")) > 0);
-        write_file(jobs, keep(text));
+        svt_write_file(jobs, svt_keep(text));
         start_cli(args);
-        line = keep(svt_read_line(fx.sup.out, T_MS));
+        line = svt_keep(svt_read_line(fx.sup.out, T_MS));
         assert_non_null(line);
-        line = keep(svt_read_line(fx.sup.out, T_MS));
+        line = svt_keep(svt_read_line(fx.sup.out, T_MS));
         assert_non_null(line);
         assert_int_equal(kill(fx.sup.pid, SIGKILL), 0);
         st = svt_wait(fx.sup.pid, T_MS);
@@ -740,7 +608,7 @@ static void test_run_events_file_stays_valid_after_sigkill(void **state) {
  * through the ladder (they ignore INT, so KILL ends them), the others are
  * never started, and every report is written. */
 static void test_run_sigint_stops_jobs_writes_reports_and_exits_130(void **state) {
-        const char *jobs = tpath("jobs.txt"), *junit = tpath("r.xml"), *evf = tpath("events.jsonl");
+        const char *jobs = svt_tpath("jobs.txt"), *junit = svt_tpath("r.xml"), *evf = svt_tpath("events.jsonl");
         const char *args[] = { "-j", "2", "-k", "200ms", "--tag", "--from", jobs, "--junit", junit,
                                "--events", evf, NULL };
         char *text = NULL, *out, *err, *j, *l1, *l2;
@@ -751,16 +619,16 @@ static void test_run_sigint_stops_jobs_writes_reports_and_exits_130(void **state
         assert_true(asprintf(&text, "name=a %s\nname=b %s\nname=c %s 0\nname=d %s 0\n",
                              svt_worker("sv-ignore-term"), svt_worker("sv-ignore-term"),
                              svt_worker("sv-exit"), svt_worker("sv-exit")) > 0);
-        write_file(jobs, keep(text));
+        svt_write_file(jobs, svt_keep(text));
         start_cli(args);
-        l1 = keep(svt_read_line(fx.sup.out, T_MS));
-        l2 = keep(svt_read_line(fx.sup.out, T_MS));
+        l1 = svt_keep(svt_read_line(fx.sup.out, T_MS));
+        l2 = svt_keep(svt_read_line(fx.sup.out, T_MS));
         assert_non_null(l1);
         assert_non_null(l2);
-        assert_contains(l1, "] ready ");
-        assert_contains(l2, "] ready ");
+        svt_assert_contains(l1, "] ready ");
+        svt_assert_contains(l2, "] ready ");
         assert_int_equal(kill(fx.sup.pid, SIGINT), 0);
-        assert_exit_status(finish_cli(&out, &err), 130, &err);
+        svt_assert_exit(finish_cli(&out, &err), 130, &err);
 
         events_load(evf, &e);
         end = e.ev[e.n - 1];
@@ -773,18 +641,18 @@ static void test_run_sigint_stops_jobs_writes_reports_and_exits_130(void **state
         assert_int_equal(ev_find(&e, 0, "spawn", "c"), -1);
 
         j = junit_check(junit, NULL);
-        assert_contains(j, "case a failure:stopped -");
-        assert_contains(j, "case b failure:stopped -");
-        assert_contains(j, "case c skipped -");
-        assert_contains(j, "case d skipped -");
+        svt_assert_contains(j, "case a failure:stopped -");
+        svt_assert_contains(j, "case b failure:stopped -");
+        svt_assert_contains(j, "case c skipped -");
+        svt_assert_contains(j, "case d skipped -");
         svt_reap_all(T_MS);
 }
 
 /* ---- --ctest ---- */
 
 static void test_run_ctest_runs_a_cmake_projects_tests_with_their_properties(void **state) {
-        const char *src = tpath("proj"), *build = tpath("proj/build"), *junit = tpath("r.xml"),
-                   *tap = tpath("r.tap"), *evf = tpath("events.jsonl");
+        const char *src = svt_tpath("proj"), *build = svt_tpath("proj/build"), *junit = svt_tpath("r.xml"),
+                   *tap = svt_tpath("r.tap"), *evf = svt_tpath("events.jsonl");
         const char *cmake[] = { "cmake", "-S", src, "-B", build, NULL };
         const char *args[] = { "-j", "2", "--ctest", build, "--junit", junit, "--tap", tap,
                                "--events", evf, NULL };
@@ -811,25 +679,25 @@ static void test_run_ctest_runs_a_cmake_projects_tests_with_their_properties(voi
                              "set_tests_properties(off PROPERTIES DISABLED TRUE)\n",
                              svt_worker("sv-exit"), svt_worker("sv-exit"), svt_worker("sv-exit"),
                              svt_worker("sv-sleep"), svt_worker("sv-env"), svt_worker("sv-exit")) > 0);
-        write_file(tpath("proj/CMakeLists.txt"), keep(text));
+        svt_write_file(svt_tpath("proj/CMakeLists.txt"), svt_keep(text));
         (void) tool_output(cmake, &code);
         assert_int_equal(code, 0);
 
-        assert_exit_status(run_cli(args, &out, &err), 124, &err);
-        assert_contains(out, "SUPERVISE_RUN=from-ctest\n");
+        svt_assert_exit(run_cli(args, &out, &err), 124, &err);
+        svt_assert_contains(out, "SUPERVISE_RUN=from-ctest\n");
 
         j = junit_check(junit, NULL);
-        assert_contains(j, "suite tests=6 failures=1 errors=0 skipped=2");
-        assert_contains(j, "case pass pass -");
-        assert_contains(j, "case expected_failure pass -");
-        assert_contains(j, "case skips skipped -");
-        assert_contains(j, "case hangs failure:timeout -");
-        assert_contains(j, "case env pass -");
-        assert_contains(j, "case off skipped -");
+        svt_assert_contains(j, "suite tests=6 failures=1 errors=0 skipped=2");
+        svt_assert_contains(j, "case pass pass -");
+        svt_assert_contains(j, "case expected_failure pass -");
+        svt_assert_contains(j, "case skips skipped -");
+        svt_assert_contains(j, "case hangs failure:timeout -");
+        svt_assert_contains(j, "case env pass -");
+        svt_assert_contains(j, "case off skipped -");
 
         t = tap_check(tap, &code);
         assert_int_equal(code, 1);
-        assert_contains(t, "Failed test:  4");
+        svt_assert_contains(t, "Failed test:  4");
 
         events_load(evf, &e);
         assert_int_equal(ev_int(ev_get(&e, "exit", "hangs"), "timeout_ms"), 1000);
@@ -841,7 +709,7 @@ static void test_run_ctest_runs_a_cmake_projects_tests_with_their_properties(voi
 /* ---- Leaks ---- */
 
 static void test_run_leaked_descendant_is_killed_reported_and_fails_with_leaks_fail(void **state) {
-        const char *jobs = tpath("jobs.txt"), *evf = tpath("events.jsonl");
+        const char *jobs = svt_tpath("jobs.txt"), *evf = svt_tpath("events.jsonl");
         const char *args[] = { "-q", "--leaks", "fail", "--from", jobs, "--events", evf, NULL };
         char *text = NULL, *out, *err;
         json_t *d;
@@ -849,90 +717,25 @@ static void test_run_leaked_descendant_is_killed_reported_and_fails_with_leaks_f
 
         (void) state;
         assert_true(asprintf(&text, "name=esc %s forever exit\n", svt_worker("sv-setsid-escapee")) > 0);
-        write_file(jobs, keep(text));
-        assert_exit_status(run_cli(args, &out, &err), 1, &err);
+        svt_write_file(jobs, svt_keep(text));
+        svt_assert_exit(run_cli(args, &out, &err), 1, &err);
         events_load(evf, &e);
         assert_int_equal(ev_int(ev_get(&e, "leak", "esc"), "count"), 1);
         d = ev_get(&e, "diag", "esc");
         assert_string_equal(ev_str(d, "kind"), "leaks");
-        assert_contains(ev_str(d, "text"), "1 process outlived the job's leader (killed)");
-        assert_contains(ev_str(d, "text"), "sv-setsid-escapee forever exit");
+        svt_assert_contains(ev_str(d, "text"), "1 process outlived the job's leader (killed)");
+        svt_assert_contains(ev_str(d, "text"), "sv-setsid-escapee forever exit");
         assert_string_equal(ev_str(ev_get(&e, "exit", "esc"), "verdict"), "fail");
         svt_reap_all(T_MS);
 }
 
 /* ---- Progress on a terminal ---- */
 
-/* Starts supervise run with stderr on a new pseudo-terminal (raw mode, so
- * the bytes arrive as written) and stdout on a pipe. */
-static int spawn_on_pty(const char *const args[], int *out_master, int *out_stdout) {
-        const char *argv[MAX_ARGS];
-        posix_spawn_file_actions_t fa;
-        struct termios tio;
-        int master, slave, p[2];
-        pid_t pid;
-
-        cli_argv(argv, args);
-        master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-        assert_true(master >= 0);
-        assert_int_equal(grantpt(master), 0);
-        assert_int_equal(unlockpt(master), 0);
-        slave = open(ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
-        assert_true(slave >= 0);
-        assert_int_equal(tcgetattr(slave, &tio), 0);
-        cfmakeraw(&tio);
-        assert_int_equal(tcsetattr(slave, TCSANOW, &tio), 0);
-        assert_int_equal(pipe2(p, O_CLOEXEC), 0);
-        assert_int_equal(posix_spawn_file_actions_init(&fa), 0);
-        assert_int_equal(posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0), 0);
-        assert_int_equal(posix_spawn_file_actions_adddup2(&fa, p[1], 1), 0);
-        assert_int_equal(posix_spawn_file_actions_adddup2(&fa, slave, 2), 0);
-        assert_int_equal(posix_spawn(&pid, argv[0], &fa, NULL, (char *const *) argv, environ), 0);
-        (void) posix_spawn_file_actions_destroy(&fa);
-        (void) close(slave);
-        (void) close(p[1]);
-        fx.sup.pid = pid;
-        *out_master = master;
-        *out_stdout = p[0];
-        return 0;
-}
-
-/* Reads the terminal until every writer is gone (EIO on the master). */
-static char *read_pty(int master) {
-        size_t len = 0, cap = 1 << 16;
-        char *buf = malloc(cap);
-        struct pollfd pfd = { .fd = master, .events = POLLIN };
-        ssize_t n;
-
-        assert_non_null(buf);
-        keep(buf);
-        for (;;) {
-                if (poll(&pfd, 1, T_MS) <= 0)
-                        fail_msg("no output on the terminal within %d ms", T_MS);
-                if (len + 4096 > cap) {
-                        char *nb = realloc(buf, cap * 2);
-
-                        assert_non_null(nb);
-                        fx.mem[fx.nmem - 1] = nb;
-                        buf = nb;
-                        cap *= 2;
-                }
-                n = read(master, buf + len, cap - len - 1);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        break;
-                len += (size_t) n;
-        }
-        buf[len] = '\0';
-        return buf;
-}
-
 /* The status line is redrawn in place, and erased before any other line:
  * split at each erase, every piece is either one progress line (no
  * newline) or whole lines without a trace of the progress text. */
 static void test_run_progress_line_on_a_terminal_never_garbles_output(void **state) {
-        const char *jobs = tpath("jobs.txt");
+        const char *jobs = svt_tpath("jobs.txt");
         const char *args[] = { "-j", "2", "--color=never", "--from", jobs, NULL };
         char *text = NULL, *tty, *out, *piece, *next;
         int master, outfd, st, progress = 0, status_lines = 0;
@@ -940,24 +743,20 @@ static void test_run_progress_line_on_a_terminal_never_garbles_output(void **sta
         (void) state;
         assert_true(asprintf(&text, "%s 400\n%s 400\n%s 3\n%s 400\n", svt_worker("sv-sleep"),
                              svt_worker("sv-sleep"), svt_worker("sv-flood"), svt_worker("sv-sleep")) > 0);
-        write_file(jobs, keep(text));
-        assert_int_equal(spawn_on_pty(args, &master, &outfd), 0);
-        fx.sup.out = outfd;
-        tty = read_pty(master);
+        svt_write_file(jobs, svt_keep(text));
+        master = svt_start_cli_on_pty(&fx.sup, "run", args, NULL, 0);
+        outfd = fx.sup.out;
+        tty = svt_read_pty(master, T_MS);
         (void) close(master);
-        out = keep(svt_read_all(outfd, T_MS));
+        out = svt_keep(svt_read_all(outfd, T_MS));
         st = svt_wait(fx.sup.pid, T_MS);
         fx.sup.pid = 0;
-        assert_exit_status(st, 0, &tty);
+        svt_assert_exit(st, 0, &tty);
         assert_non_null(out);
-        assert_contains(out, "line 3 ");
+        svt_assert_contains(out, "line 3 ");
 
         for (piece = tty; piece; piece = next) {
-                next = strstr(piece, "\r\033[K");
-                if (next) {
-                        *next = '\0';
-                        next += 4;
-                }
+                next = svt_cut(piece, "\r\033[K");
                 if (!*piece)
                         continue;
                 if (strstr(piece, " running ") && strstr(piece, " elapsed, ETA ")) {

@@ -14,7 +14,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdbool.h>
@@ -28,98 +27,19 @@
 #include "svtest.h"
 
 #define T_MS 60000
-#define MAX_ARGS 32
-#define MAX_KEPT 512
 #define SUITE 16
-
-typedef struct fixture {
-        char dir[64];
-        void *mem[MAX_KEPT];
-        int nmem;
-} fixture;
-
-static fixture fx;
-
-static void *keep(void *p) {
-        assert_true(fx.nmem < MAX_KEPT);
-        fx.mem[fx.nmem++] = p;
-        return p;
-}
 
 static int setup(void **state) {
         (void) state;
-        memset(&fx, 0, sizeof(fx));
-        (void) snprintf(fx.dir, sizeof(fx.dir), "/tmp/svflow.XXXXXX");
-        return mkdtemp(fx.dir) ? 0 : -1;
-}
-
-/* Our directory holds plain files and directories of them (--logs). */
-static void rm_dir(const char *path) {
-        struct dirent *d;
-        char sub[4096];
-        DIR *dir = opendir(path);
-
-        while (dir && (d = readdir(dir)) != NULL) {
-                if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
-                        continue;
-                (void) snprintf(sub, sizeof(sub), "%s/%s", path, d->d_name);
-                if (unlink(sub) < 0 && errno == EISDIR)
-                        rm_dir(sub);
-        }
-        if (dir)
-                (void) closedir(dir);
-        (void) rmdir(path);
+        return svt_scratch_begin("/tmp/svflow.XXXXXX");
 }
 
 static int teardown(void **state) {
-        char why[1024];
-        int i;
-
         (void) state;
-        for (i = 0; i < fx.nmem; i++)
-                free(fx.mem[i]);
-        if (svt_reap_children(T_MS, why, sizeof(why)) != 0) {
-                fprintf(stderr, "teardown: survivors: %s\n", why);
-                return -1;
-        }
-        rm_dir(fx.dir);
-        return 0;
+        return svt_scratch_end(T_MS);
 }
 
 /* ---- Helpers ---- */
-
-static const char *tpath(const char *name) {
-        char *p = NULL;
-
-        assert_true(asprintf(&p, "%s/%s", fx.dir, name) > 0);
-        return keep(p);
-}
-
-static void write_file(const char *path, const char *text) {
-        FILE *f = fopen(path, "we");
-
-        assert_non_null(f);
-        assert_true(fputs(text, f) >= 0);
-        assert_int_equal(fclose(f), 0);
-}
-
-static char *slurp(const char *path) {
-        FILE *f = fopen(path, "re");
-        char *buf;
-        long n;
-
-        if (!f)
-                fail_msg("cannot open '%s': %s", path, strerror(errno));
-        assert_int_equal(fseek(f, 0, SEEK_END), 0);
-        n = ftell(f);
-        assert_true(n >= 0);
-        rewind(f);
-        buf = keep(calloc(1, (size_t) n + 1));
-        assert_non_null(buf);
-        assert_int_equal(fread(buf, 1, (size_t) n, f), (size_t) n);
-        (void) fclose(f);
-        return buf;
-}
 
 static bool exists(const char *path) {
         struct stat st;
@@ -136,21 +56,9 @@ static long file_size(const char *path) {
 /* Runs `supervise SUB ARGS` with `env` added; returns its exit status. */
 static int run_env(const char *sub, const char *const args[], const char *const env[], char **out,
                    char **err) {
-        const char *argv[MAX_ARGS];
         char *o = NULL, *e = NULL;
-        int i, st;
+        int st = svt_run_cli(sub, args, env, &o, &e, T_MS);
 
-        argv[0] = svt_cli();
-        argv[1] = sub;
-        for (i = 0; args[i]; i++) {
-                assert_true(i + 3 < MAX_ARGS);
-                argv[i + 2] = args[i];
-        }
-        argv[i + 2] = NULL;
-        st = svt_run(argv, env, &o, &e, T_MS);
-        assert_int_not_equal(st, -1);
-        keep(o);
-        keep(e);
         if (out)
                 *out = o;
         if (err)
@@ -175,11 +83,6 @@ static void expect(int got, int want, const char *err) {
                 int st_ = (call);                 \
                 expect(st_, (want), err);         \
         } while (0)
-
-static void assert_contains(const char *hay, const char *needle) {
-        if (!hay || !strstr(hay, needle))
-                fail_msg("expected to find '%s' in:\n%s", needle, hay ? hay : "(null)");
-}
 
 static int count_lines(const char *s) {
         int n = 0;
@@ -211,9 +114,9 @@ static const char *suite_file(void) {
                 free(text);
                 text = line;
         }
-        write_file(tpath("suite.txt"), text);
+        svt_write_file(svt_tpath("suite.txt"), text);
         free(text);
-        return tpath("suite.txt");
+        return svt_tpath("suite.txt");
 }
 
 /* The value of attribute `attr` of the first <`tag` in an XML text. */
@@ -230,7 +133,7 @@ static long xml_attr(const char *xml, const char *tag, const char *attr) {
 
 /* Sorted testcase names of a JUnit text, one per line. */
 static char *junit_names(const char *xml) {
-        char *names[256], *out = keep(calloc(1, 65536)), *q;
+        char *names[256], *out = svt_keep(calloc(1, 65536)), *q;
         const char *p;
         int n = 0, i, k;
 
@@ -300,31 +203,31 @@ static void test_shards_are_disjoint_and_merge_back_into_the_unsharded_report(vo
         }
         assert_int_equal(total, SUITE);
 
-        EXPECT(run((const char *[]){ "--from", suite, "-q", "-j", "2", "--junit", tpath("full.xml"),
-                                     "--tap", tpath("full.tap"), NULL }, NULL, &err), 1);
+        EXPECT(run((const char *[]){ "--from", suite, "-q", "-j", "2", "--junit", svt_tpath("full.xml"),
+                                     "--tap", svt_tpath("full.tap"), NULL }, NULL, &err), 1);
         for (i = 0; i < 3; i++) {
                 char ev[32];
 
                 (void) snprintf(ev, sizeof(ev), "shard%d.jsonl", i + 1);
-                shard_ev[i] = tpath(ev);
+                shard_ev[i] = svt_tpath(ev);
                 (void) run((const char *[]){ "--from", suite, "-q", "-j", "2", "--shard", shard_arg[i],
                                              "--events", shard_ev[i], NULL }, NULL, &err);
         }
-        EXPECT(run_env("report", (const char *[]){ "merge", "--junit", tpath("m.xml"), "--tap",
-                                                   tpath("m.tap"), shard_ev[0], shard_ev[1],
+        EXPECT(run_env("report", (const char *[]){ "merge", "--junit", svt_tpath("m.xml"), "--tap",
+                                                   svt_tpath("m.tap"), shard_ev[0], shard_ev[1],
                                                    shard_ev[2], NULL }, NULL, NULL, &err), 1);
         assert_string_equal(err, "");
-        xml = slurp(tpath("full.xml"));
-        mxml = slurp(tpath("m.xml"));
+        xml = svt_slurp(svt_tpath("full.xml"), NULL);
+        mxml = svt_slurp(svt_tpath("m.xml"), NULL);
         assert_int_equal(xml_attr(mxml, "<testsuite ", "tests"), SUITE);
         assert_int_equal(xml_attr(mxml, "<testsuite ", "failures"), xml_attr(xml, "<testsuite ", "failures"));
         assert_int_equal(xml_attr(mxml, "<testsuite ", "failures"), 3);
         assert_int_equal(xml_attr(mxml, "<testsuite ", "errors"), 0);
         assert_int_equal(xml_attr(mxml, "<testsuite ", "skipped"), 0);
         assert_string_equal(junit_names(mxml), junit_names(xml));
-        tap = slurp(tpath("full.tap"));
-        mtap = slurp(tpath("m.tap"));
-        assert_contains(mtap, "1..16\n");
+        tap = svt_slurp(svt_tpath("full.tap"), NULL);
+        mtap = svt_slurp(svt_tpath("m.tap"), NULL);
+        svt_assert_contains(mtap, "1..16\n");
         assert_int_equal(tap_count(mtap, "ok "), tap_count(tap, "ok "));
         assert_int_equal(tap_count(mtap, "not ok "), tap_count(tap, "not ok "));
         assert_int_equal(tap_count(mtap, "not ok "), 3);
@@ -344,35 +247,35 @@ static void test_shard_auto_takes_the_index_from_job_completion_index(void **sta
         assert_string_equal(byenv, byhand);
         EXPECT(run_env("run", (const char *[]){ "--from", suite, "--shard", "auto/3", "--list", NULL },
                        (const char *[]){ "JOB_COMPLETION_INDEX=3", NULL }, NULL, &err), 125);
-        assert_contains(err, "JOB_COMPLETION_INDEX '3'");
+        svt_assert_contains(err, "JOB_COMPLETION_INDEX '3'");
 }
 
 /* The same name in two shards' files is reported once, with the worse
  * verdict, and said; a missing shard is said and fails the merge. */
 static void test_merge_states_overlaps_and_missing_shards(void **state) {
-        const char *suite = suite_file(), *ev1 = tpath("s1.jsonl"), *ev2 = tpath("s2.jsonl");
+        const char *suite = suite_file(), *ev1 = svt_tpath("s1.jsonl"), *ev2 = svt_tpath("s2.jsonl");
         char *out, *err;
 
         (void) state;
         (void) run((const char *[]){ "--from", suite, "-q", "--shard", "1/2", "--events", ev1,
                                      NULL }, NULL, &err);
         EXPECT(run_env("report", (const char *[]){ "merge", ev1, NULL }, NULL, &out, &err), 1);
-        assert_contains(err, "shard 2/2 is missing");
+        svt_assert_contains(err, "shard 2/2 is missing");
         (void) run_env("report", (const char *[]){ "merge", ev1, ev1, NULL }, NULL, &out, &err);
-        assert_contains(err, "(shards overlap)");
+        svt_assert_contains(err, "(shards overlap)");
         (void) run((const char *[]){ "--from", suite, "-q", "--shard", "2/2", "--events", ev2,
                                      NULL }, NULL, &err);
         (void) run_env("report", (const char *[]){ "merge", "--summary", ev1, ev2, NULL }, NULL,
                        &out, &err);
-        assert_contains(out, "16 jobs: 13 passed, 3 failed");
+        svt_assert_contains(out, "16 jobs: 13 passed, 3 failed");
         EXPECT(run_env("report", (const char *[]){ "merge", suite, NULL }, NULL, NULL, &err), 125);
-        assert_contains(err, "is not an events file");
+        svt_assert_contains(err, "is not an events file");
 }
 
 /* ---- Rerun what failed ---- */
 
 static void test_rerun_failed_selects_exactly_the_failed_jobs(void **state) {
-        const char *jobs = tpath("jobs.txt"), *ev = tpath("ev.jsonl");
+        const char *jobs = svt_tpath("jobs.txt"), *ev = svt_tpath("ev.jsonl");
         char *text = NULL, *out, *err;
 
         (void) state;
@@ -382,7 +285,7 @@ static void test_rerun_failed_selects_exactly_the_failed_jobs(void **state) {
                              svt_worker("sv-exit"), svt_worker("sv-exit"), svt_worker("sv-exit"),
                              svt_worker("sv-sleep"), svt_worker("sv-crash"),
                              svt_worker("sv-exit")) > 0);
-        write_file(jobs, keep(text));
+        svt_write_file(jobs, svt_keep(text));
         EXPECT(run((const char *[]){ "--from", jobs, "-q", "-j", "2", "-t", "500ms", "-k", "200ms",
                                      "--events", ev, NULL }, NULL, &err), 1);
         EXPECT(run((const char *[]){ "--from", jobs, "--rerun-failed", ev, "--list", NULL }, &out,
@@ -396,10 +299,10 @@ static void test_rerun_failed_selects_exactly_the_failed_jobs(void **state) {
         assert_string_equal(out, "bad\n");
         EXPECT(run((const char *[]){ "--from", jobs, "--rerun-failed", jobs, "--list", NULL }, NULL,
                    &err), 125);
-        assert_contains(err, "is not an events file");
-        EXPECT(run((const char *[]){ "--from", jobs, "--rerun-failed", tpath("none"), NULL }, NULL,
+        svt_assert_contains(err, "is not an events file");
+        EXPECT(run((const char *[]){ "--from", jobs, "--rerun-failed", svt_tpath("none"), NULL }, NULL,
                    &err), 125);
-        assert_contains(err, "cannot open");
+        svt_assert_contains(err, "cannot open");
 }
 
 /* ---- Stopping early ---- */
@@ -416,13 +319,13 @@ static const char *marker_jobs(const char *head, int nmarkers) {
 
                 (void) snprintf(m, sizeof(m), "marker%d", i);
                 assert_true(asprintf(&line, "%sname=m%d %s %s\n", text, i, svt_worker("sv-flaky"),
-                                     tpath(m)) > 0);
+                                     svt_tpath(m)) > 0);
                 free(text);
                 text = line;
         }
-        write_file(tpath("markers.txt"), text);
+        svt_write_file(svt_tpath("markers.txt"), text);
         free(text);
-        return tpath("markers.txt");
+        return svt_tpath("markers.txt");
 }
 
 static void test_fail_fast_starts_no_job_after_the_first_failure(void **state) {
@@ -432,17 +335,17 @@ static void test_fail_fast_starts_no_job_after_the_first_failure(void **state) {
         (void) state;
         assert_true(asprintf(&head, "name=ok %s 0\nname=bad %s 1\n", svt_worker("sv-exit"),
                              svt_worker("sv-exit")) > 0);
-        jobs = marker_jobs(keep(head), 3);
+        jobs = marker_jobs(svt_keep(head), 3);
         EXPECT(run((const char *[]){ "--from", jobs, "-j", "1", "--fail-fast", "--junit",
-                                     tpath("ff.xml"), NULL }, &out, &err), 1);
-        assert_false(exists(tpath("marker1")));
-        assert_false(exists(tpath("marker2")));
-        assert_false(exists(tpath("marker3")));
-        assert_contains(err, "m1: fail-fast");
-        xml = slurp(tpath("ff.xml"));
+                                     svt_tpath("ff.xml"), NULL }, &out, &err), 1);
+        assert_false(exists(svt_tpath("marker1")));
+        assert_false(exists(svt_tpath("marker2")));
+        assert_false(exists(svt_tpath("marker3")));
+        svt_assert_contains(err, "m1: fail-fast");
+        xml = svt_slurp(svt_tpath("ff.xml"), NULL);
         assert_int_equal(xml_attr(xml, "<testsuite ", "failures"), 1);
         assert_int_equal(xml_attr(xml, "<testsuite ", "skipped"), 3);
-        assert_contains(xml, "<skipped message=\"fail-fast\"");
+        svt_assert_contains(xml, "<skipped message=\"fail-fast\"");
 }
 
 static void test_max_fail_stops_after_that_many_failures(void **state) {
@@ -450,35 +353,35 @@ static void test_max_fail_stops_after_that_many_failures(void **state) {
 
         (void) state;
         assert_true(asprintf(&text, "name=bad1 %s 1\nname=m1 %s %s\nname=bad2 %s 1\nname=m2 %s %s\n",
-                             svt_worker("sv-exit"), svt_worker("sv-flaky"), tpath("marker1"),
-                             svt_worker("sv-exit"), svt_worker("sv-flaky"), tpath("marker2")) > 0);
-        write_file(tpath("jobs.txt"), keep(text));
-        EXPECT(run((const char *[]){ "--from", tpath("jobs.txt"), "-q", "-j", "1", "--max-fail", "2",
+                             svt_worker("sv-exit"), svt_worker("sv-flaky"), svt_tpath("marker1"),
+                             svt_worker("sv-exit"), svt_worker("sv-flaky"), svt_tpath("marker2")) > 0);
+        svt_write_file(svt_tpath("jobs.txt"), svt_keep(text));
+        EXPECT(run((const char *[]){ "--from", svt_tpath("jobs.txt"), "-q", "-j", "1", "--max-fail", "2",
                                      NULL }, NULL, &err), 1);
-        assert_true(exists(tpath("marker1")));
-        assert_false(exists(tpath("marker2")));
+        assert_true(exists(svt_tpath("marker1")));
+        assert_false(exists(svt_tpath("marker2")));
 }
 
 /* ---- Looking without running ---- */
 
 static void test_list_and_dry_run_start_nothing_and_open_no_report(void **state) {
-        const char *jobs = marker_jobs("", 3), *ev = tpath("ev.jsonl");
+        const char *jobs = marker_jobs("", 3), *ev = svt_tpath("ev.jsonl");
         char *out, *err, *want = NULL;
 
         (void) state;
-        write_file(ev, "old\n");
+        svt_write_file(ev, "old\n");
         EXPECT(run((const char *[]){ "--from", jobs, "--list", "--events", ev, NULL }, &out, &err), 0);
         assert_string_equal(out, "m1\nm2\nm3\n");
         EXPECT(run((const char *[]){ "--from", jobs, "--dry-run", "-E", "m2", "--events", ev,
-                                     "--junit", tpath("x.xml"), NULL }, &out, &err), 0);
+                                     "--junit", svt_tpath("x.xml"), NULL }, &out, &err), 0);
         assert_true(asprintf(&want, "m1: %s %s\nm3: %s %s\n", svt_worker("sv-flaky"),
-                             tpath("marker1"), svt_worker("sv-flaky"), tpath("marker3")) > 0);
-        assert_string_equal(out, keep(want));
-        assert_contains(err, "2 jobs, none started");
-        assert_false(exists(tpath("marker1")));
-        assert_false(exists(tpath("marker3")));
-        assert_false(exists(tpath("x.xml")));
-        assert_string_equal(slurp(ev), "old\n");
+                             svt_tpath("marker1"), svt_worker("sv-flaky"), svt_tpath("marker3")) > 0);
+        assert_string_equal(out, svt_keep(want));
+        svt_assert_contains(err, "2 jobs, none started");
+        assert_false(exists(svt_tpath("marker1")));
+        assert_false(exists(svt_tpath("marker3")));
+        assert_false(exists(svt_tpath("x.xml")));
+        assert_string_equal(svt_slurp(ev, NULL), "old\n");
 }
 
 /* Words that a job file would need quoted are shown quoted. */
@@ -486,8 +389,8 @@ static void test_dry_run_quotes_words_as_a_job_file_reads_them(void **state) {
         char *out, *err;
 
         (void) state;
-        write_file(tpath("q.txt"), "name=q /bin/echo 'a b' \"it's\" ''\n");
-        EXPECT(run((const char *[]){ "--from", tpath("q.txt"), "--dry-run", NULL }, &out, &err), 0);
+        svt_write_file(svt_tpath("q.txt"), "name=q /bin/echo 'a b' \"it's\" ''\n");
+        EXPECT(run((const char *[]){ "--from", svt_tpath("q.txt"), "--dry-run", NULL }, &out, &err), 0);
         assert_string_equal(out, "q: /bin/echo 'a b' 'it'\\''s' ''\n");
 }
 
@@ -497,16 +400,16 @@ static void test_empty_selection_exits_125_unless_allowed(void **state) {
 
         (void) state;
         EXPECT(run((const char *[]){ "--from", suite, "-R", "^nomatch$", NULL }, NULL, &err), 125);
-        assert_contains(err, "nothing to run: -R '^nomatch$' matched none of 16 jobs");
+        svt_assert_contains(err, "nothing to run: -R '^nomatch$' matched none of 16 jobs");
         assert_int_equal(count_lines(err), 1);
         EXPECT(run((const char *[]){ "--from", suite, "-R", "^nomatch$", "--allow-empty", NULL },
                    &out, &err), 0);
-        write_file(tpath("empty.txt"), "# nothing\n");
-        EXPECT(run((const char *[]){ "--from", tpath("empty.txt"), NULL }, NULL, &err), 125);
-        assert_contains(err, "nothing to run: the job file '");
-        assert_contains(err, "empty.txt' has no job");
+        svt_write_file(svt_tpath("empty.txt"), "# nothing\n");
+        EXPECT(run((const char *[]){ "--from", svt_tpath("empty.txt"), NULL }, NULL, &err), 125);
+        svt_assert_contains(err, "nothing to run: the job file '");
+        svt_assert_contains(err, "empty.txt' has no job");
         EXPECT(run((const char *[]){ "--from", suite, "-R", "(", NULL }, NULL, &err), 125);
-        assert_contains(err, "-R '('");
+        svt_assert_contains(err, "-R '('");
         /* -R then -E, as ctest: t1x minus t15. */
         EXPECT(run((const char *[]){ "--from", suite, "-R", "^t1", "-E", "5$", "--list", NULL },
                    &out, &err), 0);
@@ -516,7 +419,7 @@ static void test_empty_selection_exits_125_unless_allowed(void **state) {
 /* ---- Order and repetition ---- */
 
 static void test_shuffle_with_a_seed_is_reproducible(void **state) {
-        const char *suite = suite_file(), *ev = tpath("ev.jsonl");
+        const char *suite = suite_file(), *ev = svt_tpath("ev.jsonl");
         char *a, *b, *plain, *err, *line;
         json_t *start;
 
@@ -524,7 +427,7 @@ static void test_shuffle_with_a_seed_is_reproducible(void **state) {
         EXPECT(run((const char *[]){ "--from", suite, "--list", NULL }, &plain, &err), 0);
         EXPECT(run((const char *[]){ "--from", suite, "--shuffle", "--seed", "42", "--list", NULL },
                    &a, &err), 0);
-        assert_contains(err, "--seed 42");
+        svt_assert_contains(err, "--seed 42");
         EXPECT(run((const char *[]){ "--from", suite, "--shuffle", "--seed", "42", "--list", NULL },
                    &b, &err), 0);
         assert_string_equal(a, b);
@@ -533,7 +436,7 @@ static void test_shuffle_with_a_seed_is_reproducible(void **state) {
         assert_string_not_equal(a, plain);
         (void) run((const char *[]){ "--from", suite, "-q", "--seed", "42", "--events", ev, NULL },
                    NULL, &err);
-        line = slurp(ev);
+        line = svt_slurp(ev, NULL);
         line[strcspn(line, "\n")] = '\0';
         start = json_loads(line, 0, NULL);
         assert_non_null(start);
@@ -541,39 +444,44 @@ static void test_shuffle_with_a_seed_is_reproducible(void **state) {
         json_decref(start);
 }
 
+/* jobs.txt: sv-nth jobs `steady` (fails on its 100th run) and `third`
+ * (on its 3rd), each counting its runs in a file of its name. */
+static void nth_jobs(void) {
+        char *text = NULL;
+
+        assert_true(asprintf(&text, "name=steady %s %s 100\nname=third %s %s 3\n",
+                             svt_worker("sv-nth"), svt_tpath("steady"), svt_worker("sv-nth"),
+                             svt_tpath("third")) > 0);
+        svt_write_file(svt_tpath("jobs.txt"), svt_keep(text));
+}
+
 static void test_repeat_runs_each_job_until_its_first_failure(void **state) {
-        char *text = NULL, *err;
+        char *err;
 
         (void) state;
-        assert_true(asprintf(&text, "name=steady %s %s 100\nname=third %s %s 3\n",
-                             svt_worker("sv-nth"), tpath("steady"), svt_worker("sv-nth"),
-                             tpath("third")) > 0);
-        write_file(tpath("jobs.txt"), keep(text));
-        EXPECT(run((const char *[]){ "--from", tpath("jobs.txt"), "-j", "2", "--repeat", "5",
-                                     "--junit", tpath("r.xml"), NULL }, NULL, &err), 1);
-        assert_int_equal(file_size(tpath("steady")), 5);
-        assert_int_equal(file_size(tpath("third")), 3);
-        assert_contains(err, "steady (run 5 of 5)");
-        assert_int_equal(xml_attr(slurp(tpath("r.xml")), "<testsuite ", "failures"), 1);
+        nth_jobs();
+        EXPECT(run((const char *[]){ "--from", svt_tpath("jobs.txt"), "-j", "2", "--repeat", "5",
+                                     "--junit", svt_tpath("r.xml"), NULL }, NULL, &err), 1);
+        assert_int_equal(file_size(svt_tpath("steady")), 5);
+        assert_int_equal(file_size(svt_tpath("third")), 3);
+        svt_assert_contains(err, "steady (run 5 of 5)");
+        assert_int_equal(xml_attr(svt_slurp(svt_tpath("r.xml"), NULL), "<testsuite ", "failures"), 1);
 }
 
 /* Round after round of the whole list: `steady` runs once per round, so
  * it ran as often as `third` did when `third` failed, and no more. */
 static void test_until_fail_repeats_the_list_in_rounds_until_the_first_failure(void **state) {
-        char *text = NULL, *err;
+        char *err;
 
         (void) state;
-        assert_true(asprintf(&text, "name=steady %s %s 100\nname=third %s %s 3\n",
-                             svt_worker("sv-nth"), tpath("steady"), svt_worker("sv-nth"),
-                             tpath("third")) > 0);
-        write_file(tpath("jobs.txt"), keep(text));
-        EXPECT(run((const char *[]){ "--from", tpath("jobs.txt"), "-j", "1", "--repeat", "10",
-                                     "--until-fail", "--logs", tpath("logs"), NULL }, NULL, &err), 1);
-        assert_int_equal(file_size(tpath("third")), 3);
-        assert_int_equal(file_size(tpath("steady")), 3);
-        assert_contains(err, "third: exit code 1 (run 3 of 10)");
+        nth_jobs();
+        EXPECT(run((const char *[]){ "--from", svt_tpath("jobs.txt"), "-j", "1", "--repeat", "10",
+                                     "--until-fail", "--logs", svt_tpath("logs"), NULL }, NULL, &err), 1);
+        assert_int_equal(file_size(svt_tpath("third")), 3);
+        assert_int_equal(file_size(svt_tpath("steady")), 3);
+        svt_assert_contains(err, "third: exit code 1 (run 3 of 10)");
         /* The log of a job that came back each round holds every round. */
-        assert_contains(slurp(tpath("logs/1-steady.log")), "attempt 3");
+        svt_assert_contains(svt_slurp(svt_tpath("logs/1-steady.log"), NULL), "attempt 3");
 }
 
 static void test_bad_combinations_are_usage_errors(void **state) {
@@ -584,7 +492,7 @@ static void test_bad_combinations_are_usage_errors(void **state) {
         EXPECT(run((const char *[]){ "--from", suite, "--repeat", "3", "--retries", "1", NULL },
                    NULL, &err), 125);
         EXPECT(run((const char *[]){ "--from", suite, "--until-fail", NULL }, NULL, &err), 125);
-        assert_contains(err, "--until-fail needs --repeat");
+        svt_assert_contains(err, "--until-fail needs --repeat");
         EXPECT(run((const char *[]){ "--from", suite, "--shard", "0/3", NULL }, NULL, &err), 125);
         EXPECT(run((const char *[]){ "--from", suite, "--shard", "4/3", NULL }, NULL, &err), 125);
         EXPECT(run_env("run", (const char *[]){ "--from", suite, "--shard", "auto/3", NULL },

@@ -12,175 +12,44 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
-#include <poll.h>
-#include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "svtest.h"
 
 #define T_MS 30000
-#define MAX_ARGS 32
-#define MAX_KEPT 256
 
 typedef struct fixture {
         svt_proc sup;
-        char dir[64];
-        void *mem[MAX_KEPT];
-        int nmem;
 } fixture;
 
 static fixture fx;
-
-extern char **environ;
-
-static void *keep(void *p) {
-        assert_true(fx.nmem < MAX_KEPT);
-        fx.mem[fx.nmem++] = p;
-        return p;
-}
 
 static int setup(void **state) {
         (void) state;
         memset(&fx, 0, sizeof(fx));
         svt_proc_init(&fx.sup);
-        (void) snprintf(fx.dir, sizeof(fx.dir), "/tmp/svlook.XXXXXX");
-        return mkdtemp(fx.dir) ? 0 : -1;
-}
-
-/* Removes a directory tree of plain files and directories (ours only). */
-static void rm_tree(const char *path) {
-        struct dirent *d;
-        char sub[4096];
-        struct stat st;
-        DIR *dir;
-
-        dir = opendir(path);
-        if (!dir) {
-                (void) unlink(path);
-                return;
-        }
-        while ((d = readdir(dir)) != NULL) {
-                if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
-                        continue;
-                (void) snprintf(sub, sizeof(sub), "%s/%s", path, d->d_name);
-                if (lstat(sub, &st) == 0 && S_ISDIR(st.st_mode))
-                        rm_tree(sub);
-                else
-                        (void) unlink(sub);
-        }
-        (void) closedir(dir);
-        (void) rmdir(path);
+        return svt_scratch_begin("/tmp/svlook.XXXXXX");
 }
 
 static int teardown(void **state) {
-        char why[1024];
-        int i;
-
         (void) state;
-        for (i = 0; i < fx.nmem; i++)
-                free(fx.mem[i]);
         svt_proc_release(&fx.sup, T_MS);
-        if (svt_reap_children(T_MS, why, sizeof(why)) != 0) {
-                fprintf(stderr, "teardown: survivors: %s\n", why);
-                return -1;
-        }
-        if (fx.dir[0])
-                rm_tree(fx.dir);
-        return 0;
+        return svt_scratch_end(T_MS);
 }
 
 /* ---- Helpers ---- */
 
-static const char *tpath(const char *name) {
-        char *p = NULL;
-
-        assert_true(asprintf(&p, "%s/%s", fx.dir, name) > 0);
-        return keep(p);
-}
-
-static void write_file(const char *path, const char *text) {
-        FILE *f = fopen(path, "we");
-
-        assert_non_null(f);
-        assert_int_equal(fputs(text, f) >= 0, 1);
-        assert_int_equal(fclose(f), 0);
-}
-
-static char *slurp(const char *path, size_t *out_len) {
-        FILE *f = fopen(path, "re");
-        char *buf;
-        long n;
-
-        if (!f)
-                fail_msg("cannot open '%s': %s", path, strerror(errno));
-        assert_int_equal(fseek(f, 0, SEEK_END), 0);
-        n = ftell(f);
-        assert_true(n >= 0);
-        rewind(f);
-        buf = keep(calloc(1, (size_t) n + 1));
-        assert_non_null(buf);
-        assert_int_equal(fread(buf, 1, (size_t) n, f), (size_t) n);
-        (void) fclose(f);
-        if (out_len)
-                *out_len = (size_t) n;
-        return buf;
-}
-
-static void cli_argv(const char *argv[MAX_ARGS], const char *const args[]) {
-        int i;
-
-        argv[0] = svt_cli();
-        argv[1] = "run";
-        for (i = 0; args[i]; i++) {
-                assert_true(i + 3 < MAX_ARGS);
-                argv[i + 2] = args[i];
-        }
-        argv[i + 2] = NULL;
-}
-
 /* Runs `supervise run ARGS` with `env` added to ours; returns its wait status. */
 static int run_cli(const char *const args[], const char *const env[], char **out, char **err) {
-        const char *argv[MAX_ARGS];
-        int st;
-
-        cli_argv(argv, args);
-        st = svt_run(argv, env, out, err, T_MS);
-        assert_int_not_equal(st, -1);
-        keep(*out);
-        keep(*err);
-        return st;
-}
-
-/* `errp` points to the stderr text, read after the status is known. */
-static void assert_exit_status(int st, int want, char *const *errp) {
-        const char *err = *errp;
-
-        if (!WIFEXITED(st))
-                fail_msg("supervise run did not exit (wait status 0x%x)", st);
-        if (WEXITSTATUS(st) != want)
-                fail_msg("supervise run exited %d, want %d; stderr:\n%s", WEXITSTATUS(st), want, err);
-}
-
-static void assert_contains(const char *hay, const char *needle) {
-        if (!hay || !strstr(hay, needle))
-                fail_msg("expected to find '%s' in:\n%s", needle, hay ? hay : "(null)");
-}
-
-static void assert_lacks(const char *hay, const char *needle) {
-        if (hay && strstr(hay, needle))
-                fail_msg("did not expect '%s' in:\n%s", needle, hay);
+        return svt_run_cli("run", args, env, out, err, T_MS);
 }
 
 /* Runs a program (no shell) to its end; fails unless it exits 0. */
@@ -188,10 +57,7 @@ static char *tool_output(const char *const argv[]) {
         char *out = NULL, *err = NULL;
         int st;
 
-        st = svt_run(argv, NULL, &out, &err, T_MS);
-        assert_int_not_equal(st, -1);
-        keep(out);
-        keep(err);
+        st = svt_run_kept(argv, NULL, &out, &err, T_MS);
         if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
                 fail_msg("%s failed (wait status 0x%x):\n%s%s", argv[0], st, out, err);
         return out;
@@ -278,7 +144,7 @@ static char *timeline_check(const char *path) {
  * cannot start, and a hostile name: markup, quotes and a byte that is not
  * UTF-8. */
 static void test_timeline_is_valid_html_with_a_bar_per_attempt_and_escaped_names(void **state) {
-        const char *jobs = tpath("jobs.txt"), *tl = tpath("t.html"), *evf = tpath("ev.jsonl");
+        const char *jobs = svt_tpath("jobs.txt"), *tl = svt_tpath("t.html"), *evf = svt_tpath("ev.jsonl");
         const char *args[] = { "-q", "-j", "2", "--retries", "1", "--timeout", "400ms", "-k", "200ms",
                                "--from", jobs, "--timeline", tl, "--events", evf, NULL };
         char *text = NULL, *out, *err, *page, *check, *evs, *line, *save = NULL;
@@ -294,39 +160,39 @@ static void test_timeline_is_valid_html_with_a_bar_per_attempt_and_escaped_names
                              "name=missing /nonexistent/sv-look-missing\n"
                              "name='<script>alert(\"x\")</script>&\xff' %s 0\n",
                              svt_worker("sv-exit"), svt_worker("sv-exit"), svt_worker("sv-sleep"),
-                             svt_worker("sv-flaky"), tpath("flaky.mark"), svt_worker("sv-exit")) > 0);
-        write_file(jobs, keep(text));
-        assert_exit_status(run_cli(args, NULL, &out, &err), 1, &err);
+                             svt_worker("sv-flaky"), svt_tpath("flaky.mark"), svt_worker("sv-exit")) > 0);
+        svt_write_file(jobs, svt_keep(text));
+        svt_assert_exit(run_cli(args, NULL, &out, &err), 1, &err);
 
-        page = slurp(tl, &len);
+        page = svt_slurp(tl, &len);
         /* Nothing raw from the hostile name: no markup, no byte that is not
          * UTF-8, and its escaped form is there. */
-        assert_lacks(page, "<script");
+        svt_assert_lacks(page, "<script");
         assert_null(memchr(page, 0xff, len));
-        assert_contains(page, "&lt;script&gt;alert(\"x\")&lt;/script&gt;&amp;\\xFF");
+        svt_assert_contains(page, "&lt;script&gt;alert(\"x\")&lt;/script&gt;&amp;\\xFF");
         check = timeline_check(tl);
 
         /* One bar per spawn in the events file. */
-        evs = slurp(evf, NULL);
+        evs = svt_slurp(evf, NULL);
         for (line = strtok_r(evs, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
                 if (strstr(line, "\"event\":\"spawn\""))
                         spawns++;
         assert_int_equal(sscanf(check, "bars %ld", &bars), 1);
         assert_int_equal(spawns, 8);
         assert_int_equal((size_t) bars, spawns);
-        assert_contains(check, "bar ok|pass|1|0\n");
-        assert_contains(check, "bar broken|fail|1|3\n");
-        assert_contains(check, "bar broken|fail|2|3\n");
-        assert_contains(check, "bar hangs|timeout|1|-15 (SIGTERM)\n");
-        assert_contains(check, "bar hangs|timeout|2|-15 (SIGTERM)\n");
-        assert_contains(check, "bar flaky|fail|1|1\n");
-        assert_contains(check, "bar flaky|pass|2|0\n");
-        assert_contains(check, "bar <script>alert(\"x\")</script>&\\xFF|pass|1|0\n");
+        svt_assert_contains(check, "bar ok|pass|1|0\n");
+        svt_assert_contains(check, "bar broken|fail|1|3\n");
+        svt_assert_contains(check, "bar broken|fail|2|3\n");
+        svt_assert_contains(check, "bar hangs|timeout|1|-15 (SIGTERM)\n");
+        svt_assert_contains(check, "bar hangs|timeout|2|-15 (SIGTERM)\n");
+        svt_assert_contains(check, "bar flaky|fail|1|1\n");
+        svt_assert_contains(check, "bar flaky|pass|2|0\n");
+        svt_assert_contains(check, "bar <script>alert(\"x\")</script>&\\xFF|pass|1|0\n");
         /* Every job is in the table, the one that never ran included. */
-        assert_contains(check, "row ok|pass\n");
-        assert_contains(check, "row flaky|pass (flaky)\n");
-        assert_contains(check, "row missing|error\n");
-        assert_contains(check, "row <script>alert(\"x\")</script>&\\xFF|pass\n");
+        svt_assert_contains(check, "row ok|pass\n");
+        svt_assert_contains(check, "row flaky|pass (flaky)\n");
+        svt_assert_contains(check, "row missing|error\n");
+        svt_assert_contains(check, "row <script>alert(\"x\")</script>&\\xFF|pass\n");
         svt_reap_all(T_MS);
 }
 
@@ -334,7 +200,7 @@ static void test_timeline_is_valid_html_with_a_bar_per_attempt_and_escaped_names
  * and a job gets slot 1 only while slot 0 is busy: the runner hands out
  * the lowest free slot. */
 static void test_spawn_events_carry_the_lowest_free_slot(void **state) {
-        const char *jobs = tpath("jobs.txt"), *evf = tpath("ev.jsonl");
+        const char *jobs = svt_tpath("jobs.txt"), *evf = svt_tpath("ev.jsonl");
         const char *args[] = { "-q", "-j", "2", "--from", jobs, "--events", evf, NULL };
         char *text = NULL, *out, *err, *evs;
         long long busy_until[2] = { 0, 0 }, slot_of[8];
@@ -347,9 +213,9 @@ static void test_spawn_events_carry_the_lowest_free_slot(void **state) {
                              svt_worker("sv-sleep"), svt_worker("sv-sleep"), svt_worker("sv-sleep"),
                              svt_worker("sv-sleep"), svt_worker("sv-sleep"),
                              svt_worker("sv-sleep")) > 0);
-        write_file(jobs, keep(text));
-        assert_exit_status(run_cli(args, NULL, &out, &err), 0, &err);
-        evs = slurp(evf, NULL);
+        svt_write_file(jobs, svt_keep(text));
+        svt_assert_exit(run_cli(args, NULL, &out, &err), 0, &err);
+        evs = svt_slurp(evf, NULL);
         for (n = 1; (o = events_line(evs, n)) != NULL; n++) {
                 const char *ev = json_string_value(json_object_get(o, "event"));
                 long long t = json_integer_value(json_object_get(o, "t_ms"));
@@ -377,121 +243,24 @@ static void test_spawn_events_carry_the_lowest_free_slot(void **state) {
 }
 
 static void test_timeline_write_errors_exit_125(void **state) {
-        const char *jobs = tpath("jobs.txt");
+        const char *jobs = svt_tpath("jobs.txt");
         const char *full[] = { "-q", "--from", jobs, "--timeline", "/dev/full", NULL };
-        const char *bad[] = { "-q", "--from", jobs, "--timeline", tpath("no/such/dir/t.html"), NULL };
+        const char *bad[] = { "-q", "--from", jobs, "--timeline", svt_tpath("no/such/dir/t.html"), NULL };
         char *text = NULL, *out, *err;
 
         (void) state;
         assert_true(asprintf(&text, "%s 0\n", svt_worker("sv-exit")) > 0);
-        write_file(jobs, keep(text));
-        assert_exit_status(run_cli(full, NULL, &out, &err), 125, &err);
-        assert_contains(err, "supervise run: cannot write timeline '/dev/full': no space left on device");
+        svt_write_file(jobs, svt_keep(text));
+        svt_assert_exit(run_cli(full, NULL, &out, &err), 125, &err);
+        svt_assert_contains(err, "supervise run: cannot write timeline '/dev/full': no space left on device");
         /* A path that cannot be written fails before any job starts. */
-        assert_exit_status(run_cli(bad, NULL, &out, &err), 125, &err);
-        assert_contains(err, "supervise run: cannot write timeline '");
+        svt_assert_exit(run_cli(bad, NULL, &out, &err), 125, &err);
+        svt_assert_contains(err, "supervise run: cannot write timeline '");
         assert_string_equal(out, "");
         svt_reap_all(T_MS);
 }
 
 /* ---- A pseudo-terminal ---- */
-
-/* `env` ("K=V") replacing ours, in a new array the caller frees. */
-static char **env_with(const char *const env[]) {
-        size_t n = 0, m = 0, i, k = 0, j;
-        char **out;
-
-        while (environ[n])
-                n++;
-        while (env && env[m])
-                m++;
-        out = calloc(n + m + 1, sizeof(*out));
-        assert_non_null(out);
-        for (i = 0; i < n; i++) {
-                bool replaced = false;
-
-                for (j = 0; j < m && !replaced; j++) {
-                        size_t kl = (size_t) (strchr(env[j], '=') - env[j]) + 1;
-
-                        replaced = strncmp(environ[i], env[j], kl) == 0;
-                }
-                if (!replaced)
-                        out[k++] = environ[i];
-        }
-        for (j = 0; j < m; j++)
-                out[k++] = (char *) env[j];
-        return out;
-}
-
-/* supervise run with stderr on a new pseudo-terminal (raw, `cols` wide)
- * and stdout on a pipe. */
-static void spawn_on_pty(const char *const args[], const char *const env[], unsigned short cols,
-                         int *out_master, int *out_stdout) {
-        const char *argv[MAX_ARGS];
-        posix_spawn_file_actions_t fa;
-        struct winsize ws = { .ws_row = 24, .ws_col = cols };
-        struct termios tio;
-        int master, slave, p[2];
-        char **envp;
-        pid_t pid;
-
-        cli_argv(argv, args);
-        master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-        assert_true(master >= 0);
-        assert_int_equal(grantpt(master), 0);
-        assert_int_equal(unlockpt(master), 0);
-        slave = open(ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
-        assert_true(slave >= 0);
-        assert_int_equal(tcgetattr(slave, &tio), 0);
-        cfmakeraw(&tio);
-        assert_int_equal(tcsetattr(slave, TCSANOW, &tio), 0);
-        assert_int_equal(ioctl(slave, TIOCSWINSZ, &ws), 0);
-        assert_int_equal(pipe2(p, O_CLOEXEC), 0);
-        assert_int_equal(posix_spawn_file_actions_init(&fa), 0);
-        assert_int_equal(posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0), 0);
-        assert_int_equal(posix_spawn_file_actions_adddup2(&fa, p[1], 1), 0);
-        assert_int_equal(posix_spawn_file_actions_adddup2(&fa, slave, 2), 0);
-        envp = env_with(env);
-        assert_int_equal(posix_spawn(&pid, argv[0], &fa, NULL, (char *const *) argv, envp), 0);
-        free(envp);
-        (void) posix_spawn_file_actions_destroy(&fa);
-        (void) close(slave);
-        (void) close(p[1]);
-        fx.sup.pid = pid;
-        fx.sup.out = p[0];
-        *out_master = master;
-        *out_stdout = p[0];
-}
-
-/* Reads the terminal until every writer is gone (EIO on the master). */
-static char *read_pty(int master) {
-        size_t len = 0, cap = 1 << 16;
-        char *buf = keep(malloc(cap));
-        struct pollfd pfd = { .fd = master, .events = POLLIN };
-        ssize_t n;
-
-        assert_non_null(buf);
-        for (;;) {
-                if (poll(&pfd, 1, T_MS) <= 0)
-                        fail_msg("no output on the terminal within %d ms", T_MS);
-                if (len + 4096 > cap) {
-                        char *nb = realloc(buf, cap * 2);
-
-                        assert_non_null(nb);
-                        fx.mem[fx.nmem - 1] = nb;
-                        buf = nb;
-                        cap *= 2;
-                }
-                n = read(master, buf + len, cap - len - 1);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        break;
-                len += (size_t) n;
-        }
-        buf[len] = '\0';
-        return buf;
-}
 
 /* Runs `args` on a terminal to the end; returns what the terminal got and
  * stores stdout. */
@@ -500,16 +269,17 @@ static char *run_on_pty(const char *const args[], const char *const env[], unsig
         int master, outfd, st;
         char *tty;
 
-        spawn_on_pty(args, env, cols, &master, &outfd);
-        tty = read_pty(master);
+        master = svt_start_cli_on_pty(&fx.sup, "run", args, env, cols);
+        outfd = fx.sup.out;
+        tty = svt_read_pty(master, T_MS);
         (void) close(master);
-        *out = keep(svt_read_all(outfd, T_MS));
+        *out = svt_keep(svt_read_all(outfd, T_MS));
         assert_non_null(*out);
         (void) close(outfd);
         fx.sup.out = -1;
         st = svt_wait(fx.sup.pid, T_MS);
         fx.sup.pid = 0;
-        assert_exit_status(st, want, &tty);
+        svt_assert_exit(st, want, &tty);
         return tty;
 }
 
@@ -535,14 +305,14 @@ static void test_colours_follow_color_no_color_term_and_the_terminal(void **stat
                 { false, "--color", "", "xterm", true },
                 { false, "--color=auto", "", "xterm", false },
         };
-        const char *jobs = tpath("jobs.txt");
+        const char *jobs = svt_tpath("jobs.txt");
         char *text = NULL, *out, *err, nc[64], term[64];
         size_t i;
 
         (void) state;
         assert_true(asprintf(&text, "name=good %s 0\nname=bad %s 1\n", svt_worker("sv-exit"),
                              svt_worker("sv-exit")) > 0);
-        write_file(jobs, keep(text));
+        svt_write_file(jobs, svt_keep(text));
         for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
                 const colour_row *r = &rows[i];
                 const char *args[] = { "-j", "1", "--from", jobs, r->opt, NULL };
@@ -553,10 +323,10 @@ static void test_colours_follow_color_no_color_term_and_the_terminal(void **stat
                 if (r->tty)
                         err = run_on_pty(args, env, 200, 1, &out);
                 else
-                        assert_exit_status(run_cli(args, env, &out, &err), 1, &err);
+                        svt_assert_exit(run_cli(args, env, &out, &err), 1, &err);
                 if (r->want) {
-                        assert_contains(err, "] \033[32mPASS\033[0m ");
-                        assert_contains(err, "] \033[31mFAIL\033[0m ");
+                        svt_assert_contains(err, "] \033[32mPASS\033[0m ");
+                        svt_assert_contains(err, "] \033[31mFAIL\033[0m ");
                 } else if (strstr(err, "\033[3") || strstr(err, "\033[0m")) {
                         fail_msg("row %zu: colour where none was wanted:\n%s", i, err);
                 }
@@ -571,8 +341,8 @@ static void test_color_rejects_an_unknown_word(void **state) {
         char *out, *err;
 
         (void) state;
-        assert_exit_status(run_cli(args, NULL, &out, &err), 125, &err);
-        assert_contains(err, "supervise run: invalid argument 'sometimes' for --color");
+        svt_assert_exit(run_cli(args, NULL, &out, &err), 125, &err);
+        svt_assert_contains(err, "supervise run: invalid argument 'sometimes' for --color");
         svt_reap_all(T_MS);
 }
 
@@ -604,11 +374,7 @@ static int check_pieces(char *tty, size_t cols) {
         int bars = 0, progress = 0;
 
         for (piece = tty; piece; piece = next) {
-                next = strstr(piece, "\r\033[K");
-                if (next) {
-                        *next = '\0';
-                        next += 4;
-                }
+                next = svt_cut(piece, "\r\033[K");
                 if (!*piece)
                         continue;
                 if (strstr(piece, " running ")) {
@@ -629,7 +395,7 @@ static int check_pieces(char *tty, size_t cols) {
 }
 
 static void test_progress_bar_fits_the_terminal_and_stays_off_stdout(void **state) {
-        const char *jobs = tpath("jobs.txt");
+        const char *jobs = svt_tpath("jobs.txt");
         const char *args[] = { "-j", "2", "--from", jobs, NULL };
         const char *env[] = { "NO_COLOR=", "TERM=xterm", NULL };
         char *text = NULL, *out, *tty;
@@ -637,12 +403,12 @@ static void test_progress_bar_fits_the_terminal_and_stays_off_stdout(void **stat
         (void) state;
         assert_true(asprintf(&text, "%s 300\n%s 3\n%s 300\n%s 0\n", svt_worker("sv-sleep"),
                              svt_worker("sv-flood"), svt_worker("sv-sleep"), svt_worker("sv-exit")) > 0);
-        write_file(jobs, keep(text));
+        svt_write_file(jobs, svt_keep(text));
 
         tty = run_on_pty(args, env, 120, 0, &out);
-        assert_contains(tty, "[4/4] [\033[32m####################\033[0m] running ");
+        svt_assert_contains(tty, "[4/4] [\033[32m####################\033[0m] running ");
         assert_true(check_pieces(tty, 120) >= 2);
-        assert_contains(out, "line 3 ");
+        svt_assert_contains(out, "line 3 ");
         assert_null(strchr(out, '\r'));
         assert_null(strchr(out, '\033'));
 
@@ -655,8 +421,8 @@ static void test_progress_bar_fits_the_terminal_and_stays_off_stdout(void **stat
 /* ---- Hang diagnostics ---- */
 
 static void test_hang_diagnostics_leave_one_line_on_the_terminal_naming_the_files(void **state) {
-        const char *jobs = tpath("jobs.txt"), *evf = tpath("ev.jsonl"), *logs = tpath("logs"),
-                   *junit = tpath("r.xml");
+        const char *jobs = svt_tpath("jobs.txt"), *evf = svt_tpath("ev.jsonl"), *logs = svt_tpath("logs"),
+                   *junit = svt_tpath("r.xml");
         const char *args[] = { "--timeout", "300ms", "-k", "200ms", "--from", jobs, "--events", evf,
                                "--logs", logs, "--junit", junit, NULL };
         const char *bare[] = { "--timeout", "300ms", "-k", "200ms", "--from", jobs, NULL };
@@ -666,38 +432,38 @@ static void test_hang_diagnostics_leave_one_line_on_the_terminal_naming_the_file
 
         (void) state;
         assert_true(asprintf(&text, "name=hang %s 2\n", svt_worker("sv-tree")) > 0);
-        write_file(jobs, keep(text));
-        assert_exit_status(run_cli(args, NULL, &out, &err), 124, &err);
+        svt_write_file(jobs, svt_keep(text));
+        svt_assert_exit(run_cli(args, NULL, &out, &err), 124, &err);
 
         assert_true(asprintf(&want, "    diagnostics (snapshot): %s/1-hang.log, line ", logs) > 0);
-        p = strstr(err, keep(want));
+        p = strstr(err, svt_keep(want));
         if (!p)
                 fail_msg("no diagnostics line '%s' in:\n%s", want, err);
         assert_int_equal(sscanf(p + strlen(want), "%lu", &line), 1);
         assert_true(asprintf(&want, "%lu of events %s, JUnit %s\n", line, evf, junit) > 0);
-        assert_contains(p, keep(want));
+        svt_assert_contains(p, svt_keep(want));
         /* Only that line: no tree, no kernel stack on the terminal. */
-        assert_lacks(err, "kernel stack");
-        assert_lacks(err, "WCHAN");
-        assert_lacks(err, "--- snapshot ---");
+        svt_assert_lacks(err, "kernel stack");
+        svt_assert_lacks(err, "WCHAN");
+        svt_assert_lacks(err, "--- snapshot ---");
 
         /* The line it names is the snapshot, and the log holds it too. */
-        o = events_line(slurp(evf, NULL), line);
+        o = events_line(svt_slurp(evf, NULL), line);
         assert_non_null(o);
         assert_string_equal(json_string_value(json_object_get(o, "event")), "diag");
         assert_string_equal(json_string_value(json_object_get(o, "kind")), "snapshot");
         assert_string_equal(json_string_value(json_object_get(o, "name")), "hang");
         json_decref(o);
         assert_true(asprintf(&want, "%s/1-hang.log", logs) > 0);
-        log = slurp(keep(want), NULL);
-        assert_contains(log, "--- snapshot ---");
-        assert_contains(log, "kernel stack of");
-        assert_contains(slurp(junit, NULL), "kernel stack of");
+        log = svt_slurp(svt_keep(want), NULL);
+        svt_assert_contains(log, "--- snapshot ---");
+        svt_assert_contains(log, "kernel stack of");
+        svt_assert_contains(svt_slurp(junit, NULL), "kernel stack of");
 
         /* With no file to keep them, the line says so. */
-        assert_exit_status(run_cli(bare, NULL, &out, &err), 124, &err);
-        assert_contains(err, "    diagnostics (snapshot): not kept; --logs DIR, --events FILE");
-        assert_lacks(err, "kernel stack");
+        svt_assert_exit(run_cli(bare, NULL, &out, &err), 124, &err);
+        svt_assert_contains(err, "    diagnostics (snapshot): not kept; --logs DIR, --events FILE");
+        svt_assert_lacks(err, "kernel stack");
         svt_reap_all(T_MS);
 }
 

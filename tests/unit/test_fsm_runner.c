@@ -18,6 +18,7 @@
 #include "core/internal.h"
 #include "platform_fake.h"
 #include "supervise/sv_run.h"
+#include "svt_fake_run.h"
 
 #define MAX_SEEN 64
 
@@ -32,11 +33,7 @@ typedef struct seen {
 } seen;
 
 typedef struct fx {
-        sv_supervisor *sv;
-        sv_joblist list;
-        sv_report *rep;
-        sv_runner *rn;
-        sv_runner_opts ro;
+        svt_fake_run r;
         seen ev[MAX_SEEN];
         int nev;
         unsigned max_running;
@@ -87,64 +84,36 @@ static void on_throttle(sv_runner *rn, int err, unsigned running, void *ud) {
 /* Jobs from a job file's text; the runner's options filled in but for what
  * a test sets. Nothing starts until sv_runner_start. */
 static void fx_init(fx *f, const char *jobs, unsigned parallel) {
-        char err[128];
-        sv_supervisor_opts so;
-
-        sv_fake_reset();
         memset(f, 0, sizeof(*f));
-        memset(&so, 0, sizeof(so));
-        assert_int_equal(sv_ladder_parse("TERM:5s,KILL:1s", 0, &so.ladder), 0);
-        assert_int_equal(sv_supervisor_new(&so, &f->sv), 0);
-        sv_joblist_init(&f->list);
-        assert_true(sv_jobfile_parse_mem(jobs, strlen(jobs), NULL, &f->list, err, sizeof(err)) > 0);
-        assert_int_equal(sv_report_new(&f->list, &f->rep), 0);
-        f->ro.sv = f->sv;
-        f->ro.jobs = &f->list;
-        f->ro.report = f->rep;
-        f->ro.parallel = parallel;
-        f->ro.ladder = so.ladder;
-        f->ro.on_event = on_event;
-        f->ro.on_attempt = on_attempt;
-        f->ro.on_throttle = on_throttle;
-        f->ro.userdata = f;
+        svt_fake_run_init(&f->r, jobs, parallel, f);
+        assert_int_equal(sv_report_new(&f->r.list, &f->r.rep), 0);
+        f->r.ro.report = f->r.rep;
+        f->r.ro.on_event = on_event;
+        f->r.ro.on_attempt = on_attempt;
+        f->r.ro.on_throttle = on_throttle;
 }
 
 static void fx_start(fx *f) {
-        assert_int_equal(sv_runner_new(&f->ro, &f->rn), 0);
-        assert_int_equal(sv_runner_start(f->rn), 0);
+        svt_fake_run_start(&f->r);
 }
 
-/* Delivers what the loop has (pipe EOFs, close callbacks) without waiting. */
 static void spin(fx *f) {
-        int i;
-
-        for (i = 0; i < 8; i++)
-                (void) uv_run(sv_supervisor_loop(f->sv), UV_RUN_NOWAIT);
+        svt_fake_run_spin(&f->r);
 }
 
 static sv_worker *worker(fx *f, pid_t pid) {
-        sv_worker *w = sv__worker_by_pid(f->sv, pid);
+        sv_worker *w = sv__worker_by_pid(f->r.sv, pid);
 
         assert_non_null(w);
         return w;
 }
 
 static void reap(fx *f, pid_t pid, bool exited, int code) {
-        sv__reaped r;
-
-        memset(&r, 0, sizeof(r));
-        r.pid = pid;
-        r.exited = exited;
-        r.code = code;
-        sv__worker_reaped(worker(f, pid), &r);
-        spin(f);
+        svt_fake_run_reap(&f->r, pid, exited, code);
 }
 
 static void fx_done(fx *f) {
-        sv_runner_free(f->rn);
-        sv_supervisor_free(f->sv);
-        sv_report_free(f->rep);
-        sv_joblist_release(&f->list);
+        svt_fake_run_free(&f->r);
 }
 
 /* The index in f->ev of the first event of `type` for `job`, or -1. */
@@ -166,18 +135,18 @@ static void test_runner_never_runs_more_than_parallel(void **state) {
         fx_init(&f, "/fake/a\n/fake/b\n/fake/c\n/fake/d\n/fake/e\n", 2);
         fx_start(&f);
         spin(&f);
-        sv_runner_progress_get(f.rn, &p);
+        sv_runner_progress_get(f.r.rn, &p);
         assert_int_equal(p.running, 2);
         assert_int_equal(sv_fake_state.next_pid, 40002);
         /* Each exit makes room for exactly one more. */
         for (pid = 40000; pid < 40005; pid++)
                 reap(&f, pid, true, 0);
-        sv_runner_progress_get(f.rn, &p);
+        sv_runner_progress_get(f.r.rn, &p);
         assert_int_equal(p.done, 5);
         assert_int_equal(p.running, 0);
         assert_int_equal(f.max_running, 2);
         assert_int_equal(f.attempts, 5);
-        assert_int_equal(sv_report_verdict(f.rep, 4), SV_VERDICT_PASS);
+        assert_int_equal(sv_report_verdict(f.r.rep, 4), SV_VERDICT_PASS);
         fx_done(&f);
 }
 
@@ -188,7 +157,7 @@ static void test_runner_retries_a_failure_and_counts_a_later_pass_flaky(void **s
 
         (void) state;
         fx_init(&f, "name=flaky /fake/flaky\n", 1);
-        f.ro.retries = 2;
+        f.r.ro.retries = 2;
         fx_start(&f);
         spin(&f);
         reap(&f, 40000, true, 1);
@@ -204,7 +173,7 @@ static void test_runner_retries_a_failure_and_counts_a_later_pass_flaky(void **s
         assert_int_equal(f.last.verdict, SV_VERDICT_PASS);
         assert_false(f.last.will_retry);
         assert_int_equal(f.last.attempt, 2);
-        sv_report_get_counts(f.rep, &c);
+        sv_report_get_counts(f.r.rep, &c);
         assert_int_equal(c.passed, 1);
         assert_int_equal(c.flaky, 1);
         assert_int_equal(c.failed, 0);
@@ -217,7 +186,7 @@ static void test_runner_timeout_snapshot_comes_before_the_first_signal(void **st
 
         (void) state;
         fx_init(&f, "/fake/hang\n", 1);
-        f.ro.timeout_ms = 1000;
+        f.r.ro.timeout_ms = 1000;
         fx_start(&f);
         spin(&f);
         sv_fake_state.now_us += 1000 * 1000;
@@ -234,7 +203,7 @@ static void test_runner_timeout_snapshot_comes_before_the_first_signal(void **st
         assert_int_equal(sv_fake_state.sent[0].sig, SIGTERM);
         reap(&f, 40000, false, SIGTERM);
         assert_int_equal(f.last.verdict, SV_VERDICT_TIMEOUT);
-        assert_int_equal(sv_report_verdict(f.rep, 0), SV_VERDICT_TIMEOUT);
+        assert_int_equal(sv_report_verdict(f.r.rep, 0), SV_VERDICT_TIMEOUT);
         fx_done(&f);
 }
 
@@ -245,8 +214,8 @@ static void test_runner_on_timeout_holds_the_stop_until_the_helper_exits(void **
 
         (void) state;
         fx_init(&f, "/fake/hang\n", 1);
-        f.ro.timeout_ms = 1000;
-        f.ro.on_timeout = helper;
+        f.r.ro.timeout_ms = 1000;
+        f.r.ro.on_timeout = helper;
         fx_start(&f);
         spin(&f);
         sv_fake_state.now_us += 1000 * 1000;
@@ -277,7 +246,7 @@ static void test_runner_stop_skips_waiting_jobs_as_interrupted(void **state) {
         fx_init(&f, "/fake/a\n/fake/b\n/fake/c\n", 1);
         fx_start(&f);
         spin(&f);
-        sv_runner_stop(f.rn, SIGINT, "interrupted");
+        sv_runner_stop(f.r.rn, SIGINT, "interrupted");
         assert_true(find(&f, SV_RUN_EV_SKIP, 1, 0) >= 0);
         assert_string_equal(f.ev[find(&f, SV_RUN_EV_SKIP, 2, 0)].reason, "interrupted");
         sig = find(&f, SV_RUN_EV_SIGNAL, 0, 0);
@@ -285,8 +254,8 @@ static void test_runner_stop_skips_waiting_jobs_as_interrupted(void **state) {
         assert_int_equal(f.ev[sig].signal, SIGINT);
         assert_string_equal(f.ev[sig].reason, "interrupt");
         reap(&f, 40000, false, SIGINT);
-        assert_int_equal(sv_report_verdict(f.rep, 0), SV_VERDICT_STOPPED);
-        assert_int_equal(sv_report_verdict(f.rep, 1), SV_VERDICT_SKIP);
+        assert_int_equal(sv_report_verdict(f.r.rep, 0), SV_VERDICT_STOPPED);
+        assert_int_equal(sv_report_verdict(f.r.rep, 1), SV_VERDICT_SKIP);
         /* Nothing new was started. */
         assert_int_equal(sv_fake_state.next_pid, 40001);
         fx_done(&f);
@@ -305,7 +274,7 @@ static void test_runner_passing_spawn_error_lowers_parallel(void **state) {
         /* The third job could not start: it waits, and is no error. */
         assert_int_equal(f.throttles, 1);
         assert_int_equal(f.throttle_err, UV_EAGAIN);
-        sv_runner_progress_get(f.rn, &p);
+        sv_runner_progress_get(f.r.rn, &p);
         assert_int_equal(p.running, 1);
         assert_int_equal(p.done, 1);
         assert_int_equal(find(&f, SV_RUN_EV_EXIT, 2, 0), -1);
@@ -314,7 +283,7 @@ static void test_runner_passing_spawn_error_lowers_parallel(void **state) {
         /* The job that ended made room: the deferred one starts. */
         assert_int_equal(sv_fake_state.next_pid, 40003);
         reap(&f, 40002, true, 0);
-        assert_int_equal(sv_report_verdict(f.rep, 2), SV_VERDICT_PASS);
+        assert_int_equal(sv_report_verdict(f.r.rep, 2), SV_VERDICT_PASS);
         assert_int_equal(f.throttles, 1);
         fx_done(&f);
 }
@@ -324,17 +293,17 @@ static void test_runner_disabled_job_is_skipped_unavailable_is_error(void **stat
 
         (void) state;
         fx_init(&f, "/fake/a\n/fake/b\n/fake/c\n", 1);
-        f.list.jobs[0].flags |= SV_JOB_DISABLED;
-        f.list.jobs[1].flags |= SV_JOB_UNAVAILABLE;
+        f.r.list.jobs[0].flags |= SV_JOB_DISABLED;
+        f.r.list.jobs[1].flags |= SV_JOB_UNAVAILABLE;
         fx_start(&f);
         spin(&f);
         assert_string_equal(f.ev[find(&f, SV_RUN_EV_SKIP, 0, 0)].reason, "disabled");
         assert_true(find(&f, SV_RUN_EV_EXIT, 1, 0) >= 0);
-        assert_int_equal(sv_report_verdict(f.rep, 1), SV_VERDICT_ERROR);
+        assert_int_equal(sv_report_verdict(f.r.rep, 1), SV_VERDICT_ERROR);
         /* Only the third job was spawned. */
         assert_int_equal(sv_fake_state.next_pid, 40001);
         reap(&f, 40000, true, 0);
-        assert_int_equal(sv_report_verdict(f.rep, 2), SV_VERDICT_PASS);
+        assert_int_equal(sv_report_verdict(f.r.rep, 2), SV_VERDICT_PASS);
         fx_done(&f);
 }
 
@@ -383,7 +352,7 @@ static void test_runner_burst_yields_to_the_loop_between_batches(void **state) {
         fx_start(&f);
         /* The first batch, from sv_runner_start itself. */
         assert_true(spawned() >= 1 && spawned() <= 64);
-        loop = sv_supervisor_loop(f.sv);
+        loop = sv_supervisor_loop(f.r.sv);
         assert_int_equal(uv_timer_init(loop, &due), 0);
         due.data = &b;
         assert_int_equal(uv_timer_start(&due, on_due, 0, 0), 0);

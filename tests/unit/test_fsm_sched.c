@@ -19,15 +19,12 @@
 #include "core/internal.h"
 #include "platform_fake.h"
 #include "supervise/sv_run.h"
+#include "svt_fake_run.h"
 
 #define MAX_SPAWNS 32
 
 typedef struct fx {
-        sv_supervisor *sv;
-        sv_joblist list;
-        sv_report *rep;
-        sv_runner *rn;
-        sv_runner_opts ro;
+        svt_fake_run r;
         size_t spawned[MAX_SPAWNS]; /* job index of each spawn, in order */
         int nspawned;
         unsigned max_running;
@@ -63,62 +60,35 @@ static char **strv1(const char *s) {
 }
 
 static void fx_init(fx *f, const char *jobs, unsigned parallel) {
-        char err[128];
-        sv_supervisor_opts so;
-
-        sv_fake_reset();
         memset(f, 0, sizeof(*f));
-        memset(&so, 0, sizeof(so));
-        assert_int_equal(sv_ladder_parse("TERM:5s,KILL:1s", 0, &so.ladder), 0);
-        assert_int_equal(sv_supervisor_new(&so, &f->sv), 0);
-        sv_joblist_init(&f->list);
-        assert_true(sv_jobfile_parse_mem(jobs, strlen(jobs), NULL, &f->list, err, sizeof(err)) > 0);
-        f->ro.sv = f->sv;
-        f->ro.jobs = &f->list;
-        f->ro.parallel = parallel;
-        f->ro.ladder = so.ladder;
-        f->ro.on_event = on_event;
-        f->ro.on_attempt = on_attempt;
-        f->ro.userdata = f;
+        svt_fake_run_init(&f->r, jobs, parallel, f);
+        f->r.ro.on_event = on_event;
+        f->r.ro.on_attempt = on_attempt;
 }
 
 static void spin(fx *f) {
-        for (int i = 0; i < 8; i++)
-                (void) uv_run(sv_supervisor_loop(f->sv), UV_RUN_NOWAIT);
+        svt_fake_run_spin(&f->r);
 }
 
 /* Sets the constraints, then starts the run. */
 static void fx_start(fx *f) {
-        assert_int_equal(sv_report_new(&f->list, &f->rep), 0);
-        f->ro.report = f->rep;
-        assert_int_equal(sv_runner_new(&f->ro, &f->rn), 0);
-        assert_int_equal(sv_runner_start(f->rn), 0);
+        assert_int_equal(sv_report_new(&f->r.list, &f->r.rep), 0);
+        f->r.ro.report = f->r.rep;
+        svt_fake_run_start(&f->r);
         spin(f);
 }
 
 /* Ends the attempt with pid 40000 + n. */
 static void reap(fx *f, int n, int code) {
-        sv__reaped r;
-        sv_worker *w = sv__worker_by_pid(f->sv, 40000 + n);
-
-        assert_non_null(w);
-        memset(&r, 0, sizeof(r));
-        r.pid = 40000 + n;
-        r.exited = true;
-        r.code = code;
-        sv__worker_reaped(w, &r);
-        spin(f);
+        svt_fake_run_reap(&f->r, 40000 + n, true, code);
 }
 
 static void fx_done(fx *f) {
         sv_runner_progress p;
 
-        sv_runner_progress_get(f->rn, &p);
-        assert_int_equal(p.done, f->list.count);
-        sv_runner_free(f->rn);
-        sv_supervisor_free(f->sv);
-        sv_report_free(f->rep);
-        sv_joblist_release(&f->list);
+        sv_runner_progress_get(f->r.rn, &p);
+        assert_int_equal(p.done, f->r.list.count);
+        svt_fake_run_free(&f->r);
 }
 
 static void test_sched_depends_waits_for_the_end_not_the_verdict(void **state) {
@@ -126,8 +96,8 @@ static void test_sched_depends_waits_for_the_end_not_the_verdict(void **state) {
 
         (void) state;
         fx_init(&f, "name=a /fake/a\nname=b /fake/b\nname=c /fake/c\n", 3);
-        f.list.jobs[0].depends = strv1("b");
-        f.list.jobs[1].depends = strv1("no-such-job"); /* ignored, as ctest does */
+        f.r.list.jobs[0].depends = strv1("b");
+        f.r.list.jobs[1].depends = strv1("no-such-job"); /* ignored, as ctest does */
         fx_start(&f);
         /* a waits for b; b and c start. */
         assert_int_equal(f.nspawned, 2);
@@ -138,7 +108,7 @@ static void test_sched_depends_waits_for_the_end_not_the_verdict(void **state) {
         assert_int_equal(f.spawned[2], 0);
         reap(&f, 1, 0);
         reap(&f, 2, 0);
-        assert_int_equal(sv_report_verdict(f.rep, 0), SV_VERDICT_PASS);
+        assert_int_equal(sv_report_verdict(f.r.rep, 0), SV_VERDICT_PASS);
         fx_done(&f);
 }
 
@@ -147,20 +117,20 @@ static void test_sched_failed_fixture_setup_means_users_not_run_cleanup_runs(voi
 
         (void) state;
         fx_init(&f, "name=user /fake/u\nname=cleanup /fake/c\nname=setup /fake/s\n", 3);
-        f.list.jobs[0].fixtures_required = strv1("db");
-        f.list.jobs[1].fixtures_cleanup = strv1("db");
-        f.list.jobs[2].fixtures_setup = strv1("db");
+        f.r.list.jobs[0].fixtures_required = strv1("db");
+        f.r.list.jobs[1].fixtures_cleanup = strv1("db");
+        f.r.list.jobs[2].fixtures_setup = strv1("db");
         fx_start(&f);
         assert_int_equal(f.nspawned, 1);
         assert_int_equal(f.spawned[0], 2);
         reap(&f, 0, 1);
-        assert_int_equal(sv_report_verdict(f.rep, 0), SV_VERDICT_ERROR);
+        assert_int_equal(sv_report_verdict(f.r.rep, 0), SV_VERDICT_ERROR);
         assert_string_equal(f.how[0], "not run: fixture setup 'setup' did not pass");
         /* The cleanup runs after the user ended, even though it never ran. */
         assert_int_equal(f.nspawned, 2);
         assert_int_equal(f.spawned[1], 1);
         reap(&f, 1, 0);
-        assert_int_equal(sv_report_verdict(f.rep, 1), SV_VERDICT_PASS);
+        assert_int_equal(sv_report_verdict(f.r.rep, 1), SV_VERDICT_PASS);
         fx_done(&f);
 }
 
@@ -169,9 +139,9 @@ static void test_sched_passing_fixture_orders_setup_user_cleanup(void **state) {
 
         (void) state;
         fx_init(&f, "name=cleanup /fake/c\nname=user /fake/u\nname=setup /fake/s\n", 3);
-        f.list.jobs[0].fixtures_cleanup = strv1("db");
-        f.list.jobs[1].fixtures_required = strv1("db");
-        f.list.jobs[2].fixtures_setup = strv1("db");
+        f.r.list.jobs[0].fixtures_cleanup = strv1("db");
+        f.r.list.jobs[1].fixtures_required = strv1("db");
+        f.r.list.jobs[2].fixtures_setup = strv1("db");
         fx_start(&f);
         reap(&f, 0, 0);
         assert_int_equal(f.nspawned, 2);
@@ -188,8 +158,8 @@ static void test_sched_resource_lock_is_held_by_one_job_at_a_time(void **state) 
 
         (void) state;
         fx_init(&f, "name=a /fake/a\nname=b /fake/b\nname=c /fake/c\n", 3);
-        f.list.jobs[0].locks = strv1("port");
-        f.list.jobs[1].locks = strv1("port");
+        f.r.list.jobs[0].locks = strv1("port");
+        f.r.list.jobs[1].locks = strv1("port");
         fx_start(&f);
         assert_int_equal(f.nspawned, 2);
         assert_int_equal(f.spawned[1], 2);
@@ -206,7 +176,7 @@ static void test_sched_run_serial_runs_alone(void **state) {
 
         (void) state;
         fx_init(&f, "name=a /fake/a\nname=s /fake/s\nname=b /fake/b\n", 3);
-        f.list.jobs[1].flags |= SV_JOB_RUN_SERIAL;
+        f.r.list.jobs[1].flags |= SV_JOB_RUN_SERIAL;
         fx_start(&f);
         assert_int_equal(f.nspawned, 2); /* a and b; s waits for an empty run */
         reap(&f, 0, 0);
@@ -214,7 +184,7 @@ static void test_sched_run_serial_runs_alone(void **state) {
         reap(&f, 1, 0);
         assert_int_equal(f.nspawned, 3);
         assert_int_equal(f.spawned[2], 1);
-        sv_runner_progress_get(f.rn, &p);
+        sv_runner_progress_get(f.r.rn, &p);
         assert_int_equal(p.running, 1);
         reap(&f, 2, 0);
         fx_done(&f);
@@ -225,8 +195,8 @@ static void test_sched_processors_count_against_parallel(void **state) {
 
         (void) state;
         fx_init(&f, "name=big /fake/a\nname=b /fake/b\nname=c /fake/c\nname=huge /fake/h\n", 2);
-        f.list.jobs[0].processors = 2;
-        f.list.jobs[3].processors = 64; /* more than -j: all of it */
+        f.r.list.jobs[0].processors = 2;
+        f.r.list.jobs[3].processors = 64; /* more than -j: all of it */
         fx_start(&f);
         assert_int_equal(f.nspawned, 1);
         reap(&f, 0, 0);
@@ -244,13 +214,13 @@ static void test_sched_cycle_and_missing_file_are_not_run(void **state) {
 
         (void) state;
         fx_init(&f, "name=a /fake/a\nname=b /fake/b\nname=c /fake/c\n", 2);
-        f.list.jobs[0].depends = strv1("b");
-        f.list.jobs[1].depends = strv1("a");
-        f.list.jobs[2].required_files = strv1("/no/such/file/anywhere");
+        f.r.list.jobs[0].depends = strv1("b");
+        f.r.list.jobs[1].depends = strv1("a");
+        f.r.list.jobs[2].required_files = strv1("/no/such/file/anywhere");
         fx_start(&f);
         assert_int_equal(f.nspawned, 0);
-        assert_int_equal(sv_report_verdict(f.rep, 0), SV_VERDICT_ERROR);
-        assert_int_equal(sv_report_verdict(f.rep, 1), SV_VERDICT_ERROR);
+        assert_int_equal(sv_report_verdict(f.r.rep, 0), SV_VERDICT_ERROR);
+        assert_int_equal(sv_report_verdict(f.r.rep, 1), SV_VERDICT_ERROR);
         assert_string_equal(f.how[2], "not run: required file '/no/such/file/anywhere' is missing");
         assert_non_null(strstr(f.how[0], "cycle"));
         fx_done(&f);

@@ -96,23 +96,8 @@ static void finish(sv_report *r, const sv_joblist *jobs, size_t job, unsigned at
         add(r, &ev);
 }
 
-static sv_exit_info exited(int code, uint64_t wall_ms) {
-        sv_exit_info e;
-
-        memset(&e, 0, sizeof(e));
-        e.exited = true;
-        e.code = code;
-        e.cause = SV_CAUSE_EXITED;
-        e.wall_us = wall_ms * 1000;
-        e.user_us = 1500;
-        e.sys_us = 700;
-        e.max_rss_kb = 2048;
-        e.stop_step = -1;
-        return e;
-}
-
 static sv_exit_info signaled(int sig, sv_cause cause, uint64_t wall_ms) {
-        sv_exit_info e = exited(0, wall_ms);
+        sv_exit_info e = svt_exited(0, wall_ms);
 
         e.exited = false;
         e.code = -sig;
@@ -140,11 +125,11 @@ static sv_report *scripted_run(sv_joblist *jobs, int events_fd) {
         add(r, &ev);
 
         spawn(r, J_PASS, 1, 1);
-        e = exited(0, 120);
+        e = svt_exited(0, 120);
         finish(r, jobs, J_PASS, 1, 121, &e, "all good\n");
 
         spawn(r, J_FAIL, 1, 2);
-        e = exited(3, 50);
+        e = svt_exited(3, 50);
         finish(r, jobs, J_FAIL, 1, 52, &e, "assertion failed: x == 1\n");
 
         spawn(r, J_TIMEOUT, 1, 3);
@@ -179,7 +164,7 @@ static sv_report *scripted_run(sv_joblist *jobs, int events_fd) {
         finish(r, jobs, J_CRASH, 1, 34, &e, NULL);
 
         spawn(r, J_FLAKY, 1, 5);
-        e = exited(1, 40);
+        e = svt_exited(1, 40);
         finish(r, jobs, J_FLAKY, 1, 45, &e, "try 1 failed\n");
         memset(&ev, 0, sizeof(ev));
         ev.type = SV_RUN_EV_RETRY;
@@ -189,7 +174,7 @@ static sv_report *scripted_run(sv_joblist *jobs, int events_fd) {
         ev.t_ms = 45;
         add(r, &ev);
         spawn(r, J_FLAKY, 2, 46);
-        e = exited(0, 41);
+        e = svt_exited(0, 41);
         finish(r, jobs, J_FLAKY, 2, 87, &e, "try 2 passed\n");
 
         memset(&ev, 0, sizeof(ev));
@@ -213,11 +198,11 @@ static sv_report *scripted_run(sv_joblist *jobs, int events_fd) {
         ev.count = 2;
         ev.t_ms = 95;
         add(r, &ev);
-        e = exited(2, 9);
+        e = svt_exited(2, 9);
         finish(r, jobs, J_HOSTILE, 1, 100, &e, hostile_output);
 
         spawn(r, J_WILLFAIL, 1, 101);
-        e = exited(0, 1);
+        e = svt_exited(0, 1);
         finish(r, jobs, J_WILLFAIL, 1, 102, &e, "");
 
         memset(&ev, 0, sizeof(ev));
@@ -298,20 +283,20 @@ static void test_verdict_of_judges_exit_records(void **state) {
 
         (void) state;
         job.skip_code = 77;
-        e = exited(0, 1);
+        e = svt_exited(0, 1);
         assert_int_equal(sv_verdict_of(NULL, &e), SV_VERDICT_PASS);
-        e = exited(77, 1);
+        e = svt_exited(77, 1);
         assert_int_equal(sv_verdict_of(NULL, &e), SV_VERDICT_FAIL);
         assert_int_equal(sv_verdict_of(&job, &e), SV_VERDICT_SKIP);
         job.flags = SV_JOB_WILL_FAIL;
-        e = exited(1, 1);
+        e = svt_exited(1, 1);
         assert_int_equal(sv_verdict_of(&job, &e), SV_VERDICT_PASS);
         e = signaled(SIGABRT, SV_CAUSE_SIGNALED, 1);
         assert_int_equal(sv_verdict_of(&job, &e), SV_VERDICT_CRASH);
         e = signaled(SIGTERM, SV_CAUSE_STOPPED, 1);
         assert_int_equal(sv_verdict_of(&job, &e), SV_VERDICT_STOPPED);
         /* A job that handled the timeout's SIGTERM and exited 0 still timed out. */
-        e = exited(0, 1);
+        e = svt_exited(0, 1);
         e.cause = SV_CAUSE_TIMEOUT;
         assert_int_equal(sv_verdict_of(NULL, &e), SV_VERDICT_TIMEOUT);
         assert_string_equal(sv_verdict_name(SV_VERDICT_NOTRUN), "notrun");
@@ -406,7 +391,7 @@ static void test_report_events_file_is_one_json_object_per_line(void **state) {
 static void test_report_events_write_error_is_returned_but_record_kept(void **state) {
         sv_joblist jobs = SV_JOBLIST_INIT;
         sv_run_event ev = SV_RUN_EVENT_INIT;
-        sv_exit_info e = exited(0, 5);
+        sv_exit_info e = svt_exited(0, 5);
         sv_report *r;
         int p[2];
 
@@ -462,7 +447,7 @@ static void test_report_events_survive_sigkill_of_the_writer(void **state) {
         assert_true(pid >= 0);
         if (pid == 0) {
                 sv_run_event ev = SV_RUN_EVENT_INIT;
-                sv_exit_info e = exited(1, 1);
+                sv_exit_info e = svt_exited(1, 1);
                 sv_report *r;
                 unsigned i;
 
@@ -637,7 +622,7 @@ static void test_report_tap_of_a_passing_run_passes_prove(void **state) {
         sv_joblist jobs = SV_JOBLIST_INIT;
         const char *path = path_of("pass.tap");
         sv_run_event ev = SV_RUN_EVENT_INIT;
-        sv_exit_info e = exited(0, 3);
+        sv_exit_info e = svt_exited(0, 3);
         const char *three = "a\nb # c\nname=x#y z\n";
         sv_report *r;
         size_t i;

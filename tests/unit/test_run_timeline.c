@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "supervise/sv_run.h"
+#include "svtest.h"
 
 enum { J_A, J_B, J_C, J_SKIP, J_ERROR, J_COUNT };
 
@@ -43,22 +44,11 @@ static void add(sv_report *r, sv_run_event_type type, size_t job, unsigned attem
         assert_int_equal(sv_report_add(r, &ev), 0);
 }
 
-static sv_exit_info exited(int code, uint64_t wall_ms) {
-        sv_exit_info e;
-
-        memset(&e, 0, sizeof(e));
-        e.exited = true;
-        e.code = code;
-        e.cause = SV_CAUSE_EXITED;
-        e.wall_us = wall_ms * 1000;
-        return e;
-}
-
 /* a: passes in slot 0 from 0 to 1000 ms; b: fails (slot 1, 0-500), passes
  * on attempt 2 (slot 1, 500-2000); c: starts in slot 2 at 1000 and never
  * ends before END at 4000; skipped and missing never run. */
 static char *render(sv_report **out_r) {
-        sv_exit_info ok = exited(0, 1000), bad = exited(1, 500), ok2 = exited(0, 1500);
+        sv_exit_info ok = svt_exited(0, 1000), bad = svt_exited(1, 500), ok2 = svt_exited(0, 1500);
         sv_run_event ev = SV_RUN_EVENT_INIT;
         sv_joblist l = SV_JOBLIST_INIT;
         char *text = NULL;
