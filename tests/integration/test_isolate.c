@@ -405,7 +405,7 @@ static void test_isolate_cwd_removal_never_follows_symlinks_out(void **state) {
 static void test_isolate_tmp_keeps_a_program_built_under_tmp(void **state) {
         char dir[] = "/tmp/sv-iso-prog.XXXXXX", prog[64], probe[64], buf[65536], *err = NULL;
         char *text = NULL;
-        const char *bar = tpath("barrier");
+        const char *bar = svt_tpath("barrier");
         int in, out, code;
         ssize_t n;
 
@@ -423,9 +423,9 @@ static void test_isolate_tmp_keeps_a_program_built_under_tmp(void **state) {
         assert_true(mkdir(bar, 0777) == 0 || errno == EEXIST);
         snprintf(probe, sizeof(probe), "/tmp/sv-fixed-probe.%d", (int) getpid());
         assert_true(asprintf(&text, "name=job1 %s -f %s -e TMPDIR=/tmp -b %s 1\n", prog, probe, bar) > 0);
-        write_file(tpath("jobs.txt"), text);
+        write_file(svt_tpath("jobs.txt"), text);
         free(text);
-        code = run_cli(AS_US, NULL, (const char *[]){ "--isolate", "tmp", "--from", tpath("jobs.txt"), NULL },
+        code = run_cli(AS_US, NULL, (const char *[]){ "--isolate", "tmp", "--from", svt_tpath("jobs.txt"), NULL },
                        &err);
         assert_int_equal(unlink(prog), 0);
         assert_int_equal(rmdir(dir), 0);
