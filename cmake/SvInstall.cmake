@@ -1,5 +1,5 @@
 # SvInstall.cmake - what `cmake --install` puts in place, under the usual
-# GNUInstallDirs names: bin/supervise; lib/libsv.so.0.1.0 (SONAME libsv.so.0),
+# GNUInstallDirs names: bin/supervise; lib/libsv.so.0.2.0 (SONAME libsv.so.1),
 # libsv.so and libsv.a; include/supervise/*.h; lib/pkgconfig/supervise.pc;
 # lib/cmake/supervise/ (find_package(supervise): supervise::sv, shared, and
 # supervise::sv_static). The man pages and bash completion install from

@@ -36,7 +36,7 @@
 extern "C" {
 #endif
 
-#define SV_VERSION_STRING "0.1.0"
+#define SV_VERSION_STRING "0.2.0"
 
 typedef struct sv_supervisor sv_supervisor; /* opaque */
 typedef struct sv_worker sv_worker;         /* opaque; owned by the supervisor */

@@ -31,13 +31,13 @@ for f in bin/supervise include/supervise/sv.h include/supervise/sv_run.h include
 	share/bash-completion/completions/supervise; do
 	[ -f "$prefix/$f" ] || fail "$f not installed"
 done
-for f in libsv.so.0.1.0 libsv.a cmake/supervise/superviseConfig.cmake \
+for f in libsv.so.0.2.0 libsv.a cmake/supervise/superviseConfig.cmake \
 	cmake/supervise/superviseConfigVersion.cmake cmake/supervise/superviseTargets.cmake; do
 	[ -f "$libdir/$f" ] || fail "$libdir/$f not installed"
 done
-[ "$(readlink "$libdir/libsv.so.0")" = libsv.so.0.1.0 ] || fail "libsv.so.0 is not a link to libsv.so.0.1.0"
-[ "$(readlink "$libdir/libsv.so")" = libsv.so.0 ] || fail "libsv.so is not a link to libsv.so.0"
-readelf -d "$libdir/libsv.so.0.1.0" | grep -q 'SONAME.*\[libsv\.so\.0\]' || fail "libsv's SONAME is not libsv.so.0"
+[ "$(readlink "$libdir/libsv.so.1")" = libsv.so.0.2.0 ] || fail "libsv.so.1 is not a link to libsv.so.0.2.0"
+[ "$(readlink "$libdir/libsv.so")" = libsv.so.1 ] || fail "libsv.so is not a link to libsv.so.1"
+readelf -d "$libdir/libsv.so.0.2.0" | grep -q 'SONAME.*\[libsv\.so\.1\]' || fail "libsv's SONAME is not libsv.so.1"
 # Every page the build made is installed.
 for page in "$build"/docs/man/*.[0-9]; do
 	[ -f "$page" ] || continue
@@ -47,7 +47,7 @@ done
 
 # The shared library exports exactly the functions the public headers
 # declare: no sv__ internal leaks out, and no declared function is missing.
-nm -D --defined-only "$libdir/libsv.so.0.1.0" | awk '$2 ~ /^[TtWDdRrBb]$/ { print $3 }' | sort -u >"$work/exported"
+nm -D --defined-only "$libdir/libsv.so.0.2.0" | awk '$2 ~ /^[TtWDdRrBb]$/ { print $3 }' | sort -u >"$work/exported"
 sed 's/(\*sv_[a-z0-9_]*)//g' "$prefix"/include/supervise/*.h | grep -o 'sv_[a-z0-9_]*(' | tr -d '(' |
 	grep -v '^sv__' | sort -u >"$work/declared"
 for s in $(comm -23 "$work/exported" "$work/declared"); do fail "libsv.so exports $s, which no public header declares"; done
@@ -91,30 +91,30 @@ loads() {
 }
 
 run_embed "$work/embed-pc" pkg-config
-[ -x "$work/embed-pc" ] && [ "$(loads "$work/embed-pc")" != "$libdir/libsv.so.0" ] &&
-	fail "pkg-config: embed loads '$(loads "$work/embed-pc")', not $libdir/libsv.so.0"
+[ -x "$work/embed-pc" ] && [ "$(loads "$work/embed-pc")" != "$libdir/libsv.so.1" ] &&
+	fail "pkg-config: embed loads '$(loads "$work/embed-pc")', not $libdir/libsv.so.1"
 [ -x "$work/embed-pc" ] && readelf -d "$work/embed-pc" | grep NEEDED | grep -q jansson &&
 	fail "pkg-config: embed needs jansson itself; it must come only through libsv"
 
 # find_package(supervise): supervise::sv (shared) and supervise::sv_static.
 consumer=$work/consumer
 if "$cmake" -S "$src/tests/install/consumer" -B "$consumer" -DCMAKE_C_COMPILER="$cc" \
-	-DCMAKE_PREFIX_PATH="$prefix" -DSV_EXAMPLE="$src/examples/embed.c" -DSV_WANT_VERSION=0.1 \
+	-DCMAKE_PREFIX_PATH="$prefix" -DSV_EXAMPLE="$src/examples/embed.c" -DSV_WANT_VERSION=0.2 \
 	>"$work/consumer.log" 2>&1 && "$cmake" --build "$consumer" >>"$work/consumer.log" 2>&1; then
 	run_embed "$consumer/embed" find_package
-	[ "$(loads "$consumer/embed")" = "$libdir/libsv.so.0" ] ||
-		fail "find_package: embed loads '$(loads "$consumer/embed")', not $libdir/libsv.so.0"
+	[ "$(loads "$consumer/embed")" = "$libdir/libsv.so.1" ] ||
+		fail "find_package: embed loads '$(loads "$consumer/embed")', not $libdir/libsv.so.1"
 	run_embed "$consumer/embed_static" "find_package (static)"
 	[ -z "$(loads "$consumer/embed_static")" ] || fail "find_package: embed_static loads a libsv.so"
 else
 	cat "$work/consumer.log" >&2
 	fail "the find_package(supervise) consumer does not build"
 fi
-# The version file answers: 0.1.0 is not a 0.2.
+# The version file answers: 0.2.0 is not a 0.3.
 if "$cmake" -S "$src/tests/install/consumer" -B "$consumer-v" -DCMAKE_C_COMPILER="$cc" \
-	-DCMAKE_PREFIX_PATH="$prefix" -DSV_EXAMPLE="$src/examples/embed.c" -DSV_WANT_VERSION=0.2 \
+	-DCMAKE_PREFIX_PATH="$prefix" -DSV_EXAMPLE="$src/examples/embed.c" -DSV_WANT_VERSION=0.3 \
 	>"$work/consumer-v.log" 2>&1; then
-	fail "find_package(supervise 0.2) accepted version 0.1.0"
+	fail "find_package(supervise 0.3) accepted version 0.2.0"
 fi
 
 [ "$status" -eq 0 ] && echo "install.roundtrip: ok (prefix $prefix)"
