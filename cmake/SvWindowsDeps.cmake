@@ -31,3 +31,13 @@ if(SV_BUILD_TESTS)
   target_include_directories(PkgConfig::CMOCKA INTERFACE ${CMOCKA_INCLUDE_DIR})
   target_link_libraries(PkgConfig::CMOCKA INTERFACE ${CMOCKA_LIBRARY})
 endif()
+
+# PCRE2 (8-bit, static) for platform/win/regex.c: the C runtime has no
+# <regex.h>. Linux keeps the C library's. PCRE2_STATIC: pcre2.h otherwise
+# declares every function dllimport.
+find_path(PCRE2_INCLUDE_DIR pcre2.h REQUIRED)
+find_library(PCRE2_LIBRARY NAMES libpcre2-8.a pcre2-8 REQUIRED)
+add_library(sv::pcre2 INTERFACE IMPORTED)
+target_include_directories(sv::pcre2 INTERFACE ${PCRE2_INCLUDE_DIR})
+target_compile_definitions(sv::pcre2 INTERFACE PCRE2_STATIC)
+target_link_libraries(sv::pcre2 INTERFACE ${PCRE2_LIBRARY})

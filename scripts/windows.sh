@@ -1,9 +1,10 @@
 #!/bin/sh
 # windows.sh - the Windows pass of CI: cross-builds supervise for 64-bit
 # Windows with mingw-w64 and runs its Windows test suite under wine, through
-# ctest. Installs what is missing (Debian packages only; libuv, cmocka and
-# jansson are built from Debian's own sources, `apt-get source`, since Debian
-# packages none of them for mingw). Everything lands under the build directory
+# ctest. Installs what is missing (Debian packages only; libuv, cmocka,
+# jansson and pcre2 are built from Debian's own sources, `apt-get source`,
+# since Debian packages none of them for mingw; PCRE2 stands in for the
+# <regex.h> the Windows C runtime lacks). Everything lands under the build directory
 # (default build-win/): the deps in _deps/ and the wine prefix in wine/, both
 # kept between runs, so a second run only rebuilds supervise.
 #   scripts/windows.sh [builddir]
@@ -51,6 +52,19 @@ enable_deb_src() {
 	$sudo apt-get update -qq
 }
 
+# Fetches Debian's source of package $1 into the current directory. A
+# mirror may list a (security) update whose files it does not carry yet:
+# then the other versions its index names are tried, newest first.
+fetch_source() {
+	apt-get source -qq "$1" >/dev/null 2>&1 && return 0
+	for v in $(apt-cache showsrc --only-source "$1" 2>/dev/null | sed -n 's/^Version: //p' |
+		sort -r -V); do
+		find . -mindepth 1 -delete
+		apt-get source -qq "$1=$v" >/dev/null 2>&1 && return 0
+	done
+	return 1
+}
+
 # Builds one source package into the prefix unless its stamp says it is
 # there. $1: Debian source package, $2...: its CMake options.
 build_dep() {
@@ -61,7 +75,7 @@ build_dep() {
 	mkdir -p "$deps/src"
 	rm -rf "$deps/src/$pkg" "$deps/b-$pkg"
 	mkdir "$deps/src/$pkg"
-	(cd "$deps/src/$pkg" && apt-get source -qq "$pkg" >/dev/null 2>&1) || {
+	(cd "$deps/src/$pkg" && fetch_source "$pkg") || {
 		echo "windows.sh: apt-get source $pkg failed" >&2
 		exit 1
 	}
@@ -81,13 +95,23 @@ if [ -n "${SV_WIN_DEPS:-}" ]; then
 else
 	deps=$b/_deps
 	prefix=$deps/prefix
-	if ! [ -f "$deps/stamp.libuv1" ] || ! [ -f "$deps/stamp.cmocka" ] || ! [ -f "$deps/stamp.jansson" ]; then
-		enable_deb_src
-	fi
+	for p in libuv1 cmocka jansson pcre2; do
+		[ -f "$deps/stamp.$p" ] || {
+			enable_deb_src
+			break
+		}
+	done
 	build_dep libuv1 -DLIBUV_BUILD_TESTS=OFF -DLIBUV_BUILD_BENCH=OFF
 	build_dep cmocka -DWITH_STATIC_LIB=ON -DWITH_EXAMPLES=OFF -DUNIT_TESTING=OFF
 	build_dep jansson -DJANSSON_BUILD_DOCS=OFF -DJANSSON_EXAMPLES=OFF \
 		-DJANSSON_WITHOUT_TESTS=ON -DJANSSON_BUILD_SHARED_LIBS=OFF
+	# 8-bit code units only, static, no JIT (a yes/no match on a process
+	# name or a test's output needs no speed), no pcre2grep/pcre2test.
+	build_dep pcre2 -DBUILD_SHARED_LIBS=OFF -DBUILD_STATIC_LIBS=ON \
+		-DPCRE2_BUILD_PCRE2_8=ON -DPCRE2_BUILD_PCRE2_16=OFF -DPCRE2_BUILD_PCRE2_32=OFF \
+		-DPCRE2_SUPPORT_JIT=OFF -DPCRE2_BUILD_PCRE2GREP=OFF -DPCRE2_BUILD_TESTS=OFF \
+		-DPCRE2_SUPPORT_LIBBZ2=OFF -DPCRE2_SUPPORT_LIBZ=OFF \
+		-DPCRE2_SUPPORT_LIBREADLINE=OFF -DPCRE2_SUPPORT_LIBEDIT=OFF
 fi
 
 # wine: headless, quiet, its own prefix under the build directory (about

@@ -2,7 +2,7 @@
  * PASS/FAIL/SKIP regular expressions against the attempt's whole output,
  * the skip code and WILL_FAIL, in ctest's order (cmCTestRunTest::EndTest);
  * CMake's regex syntax taken to POSIX extended regexes (platform's
- * sv__re_*: none on Windows yet, where every pattern is an error); label
+ * sv__re_*: PCRE2 on Windows); label
  * filters. Pure functions: no I/O, no state. */
 #include <stdlib.h>
 #include <string.h>

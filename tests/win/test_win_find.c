@@ -5,7 +5,7 @@
  * Also: the refusals (ourselves, our ancestors, pids 0 and 4), a tree kill
  * of cmd.exe -> ping.exe like `taskkill /t`, and the pid-reuse guard (a
  * snapshot entry whose creation time differs from the live process's is
- * never terminated).
+ * never terminated); --regex and --full through PCRE2.
  *
  * Every process a test starts is held by a handle here and terminated in
  * the teardown if the test did not end it, so a failing test leaves none
@@ -574,13 +574,36 @@ static void test_cli_never_kills_its_caller(void **state) {
         assert_int_equal(cli(fx, NULL, "kill --pid 0"), 2);
 }
 
-/* What Windows cannot do is refused loudly (exit 2), never matched as
- * "nothing". */
-static void test_cli_refuses_regex_and_unknown_accounts(void **state) {
+/* --regex on the name and, with --full, on the command line (PCRE2 on
+ * Windows); kill --regex ends them all. A bad pattern and an unknown
+ * account are refused loudly (exit 2), never matched as "nothing". */
+static void test_cli_regex_counts_and_kills_make_exe(void **state) {
         fixture *fx = *state;
+        unsigned long me = (unsigned long) GetCurrentProcessId();
+        char args[160], *out;
+        int i;
 
-        assert_int_equal(cli(fx, NULL, "ps --regex make"), 2);
-        assert_int_equal(cli(fx, NULL, "kill --full --regex make"), 2);
+        for (i = 0; i < 3; i++)
+                (void) start_make(fx);
+        (void) snprintf(args, sizeof(args), "ps --regex ^ma.e\\.exe$ --parent %lu --count", me);
+        assert_int_equal(cli(fx, &out, args), 0);
+        assert_string_equal(out, "3\n");
+        free(out);
+        /* Case matters, as on Linux: no MAKE.EXE here. */
+        (void) snprintf(args, sizeof(args), "ps --regex ^MAKE --parent %lu --count", me);
+        assert_int_equal(cli(fx, &out, args), 1);
+        assert_string_equal(out, "0\n");
+        free(out);
+        (void) snprintf(args, sizeof(args), "ps --full --regex \"exe 12000[0]$\" --parent %lu --count", me);
+        assert_int_equal(cli(fx, &out, args), 0);
+        assert_string_equal(out, "3\n");
+        free(out);
+        (void) snprintf(args, sizeof(args), "kill --regex ^make --parent %lu --wait --count", me);
+        assert_int_equal(cli(fx, &out, args), 0);
+        assert_string_equal(out, "3\n");
+        free(out);
+        assert_all_ended(fx, 0, 3);
+        assert_int_equal(cli(fx, NULL, "ps --regex make("), 2);
         assert_int_equal(cli(fx, NULL, "ps --user no-such-user-here"), 2);
 }
 
@@ -612,7 +635,7 @@ int main(void) {
                 T(test_cli_counts_and_kills_twenty_make_exe),
                 T(test_cli_tree_kill_ends_cmd_and_ping),
                 T(test_cli_never_kills_its_caller),
-                T(test_cli_refuses_regex_and_unknown_accounts),
+                T(test_cli_regex_counts_and_kills_make_exe),
                 T(test_cli_lists_owner_and_command_line),
         };
 

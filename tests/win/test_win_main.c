@@ -2,7 +2,7 @@
  * in CI): the run directories of platform/win/dirs.c (--isolate cwd), run's
  * shards merged by `report merge`, and the pieces not ported yet, each of
  * which must fail with its one clear line rather than do nothing: `ctl`
- * and --control, --isolate net, regular expressions. Workers are
+ * and --control, --isolate net; and run's -R/-E through PCRE2. Workers are
  * workers/win/sv-*.c. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -223,20 +223,48 @@ static void test_ctl_and_control_say_not_on_windows(void **state) {
         free(err);
 }
 
-static void test_isolate_net_and_regex_filters_are_refused(void **state) {
+static void test_isolate_net_is_refused(void **state) {
         char jobs[MAX_PATH * 3], *err = NULL;
         const char *iso[] = { "run", "-q", "--isolate", "net", "--from", jobs, NULL };
-        const char *re[] = { "run", "-q", "-R", "j", "--from", jobs, NULL };
 
         (void) state;
         jobs_file(jobs, sizeof(jobs), "refused", "name=j cmd /c exit 0\n");
         assert_int_equal(cli(iso, &err), 125);
         assert_non_null(strstr(err, "--isolate net: cannot make namespaces here: not available"));
         free(err);
-        assert_int_not_equal(cli(re, &err), 0);
-        assert_non_null(strstr(err, "regular expressions are not available on Windows yet"));
-        free(err);
         assert_int_equal(sv_isolate_check(SV_ISOLATE_TMP), UV_ENOSYS);
+        remove(jobs);
+}
+
+/* ---- Regular expressions (PCRE2 stands in for <regex.h>) ---- */
+
+/* -R keeps the names that match, -E then drops those that match: of four
+ * jobs only keep-a runs (the others would fail), and a bad pattern is
+ * run's usage error (125) with PCRE2's reason. */
+static void test_run_selects_jobs_by_regex(void **state) {
+        char jobs[MAX_PATH * 3], *err = NULL;
+        const char *sel[] = { "run", "-R", "^keep-[a-c]$|^KEEP", "-E", "b$", "--from", jobs, NULL };
+        const char *none[] = { "run", "-q", "-R", "^nothing", "--from", jobs, NULL };
+        const char *bad[] = { "run", "-q", "-R", "keep(", "--from", jobs, NULL };
+
+        (void) state;
+        jobs_file(jobs, sizeof(jobs), "regex",
+                  "name=keep-a cmd /c exit 0\n"
+                  "name=keep-b cmd /c exit 1\n"
+                  "name=keep-a-not cmd /c exit 1\n"
+                  "name=other cmd /c exit 1\n");
+        assert_int_equal(cli(sel, &err), 0);
+        assert_non_null(strstr(err, "[1/1] PASS"));
+        assert_non_null(strstr(err, "keep-a"));
+        assert_null(strstr(err, "keep-b"));
+        assert_null(strstr(err, "keep-a-not"));
+        assert_null(strstr(err, "other"));
+        free(err);
+        assert_int_equal(cli(none, &err), 125);
+        free(err);
+        assert_int_equal(cli(bad, &err), 125);
+        assert_non_null(strstr(err, "invalid regex: missing closing parenthesis"));
+        free(err);
         remove(jobs);
 }
 
@@ -247,7 +275,8 @@ int main(void) {
                 cmocka_unit_test(test_run_isolate_cwd_gives_each_job_a_fresh_directory),
                 cmocka_unit_test(test_report_merge_joins_shards_and_misses_none),
                 cmocka_unit_test(test_ctl_and_control_say_not_on_windows),
-                cmocka_unit_test(test_isolate_net_and_regex_filters_are_refused),
+                cmocka_unit_test(test_isolate_net_is_refused),
+                cmocka_unit_test(test_run_selects_jobs_by_regex),
         };
 
         return cmocka_run_group_tests(tests, group_setup, NULL);
