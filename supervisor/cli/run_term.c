@@ -277,6 +277,15 @@ static void print_output(sv_cli_run_state *st, const sv_run_attempt *a) {
 
 static const char *const diag_kind_names[] = { "snapshot", "on-timeout", "leaks" };
 
+/* Diagnostics of one short line that the terminal shows as they are,
+ * under the status line: the directory --keep-failed kept ("workdir"), and
+ * which regular expression decided a verdict ("verdict"). The others (the
+ * process tree, kernel stacks) get the one "diagnostics" line instead. */
+static bool is_note_kind(const char *kind, size_t n) {
+        return (n == 7 && strncmp(kind, "workdir", 7) == 0) ||
+               (n == 7 && strncmp(kind, "verdict", 7) == 0);
+}
+
 void sv_cli_run_on_event(sv_runner *rn, const sv_run_event *ev, void *ud) {
         sv_cli_run_state *st = ud;
         uint64_t lines = sv_report_events_lines(st->rep);
@@ -286,7 +295,7 @@ void sv_cli_run_on_event(sv_runner *rn, const sv_run_event *ev, void *ud) {
         if (ev->type == SV_RUN_EV_SPAWN)
                 redraw_soon(st);
         if (ev->type == SV_RUN_EV_DIAG && st->diag_line && ev->job < st->list.count &&
-            !(ev->reason && strcmp(ev->reason, "workdir") == 0)) {
+            !(ev->reason && is_note_kind(ev->reason, strlen(ev->reason)))) {
                 for (k = 0; k < 3 && (!ev->reason || strcmp(ev->reason, diag_kind_names[k]) != 0); k++)
                         ;
                 st->diag_kinds[ev->job] |= (unsigned char) (1u << k);
@@ -348,12 +357,27 @@ static void diag_line(sv_cli_run_state *st, const sv_run_attempt *a) {
         free(text);
 }
 
-/* The attempt's diagnostics hold a block other than "workdir"? */
+/* The kind of the "--- kind ---" header at p, or NULL; *n its length. */
+static const char *block_kind(const char *p, const char *end, size_t *n) {
+        const char *k = p + 4, *q;
+
+        if (end - p < 9 || strncmp(p, "--- ", 4) != 0)
+                return NULL;
+        q = memchr(k, ' ', (size_t) (end - k));
+        if (!q || end - q < 5 || strncmp(q, " ---\n", 5) != 0)
+                return NULL;
+        *n = (size_t) (q - k);
+        return k;
+}
+
+/* The attempt's diagnostics hold a block that is not a note? */
 static bool has_hang_diag(const sv_run_attempt *a) {
-        const char *p = a->diag, *end = a->diag + a->diag_len;
+        const char *p = a->diag, *end = a->diag + a->diag_len, *k;
+        size_t n;
 
         while (p && p < end) {
-                if (strncmp(p, "--- ", 4) == 0 && strncmp(p + 4, "workdir ---\n", 12) != 0)
+                k = block_kind(p, end, &n);
+                if (k && !is_note_kind(k, n))
                         return true;
                 p = memchr(p, '\n', (size_t) (end - p));
                 p = p ? p + 1 : NULL;
@@ -361,27 +385,33 @@ static bool has_hang_diag(const sv_run_attempt *a) {
         return false;
 }
 
-/* --keep-failed: the kept directory's path is short and is what the user
- * needs next, so its "workdir" block goes to the terminal as it is. */
-static void workdir_lines(sv_cli_run_state *st, const sv_run_attempt *a) {
-        const char *p = a->diag, *end = a->diag + a->diag_len, *q;
+/* The note blocks' lines, indented under the status line and escaped for
+ * the terminal (a path or a regular expression is anyone's bytes). */
+static void note_lines(sv_cli_run_state *st, const sv_run_attempt *a) {
+        const char *p = a->diag, *end = a->diag + a->diag_len, *q, *k;
+        char *text = NULL;
+        bool in_note = false;
+        size_t n, len = 0;
+        FILE *m = sv_cli_find_memstream(&text, &len);
 
+        if (!m)
+                return;
         while (p && p < end) {
                 q = memchr(p, '\n', (size_t) (end - p));
                 q = q ? q + 1 : end;
-                if (strncmp(p, "--- workdir ---\n", 16) == 0) {
-                        p = q;
-                        while (p < end && strncmp(p, "--- ", 4) != 0) {
-                                q = memchr(p, '\n', (size_t) (end - p));
-                                q = q ? q + 1 : end;
-                                err_write(st, "    ", 4);
-                                err_write(st, p, (size_t) (q - p));
-                                p = q;
-                        }
-                        continue;
+                k = block_kind(p, end, &n);
+                if (k)
+                        in_note = is_note_kind(k, n);
+                else if (in_note) {
+                        fputs("    ", m);
+                        sv_text_put_term(m, p, (size_t) (q - p) - (q[-1] == '\n'));
+                        fputc('\n', m);
                 }
                 p = q;
         }
+        if (sv_cli_find_memstream_close(m) == 0 && len)
+                err_write(st, text, len);
+        free(text);
 }
 
 void sv_cli_run_on_attempt(sv_runner *rn, const sv_run_attempt *a, void *ud) {
@@ -408,7 +438,7 @@ void sv_cli_run_on_attempt(sv_runner *rn, const sv_run_attempt *a, void *ud) {
         if (a->diag && !st->o->quiet && has_hang_diag(a))
                 diag_line(st, a);
         if (a->diag && !st->o->quiet)
-                workdir_lines(st, a);
+                note_lines(st, a);
         if (!st->o->tag)
                 print_output(st, a);
         if (st->diag_line) {

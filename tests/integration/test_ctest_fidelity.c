@@ -402,11 +402,28 @@ static void test_ctest_unsupported_property_is_named_once(void **state) {
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
+/* The terminal says which regular expression failed a test that exited 0,
+ * on the line under its status (not only in the logs). */
+static void test_regex_verdict_is_explained_on_the_terminal(void **state) {
+        const char *b = configure("b4");
+        const char *sv[] = { svt_cli(), "run", "--ctest", b, "-R", "^fail_re_stderr$", NULL };
+        char *err;
+        int code;
+
+        (void) state;
+        (void) run(sv, &err, &code);
+        assert_int_equal(code, 1);
+        if (!strstr(err, "FAIL_REGULAR_EXPRESSION '^Err' matched"))
+                fail_msg("no verdict note on stderr:\n%s", err);
+        assert_null(strstr(err, "diagnostics ("));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 T(test_ctest_verdicts_agree_with_plain_ctest_test_by_test),
                 T(test_ctest_label_filters_select_what_ctest_selects),
                 T(test_ctest_unsupported_property_is_named_once),
+                T(test_regex_verdict_is_explained_on_the_terminal),
         };
 
         svt_become_subreaper();
