@@ -40,28 +40,6 @@ const char *sv_run_signame(int sig, char buf[16]) {
         return sv_signal_name_r(sig, buf);
 }
 
-sv_verdict sv_verdict_of(const sv_job *job, const sv_exit_info *e) {
-        bool will_fail = job && (job->flags & SV_JOB_WILL_FAIL);
-        bool ok;
-
-        switch (e->cause) {
-        case SV_CAUSE_TIMEOUT:
-                return SV_VERDICT_TIMEOUT;
-        case SV_CAUSE_STOPPED:
-                return SV_VERDICT_STOPPED;
-        case SV_CAUSE_SIGNALED:
-                return SV_VERDICT_CRASH;
-        default:
-                break;
-        }
-        if (!e->exited)
-                return SV_VERDICT_CRASH;
-        if (job && job->skip_code >= 0 && e->code == job->skip_code)
-                return SV_VERDICT_SKIP;
-        ok = (e->code == 0) != will_fail;
-        return ok ? SV_VERDICT_PASS : SV_VERDICT_FAIL;
-}
-
 /* ---- Records ---- */
 
 static void attempt_release(sv__attempt *a) {
