@@ -97,7 +97,7 @@ static int restart_opt(int which, const char *arg, sv_restart_opts *ro, bool giv
         case 1:
                 if (sv_restart_delay_parse(arg, &ro->delay_min_ms, &ro->delay_max_ms) < 0)
                         return usage_error("invalid --restart-delay '%s' (want MIN..MAX, e.g. "
-                                           "100ms..30s, MIN > 0)", arg);
+                                           "100ms..30s, 0 < MIN <= MAX)", arg);
                 break;
         case 2:
                 if (sv_cli_parse_uint(arg, 1, 1000000, &ro->max_restarts) < 0)
